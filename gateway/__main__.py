@@ -1,0 +1,68 @@
+"""The gateway: the resource registry, inspect, and the proxy to every API's service.  `python -m gateway`"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from google.protobuf import json_format
+
+from gateway.inspect_servicer import InspectServicer
+from gateway.proxy import Backends, GatewayProxy
+from gateway.registry_servicer import SERVICE_NAME as REGISTRY_SERVICE, Registry, registry_handler
+from gateway.registry_store import RegistryStore
+from gateway.router import Router
+from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
+from llama_mesh.resources import KIND_BY_NAME
+from llama_mesh.runtime.config import RunConfig
+from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.errors import AlreadyExists, MeshError
+from llama_mesh.runtime.server import ServiceServer, StartupError
+
+log = logging.getLogger("gateway")
+
+
+async def preregister(registry: Registry, config: RunConfig) -> None:
+    """Register the distribution's resources that are not in the registry yet."""
+    for plural, items in config.resources.model_dump().items():
+        kind = KIND_BY_NAME[plural[:-1]]
+        for item in items:
+            resource = json_format.ParseDict(item, kind.message())
+            try:
+                await registry.register(kind, resource)
+            except AlreadyExists:
+                continue
+            except MeshError as exc:
+                raise StartupError(f"cannot pre-register {kind.name} {item.get('identifier')!r}: {exc.message}") from exc
+
+
+async def serve(config: RunConfig, args: argparse.Namespace) -> None:
+    store = RegistryStore(config.data_path(config.gateway.registry.path))
+    registry = Registry(store, config)
+    backends = Backends()
+    proxy = GatewayProxy(Router(config, store), backends)
+    server = ServiceServer("gateway", config.gateway.address)
+    server.add_generic_handlers([registry_handler(registry)], [REGISTRY_SERVICE])
+    server.add_servicer(
+        inspect_pb2_grpc.add_InspectServiceServicer_to_server, InspectServicer(config, backends),
+        inspect_pb2.DESCRIPTOR.services_by_name["InspectService"].full_name,
+    )
+    server.add_generic_handlers(proxy.handlers(), proxy.service_names())
+
+    async def startup() -> None:
+        await store.open()
+        await preregister(registry, config)
+
+    async def shutdown() -> None:
+        await backends.close()
+        await store.close()
+
+    await server.run(startup, shutdown)
+
+
+def main() -> None:
+    run_main("llama-mesh gateway", "gateway", serve)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""llama.registry.v1.RegistryService: register / get / list / unregister for every resource kind, one generic code path."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Awaitable, Callable
+
+import grpc
+from google.protobuf.message import Message
+
+from gateway.registry_store import RegistryStore
+from llama.common.v1 import resources_pb2 as res
+from llama.registry.v1 import registry_pb2
+from llama_mesh.resources import KINDS, ResourceKind
+from llama_mesh.runtime.config import RunConfig
+from llama_mesh.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+
+SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\-]{0,255}$")
+
+Validator = Callable[[Message], Awaitable[None]]
+
+
+def _pascal(kind: ResourceKind) -> str:
+    return kind.message.DESCRIPTOR.name
+
+
+def _plural_pascal(kind: ResourceKind) -> str:
+    return _pascal(kind) + "s"
+
+
+class Registry:
+    """The registry's rules, shared by the RPCs and by pre-registration from the distribution."""
+
+    def __init__(self, store: RegistryStore, config: RunConfig) -> None:
+        self.store = store
+        self.config = config
+        self._validators: dict[int, Validator] = {
+            res.RESOURCE_KIND_VECTOR_DB: self._check_vector_db,
+            res.RESOURCE_KIND_BENCHMARK: self._check_benchmark,
+        }
+
+    def providers_of(self, api: str) -> list[str]:
+        return [p.provider_id for service in self.config.services_for(api) for p in service.providers]
+
+    async def register(self, kind: ResourceKind, resource: Message) -> Message:
+        field = kind.name
+        identifier = resource.identifier  # type: ignore[attr-defined]
+        if not identifier:
+            raise InvalidArgument(f"{field}.identifier", "is required")
+        if not _IDENTIFIER.match(identifier):
+            raise InvalidArgument(
+                f"{field}.identifier",
+                f"{identifier[:80]!r} is not a valid identifier: use 1-256 letters, digits and . _ : / @ + -, "
+                "starting with a letter or digit",
+            )
+        providers = self.providers_of(kind.api)
+        provider_id = resource.provider_id  # type: ignore[attr-defined]
+        if not provider_id:
+            if not providers:
+                raise FailedPrecondition(
+                    f"no provider serves the {kind.api} API in distribution {self.config.distribution!r}",
+                    reason="API_NOT_CONFIGURED", api=kind.api,
+                )
+            if len(providers) > 1:
+                raise InvalidArgument(
+                    f"{field}.provider_id", f"is required: the {kind.api} API has providers {', '.join(providers)}"
+                )
+            resource.provider_id = providers[0]  # type: ignore[attr-defined]
+        elif provider_id not in providers:
+            raise NotFound(
+                f"provider {provider_id!r} does not serve the {kind.api} API; its providers are: "
+                f"{', '.join(providers) or 'none'}",
+                reason="PROVIDER_NOT_FOUND", provider_id=provider_id,
+            )
+        if not resource.provider_resource_id:  # type: ignore[attr-defined]
+            resource.provider_resource_id = identifier  # type: ignore[attr-defined]
+        if kind.kind == res.RESOURCE_KIND_MODEL and resource.model_type == res.MODEL_TYPE_UNSPECIFIED:  # type: ignore[attr-defined]
+            resource.model_type = res.MODEL_TYPE_LLM  # type: ignore[attr-defined]
+        validator = self._validators.get(kind.kind)
+        if validator is not None:
+            await validator(resource)
+        if not await self.store.insert(kind.kind, resource):
+            raise AlreadyExists(
+                f"{kind.name} {identifier!r} is already registered; unregister it first to change it",
+                reason="RESOURCE_ALREADY_EXISTS", kind=kind.name, identifier=identifier,
+            )
+        return resource
+
+    def get(self, kind: ResourceKind, identifier: str, field: str) -> Message:
+        if not identifier:
+            raise InvalidArgument(field, "is required")
+        resource = self.store.get(kind.kind, identifier)
+        if resource is None:
+            raise not_registered(kind, identifier)
+        return resource
+
+    async def unregister(self, kind: ResourceKind, identifier: str, field: str) -> Message:
+        if not identifier:
+            raise InvalidArgument(field, "is required")
+        resource = await self.store.delete(kind.kind, identifier)
+        if resource is None:
+            raise not_registered(kind, identifier)
+        return resource
+
+    def page(self, kind: ResourceKind, page_size: int, page_token: str) -> tuple[list[Message], str]:
+        if page_size < 0:
+            raise InvalidArgument("page_size", "must not be negative")
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        after = _decode_token(page_token)
+        items = [item for item in self.store.list(kind.kind) if item.identifier > after]  # type: ignore[attr-defined]
+        page = items[:size]
+        next_token = _encode_token(page[-1].identifier) if len(items) > size else ""  # type: ignore[attr-defined]
+        return page, next_token
+
+    async def _check_vector_db(self, vector_db: Message) -> None:
+        model_id = vector_db.embedding_model  # type: ignore[attr-defined]
+        if not model_id:
+            raise InvalidArgument("vector_db.embedding_model", "is required")
+        model = self.store.get(res.RESOURCE_KIND_MODEL, model_id)
+        if model is None:
+            raise NotFound(f"embedding model {model_id!r} is not registered", reason="RESOURCE_NOT_FOUND",
+                           kind="model", identifier=model_id)
+        if model.model_type != res.MODEL_TYPE_EMBEDDING:  # type: ignore[attr-defined]
+            raise FailedPrecondition(f"model {model_id!r} is not an embedding model", reason="WRONG_MODEL_TYPE",
+                                     identifier=model_id)
+        dimension = int(model.metadata["embedding_dimension"]) if "embedding_dimension" in model.metadata else 0  # type: ignore[attr-defined]
+        if vector_db.embedding_dimension == 0:  # type: ignore[attr-defined]
+            vector_db.embedding_dimension = dimension  # type: ignore[attr-defined]
+        elif dimension and vector_db.embedding_dimension != dimension:  # type: ignore[attr-defined]
+            raise InvalidArgument(
+                "vector_db.embedding_dimension",
+                f"is {vector_db.embedding_dimension} but model {model_id!r} makes {dimension}-d embeddings",  # type: ignore[attr-defined]
+            )
+        if vector_db.embedding_dimension <= 0:  # type: ignore[attr-defined]
+            raise InvalidArgument("vector_db.embedding_dimension", "must be positive")
+
+    async def _check_benchmark(self, benchmark: Message) -> None:
+        dataset_id = benchmark.dataset_id  # type: ignore[attr-defined]
+        if not dataset_id:
+            raise InvalidArgument("benchmark.dataset_id", "is required")
+        if self.store.get(res.RESOURCE_KIND_DATASET, dataset_id) is None:
+            raise NotFound(f"dataset {dataset_id!r} is not registered", reason="RESOURCE_NOT_FOUND",
+                           kind="dataset", identifier=dataset_id)
+
+
+def not_registered(kind: ResourceKind, identifier: str) -> NotFound:
+    return NotFound(
+        f"{kind.name} {identifier!r} is not registered (list them with `llama-mesh {kind.plural.replace('_', '-')} list`)",
+        reason="RESOURCE_NOT_FOUND", kind=kind.name, identifier=identifier,
+    )
+
+
+def _encode_token(identifier: str) -> str:
+    return base64.urlsafe_b64encode(identifier.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidArgument("page_token", "is not a token this server returned") from exc
+
+
+def registry_handler(registry: Registry) -> grpc.GenericRpcHandler:
+    """Handlers for every RegistryService RPC, built from the resource kinds table."""
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    for kind in KINDS:
+        handlers.update(_kind_handlers(registry, kind))
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)
+
+
+def _kind_handlers(registry: Registry, kind: ResourceKind) -> dict[str, grpc.RpcMethodHandler]:
+    name, plural = _pascal(kind), _plural_pascal(kind)
+    messages = registry_pb2
+    id_field = f"{kind.name}_id"
+
+    async def register(request: Message, context: grpc.aio.ServicerContext) -> Message:
+        resource = kind.message()
+        resource.CopyFrom(getattr(request, kind.name))
+        return await registry.register(kind, resource)
+
+    async def get(request: Message, context: grpc.aio.ServicerContext) -> Message:
+        return registry.get(kind, getattr(request, id_field), id_field)
+
+    async def list_(request: Message, context: grpc.aio.ServicerContext) -> Message:
+        items, next_token = registry.page(kind, request.page_size, request.page_token)  # type: ignore[attr-defined]
+        response = getattr(messages, f"List{plural}Response")()
+        getattr(response, kind.plural).extend(items)
+        response.next_page_token = next_token
+        return response
+
+    async def unregister(request: Message, context: grpc.aio.ServicerContext) -> Message:
+        return await registry.unregister(kind, getattr(request, id_field), id_field)
+
+    def unary(behavior: Callable[..., Awaitable[Message]], request_type: type[Message]) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(
+            behavior, request_deserializer=request_type.FromString, response_serializer=lambda m: m.SerializeToString()
+        )
+
+    return {
+        f"Register{name}": unary(register, getattr(messages, f"Register{name}Request")),
+        f"Get{name}": unary(get, getattr(messages, f"Get{name}Request")),
+        f"List{plural}": unary(list_, getattr(messages, f"List{plural}Request")),
+        f"Unregister{name}": unary(unregister, getattr(messages, f"Unregister{name}Request")),
+    }

@@ -1,0 +1,80 @@
+"""The resource registry: in memory for lookups, persisted to SQLite on every write (write first, then memory)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from google.protobuf.message import Message
+
+from llama_mesh.resources import KIND_BY_NUMBER
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    kind INTEGER NOT NULL,
+    identifier TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (kind, identifier)
+)
+"""
+
+
+class RegistryStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._items: dict[int, dict[str, Message]] = {kind: {} for kind in KIND_BY_NUMBER}
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        def load() -> sqlite3.Connection:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+            for kind, identifier, body in db.execute("SELECT kind, identifier, body FROM resources"):
+                if kind in KIND_BY_NUMBER:
+                    self._items[kind][identifier] = KIND_BY_NUMBER[kind].message.FromString(body)
+            return db
+
+        self._db = await asyncio.to_thread(load)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await asyncio.to_thread(self._db.close)
+            self._db = None
+
+    def get(self, kind: int, identifier: str) -> Message | None:
+        return self._items[kind].get(identifier)
+
+    def list(self, kind: int) -> list[Message]:
+        return [self._items[kind][key] for key in sorted(self._items[kind])]
+
+    async def insert(self, kind: int, resource: Message) -> bool:
+        """Store a new resource; False (and nothing written) if the identifier is taken."""
+        identifier = resource.identifier  # type: ignore[attr-defined]
+        async with self._write_lock:
+            if identifier in self._items[kind]:
+                return False
+            body = resource.SerializeToString()
+            await asyncio.to_thread(
+                self._execute, "INSERT INTO resources (kind, identifier, body) VALUES (?, ?, ?)", (kind, identifier, body)
+            )
+            self._items[kind][identifier] = resource
+            return True
+
+    async def delete(self, kind: int, identifier: str) -> Message | None:
+        async with self._write_lock:
+            resource = self._items[kind].get(identifier)
+            if resource is None:
+                return None
+            await asyncio.to_thread(
+                self._execute, "DELETE FROM resources WHERE kind = ? AND identifier = ?", (kind, identifier)
+            )
+            del self._items[kind][identifier]
+            return resource
+
+    def _execute(self, sql: str, params: tuple[object, ...]) -> None:
+        assert self._db is not None, "RegistryStore.open() was not awaited"
+        self._db.execute(sql, params)

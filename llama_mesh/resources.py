@@ -1,0 +1,53 @@
+"""The resource kinds of the registry, and how the gateway hands a resolved resource to the service it calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from llama.common.v1 import resources_pb2 as res
+
+# Metadata the gateway adds to a forwarded call: the resolved resource, serialized (binary header).
+RESOURCE_HEADER = "llama-mesh-resource-bin"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    kind: int  # res.ResourceKind value
+    name: str  # "model"
+    plural: str  # "models"
+    message: type[Message]
+    api: str  # the API whose service serves resources of this kind
+
+
+KINDS: tuple[ResourceKind, ...] = (
+    ResourceKind(res.RESOURCE_KIND_MODEL, "model", "models", res.Model, "inference"),
+    ResourceKind(res.RESOURCE_KIND_SHIELD, "shield", "shields", res.Shield, "safety"),
+    ResourceKind(res.RESOURCE_KIND_VECTOR_DB, "vector_db", "vector_dbs", res.VectorDB, "vector_io"),
+    ResourceKind(res.RESOURCE_KIND_TOOL_GROUP, "tool_group", "tool_groups", res.ToolGroup, "tool_runtime"),
+    ResourceKind(res.RESOURCE_KIND_DATASET, "dataset", "datasets", res.Dataset, "datasetio"),
+    ResourceKind(res.RESOURCE_KIND_SCORING_FUNCTION, "scoring_function", "scoring_functions", res.ScoringFunction,
+                 "scoring"),
+    ResourceKind(res.RESOURCE_KIND_BENCHMARK, "benchmark", "benchmarks", res.Benchmark, "eval"),
+)
+KIND_BY_NUMBER = {kind.kind: kind for kind in KINDS}
+KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+
+
+def resource_metadata(resource: Message) -> tuple[str, bytes]:
+    return RESOURCE_HEADER, resource.SerializeToString()
+
+
+def resource_from_context(context: grpc.aio.ServicerContext, message: type[Message]) -> Message | None:
+    """The resource the gateway resolved for this call, or None when the call did not come through the gateway."""
+    for key, value in context.invocation_metadata() or ():
+        if key == RESOURCE_HEADER:
+            resource = message()
+            try:
+                resource.ParseFromString(value)
+            except DecodeError:
+                return None
+            return resource
+    return None

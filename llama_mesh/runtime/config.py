@@ -1,0 +1,150 @@
+"""A distribution's run.yaml: which service serves each API, with which providers, and what is pre-registered.
+
+Values may use `${env.VAR}` (required) or `${env.VAR:default}`; substitution happens on the raw text of each
+scalar before validation, so a whole file can be pointed at other ports or directories from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_ENV_PATTERN = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The run.yaml is missing, malformed or refers to an unset variable."""
+
+
+def substitute_env(value: Any, environ: dict[str, str] | None = None) -> Any:
+    """Replace `${env.VAR}` / `${env.VAR:default}` in every string of a YAML tree."""
+    env = os.environ if environ is None else environ
+    if isinstance(value, dict):
+        return {key: substitute_env(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is None:
+            raise ConfigError(f"environment variable {name} is not set and has no default (${{env.{name}:default}})")
+        return default
+
+    return _ENV_PATTERN.sub(replace, value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProviderConfig(_Strict):
+    provider_id: str
+    # e.g. "inline::llama-cpp", "inline::vllm", "remote::openai", "inline::sentence-transformers"
+    provider_type: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ServiceConfig(_Strict):
+    """One deployable service: an API, the address it listens on, and the providers it hosts."""
+
+    name: str
+    api: str
+    address: str
+    providers: list[ProviderConfig] = Field(default_factory=list)
+
+
+class RegistryConfig(_Strict):
+    type: Literal["sqlite"] = "sqlite"
+    path: str
+
+
+class GatewayConfig(_Strict):
+    address: str = "127.0.0.1:50051"
+    registry: RegistryConfig
+
+
+class ResourcesConfig(_Strict):
+    """Resources registered at gateway start (when not already in the registry), in proto JSON form."""
+
+    models: list[dict[str, Any]] = Field(default_factory=list)
+    shields: list[dict[str, Any]] = Field(default_factory=list)
+    vector_dbs: list[dict[str, Any]] = Field(default_factory=list)
+    tool_groups: list[dict[str, Any]] = Field(default_factory=list)
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    scoring_functions: list[dict[str, Any]] = Field(default_factory=list)
+    benchmarks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TelemetryConfig(_Strict):
+    # "none" turns tracing off; "console" prints spans; "otlp" exports to otlp_endpoint.
+    exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str = ""
+
+
+class RunConfig(_Strict):
+    version: int = 1
+    distribution: str
+    data_dir: str
+    cache_dir: str
+    gateway: GatewayConfig
+    services: list[ServiceConfig]
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RunConfig:
+        names = [service.name for service in self.services]
+        if len(names) != len(set(names)):
+            raise ValueError(f"service names must be unique, got {names}")
+        provider_ids = [provider.provider_id for service in self.services for provider in service.providers]
+        if len(provider_ids) != len(set(provider_ids)):
+            raise ValueError(f"provider ids must be unique across services, got {provider_ids}")
+        return self
+
+    def service(self, name: str) -> ServiceConfig:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise ConfigError(f"no service named {name!r} in distribution {self.distribution!r}")
+
+    def services_for(self, api: str) -> list[ServiceConfig]:
+        return [service for service in self.services if service.api == api]
+
+    def data_path(self, *parts: str) -> Path:
+        path = Path(self.data_dir).expanduser().joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def load_run_config(path: str | Path, environ: dict[str, str] | None = None) -> RunConfig:
+    """Read, substitute and validate a run.yaml."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"distribution config {file} does not exist")
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file} must hold a mapping at the top level")
+    try:
+        return RunConfig.model_validate(substitute_env(raw, environ))
+    except ValueError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc
+
+
+def distribution_path(name_or_path: str) -> Path:
+    """A distribution name (`local-cpu`) or a path to a run.yaml."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.is_file():
+        return candidate
+    return Path(__file__).resolve().parents[2] / "distributions" / name_or_path / "run.yaml"

@@ -1,0 +1,95 @@
+"""The one server bootstrap every service and the gateway use.
+
+grpc.aio server with raised message limits, error mapping and tracing interceptors, gRPC health (`""` is liveness and
+SERVING as soon as the port is open; each service name is readiness and SERVING once start-up work is done;
+everything NOT_SERVING while draining), server reflection, and graceful shutdown on SIGTERM / SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from llama_mesh.runtime.channels import CHANNEL_OPTIONS
+from llama_mesh.runtime.interceptors import ErrorMappingInterceptor
+from llama_mesh.runtime.tracing import server_interceptors
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class StartupError(Exception):
+    """Start-up work failed; the process exits with a message instead of serving half-ready."""
+
+
+@dataclass
+class ServiceServer:
+    """Collects servicers, then serves them until a termination signal."""
+
+    name: str
+    address: str
+    grace_seconds: float = 5.0
+    _registrations: list[Callable[[grpc.aio.Server], None]] = field(default_factory=list)
+    _service_names: list[str] = field(default_factory=list)
+    bound_port: int | None = None
+
+    def add_servicer(self, add_to_server: Callable[[object, grpc.aio.Server], None], servicer: object,
+                     service_full_name: str) -> None:
+        """Register a generated `add_XServicer_to_server` function with its servicer."""
+        self._registrations.append(lambda server: add_to_server(servicer, server))
+        self._service_names.append(service_full_name)
+
+    def add_generic_handlers(self, handlers: Iterable[grpc.GenericRpcHandler], service_names: Iterable[str]) -> None:
+        handler_list = list(handlers)
+        self._registrations.append(lambda server: server.add_generic_rpc_handlers(handler_list))
+        self._service_names.extend(service_names)
+
+    async def run(self, startup: Hook | None = None, shutdown: Hook | None = None) -> None:
+        server = grpc.aio.server(
+            interceptors=[*server_interceptors(), ErrorMappingInterceptor()],
+            options=CHANNEL_OPTIONS,
+        )
+        for register in self._registrations:
+            register(server)
+        health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        reflection.enable_server_reflection(
+            [*self._service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME],
+            server,
+        )
+        self.bound_port = server.add_insecure_port(self.address)
+        if not self.bound_port:
+            raise StartupError(f"{self.name}: cannot listen on {self.address}")
+        for service_name in [self.name, *self._service_names]:
+            await health.set(service_name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await server.start()
+        log.info("%s listening on %s (port %s)", self.name, self.address, self.bound_port)
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            if startup is not None:
+                await startup()
+            for service_name in [self.name, *self._service_names]:
+                await health.set(service_name, health_pb2.HealthCheckResponse.SERVING)
+            log.info("%s ready", self.name)
+            await stop.wait()
+        finally:
+            log.info("%s draining", self.name)
+            await health.enter_graceful_shutdown()
+            await server.stop(self.grace_seconds)
+            if shutdown is not None:
+                await shutdown()
+            log.info("%s stopped", self.name)

@@ -1,0 +1,31 @@
+"""The inference service.  `python -m services.inference --distribution local-cpu`"""
+
+from __future__ import annotations
+
+import argparse
+
+from llama.inference.v1 import inference_pb2, inference_pb2_grpc
+from llama_mesh.runtime.config import RunConfig
+from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.server import ServiceServer
+from services.inference.providers import ProviderSet
+from services.inference.servicer import InferenceServicer
+
+
+async def serve(config: RunConfig, args: argparse.Namespace) -> None:
+    service = config.service(args.service)
+    providers = ProviderSet.from_config(service.providers, config)
+    server = ServiceServer(service.name, service.address)
+    server.add_servicer(
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server, InferenceServicer(providers),
+        inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
+    )
+    await server.run(startup=providers.preload, shutdown=providers.close)
+
+
+def main() -> None:
+    run_main("llama-mesh inference service", "inference", serve)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The interface every inference engine provider implements.
+
+The servicer turns protobuf requests into these plain objects, renders chat prompts through the engine's own chat
+template, and reads back a stream of `GenerationChunk`s. It never knows which engine it talks to.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FinishReason = Literal["stop", "length", "abort"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampling settings, already validated by the servicer."""
+
+    strategy: Literal["greedy", "top_p", "top_k"] = "greedy"
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    max_tokens: int = 0  # 0: until the context window ends
+    repetition_penalty: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputConstraint:
+    """Constrains generation: exactly one of the two is set."""
+
+    json_schema: dict[str, Any] | None = None
+    grammar: str | None = None  # GBNF (llama.cpp) / EBNF (xgrammar) text
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    request_id: str
+    prompt: str
+    sampling: SamplingParams = SamplingParams()
+    constraint: OutputConstraint | None = None
+    logprobs: int = 0  # how many top alternatives per token; 0 = no logprobs
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class GenerationChunk:
+    """New output since the previous chunk; the last chunk has `finish_reason` set."""
+
+    text: str
+    token_count: int
+    prompt_tokens: int
+    completion_tokens: int  # total so far
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    finish_reason: FinishReason | None = None
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    running_requests: int
+    waiting_requests: int
+
+
+class ModelLoadError(Exception):
+    """The model cannot be loaded (missing file, unsupported format...)."""
+
+
+class TextEngine(abc.ABC):
+    """A loaded text-generation model."""
+
+    @property
+    @abc.abstractmethod
+    def context_length(self) -> int: ...
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Load the model; called once before any other method."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        """Render messages (HF chat format) with the model's chat template, ending with the assistant prompt."""
+
+    @abc.abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    @abc.abstractmethod
+    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        """Stream the generation. Cancelling the iteration (or closing it) must abort the request in the engine."""
+
+    @abc.abstractmethod
+    def stats(self) -> EngineStats: ...
+
+
+class Embedder(abc.ABC):
+    """A loaded embedding model."""
+
+    @property
+    @abc.abstractmethod
+    def dimension(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def context_length(self) -> int: ...
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One L2-normalised vector per text, in order."""

