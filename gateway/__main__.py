@@ -9,7 +9,8 @@ from google.protobuf import json_format
 
 from gateway.inspect_servicer import InspectServicer
 from gateway.proxy import Backends, GatewayProxy
-from gateway.registry_servicer import SERVICE_NAME as REGISTRY_SERVICE, Registry, registry_handler
+from gateway.registry_servicer import SERVICE_NAME as REGISTRY_SERVICE
+from gateway.registry_servicer import Registry, registry_handler
 from gateway.registry_store import RegistryStore
 from gateway.router import Router
 from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
@@ -33,7 +34,9 @@ async def preregister(registry: Registry, config: RunConfig) -> None:
             except AlreadyExists:
                 continue
             except MeshError as exc:
-                raise StartupError(f"cannot pre-register {kind.name} {item.get('identifier')!r}: {exc.message}") from exc
+                raise StartupError(
+                    f"cannot pre-register {kind.name} {item.get('identifier')!r}: {exc.message}"
+                ) from exc
 
 
 async def serve(config: RunConfig, args: argparse.Namespace) -> None:
@@ -44,7 +47,8 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     server = ServiceServer("gateway", config.gateway.address)
     server.add_generic_handlers([registry_handler(registry)], [REGISTRY_SERVICE])
     server.add_servicer(
-        inspect_pb2_grpc.add_InspectServiceServicer_to_server, InspectServicer(config, backends),
+        inspect_pb2_grpc.add_InspectServiceServicer_to_server,
+        InspectServicer(config, backends),
         inspect_pb2.DESCRIPTOR.services_by_name["InspectService"].full_name,
     )
     server.add_generic_handlers(proxy.handlers(), proxy.service_names())

@@ -47,8 +47,12 @@ class InspectServicer(inspect_pb2_grpc.InspectServiceServicer):
                 config = struct_pb2.Struct()
                 config.update(_redacted(provider.config))
                 response.providers.add(
-                    api=service.api, provider_id=provider.provider_id, provider_type=provider.provider_type,
-                    service=service.name, address=service.address, config=config,
+                    api=service.api,
+                    provider_id=provider.provider_id,
+                    provider_type=provider.provider_type,
+                    service=service.name,
+                    address=service.address,
+                    config=config,
                 )
         return response
 
@@ -59,7 +63,9 @@ class InspectServicer(inspect_pb2_grpc.InspectServiceServicer):
                 continue
             kind = KIND_BY_NUMBER.get(route.resource_kind)
             response.routes.add(
-                method=route.full_method, api=route.api, routing_field=route.routing_field,
+                method=route.full_method,
+                api=route.api,
+                routing_field=route.routing_field,
                 resource_kind=kind.name if kind else "",
                 addresses=[service.address for service in self._config.services_for(route.api)],
             )
@@ -81,7 +87,9 @@ class InspectServicer(inspect_pb2_grpc.InspectServiceServicer):
         health = inspect_pb2.ServiceHealth(service=service.name, api=service.api, address=service.address)
         stub = health_pb2_grpc.HealthStub(self._backends.channel(service.address))
         try:
-            reply = await stub.Check(health_pb2.HealthCheckRequest(service=service.name), timeout=HEALTH_TIMEOUT_SECONDS)
+            reply = await stub.Check(
+                health_pb2.HealthCheckRequest(service=service.name), timeout=HEALTH_TIMEOUT_SECONDS
+            )
         except grpc.aio.AioRpcError as error:
             health.status = inspect_pb2.SERVING_STATUS_UNREACHABLE
             health.message = f"{error.code().name}: {error.details()}"

@@ -56,7 +56,9 @@ async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.ai
     if error.code() == grpc.StatusCode.UNAVAILABLE and not sent_by_service:
         raise Unavailable(
             f"the {target.service} service at {target.address} is not reachable (is it running?): {error.details()}",
-            reason="SERVICE_UNAVAILABLE", service=target.service, address=target.address,
+            reason="SERVICE_UNAVAILABLE",
+            service=target.service,
+            address=target.address,
         ) from error
     await context.abort(error.code(), error.details() or "", error.trailing_metadata())
 

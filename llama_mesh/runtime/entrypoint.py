@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 def parse_args(description: str, default_service: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "--distribution", "-d", default=os.environ.get("LLAMA_MESH_DISTRIBUTION", "local-cpu"),
+        "--distribution",
+        "-d",
+        default=os.environ.get("LLAMA_MESH_DISTRIBUTION", "local-cpu"),
         help="distribution name (distributions/<name>/run.yaml) or path to a run.yaml",
     )
     parser.add_argument("--service", default=default_service, help="which service entry of the run.yaml to serve")
@@ -27,8 +29,9 @@ def parse_args(description: str, default_service: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_main(description: str, default_service: str,
-             serve: Callable[[RunConfig, argparse.Namespace], Awaitable[None]]) -> None:
+def run_main(
+    description: str, default_service: str, serve: Callable[[RunConfig, argparse.Namespace], Awaitable[None]]
+) -> None:
     """Load the distribution, then run `serve` until it returns; exit 2 with a one-line message on bad config."""
     args = parse_args(description, default_service)
     logging.basicConfig(

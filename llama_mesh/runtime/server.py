@@ -42,8 +42,9 @@ class ServiceServer:
     _service_names: list[str] = field(default_factory=list)
     bound_port: int | None = None
 
-    def add_servicer(self, add_to_server: Callable[[object, grpc.aio.Server], None], servicer: object,
-                     service_full_name: str) -> None:
+    def add_servicer(
+        self, add_to_server: Callable[[object, grpc.aio.Server], None], servicer: object, service_full_name: str
+    ) -> None:
         """Register a generated `add_XServicer_to_server` function with its servicer."""
         self._registrations.append(lambda server: add_to_server(servicer, server))
         self._service_names.append(service_full_name)
@@ -63,8 +64,7 @@ class ServiceServer:
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
-            [*self._service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME],
+            [*self._service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             server,
         )
         self.bound_port = server.add_insecure_port(self.address)

@@ -17,7 +17,8 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     providers = ProviderSet.from_config(service.providers, config)
     server = ServiceServer(service.name, service.address)
     server.add_servicer(
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server, InferenceServicer(providers),
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server,
+        InferenceServicer(providers),
         inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
     )
     await server.run(startup=providers.preload, shutdown=providers.close)

@@ -123,3 +123,59 @@ class Embedder(abc.ABC):
     @abc.abstractmethod
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """One L2-normalised vector per text, in order."""
+
+
+@dataclass(frozen=True)
+class ChatGenerationRequest:
+    """A chat for an engine that applies the chat template itself (a remote OpenAI-compatible server)."""
+
+    request_id: str
+    messages: list[dict[str, Any]]  # HF / OpenAI chat format
+    sampling: SamplingParams = SamplingParams()
+    tools: list[dict[str, Any]] = field(default_factory=list)  # {"name", "description", "parameters"}
+    tool_choice: str = "auto"  # "auto" | "required" | "none" | a tool name
+    constraint: OutputConstraint | None = None
+    logprobs: int = 0
+
+
+@dataclass(frozen=True)
+class RemoteToolCall:
+    call_id: str
+    tool_name: str
+    arguments: str  # JSON object text
+
+
+@dataclass
+class ChatGenerationChunk(GenerationChunk):
+    """A GenerationChunk that may carry the tool calls the server parsed (on the last chunk)."""
+
+    tool_calls: list[RemoteToolCall] = field(default_factory=list)
+
+
+class ChatEngine(abc.ABC):
+    """An engine that takes chat messages, not prompts: the server renders its own template and parses tool calls."""
+
+    @property
+    @abc.abstractmethod
+    def context_length(self) -> int: ...
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def chat(self, request: ChatGenerationRequest) -> AsyncIterator[ChatGenerationChunk]:
+        """Stream a chat reply; closing the iteration cancels the remote request."""
+
+    @abc.abstractmethod
+    def complete(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        """Stream a plain completion of `request.prompt`."""
+
+    @abc.abstractmethod
+    def stats(self) -> EngineStats: ...
+
+
+class InvalidConstraint(ValueError):
+    """The engine cannot compile the requested JSON schema or grammar (the caller's input is at fault)."""

@@ -11,7 +11,17 @@ from dataclasses import dataclass, field, replace
 
 from llama.common.v1 import messages_pb2
 from llama_mesh.runtime.errors import InvalidArgument
-from services.inference.engine import GenerationChunk, GenerationRequest, OutputConstraint, SamplingParams, TextEngine
+from services.inference.engine import (
+    ChatEngine,
+    ChatGenerationChunk,
+    ChatGenerationRequest,
+    GenerationChunk,
+    GenerationRequest,
+    InvalidConstraint,
+    OutputConstraint,
+    SamplingParams,
+    TextEngine,
+)
 from services.inference.request_parsing import ChatInput, CompletionInput
 from services.inference.tool_calls import ParsedToolCall, forced_call_schema, parse_tool_calls, tool_system_prompt
 
@@ -46,13 +56,16 @@ def _with_tool_prompt(chat: ChatInput) -> list[dict]:
         messages.insert(0, {"role": "system", "content": prompt})
     for message in messages:  # templates without tool support show earlier calls as the JSON the model was asked for
         if message.get("tool_calls") and not message["content"]:
-            calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]]
+            calls = [
+                {"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]
+            ]
             message["content"] = json.dumps(calls[0] if len(calls) == 1 else calls)
     return messages
 
 
-async def _fit_to_context(engine: TextEngine, prompt: str, sampling: SamplingParams, field_name: str,
-                          model_name: str) -> SamplingParams:
+async def _fit_to_context(
+    engine: TextEngine, prompt: str, sampling: SamplingParams, field_name: str, model_name: str
+) -> SamplingParams:
     prompt_tokens = await asyncio.to_thread(engine.count_tokens, prompt)
     room = engine.context_length - prompt_tokens
     if room <= 0:
@@ -60,27 +73,51 @@ async def _fit_to_context(engine: TextEngine, prompt: str, sampling: SamplingPar
             field_name,
             f"the prompt is {prompt_tokens} tokens but model {model_name!r} accepts at most {engine.context_length}; "
             "shorten it",
-            reason="PROMPT_TOO_LONG", prompt_tokens=prompt_tokens, context_length=engine.context_length,
+            reason="PROMPT_TOO_LONG",
+            prompt_tokens=prompt_tokens,
+            context_length=engine.context_length,
         )
     if sampling.max_tokens == 0 or sampling.max_tokens > room:
         return replace(sampling, max_tokens=room)
     return sampling
 
 
-async def _run(engine: TextEngine, request: GenerationRequest, result: GenerationResult) -> AsyncIterator[GenerationChunk]:
-    async with aclosing(engine.generate(request)) as chunks:
-        async for chunk in chunks:
-            result.text += chunk.text
-            result.prompt_tokens = chunk.prompt_tokens
-            result.completion_tokens = chunk.completion_tokens
-            if chunk.finish_reason is not None:
-                result.finish_reason = chunk.finish_reason
-            yield chunk
+async def _run(
+    stream: AsyncIterator[GenerationChunk], result: GenerationResult, field_name: str
+) -> AsyncIterator[GenerationChunk]:
+    """Pass the engine's chunks on, recording them in `result`; closing this closes (aborts) the engine stream."""
+    try:
+        async with aclosing(stream) as chunks:
+            async for chunk in chunks:
+                result.text += chunk.text
+                result.prompt_tokens = chunk.prompt_tokens
+                result.completion_tokens = chunk.completion_tokens
+                if chunk.finish_reason is not None:
+                    result.finish_reason = chunk.finish_reason
+                if isinstance(chunk, ChatGenerationChunk) and chunk.tool_calls:
+                    result.tool_calls = [ParsedToolCall(c.call_id, c.tool_name, c.arguments) for c in chunk.tool_calls]
+                yield chunk
+    except InvalidConstraint as exc:
+        raise InvalidArgument(field_name, str(exc), reason="INVALID_RESPONSE_FORMAT") from exc
 
 
-async def stream_chat(engine: TextEngine, chat: ChatInput, model_name: str,
-                      result: GenerationResult) -> AsyncIterator[GenerationChunk]:
+async def stream_chat(
+    engine: TextEngine | ChatEngine, chat: ChatInput, model_name: str, result: GenerationResult
+) -> AsyncIterator[GenerationChunk]:
     """Generate a chat reply; `result` holds the text, usage and parsed tool calls once the stream ends."""
+    if isinstance(engine, ChatEngine):
+        request = ChatGenerationRequest(
+            f"chat-{uuid.uuid4().hex}",
+            chat.messages,
+            chat.sampling,
+            chat.tools,
+            chat.tool_choice,
+            chat.constraint,
+            chat.logprobs,
+        )
+        async for chunk in _run(engine.chat(request), result, "response_format"):
+            yield chunk
+        return
     messages = _with_tool_prompt(chat)
     prompt = await asyncio.to_thread(engine.render_chat, messages, None)
     sampling = await _fit_to_context(engine, prompt, chat.sampling, "messages", model_name)
@@ -89,17 +126,21 @@ async def stream_chat(engine: TextEngine, chat: ChatInput, model_name: str,
     if forced:
         constraint = OutputConstraint(json_schema=forced_call_schema(chat.tools, chat.tool_choice))
     request = GenerationRequest(f"chat-{uuid.uuid4().hex}", prompt, sampling, constraint, chat.logprobs)
-    async for chunk in _run(engine, request, result):
+    async for chunk in _run(engine.generate(request), result, "response_format"):
         yield chunk
     if chat.tools and chat.tool_choice != "none":
         result.tool_calls = parse_tool_calls(result.text, chat.tools)
 
 
-async def stream_completion(engine: TextEngine, completion: CompletionInput, model_name: str,
-                            result: GenerationResult) -> AsyncIterator[GenerationChunk]:
-    sampling = await _fit_to_context(engine, completion.prompt, completion.sampling, "content", model_name)
+async def stream_completion(
+    engine: TextEngine | ChatEngine, completion: CompletionInput, model_name: str, result: GenerationResult
+) -> AsyncIterator[GenerationChunk]:
+    sampling = completion.sampling
+    if isinstance(engine, TextEngine):
+        sampling = await _fit_to_context(engine, completion.prompt, sampling, "content", model_name)
     request = GenerationRequest(
         f"cmpl-{uuid.uuid4().hex}", completion.prompt, sampling, completion.constraint, completion.logprobs
     )
-    async for chunk in _run(engine, request, result):
+    stream = engine.generate(request) if isinstance(engine, TextEngine) else engine.complete(request)
+    async for chunk in _run(stream, result, "response_format"):
         yield chunk

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition, NotFound, Unavailable
-from services.inference.engine import Embedder, ModelLoadError, TextEngine
+from services.inference.engine import ChatEngine, Embedder, ModelLoadError, TextEngine
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,18 @@ class VllmConfig(BaseModel):
     preload: bool = True
 
 
+class RemoteOpenAIConfig(BaseModel):
+    """Models served by an OpenAI-compatible server; each model entry's `source` is the server's model name."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_url: str
+    api_key: str | None = None
+    models: dict[str, ModelEntry]
+    context_length: int = 4096
+    timeout_s: float = 600.0
+    preload: bool = True
+
+
 class SentenceTransformersConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     models: dict[str, ModelEntry]
@@ -56,31 +68,38 @@ class SentenceTransformersConfig(BaseModel):
 class LoadedModel:
     provider_id: str
     name: str
-    engine: TextEngine | Embedder
+    engine: TextEngine | ChatEngine | Embedder
 
 
 class InferenceProvider:
     """One provider instance: the models it may serve, loaded once each, on first use or at start."""
 
-    def __init__(self, provider_id: str, models: dict[str, ModelEntry], preload: bool,
-                 factory: Callable[[str, ModelEntry], TextEngine | Embedder]) -> None:
+    def __init__(
+        self,
+        provider_id: str,
+        models: dict[str, ModelEntry],
+        preload: bool,
+        factory: Callable[[str, ModelEntry], TextEngine | ChatEngine | Embedder],
+    ) -> None:
         self.provider_id = provider_id
         self.models = models
         self.preload = preload
         self._factory = factory
-        self._loaded: dict[str, TextEngine | Embedder] = {}
+        self._loaded: dict[str, TextEngine | ChatEngine | Embedder] = {}
         self._locks: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in models}
 
     def is_loaded(self, name: str) -> bool:
         return name in self._loaded
 
-    async def get(self, name: str) -> TextEngine | Embedder:
+    async def get(self, name: str) -> TextEngine | ChatEngine | Embedder:
         if name in self._loaded:
             return self._loaded[name]
         if name not in self.models:
             raise NotFound(
                 f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}",
-                reason="PROVIDER_MODEL_NOT_FOUND", provider_id=self.provider_id, provider_resource_id=name,
+                reason="PROVIDER_MODEL_NOT_FOUND",
+                provider_id=self.provider_id,
+                provider_resource_id=name,
             )
         async with self._locks[name]:
             if name not in self._loaded:
@@ -90,7 +109,8 @@ class InferenceProvider:
                 except (ModelLoadError, ModelSourceError) as exc:
                     raise FailedPrecondition(
                         f"provider {self.provider_id!r} cannot load model {name!r}: {exc}",
-                        reason="MODEL_LOAD_FAILED", provider_id=self.provider_id,
+                        reason="MODEL_LOAD_FAILED",
+                        provider_id=self.provider_id,
                     ) from exc
                 self._loaded[name] = engine
                 log.info("provider %s loaded model %s", self.provider_id, name)
@@ -108,8 +128,9 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     def build(name: str, entry: ModelEntry) -> TextEngine:
         from services.inference.engines.llama_cpp_engine import LlamaCppEngine
 
-        return LlamaCppEngine(str(resolve_model_source(entry.source)), n_ctx=settings.n_ctx,
-                              n_threads=settings.n_threads)
+        return LlamaCppEngine(
+            str(resolve_model_source(entry.source)), n_ctx=settings.n_ctx, n_threads=settings.n_threads
+        )
 
     return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
 
@@ -126,9 +147,12 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         else:
             model = model.removeprefix("hf://")
         return VllmEngine(
-            model=model, max_model_len=settings.max_model_len, dtype=settings.dtype,
+            model=model,
+            max_model_len=settings.max_model_len,
+            dtype=settings.dtype,
             tensor_parallel_size=settings.tensor_parallel_size,
-            gpu_memory_utilization=settings.gpu_memory_utilization, enforce_eager=settings.enforce_eager,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            enforce_eager=settings.enforce_eager,
             extra_engine_args=settings.engine_args,
         )
 
@@ -142,6 +166,23 @@ def _vllm_model_dir(path: Path, run: RunConfig) -> Path:
     from llama_mesh.model_conversion import ensure_hf_model_from_gguf
 
     return Path(ensure_hf_model_from_gguf(str(path), str(Path(run.cache_dir).expanduser() / "models")))
+
+
+def _remote_openai(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
+    settings = RemoteOpenAIConfig.model_validate(provider.config)
+
+    def build(name: str, entry: ModelEntry) -> ChatEngine:
+        from services.inference.engines.remote_openai_engine import RemoteOpenAIEngine
+
+        return RemoteOpenAIEngine(
+            settings.base_url,
+            entry.source,
+            api_key=settings.api_key,
+            context_length=settings.context_length,
+            timeout_s=settings.timeout_s,
+        )
+
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
 
 
 def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
@@ -159,6 +200,7 @@ PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], InferenceProvide
     "inline::llama-cpp": _llama_cpp,
     "inline::vllm": _vllm,
     "inline::sentence-transformers": _sentence_transformers,
+    "remote::openai": _remote_openai,
 }
 
 
@@ -185,7 +227,9 @@ class ProviderSet:
         if provider_id not in self.providers:
             raise Unavailable(
                 f"provider {provider_id!r} is not hosted by this inference service (it hosts "
-                f"{', '.join(self.providers)})", reason="PROVIDER_NOT_HOSTED", provider_id=provider_id,
+                f"{', '.join(self.providers)})",
+                reason="PROVIDER_NOT_HOSTED",
+                provider_id=provider_id,
             )
         return self.providers[provider_id]
 
@@ -196,7 +240,9 @@ class ProviderSet:
                 return provider.provider_id, name
         raise NotFound(
             f"model {name!r} is not served here; call through the gateway with a registered model id",
-            reason="RESOURCE_NOT_FOUND", kind="model", identifier=name,
+            reason="RESOURCE_NOT_FOUND",
+            kind="model",
+            identifier=name,
         )
 
     async def preload(self) -> None:

@@ -92,7 +92,9 @@ def parse_sampling(params: sampling_pb2.SamplingParams, field_name: str = "sampl
             )
         values["repetition_penalty"] = params.repetition_penalty
     if len(params.stop) > MAX_STOP_SEQUENCES:
-        raise InvalidArgument(f"{field_name}.stop", f"at most {MAX_STOP_SEQUENCES} stop strings, got {len(params.stop)}")
+        raise InvalidArgument(
+            f"{field_name}.stop", f"at most {MAX_STOP_SEQUENCES} stop strings, got {len(params.stop)}"
+        )
     for index, stop in enumerate(params.stop):
         if not stop:
             raise InvalidArgument(f"{field_name}.stop[{index}]", "must not be empty")
@@ -154,13 +156,18 @@ def _parse_tool_choice(choice: tools_pb2.ToolChoice, tools: list[dict[str, Any]]
         names = [tool["name"] for tool in tools]
         if choice.tool_name not in names:
             raise InvalidArgument(
-                "tool_choice.tool_name", f"{choice.tool_name!r} is not one of the request's tools ({', '.join(names) or 'none'})"
+                "tool_choice.tool_name",
+                f"{choice.tool_name!r} is not one of the request's tools ({', '.join(names) or 'none'})",
             )
         return choice.tool_name
-    mode = {
-        tools_pb2.TOOL_CHOICE_MODE_REQUIRED: "required",
-        tools_pb2.TOOL_CHOICE_MODE_NONE: "none",
-    }.get(choice.mode, "auto") if kind == "mode" else "auto"
+    mode = (
+        {
+            tools_pb2.TOOL_CHOICE_MODE_REQUIRED: "required",
+            tools_pb2.TOOL_CHOICE_MODE_NONE: "none",
+        }.get(choice.mode, "auto")
+        if kind == "mode"
+        else "auto"
+    )
     if mode == "required" and not tools:
         raise InvalidArgument("tool_choice", "is 'required' but the request has no tools")
     return mode
@@ -189,8 +196,13 @@ def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]
                     raise InvalidArgument(
                         f"messages[{index}].tool_calls[{call_index}].arguments", f"is not JSON: {exc.msg}"
                     ) from exc
-                calls.append({"id": call.call_id, "type": "function",
-                              "function": {"name": call.tool_name, "arguments": arguments}})
+                calls.append(
+                    {
+                        "id": call.call_id,
+                        "type": "function",
+                        "function": {"name": call.tool_name, "arguments": arguments},
+                    }
+                )
             item["tool_calls"] = calls
         if role == "tool":
             if not message.call_id:

@@ -13,7 +13,7 @@ from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, status_code_number
-from services.inference.engine import Embedder, GenerationChunk, TextEngine
+from services.inference.engine import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
 from services.inference.providers import ProviderSet
 from services.inference.request_parsing import content_text, parse_chat, parse_completion
@@ -32,7 +32,8 @@ def _usage(result: GenerationResult) -> sampling_pb2.Usage:
 def _logprobs(chunk: GenerationChunk) -> list[sampling_pb2.TokenLogprob]:
     return [
         sampling_pb2.TokenLogprob(
-            token=item.token, logprob=item.logprob,
+            token=item.token,
+            logprob=item.logprob,
             top_logprobs=[sampling_pb2.TopLogprob(token=token, logprob=logprob) for token, logprob in item.top],
         )
         for item in chunk.logprobs
@@ -59,7 +60,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     def __init__(self, providers: ProviderSet) -> None:
         self._providers = providers
 
-    async def _model(self, model_id: str, context: grpc.aio.ServicerContext) -> tuple[str, TextEngine | Embedder]:
+    async def _model(
+        self, model_id: str, context: grpc.aio.ServicerContext
+    ) -> tuple[str, TextEngine | ChatEngine | Embedder]:
         if not model_id:
             raise InvalidArgument("model_id", "is required")
         model = resource_from_context(context, resources_pb2.Model)
@@ -69,11 +72,16 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             provider_id, name = self._providers.find_model(model_id)
         return name, await self._providers.provider(provider_id).get(name)
 
-    async def _text_engine(self, model_id: str, context: grpc.aio.ServicerContext) -> tuple[str, TextEngine]:
+    async def _text_engine(
+        self, model_id: str, context: grpc.aio.ServicerContext
+    ) -> tuple[str, TextEngine | ChatEngine]:
         name, engine = await self._model(model_id, context)
-        if not isinstance(engine, TextEngine):
-            raise FailedPrecondition(f"model {model_id!r} is an embedding model; it cannot generate text",
-                                     reason="WRONG_MODEL_TYPE", identifier=model_id)
+        if isinstance(engine, Embedder):
+            raise FailedPrecondition(
+                f"model {model_id!r} is an embedding model; it cannot generate text",
+                reason="WRONG_MODEL_TYPE",
+                identifier=model_id,
+            )
         return name, engine
 
     async def ChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
@@ -128,14 +136,19 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         if not request.contents:
             raise InvalidArgument("contents", "at least one text is required")
         if len(request.contents) > MAX_EMBEDDING_INPUTS:
-            raise InvalidArgument("contents", f"at most {MAX_EMBEDDING_INPUTS} texts per call, got {len(request.contents)}")
+            raise InvalidArgument(
+                "contents", f"at most {MAX_EMBEDDING_INPUTS} texts per call, got {len(request.contents)}"
+            )
         for index, text in enumerate(request.contents):
             if not text.strip():
                 raise InvalidArgument(f"contents[{index}]", "must not be empty")
         _, embedder = await self._model(request.model_id, context)
         if not isinstance(embedder, Embedder):
-            raise FailedPrecondition(f"model {request.model_id!r} is not an embedding model",
-                                     reason="WRONG_MODEL_TYPE", identifier=request.model_id)
+            raise FailedPrecondition(
+                f"model {request.model_id!r} is not an embedding model",
+                reason="WRONG_MODEL_TYPE",
+                identifier=request.model_id,
+            )
         dimension = embedder.dimension
         if request.HasField("output_dimension") and not 0 < request.output_dimension <= dimension:
             raise InvalidArgument("output_dimension", f"must be in 1..{dimension}, got {request.output_dimension}")
@@ -151,8 +164,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
         async def one(index: int, conversation: pb.ChatConversation) -> pb.BatchChatCompletionResult:
             single = pb.ChatCompletionRequest(
-                model_id=request.model_id, messages=conversation.messages, sampling_params=request.sampling_params,
-                tools=request.tools, tool_choice=request.tool_choice, response_format=request.response_format,
+                model_id=request.model_id,
+                messages=conversation.messages,
+                sampling_params=request.sampling_params,
+                tools=request.tools,
+                tool_choice=request.tool_choice,
+                response_format=request.response_format,
             )
             if request.HasField("logprobs"):
                 single.logprobs.CopyFrom(request.logprobs)
@@ -168,9 +185,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                     logprobs.extend(_logprobs(chunk))
             except MeshError as error:
                 return pb.BatchChatCompletionResult(error=_stream_error(error))
-            return pb.BatchChatCompletionResult(response=pb.ChatCompletionResponse(
-                completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
-            ))
+            return pb.BatchChatCompletionResult(
+                response=pb.ChatCompletionResponse(
+                    completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
+                )
+            )
 
         results = await asyncio.gather(*(one(i, c) for i, c in enumerate(request.conversations)))
         return pb.BatchChatCompletionResponse(results=results)
@@ -184,11 +203,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         else:
             provider_id, name = self._providers.find_model(request.model_id)
         provider = self._providers.provider(provider_id)
-        response = pb.GetEngineStatusResponse(provider_id=provider_id, provider_resource_id=name,
-                                              loaded=provider.is_loaded(name))
+        response = pb.GetEngineStatusResponse(
+            provider_id=provider_id, provider_resource_id=name, loaded=provider.is_loaded(name)
+        )
         if response.loaded:
             engine = await provider.get(name)
-            if isinstance(engine, TextEngine):
+            if not isinstance(engine, Embedder):
                 stats = engine.stats()
                 response.running_requests = stats.running_requests
                 response.waiting_requests = stats.waiting_requests

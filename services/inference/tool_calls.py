@@ -86,7 +86,7 @@ def parse_tool_calls(text: str, tools: list[dict[str, Any]]) -> list[ParsedToolC
         return []
     stripped = text.strip()
     if stripped.startswith(_PYTHON_TAG):
-        stripped = stripped[len(_PYTHON_TAG):].strip()
+        stripped = stripped[len(_PYTHON_TAG) :].strip()
     tagged = _TAGGED.findall(stripped)
     if tagged:
         calls = [call for body in tagged for call in _as_calls(_load_json(body), names)]

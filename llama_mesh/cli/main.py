@@ -1,0 +1,41 @@
+"""The `llama-mesh` entry point: global options and the command tree.
+
+    llama-mesh models list
+    llama-mesh chat -m smollm2-135m-instruct "Why is the sky blue?"
+    llama-mesh --gateway 10.0.0.5:50051 --json inspect health
+"""
+
+from __future__ import annotations
+
+import click
+
+from llama_mesh.cli.chat import chat
+from llama_mesh.cli.completion import completion
+from llama_mesh.cli.embeddings import embeddings
+from llama_mesh.cli.failures import MeshGroup
+from llama_mesh.cli.inspection import inspect
+from llama_mesh.cli.resources import RESOURCE_GROUPS
+from llama_mesh.cli.state import GATEWAY_ENV, CliState, default_gateway
+
+
+@click.group(cls=MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--gateway", metavar="ADDR", default=default_gateway, show_default=f"${GATEWAY_ENV} or 127.0.0.1:50051",
+              help="The gateway's host:port.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Deadline of each call (default: none).")
+@click.option("--json", "json_output", is_flag=True, help="Print results as JSON where a command supports it.")
+@click.version_option(package_name="llama-mesh", prog_name="llama-mesh")
+@click.pass_context
+def cli(ctx: click.Context, gateway: str, timeout: float | None, json_output: bool) -> None:
+    """Use the Llama Stack APIs served by a llama-mesh gateway."""
+    ctx.obj = CliState(gateway=gateway, timeout=timeout, json=json_output)
+
+
+for _group in RESOURCE_GROUPS:
+    cli.add_command(_group)
+for _command in (chat, completion, embeddings, inspect):
+    cli.add_command(_command)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,56 @@
+"""What the global options set up for every command: the gateway address, the timeout, JSON output, the client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from llama_mesh.client import DEFAULT_ADDRESS, LlamaMeshClient
+
+GATEWAY_ENV = "LLAMA_MESH_GATEWAY"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_gateway() -> str:
+    return os.environ.get(GATEWAY_ENV) or DEFAULT_ADDRESS
+
+
+@dataclass
+class CliState:
+    gateway: str = field(default_factory=default_gateway)
+    timeout: float | None = None
+    json: bool = False
+    _client: LlamaMeshClient | None = None
+
+    def client(self) -> LlamaMeshClient:
+        """The client of this invocation, opened on first use and closed when the command ends."""
+        if self._client is None:
+            self._client = LlamaMeshClient(self.gateway, self.timeout)
+            click.get_current_context().find_root().call_on_close(self._client.close)
+        return self._client
+
+
+def get_state() -> CliState:
+    """The state the root group stored (a default one when a command runs on its own, e.g. in tests)."""
+    ctx = click.get_current_context()
+    state = ctx.find_object(CliState)
+    if state is None:
+        state = ctx.ensure_object(CliState)
+    return state
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(CliState).json = True
+    return value
+
+
+def json_option(command: F) -> F:
+    """A command-level `--json` (the same as the global one, accepted after the command name too)."""
+    return click.option("--json", "json_output", is_flag=True, expose_value=False, callback=_set_json,
+                        help="Print the result as JSON.")(command)

@@ -1,0 +1,40 @@
+"""Small helpers for mesh tests: building requests and reading error details."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
+from llama_mesh.runtime.errors import error_info
+
+CHAT_MODEL = "smollm2-135m-instruct"
+EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def user(text: str) -> messages_pb2.Message:
+    return messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=text))
+
+
+def system(text: str) -> messages_pb2.Message:
+    return messages_pb2.Message(role=messages_pb2.ROLE_SYSTEM, content=content_pb2.Content(text=text))
+
+
+def greedy(max_tokens: int) -> sampling_pb2.SamplingParams:
+    return sampling_pb2.SamplingParams(max_tokens=max_tokens)
+
+
+def expect_error(call, code: grpc.StatusCode) -> grpc.RpcError:  # noqa: ANN001 - any zero-argument callable
+    """Run `call`, assert it fails with `code`, and return the error."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    error = caught.value
+    assert error.code() == code, f"expected {code}, got {error.code()}: {error.details()}"
+    return error
+
+
+def reason_and_field(error: grpc.RpcError) -> tuple[str, str]:
+    info = error_info(error)
+    assert info is not None, f"no ErrorInfo in {error.details()}"
+    assert info.domain == "llama-mesh"
+    return info.reason, info.metadata.get("field", "")
