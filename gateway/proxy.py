@@ -60,7 +60,7 @@ async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.ai
             service=target.service,
             address=target.address,
         ) from error
-    await context.abort(error.code(), error.details() or "", error.trailing_metadata())
+    await context.abort(error.code(), error.details() or "", tuple(error.trailing_metadata() or ()))
 
 
 class GatewayProxy:

@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 import click
-from llama.common.v1 import messages_pb2
 
+from llama.common.v1 import messages_pb2
 from llama_mesh.cli.failures import report
 from llama_mesh.cli.options import generation_options, generation_params, text_from_stdin
 from llama_mesh.cli.output import dim, print_json, stderr

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from llama.inspect.v1 import inspect_pb2
 from rich.text import Text
 
+from llama.inspect.v1 import inspect_pb2
 from llama_mesh.cli.output import compact_json, print_json, stdout, table
 from llama_mesh.cli.state import get_state, json_option
 from llama_mesh.client.conversions import enum_short_name, to_dict

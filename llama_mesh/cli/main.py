@@ -15,12 +15,12 @@ from llama_mesh.cli.embeddings import embeddings
 from llama_mesh.cli.failures import MeshGroup
 from llama_mesh.cli.inspection import inspect
 from llama_mesh.cli.resources import RESOURCE_GROUPS
-from llama_mesh.cli.state import GATEWAY_ENV, CliState, default_gateway
+from llama_mesh.cli.state import GATEWAY_ENV, SERVER_ADDRESS_ENV, CliState, default_gateway
 
 
 @click.group(cls=MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--gateway", metavar="ADDR", default=default_gateway, show_default=f"${GATEWAY_ENV} or 127.0.0.1:50051",
-              help="The gateway's host:port.")
+@click.option("--gateway", metavar="ADDR", default=default_gateway, help="The gateway's host:port.",
+              show_default=f"${GATEWAY_ENV}, ${SERVER_ADDRESS_ENV} or 127.0.0.1:50051")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Deadline of each call (default: none).")
 @click.option("--json", "json_output", is_flag=True, help="Print results as JSON where a command supports it.")

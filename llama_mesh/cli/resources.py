@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 from google.protobuf.message import Message
-from llama.common.v1 import resources_pb2 as res
 
+from llama.common.v1 import resources_pb2 as res
 from llama_mesh.cli.output import compact_json, print_json, stdout, table
 from llama_mesh.cli.state import get_state, json_option
 from llama_mesh.client.conversions import enum_short_name, to_dict

@@ -12,12 +12,15 @@ import click
 from llama_mesh.client import DEFAULT_ADDRESS, LlamaMeshClient
 
 GATEWAY_ENV = "LLAMA_MESH_GATEWAY"
+# What `make up` / the distributions read for the address the gateway listens on; used when GATEWAY_ENV is unset.
+SERVER_ADDRESS_ENV = "LLAMA_MESH_GATEWAY_ADDRESS"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_gateway() -> str:
-    return os.environ.get(GATEWAY_ENV) or DEFAULT_ADDRESS
+    """$LLAMA_MESH_GATEWAY, else $LLAMA_MESH_GATEWAY_ADDRESS, else 127.0.0.1:50051."""
+    return os.environ.get(GATEWAY_ENV) or os.environ.get(SERVER_ADDRESS_ENV) or DEFAULT_ADDRESS
 
 
 @dataclass

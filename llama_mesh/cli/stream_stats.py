@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 
 from llama.common.v1 import messages_pb2, sampling_pb2
-
 from llama_mesh.client.conversions import enum_short_name
 
 

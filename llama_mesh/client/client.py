@@ -21,9 +21,9 @@ from types import TracebackType
 from typing import Any
 
 import grpc
+
 from llama.common.v1 import resources_pb2 as res
 from llama.registry.v1 import registry_pb2_grpc
-
 from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.message import Message as ProtoMessage
+
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2, tools_pb2
 
 MessageLike = messages_pb2.Message | Mapping[str, Any]

@@ -25,11 +25,11 @@ class LlamaMeshError(Exception):
 
     def __init__(self, code: grpc.StatusCode, message: str, reason: str = "",
                  metadata: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
         self.code = code
         self.message = message
         self.reason = reason
         self.metadata: dict[str, str] = dict(metadata or {})
+        super().__init__(code, message, reason, self.metadata)  # all of them, so that the error pickles
 
     @property
     def code_name(self) -> str:

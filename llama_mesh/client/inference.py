@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
-
 from llama_mesh.client import request_builders as build
 from llama_mesh.client.conversions import ContentLike
 from llama_mesh.client.transport import AsyncTransport, Transport

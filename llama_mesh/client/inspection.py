@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
-
 from llama_mesh.client.transport import AsyncTransport, Transport
 
 

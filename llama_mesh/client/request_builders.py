@@ -16,7 +16,6 @@ from typing import Any
 
 from llama.common.v1 import sampling_pb2
 from llama.inference.v1 import inference_pb2
-
 from llama_mesh.client import conversions as conv
 
 _CHAT_KEYS = frozenset({"sampling_params", "tools", "tool_choice", "tool_prompt_format", "response_format", "logprobs"})

@@ -12,8 +12,8 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
-from llama.registry.v1 import registry_pb2
 
+from llama.registry.v1 import registry_pb2
 from llama_mesh.client.conversions import copied
 from llama_mesh.resources import ResourceKind
 

@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
+
 from llama.common.v1 import resources_pb2 as res
 from llama.registry.v1 import registry_pb2_grpc
-
 from llama_mesh.client.resource_requests import ResourceRequests
 from llama_mesh.client.transport import AsyncTransport, Transport
 from llama_mesh.resources import ResourceKind

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import grpc
 
-from llama_mesh.runtime.tracing import client_interceptors
-
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
@@ -18,6 +16,8 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
 
 def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     """An insecure channel to another service of the mesh (TLS comes with the deployment issue)."""
+    from llama_mesh.runtime.tracing import client_interceptors  # OpenTelemetry is heavy; clients need not load it
+
     interceptors = client_interceptors() if traced else None
     return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS, interceptors=interceptors)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import grpc
@@ -66,3 +67,12 @@ def test_registry_survives_a_gateway_restart(tmp_path: Path) -> None:
             assert registry.GetModel(registry_pb2.GetModelRequest(model_id="all-MiniLM-L6-v2")).identifier
     finally:
         mesh.stop()
+
+
+def test_sigterm_drains_and_exits_cleanly(tmp_path: Path) -> None:
+    mesh = _gateway_only(tmp_path)
+    process = mesh.processes["gateway"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert "gateway draining" in mesh.log_tail("gateway") and "gateway stopped" in mesh.log_tail("gateway")
+    mesh.stop()

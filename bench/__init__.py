@@ -1,0 +1,1 @@
+"""Benchmarks for llama-mesh: gateway forwarding overhead and mesh vs in-process engines (`python -m bench.run_all`)."""

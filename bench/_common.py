@@ -1,0 +1,159 @@
+"""Shared helpers: start a distribution on free loopback ports, time streamed chats, summarise and print results."""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
+from llama.inference.v1 import inference_pb2
+from llama_mesh.launcher import LocalMesh
+
+MODEL_ID = "smollm2-135m-instruct"  # registered identifier (gateway)
+PROMPT = "Write a short story about a robot who learns to paint. Describe the colours it discovers."
+MAX_TOKENS = 64
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def mesh_env(root: Path) -> dict[str, str]:
+    """Free loopback ports and a fresh data dir (the model cache dir stays the default, so conversions are reused)."""
+    return {
+        "LLAMA_MESH_DATA_DIR": str(root / "data"),
+        "LLAMA_MESH_GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
+        "LLAMA_MESH_INFERENCE_ADDRESS": f"127.0.0.1:{free_port()}",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+
+
+@contextmanager
+def temp_root(prefix: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix=f"llama-mesh-bench-{prefix}-") as root:
+        yield Path(root)
+
+
+def make_mesh(distribution: str, root: Path) -> LocalMesh:
+    return LocalMesh(distribution, env=mesh_env(root), log_dir=root / "logs")
+
+
+@contextmanager
+def running_mesh(distribution: str, root: Path, timeout: float = 900.0) -> Iterator[LocalMesh]:
+    """Gateway + inference service of `distribution`, stopped on exit whatever happens."""
+    mesh = make_mesh(distribution, root)
+    try:
+        mesh.start(timeout=timeout, only={"gateway", "inference"})
+        yield mesh
+    finally:
+        mesh.stop()
+
+
+def chat_request(model_id: str = MODEL_ID, prompt: str = PROMPT,
+                 max_tokens: int = MAX_TOKENS) -> inference_pb2.StreamChatCompletionRequest:
+    return inference_pb2.StreamChatCompletionRequest(
+        model_id=model_id,
+        messages=[messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=prompt))],
+        sampling_params=sampling_pb2.SamplingParams(
+            strategy=sampling_pb2.SamplingStrategy(greedy=sampling_pb2.GreedySampling()), max_tokens=max_tokens
+        ),
+    )
+
+
+@dataclass
+class StreamSample:
+    ttft_s: float  # request sent -> first text
+    total_s: float  # request sent -> end of stream
+    tokens: int  # completion tokens
+
+    @property
+    def e2e_tps(self) -> float:
+        return self.tokens / self.total_s if self.total_s > 0 else 0.0
+
+    @property
+    def decode_tps(self) -> float:
+        decode = self.total_s - self.ttft_s
+        return (self.tokens - 1) / decode if self.tokens > 1 and decode > 0 else 0.0
+
+
+def timed_grpc_stream(stub: Any, request: Any, metadata: tuple = ()) -> StreamSample:
+    """One StreamChatCompletion over a (sync) gRPC stub."""
+    start = time.perf_counter()
+    first = None
+    tokens = 0
+    for event in stub.StreamChatCompletion(request, metadata=metadata or None, timeout=600):
+        kind = event.WhichOneof("event")
+        if kind == "chunk" and first is None and event.chunk.text_delta:
+            first = time.perf_counter()
+        elif kind == "complete":
+            tokens = event.complete.usage.completion_tokens
+        elif kind == "error":
+            raise RuntimeError(f"stream error: {event.error.reason} {event.error.message}")
+    end = time.perf_counter()
+    return StreamSample(ttft_s=(first or end) - start, total_s=end - start, tokens=tokens)
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {"n": len(ordered), "p50": pct(0.5), "p90": pct(0.9), "mean": statistics.fmean(ordered)}
+
+
+def summarize_streams(samples: list[StreamSample]) -> dict[str, Any]:
+    return {
+        "ttft_ms": summarize([s.ttft_s * 1000 for s in samples]),
+        "e2e_tok_per_s": summarize([s.e2e_tps for s in samples]),
+        "decode_tok_per_s": summarize([s.decode_tps for s in samples]),
+        "completion_tokens": summarize([float(s.tokens) for s in samples]),
+        "samples": [asdict(s) for s in samples],
+    }
+
+
+def interleaved(sides: int, total: int, block: int) -> Iterator[tuple[int, int]]:
+    """(side, count) blocks in turn, side 0, 1, ..., 0, 1, ... until every side got `total` calls."""
+    done = [0] * sides
+    while min(done) < total:
+        for side in range(sides):
+            count = min(block, total - done[side])
+            if count:
+                done[side] += count
+                yield side, count
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    cells = [header] + [[f"{c:.2f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for index, row in enumerate(cells):
+        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        print("  " + "  ".join(padded))
+        if index == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+def write_json(path: str | None, data: dict[str, Any]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2))
+        print(f"\nresults written to {path}")
+
+
+def log(message: str) -> None:
+    print(message, flush=True)

@@ -1,0 +1,43 @@
+"""Run every benchmark (what `make bench` runs): gateway overhead, then mesh vs in-process engines.
+
+    python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
+
+--quick is a smoke run: few requests, llama-cpp only unless --engines says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from bench import gateway_overhead, mesh_vs_engine
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument("--engines", help="engines for mesh_vs_engine (default: llama-cpp,vllm; --quick: llama-cpp)")
+    parser.add_argument("--json-dir", metavar="DIR", help="write <benchmark>.json files here")
+    args = parser.parse_args(argv)
+    engines = args.engines or ("llama-cpp" if args.quick else "llama-cpp,vllm")
+    if args.quick:
+        gateway_args = ["--requests", "20", "--chat-requests", "2", "--warmup", "5", "--max-tokens", "16"]
+        engine_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
+    else:
+        gateway_args = ["--requests", "200", "--chat-requests", "10"]
+        engine_args = ["--requests", "10"]
+    if args.json_dir:
+        Path(args.json_dir).mkdir(parents=True, exist_ok=True)
+        gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
+        engine_args += ["--json", str(Path(args.json_dir) / "mesh_vs_engine.json")]
+    started = time.perf_counter()
+    print("== gateway_overhead ==", flush=True)
+    gateway_overhead.main(gateway_args)
+    print("\n== mesh_vs_engine ==", flush=True)
+    mesh_vs_engine.main(engine_args + ["--engines", engines])
+    print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
