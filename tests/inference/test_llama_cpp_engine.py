@@ -13,6 +13,7 @@ pytest.importorskip("llama_cpp")
 from services.inference.engine import (  # noqa: E402
     GenerationChunk,
     GenerationRequest,
+    InvalidConstraint,
     ModelLoadError,
     OutputConstraint,
     SamplingParams,
@@ -37,6 +38,11 @@ def request(
         sampling=SamplingParams(max_tokens=max_tokens, **sampling_options),
         **options,
     )
+
+
+def endless(engine: LlamaCppEngine) -> GenerationRequest:
+    """A request that cannot end by itself before the context is full: the grammar never lets the model stop."""
+    return request(engine, max_tokens=0, constraint=OutputConstraint(grammar="root ::= [a-z] root"))
 
 
 async def collect(engine: LlamaCppEngine, generation_request: GenerationRequest) -> list[GenerationChunk]:
@@ -127,7 +133,7 @@ async def test_gbnf_grammar_constraint(llama_engine: LlamaCppEngine) -> None:
 
 
 async def test_invalid_grammar_is_an_error(llama_engine: LlamaCppEngine) -> None:
-    with pytest.raises(ValueError, match="grammar"):
+    with pytest.raises(InvalidConstraint, match="grammar"):
         await collect(llama_engine, request(llama_engine, constraint=OutputConstraint(grammar="root ::= (")))
     assert llama_engine.stats().running_requests == 0
     assert full_text(await collect(llama_engine, request(llama_engine, max_tokens=3)))
@@ -154,7 +160,7 @@ async def test_seeded_sampling_is_reproducible(llama_engine: LlamaCppEngine) -> 
 
 
 async def test_closing_a_stream_frees_the_engine(llama_engine: LlamaCppEngine) -> None:
-    stream = llama_engine.generate(request(llama_engine, max_tokens=0))  # until the context ends
+    stream = llama_engine.generate(endless(llama_engine))
     await anext(stream)
     await anext(stream)
     assert llama_engine.stats().running_requests == 1
@@ -169,7 +175,7 @@ async def test_cancelling_the_consumer_task_frees_the_engine(llama_engine: Llama
     started = asyncio.Event()
 
     async def consume() -> None:
-        async for _ in llama_engine.generate(request(llama_engine, max_tokens=0)):
+        async for _ in llama_engine.generate(endless(llama_engine)):
             started.set()
 
     task = asyncio.create_task(consume())
@@ -182,10 +188,13 @@ async def test_cancelling_the_consumer_task_frees_the_engine(llama_engine: Llama
 
 
 async def test_requests_queue_one_at_a_time(llama_engine: LlamaCppEngine) -> None:
-    first = llama_engine.generate(request(llama_engine, max_tokens=0))
+    first = llama_engine.generate(endless(llama_engine))
     await anext(first)
     second = asyncio.create_task(collect(llama_engine, request(llama_engine, max_tokens=5)))
-    await asyncio.sleep(0.05)
+    for _ in range(200):
+        if llama_engine.stats().waiting_requests:
+            break
+        await asyncio.sleep(0.01)
     assert llama_engine.stats().running_requests == 1
     assert llama_engine.stats().waiting_requests == 1
     await first.aclose()
@@ -207,3 +216,27 @@ async def test_unloadable_model_file(tmp_path) -> None:
     with pytest.raises(ModelLoadError):
         await engine.start()
     await engine.close()
+
+
+async def test_close_aborts_the_running_request(smollm2_path: str) -> None:
+    engine = LlamaCppEngine(smollm2_path, n_ctx=512)
+    await engine.start()
+    stream = engine.generate(endless(engine))
+    await anext(stream)
+    await engine.close()
+    rest = [chunk async for chunk in stream]
+    assert rest[-1].finish_reason == "abort"
+    assert engine.stats().running_requests == engine.stats().waiting_requests == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.count_tokens("hello")
+
+
+async def test_zero_max_tokens_runs_to_the_end_of_the_context(smollm2_path: str) -> None:
+    engine = LlamaCppEngine(smollm2_path, n_ctx=64)
+    await engine.start()
+    try:
+        chunks = await collect(engine, endless(engine))
+    finally:
+        await engine.close()
+    assert chunks[-1].finish_reason == "length"
+    assert chunks[-1].prompt_tokens + chunks[-1].completion_tokens == 64

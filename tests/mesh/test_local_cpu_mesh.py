@@ -412,3 +412,9 @@ def test_inspect_reports_health_providers_and_version(gateway: grpc.Channel) -> 
     chat = next(route for route in routes if route.method.endswith("/ChatCompletion"))
     assert chat.routing_field == "model_id" and chat.resource_kind == "model"
     assert inspect.GetVersion(inspect_pb2.GetVersionRequest()).distribution == "local-cpu"
+
+
+def test_stream_errors_keep_their_code_and_details_through_the_gateway(inference) -> None:
+    request = pb.StreamChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("x")], sampling_params=greedy(-1))
+    error = expect_error(lambda: list(inference.StreamChatCompletion(request)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert reason_and_field(error) == ("INVALID_ARGUMENT", "sampling_params.max_tokens")

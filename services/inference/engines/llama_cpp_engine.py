@@ -31,12 +31,14 @@ import jinja2.ext
 import llama_cpp
 import numpy as np
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from services.inference.engine import (
     EngineStats,
     FinishReason,
     GenerationChunk,
     GenerationRequest,
+    InvalidConstraint,
     ModelLoadError,
     OutputConstraint,
     SamplingParams,
@@ -194,6 +196,7 @@ class LlamaCppEngine(TextEngine):
                 model_path=str(path),
                 n_ctx=self._n_ctx,
                 n_threads=self._n_threads,
+                n_threads_batch=self._n_threads,  # None: llama.cpp's default (all cores for the prompt)
                 n_batch=self._n_batch,
                 verbose=False,
             )
@@ -223,11 +226,15 @@ class LlamaCppEngine(TextEngine):
             return
         self._closed = True
         for job in self._jobs:
-            job.cancelled.set()
-        await asyncio.to_thread(self._worker.shutdown, wait=True)
-        if self._llm is not None:
-            await asyncio.to_thread(self._llm.close)
-            self._llm = None
+            job.cancelled.set()  # running and queued requests end with finish_reason "abort"
+        # Freed on the worker thread, after every queued job has seen its cancel flag.
+        await asyncio.wrap_future(self._worker.submit(self._release_model))
+        self._worker.shutdown(wait=False)
+
+    def _release_model(self) -> None:
+        llm, self._llm = self._llm, None
+        if llm is not None:
+            llm.close()
 
     def stats(self) -> EngineStats:
         with self._counts_lock:
@@ -337,16 +344,14 @@ class LlamaCppEngine(TextEngine):
         with self._counts_lock:
             self._waiting -= 1
             self._running += 1
+        outcome: _Event
         try:
-            if job.cancelled.is_set():
-                job.emit(_Finished("", "abort"))
-            else:
-                job.emit(self._generate_blocking(job))
+            outcome = _Finished("", "abort") if job.cancelled.is_set() else self._generate_blocking(job)
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the consumer
-            job.emit(exc)
-        finally:
-            with self._counts_lock:
-                self._running -= 1
+            outcome = exc
+        with self._counts_lock:  # before the last event, so a consumer that saw the end also sees the engine free
+            self._running -= 1
+        job.emit(outcome)
 
     def _generate_blocking(self, job: _Job) -> _Finished:
         llm = self._require_model()
@@ -361,6 +366,9 @@ class LlamaCppEngine(TextEngine):
         stop_filter = _StopStringFilter(sampling.stop)
         generated = 0
         finish_reason: FinishReason = "length"
+        # llama-cpp-python's prefix reuse (the KV cache of the previous request) gives different, wrong greedy output
+        # here after a request stopped early; evaluate every prompt from scratch so equal requests give equal answers.
+        llm.reset()
         tokens = llm.generate(job.prompt_tokens, grammar=grammar, **_sampler_arguments(sampling))
         try:
             for token in tokens:
@@ -384,18 +392,21 @@ class LlamaCppEngine(TextEngine):
 
     def _grammar_for(self, constraint: OutputConstraint) -> llama_cpp.LlamaGrammar:
         if constraint.json_schema is not None:
-            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(constraint.json_schema), verbose=False)
+            try:
+                gbnf = json_schema_to_gbnf(json.dumps(constraint.json_schema))
+            except Exception as exc:  # the converter raises assorted errors for schemas it cannot express
+                raise InvalidConstraint(f"cannot turn the JSON schema into a grammar: {exc}") from exc
         elif constraint.grammar is not None:
-            grammar = llama_cpp.LlamaGrammar.from_string(constraint.grammar, verbose=False)
+            gbnf = constraint.grammar
         else:
-            raise ValueError("output constraint sets neither json_schema nor grammar")
-        # llama.cpp only parses the grammar when the sampler chain is built, and a parse failure there leaves a null
-        # sampler in the chain; parse it once here so a bad grammar is an error, not a crash.
-        probe = llama_cpp.llama_sampler_init_grammar(self._vocab, grammar._grammar.encode(), b"root")
+            raise InvalidConstraint("output constraint sets neither json_schema nor grammar")
+        # llama.cpp parses the grammar only when the sampler chain is built, and a parse failure there puts a null
+        # sampler into the chain (a crash at the first token). Parse it once here so a bad grammar is an error instead.
+        probe = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
         if not probe:
-            raise ValueError("the grammar does not parse (GBNF)")
+            raise InvalidConstraint("the grammar does not parse (GBNF expected, start rule 'root')")
         llama_cpp.llama_sampler_free(probe)
-        return grammar
+        return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
 
     def _token_logprob(self, llm: llama_cpp.Llama, token: int, top_n: int) -> TokenLogprob:
         """Log-probabilities of the model's own distribution at this step (before penalties, grammar, temperature)."""

@@ -20,7 +20,10 @@ class SentenceTransformersEmbedder(Embedder):
 
     @property
     def dimension(self) -> int:
-        return self._require_model().get_sentence_embedding_dimension()
+        model = self._require_model()
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension to get_embedding_dimension
+        get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return get_dimension()
 
     @property
     def context_length(self) -> int:
