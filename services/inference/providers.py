@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llama_mesh.model_conversion import ModelConversionError
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition, NotFound, Unavailable
@@ -104,9 +105,10 @@ class InferenceProvider:
         async with self._locks[name]:
             if name not in self._loaded:
                 try:
-                    engine = self._factory(name, self.models[name])
+                    # building may convert a model (seconds to minutes): never on the event loop
+                    engine = await asyncio.to_thread(self._factory, name, self.models[name])
                     await engine.start()
-                except (ModelLoadError, ModelSourceError) as exc:
+                except (ModelLoadError, ModelSourceError, ModelConversionError) as exc:
                     raise FailedPrecondition(
                         f"provider {self.provider_id!r} cannot load model {name!r}: {exc}",
                         reason="MODEL_LOAD_FAILED",
