@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import statistics
 import tempfile
 import time
@@ -15,28 +14,11 @@ from typing import Any
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.inference.v1 import inference_pb2
-from llama_mesh.launcher import LocalMesh
+from llama_mesh.launcher import LocalMesh, isolated_env
 
 MODEL_ID = "smollm2-135m-instruct"  # registered identifier (gateway)
 PROMPT = "Write a short story about a robot who learns to paint. Describe the colours it discovers."
 MAX_TOKENS = 64
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def mesh_env(root: Path) -> dict[str, str]:
-    """Free loopback ports and a fresh data dir (the model cache dir stays the default, so conversions are reused)."""
-    return {
-        "LLAMA_MESH_DATA_DIR": str(root / "data"),
-        "LLAMA_MESH_GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
-        "LLAMA_MESH_INFERENCE_ADDRESS": f"127.0.0.1:{free_port()}",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
 
 
 @contextmanager
@@ -46,7 +28,7 @@ def temp_root(prefix: str) -> Iterator[Path]:
 
 
 def make_mesh(distribution: str, root: Path) -> LocalMesh:
-    return LocalMesh(distribution, env=mesh_env(root), log_dir=root / "logs")
+    return LocalMesh(distribution, env=isolated_env(root / "data"), log_dir=root / "logs")
 
 
 @contextmanager

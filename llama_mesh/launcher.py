@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 class MeshStartError(Exception):
     pass
+
+
+def free_loopback_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_env(data_dir: Path) -> dict[str, str]:
+    """Environment that points a distribution at free loopback ports and its own data directory (tests, benchmarks);
+    the model cache stays shared, so converted models are reused."""
+    return {
+        "LLAMA_MESH_DATA_DIR": str(data_dir),
+        "LLAMA_MESH_GATEWAY_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
+        "LLAMA_MESH_INFERENCE_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
 
 
 class LocalMesh:

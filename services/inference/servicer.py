@@ -60,16 +60,20 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     def __init__(self, providers: ProviderSet) -> None:
         self._providers = providers
 
-    async def _model(
-        self, model_id: str, context: grpc.aio.ServicerContext
-    ) -> tuple[str, TextEngine | ChatEngine | Embedder]:
+    def _resolve(self, model_id: str, context: grpc.aio.ServicerContext) -> tuple[str, str]:
+        """(provider_id, the provider's model name): from the resource the gateway resolved or, for a call made
+        directly to this service, from the providers' own model names."""
         if not model_id:
             raise InvalidArgument("model_id", "is required")
         model = resource_from_context(context, resources_pb2.Model)
         if model is not None:
-            provider_id, name = model.provider_id, model.provider_resource_id
-        else:
-            provider_id, name = self._providers.find_model(model_id)
+            return model.provider_id, model.provider_resource_id
+        return self._providers.find_model(model_id)
+
+    async def _model(
+        self, model_id: str, context: grpc.aio.ServicerContext
+    ) -> tuple[str, TextEngine | ChatEngine | Embedder]:
+        provider_id, name = self._resolve(model_id, context)
         return name, await self._providers.provider(provider_id).get(name)
 
     async def _text_engine(
@@ -195,13 +199,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         return pb.BatchChatCompletionResponse(results=results)
 
     async def GetEngineStatus(self, request, context):  # noqa: N802, ANN001, ANN201
-        if not request.model_id:
-            raise InvalidArgument("model_id", "is required")
-        model = resource_from_context(context, resources_pb2.Model)
-        if model is not None:
-            provider_id, name = model.provider_id, model.provider_resource_id
-        else:
-            provider_id, name = self._providers.find_model(request.model_id)
+        provider_id, name = self._resolve(request.model_id, context)
         provider = self._providers.provider(provider_id)
         response = pb.GetEngineStatusResponse(
             provider_id=provider_id, provider_resource_id=name, loaded=provider.is_loaded(name)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import httpx
 import jsonschema
 import pytest
 
+from llama_mesh.launcher import free_loopback_port
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted, Unavailable
 from services.inference.engine import (
@@ -75,12 +75,6 @@ runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server on a free loopback port; its /v1 URL."""
@@ -91,7 +85,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         gguf = resolve_model_source(SMOLLM2)
     except ModelSourceError as exc:
         pytest.skip(str(exc))
-    port = free_port()
+    port = free_loopback_port()
     log_path = tmp_path_factory.mktemp("llama-cpp-server") / "server.log"
     command = [
         sys.executable, "-c", SERVER_BOOT,
@@ -316,7 +310,7 @@ async def test_start_refuses_a_model_the_server_does_not_serve(server_url: str) 
 
 
 async def test_unreachable_server_is_unavailable() -> None:
-    base_url = f"http://127.0.0.1:{free_port()}/v1"
+    base_url = f"http://127.0.0.1:{free_loopback_port()}/v1"
     remote = RemoteOpenAIEngine(base_url, MODEL, api_key=API_KEY, timeout_s=5.0)
     try:
         with pytest.raises(ModelLoadError, match="does not answer"):

@@ -11,13 +11,12 @@ from llama.common.v1 import resources_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
-from llama_mesh.launcher import LocalMesh
-from tests.conftest import mesh_env
+from llama_mesh.launcher import LocalMesh, isolated_env
 from tests.mesh.helpers import CHAT_MODEL, expect_error, reason_and_field, user
 
 
 def _gateway_only(root: Path) -> LocalMesh:
-    mesh = LocalMesh("local-cpu", env=mesh_env(root / "data"), log_dir=root / "logs")
+    mesh = LocalMesh("local-cpu", env=isolated_env(root / "data"), log_dir=root / "logs")
     mesh.start(only={"gateway"})
     return mesh
 

@@ -15,8 +15,7 @@ from google.protobuf import struct_pb2
 from llama.common.v1 import messages_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
-from llama_mesh.launcher import LocalMesh
-from tests.conftest import mesh_env
+from llama_mesh.launcher import LocalMesh, isolated_env
 from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, system, user
 
 pytestmark = pytest.mark.vllm
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.vllm
 @pytest.fixture(scope="module")
 def inference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[inference_pb2_grpc.InferenceServiceStub]:
     root: Path = tmp_path_factory.mktemp("vllm-cpu")
-    mesh = LocalMesh("vllm-cpu", env=mesh_env(root / "data"), log_dir=root / "logs")
+    mesh = LocalMesh("vllm-cpu", env=isolated_env(root / "data"), log_dir=root / "logs")
     mesh.start()
     try:
         with grpc.insecure_channel(mesh.gateway_address) as channel:
