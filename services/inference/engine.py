@@ -88,6 +88,11 @@ class TextEngine(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    @property
+    def chat_template_source(self) -> str | None:
+        """The model's chat template (Jinja text), if the engine knows it; decides how tools are presented."""
+        return None
+
     @abc.abstractmethod
     def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
         """Render messages (HF chat format) with the model's chat template, ending with the assistant prompt."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -45,9 +46,21 @@ class GenerationResult:
         return messages_pb2.STOP_REASON_END_OF_TURN
 
 
+_TOOLS_VARIABLE = re.compile(r"\btools\b")
+
+
+def _template_renders_tools(engine: TextEngine) -> bool:
+    """Whether the model's own chat template presents tool definitions (Llama 3.1+, Qwen, Hermes... do)."""
+    source = engine.chat_template_source
+    return bool(source and _TOOLS_VARIABLE.search(source))
+
+
+def _template_tools(tools: list[dict]) -> list[dict]:
+    return [{"type": "function", "function": tool} for tool in tools]
+
+
 def _with_tool_prompt(chat: ChatInput) -> list[dict]:
-    if not chat.tools or chat.tool_choice == "none":
-        return chat.messages
+    """For templates without tool support: the tools described in the system message, earlier calls as JSON."""
     prompt = tool_system_prompt(chat.tools)
     messages = [dict(message) for message in chat.messages]
     if messages[0]["role"] == "system":
@@ -61,6 +74,15 @@ def _with_tool_prompt(chat: ChatInput) -> list[dict]:
             ]
             message["content"] = json.dumps(calls[0] if len(calls) == 1 else calls)
     return messages
+
+
+def render_chat_prompt(engine: TextEngine, chat: ChatInput) -> str:
+    """The prompt for a chat: tools go through the model's own template when it renders them, else a system prompt."""
+    if not chat.tools or chat.tool_choice == "none":
+        return engine.render_chat(chat.messages, None)
+    if _template_renders_tools(engine):
+        return engine.render_chat(chat.messages, _template_tools(chat.tools))
+    return engine.render_chat(_with_tool_prompt(chat), None)
 
 
 async def _fit_to_context(
@@ -118,8 +140,8 @@ async def stream_chat(
         async for chunk in _run(engine.chat(request), result, "response_format"):
             yield chunk
         return
-    messages = _with_tool_prompt(chat)
-    prompt = await asyncio.to_thread(engine.render_chat, messages, None)
+    offers_tools = bool(chat.tools) and chat.tool_choice != "none"
+    prompt = await asyncio.to_thread(render_chat_prompt, engine, chat)
     sampling = await _fit_to_context(engine, prompt, chat.sampling, "messages", model_name)
     constraint = chat.constraint
     forced = bool(chat.tools) and chat.tool_choice not in ("auto", "none")
@@ -128,7 +150,7 @@ async def stream_chat(
     request = GenerationRequest(f"chat-{uuid.uuid4().hex}", prompt, sampling, constraint, chat.logprobs)
     async for chunk in _run(engine.generate(request), result, "response_format"):
         yield chunk
-    if chat.tools and chat.tool_choice != "none":
+    if offers_tools:
         result.tool_calls = parse_tool_calls(result.text, chat.tools)
 
 

@@ -169,6 +169,7 @@ class LlamaCppEngine(TextEngine):
         self._llm: llama_cpp.Llama | None = None
         self._vocab: Any = None  # llama_vocab pointer, for the low-level calls
         self._chat_template: jinja2.Template | None = None
+        self._chat_template_source: str | None = None
         self._bos_text = ""
         self._eos_text = ""
         self._bos_id = -1
@@ -210,6 +211,7 @@ class LlamaCppEngine(TextEngine):
         if template_source:
             try:
                 self._chat_template = _compile_chat_template(template_source)
+                self._chat_template_source = template_source
             except jinja2.TemplateError as exc:
                 llm.close()
                 raise ModelLoadError(f"{path}: the chat template does not compile: {exc}") from exc
@@ -241,6 +243,10 @@ class LlamaCppEngine(TextEngine):
             return EngineStats(running_requests=self._running, waiting_requests=self._waiting)
 
     # -- prompts ---------------------------------------------------------------------------------------------------
+
+    @property
+    def chat_template_source(self) -> str | None:
+        return self._chat_template_source
 
     def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
         self._require_model()

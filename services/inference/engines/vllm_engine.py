@@ -162,6 +162,11 @@ class VllmEngine(TextEngine):
 
     # -- prompts ---------------------------------------------------------------------------------------------------
 
+    @property
+    def chat_template_source(self) -> str | None:
+        template = getattr(self._require_tokenizer(), "chat_template", None)
+        return template if isinstance(template, str) else None
+
     def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
         tokenizer = self._require_tokenizer()
         if not getattr(tokenizer, "chat_template", None):
