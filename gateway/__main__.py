@@ -7,11 +7,13 @@ import logging
 
 from google.protobuf import json_format
 
+from gateway.backends import Backends
 from gateway.inspect_servicer import InspectServicer
-from gateway.proxy import Backends, GatewayProxy
+from gateway.proxy import GatewayProxy
 from gateway.registry_servicer import SERVICE_NAME as REGISTRY_SERVICE
 from gateway.registry_servicer import Registry, registry_handler
 from gateway.registry_store import RegistryStore
+from gateway.resource_lifecycle import ResourceLifecycle
 from gateway.router import Router
 from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
 from llama_mesh.resources import KIND_BY_NAME
@@ -24,13 +26,14 @@ log = logging.getLogger("gateway")
 
 
 async def preregister(registry: Registry, config: RunConfig) -> None:
-    """Register the distribution's resources that are not in the registry yet."""
+    """Register the distribution's resources that are not in the registry yet. The services are not asked to prepare
+    them: they may still be starting, and they load what their own config lists."""
     for plural, items in config.resources.model_dump().items():
         kind = KIND_BY_NAME[plural[:-1]]
         for item in items:
             resource = json_format.ParseDict(item, kind.message())
             try:
-                await registry.register(kind, resource)
+                await registry.register(kind, resource, prepare=False)
             except AlreadyExists:
                 continue
             except MeshError as exc:
@@ -41,8 +44,8 @@ async def preregister(registry: Registry, config: RunConfig) -> None:
 
 async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     store = RegistryStore(config.data_path(config.gateway.registry.path))
-    registry = Registry(store, config)
     backends = Backends()
+    registry = Registry(store, config, ResourceLifecycle(config, backends))
     proxy = GatewayProxy(Router(config, store), backends)
     server = ServiceServer("gateway", config.gateway.address)
     server.add_generic_handlers([registry_handler(registry)], [REGISTRY_SERVICE])

@@ -12,8 +12,8 @@ from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor, Servic
 import llama
 from llama.common.v1 import resources_pb2, routing_pb2
 
-# APIs whose services the gateway itself serves instead of forwarding.
-GATEWAY_APIS = frozenset({"registry", "inspect"})
+# APIs the gateway serves itself (registry, inspect) or calls itself (provider), instead of forwarding.
+GATEWAY_APIS = frozenset({"registry", "inspect", "provider"})
 
 
 @dataclass(frozen=True)

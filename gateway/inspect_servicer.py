@@ -10,7 +10,7 @@ from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.api_catalog import forwarded_routes
-from gateway.proxy import Backends
+from gateway.backends import Backends
 from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
 from llama_mesh.resources import KIND_BY_NUMBER
 from llama_mesh.runtime.config import RunConfig, ServiceConfig

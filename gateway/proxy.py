@@ -13,30 +13,14 @@ from collections.abc import AsyncIterator
 import grpc
 
 from gateway.api_catalog import MethodRoute, forwarded_routes
+from gateway.backends import Backends
 from gateway.router import Router, Target
 from llama_mesh.resources import resource_metadata
-from llama_mesh.runtime.channels import open_channel, remaining_timeout
+from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import Unavailable
 
 # Headers that belong to one hop and are not passed on.
 _HOP_HEADERS = frozenset({"user-agent", "content-type", "te", "grpc-timeout", "traceparent", "tracestate"})
-
-
-class Backends:
-    """One channel per service address, reused by every call."""
-
-    def __init__(self) -> None:
-        self._channels: dict[str, grpc.aio.Channel] = {}
-
-    def channel(self, address: str) -> grpc.aio.Channel:
-        if address not in self._channels:
-            self._channels[address] = open_channel(address)
-        return self._channels[address]
-
-    async def close(self) -> None:
-        for channel in self._channels.values():
-            await channel.close()
-        self._channels.clear()
 
 
 def _outgoing_metadata(context: grpc.aio.ServicerContext, target: Target) -> list[tuple[str, str | bytes]]:

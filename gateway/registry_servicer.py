@@ -11,6 +11,7 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway.registry_store import RegistryStore
+from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2 as res
 from llama.registry.v1 import registry_pb2
 from llama_mesh.resources import KINDS, ResourceKind
@@ -36,9 +37,10 @@ def _plural_pascal(kind: ResourceKind) -> str:
 class Registry:
     """The registry's rules, shared by the RPCs and by pre-registration from the distribution."""
 
-    def __init__(self, store: RegistryStore, config: RunConfig) -> None:
+    def __init__(self, store: RegistryStore, config: RunConfig, lifecycle: ResourceLifecycle | None = None) -> None:
         self.store = store
         self.config = config
+        self.lifecycle = lifecycle
         self._validators: dict[int, Validator] = {
             res.RESOURCE_KIND_VECTOR_DB: self._check_vector_db,
             res.RESOURCE_KIND_BENCHMARK: self._check_benchmark,
@@ -47,7 +49,8 @@ class Registry:
     def providers_of(self, api: str) -> list[str]:
         return [p.provider_id for service in self.config.services_for(api) for p in service.providers]
 
-    async def register(self, kind: ResourceKind, resource: Message) -> Message:
+    async def register(self, kind: ResourceKind, resource: Message, *, prepare: bool = True) -> Message:
+        """Validate, let the serving service prepare it (unless `prepare` is False), then store it."""
         field = kind.name
         identifier = resource.identifier  # type: ignore[attr-defined]
         if not identifier:
@@ -86,13 +89,12 @@ class Registry:
         validator = self._validators.get(kind.kind)
         if validator is not None:
             await validator(resource)
+        if self.store.get(kind.kind, identifier) is not None:
+            raise _already_registered(kind, identifier)
+        if prepare and self.lifecycle is not None:
+            resource = await self.lifecycle.prepare(kind, resource)
         if not await self.store.insert(kind.kind, resource):
-            raise AlreadyExists(
-                f"{kind.name} {identifier!r} is already registered; unregister it first to change it",
-                reason="RESOURCE_ALREADY_EXISTS",
-                kind=kind.name,
-                identifier=identifier,
-            )
+            raise _already_registered(kind, identifier)
         return resource
 
     def get(self, kind: ResourceKind, identifier: str, field: str) -> Message:
@@ -106,10 +108,15 @@ class Registry:
     async def unregister(self, kind: ResourceKind, identifier: str, field: str) -> Message:
         if not identifier:
             raise InvalidArgument(field, "is required")
-        resource = await self.store.delete(kind.kind, identifier)
+        resource = self.store.get(kind.kind, identifier)
         if resource is None:
             raise not_registered(kind, identifier)
-        return resource
+        if self.lifecycle is not None:
+            await self.lifecycle.release(kind, resource)
+        removed = await self.store.delete(kind.kind, identifier)
+        if removed is None:  # unregistered meanwhile by another call
+            raise not_registered(kind, identifier)
+        return removed
 
     def page(self, kind: ResourceKind, page_size: int, page_token: str) -> tuple[list[Message], str]:
         if page_size < 0:
@@ -159,6 +166,15 @@ class Registry:
                 kind="dataset",
                 identifier=dataset_id,
             )
+
+
+def _already_registered(kind: ResourceKind, identifier: str) -> AlreadyExists:
+    return AlreadyExists(
+        f"{kind.name} {identifier!r} is already registered; unregister it first to change it",
+        reason="RESOURCE_ALREADY_EXISTS",
+        kind=kind.name,
+        identifier=identifier,
+    )
 
 
 def not_registered(kind: ResourceKind, identifier: str) -> NotFound:

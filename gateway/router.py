@@ -29,9 +29,6 @@ class Router:
     def __init__(self, config: RunConfig, store: RegistryStore) -> None:
         self._config = config
         self._store = store
-        self._service_of_provider = {
-            provider.provider_id: service for service in config.services for provider in service.providers
-        }
 
     def resolve(self, route: MethodRoute, request: bytes) -> Target:
         if not route.routing_field_number:
@@ -55,7 +52,7 @@ class Router:
                 identifier=identifier,
             )
         provider_id = resource.provider_id  # type: ignore[attr-defined]
-        service = self._service_of_provider.get(provider_id)
+        service = self._config.service_of_provider(provider_id)
         if service is None:
             raise FailedPrecondition(
                 f"{kind.name} {identifier!r} is served by provider {provider_id!r}, which distribution "

@@ -116,6 +116,12 @@ class RunConfig(_Strict):
                 return service
         raise ConfigError(f"no service named {name!r} in distribution {self.distribution!r}")
 
+    def service_of_provider(self, provider_id: str) -> ServiceConfig | None:
+        for service in self.services:
+            if any(provider.provider_id == provider_id for provider in service.providers):
+                return service
+        return None
+
     def services_for(self, api: str) -> list[ServiceConfig]:
         return [service for service in self.services if service.api == api]
 

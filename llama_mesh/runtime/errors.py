@@ -84,6 +84,19 @@ class Internal(MeshError):
     default_reason = "INTERNAL"
 
 
+class RemoteError(MeshError):
+    """An error another service answered, passed on with its status code, message and ErrorInfo."""
+
+    def __init__(self, error: grpc.aio.AioRpcError) -> None:
+        info = error_info(error)
+        super().__init__(
+            error.details() or error.code().name,
+            reason=info.reason if info else error.code().name,
+            **(dict(info.metadata) if info else {}),
+        )
+        self.code = error.code()
+
+
 def error_info(error: grpc.aio.AioRpcError | grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo detail of a failed call, if the server sent one."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
+from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.entrypoint import run_main
 from llama_mesh.runtime.server import ServiceServer
 from services.inference.providers import ProviderSet
+from services.inference.resource_lifecycle import ModelLifecycleServicer
 from services.inference.servicer import InferenceServicer
 
 
@@ -20,6 +22,11 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
         inference_pb2_grpc.add_InferenceServiceServicer_to_server,
         InferenceServicer(providers),
         inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
+    )
+    server.add_servicer(
+        provider_pb2_grpc.add_ResourceLifecycleServiceServicer_to_server,
+        ModelLifecycleServicer(providers),
+        provider_pb2.DESCRIPTOR.services_by_name["ResourceLifecycleService"].full_name,
     )
     await server.run(startup=providers.preload, shutdown=providers.close)
 

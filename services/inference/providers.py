@@ -81,8 +81,10 @@ class InferenceProvider:
         models: dict[str, ModelEntry],
         preload: bool,
         factory: Callable[[str, ModelEntry], TextEngine | ChatEngine | Embedder],
+        serves_embeddings: bool = False,
     ) -> None:
         self.provider_id = provider_id
+        self.serves_embeddings = serves_embeddings
         self.models = models
         self.preload = preload
         self._factory = factory
@@ -195,7 +197,7 @@ def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> Inferenc
 
         return SentenceTransformersEmbedder(str(resolve_model_source(entry.source)), device=settings.device)
 
-    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build, serves_embeddings=True)
 
 
 PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], InferenceProvider]] = {

@@ -17,7 +17,9 @@ from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL
 def _cli(mesh: LocalMesh, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "llama_mesh.cli.main", "--gateway", mesh.gateway_address, *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -37,8 +39,9 @@ def test_client_streams_a_chat_and_embeds(local_mesh: LocalMesh) -> None:
 
 async def test_async_client_registers_and_unregisters(local_mesh: LocalMesh) -> None:
     async with AsyncLlamaMeshClient(local_mesh.gateway_address, timeout=60) as client:
-        await client.models.register("async-alias", provider_id="llama-cpp",
-                                     provider_resource_id="SmolLM2-135M-Instruct")
+        await client.models.register(
+            "async-alias", provider_id="llama-cpp", provider_resource_id="SmolLM2-135M-Instruct"
+        )
         assert "async-alias" in [model.identifier for model in await client.models.list()]
         reply = await client.inference.chat_completion("async-alias", "Hi", max_tokens=4)
         assert reply.usage.completion_tokens > 0
@@ -53,8 +56,16 @@ def test_cli_models_and_chat(local_mesh: LocalMesh) -> None:
     assert listed.returncode == 0, listed.stderr
     assert {CHAT_MODEL, EMBEDDING_MODEL} <= {model["identifier"] for model in json.loads(listed.stdout)}
 
-    registered = _cli(local_mesh, "models", "register", "cli-alias", "--provider-id", "llama-cpp",
-                      "--provider-resource-id", "SmolLM2-135M-Instruct")
+    registered = _cli(
+        local_mesh,
+        "models",
+        "register",
+        "cli-alias",
+        "--provider-id",
+        "llama-cpp",
+        "--provider-resource-id",
+        "SmolLM2-135M-Instruct",
+    )
     assert registered.returncode == 0, registered.stderr
     chat = _cli(local_mesh, "chat", "-m", "cli-alias", "--max-tokens", "12", "Say something.")
     assert chat.returncode == 0, chat.stderr

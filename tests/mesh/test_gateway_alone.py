@@ -32,6 +32,18 @@ def test_a_service_that_is_not_running_is_unavailable_by_name(tmp_path: Path) ->
             )
             assert "inference service" in error.details()
             assert reason_and_field(error)[0] == "SERVICE_UNAVAILABLE"
+            registry = registry_pb2_grpc.RegistryServiceStub(channel)
+            model = resources_pb2.Model(
+                identifier="late", provider_id="llama-cpp", provider_resource_id="SmolLM2-135M-Instruct"
+            )
+            error = expect_error(
+                lambda: registry.RegisterModel(registry_pb2.RegisterModelRequest(model=model)),
+                grpc.StatusCode.UNAVAILABLE,
+            )
+            assert "nothing was changed" in error.details()
+            expect_error(
+                lambda: registry.GetModel(registry_pb2.GetModelRequest(model_id="late")), grpc.StatusCode.NOT_FOUND
+            )
             stream = inference.StreamChatCompletion(
                 pb.StreamChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("hi")])
             )
@@ -44,7 +56,8 @@ def test_registry_survives_a_gateway_restart(tmp_path: Path) -> None:
     model = resources_pb2.Model(
         identifier="kept", provider_id="llama-cpp", provider_resource_id="SmolLM2-135M-Instruct"
     )
-    mesh = _gateway_only(tmp_path)
+    mesh = LocalMesh("local-cpu", env=isolated_env(tmp_path / "data"), log_dir=tmp_path / "logs")
+    mesh.start()  # registering asks the inference service to check the model
     try:
         with grpc.insecure_channel(mesh.gateway_address) as channel:
             registry = registry_pb2_grpc.RegistryServiceStub(channel)

@@ -276,6 +276,49 @@ def test_register_with_unknown_provider_is_not_found(registry) -> None:
     expect_error(lambda: registry.GetModel(registry_pb2.GetModelRequest(model_id="orphan")), grpc.StatusCode.NOT_FOUND)
 
 
+def test_registering_a_model_the_provider_lacks_stores_nothing(registry) -> None:
+    model = resources_pb2.Model(identifier="ghost", provider_id="llama-cpp", provider_resource_id="NoSuchModel")
+    error = expect_error(
+        lambda: registry.RegisterModel(registry_pb2.RegisterModelRequest(model=model)), grpc.StatusCode.NOT_FOUND
+    )
+    assert "NoSuchModel" in error.details() and "SmolLM2-135M-Instruct" in error.details()
+    assert reason_and_field(error)[0] == "PROVIDER_MODEL_NOT_FOUND"
+    expect_error(lambda: registry.GetModel(registry_pb2.GetModelRequest(model_id="ghost")), grpc.StatusCode.NOT_FOUND)
+
+
+def test_registering_a_model_with_the_wrong_type_is_refused(registry) -> None:
+    model = resources_pb2.Model(
+        identifier="minilm-as-llm",
+        provider_id="sentence-transformers",
+        provider_resource_id="all-MiniLM-L6-v2",
+        model_type=resources_pb2.MODEL_TYPE_LLM,
+    )
+    error = expect_error(
+        lambda: registry.RegisterModel(registry_pb2.RegisterModelRequest(model=model)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert reason_and_field(error)[0] == "WRONG_MODEL_TYPE"
+
+
+def test_registering_an_embedding_model_fills_in_its_dimension(registry) -> None:
+    model = resources_pb2.Model(
+        identifier="minilm-2",
+        provider_id="sentence-transformers",
+        provider_resource_id="all-MiniLM-L6-v2",
+        model_type=resources_pb2.MODEL_TYPE_EMBEDDING,
+    )
+    registered = registry.RegisterModel(registry_pb2.RegisterModelRequest(model=model))
+    assert registered.metadata["embedding_dimension"] == 384
+    assert registry.GetModel(registry_pb2.GetModelRequest(model_id="minilm-2")).metadata["embedding_dimension"] == 384
+    registry.UnregisterModel(registry_pb2.UnregisterModelRequest(model_id="minilm-2"))
+
+    model.metadata["embedding_dimension"] = 768
+    error = expect_error(
+        lambda: registry.RegisterModel(registry_pb2.RegisterModelRequest(model=model)), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert reason_and_field(error)[1] == "model.metadata.embedding_dimension"
+
+
 def test_unknown_model_is_not_found_naming_it(inference) -> None:
     error = expect_error(
         lambda: inference.ChatCompletion(pb.ChatCompletionRequest(model_id="no-such-model", messages=[user("Hi")])),

@@ -1,0 +1,69 @@
+"""llama.provider.v1.ResourceLifecycleService for models: the registry asks before it stores a model whether a provider
+of this service serves it, and gets an embedding model's dimension and context length filled in."""
+
+from __future__ import annotations
+
+from google.protobuf import any_pb2
+
+from llama.common.v1 import resources_pb2 as res
+from llama.provider.v1 import provider_pb2, provider_pb2_grpc
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.inference.engine import Embedder
+from services.inference.providers import ProviderSet
+
+
+class ModelLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServicer):
+    def __init__(self, providers: ProviderSet) -> None:
+        self._providers = providers
+
+    async def PrepareResource(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
+        model = res.Model()
+        if not request.resource.Unpack(model):
+            raise InvalidArgument("resource", f"the inference service prepares models, not {request.resource.type_url}")
+        if model.provider_id not in self._providers.providers:
+            raise FailedPrecondition(
+                f"provider {model.provider_id!r} is not hosted by this inference service",
+                reason="PROVIDER_NOT_HOSTED",
+                provider_id=model.provider_id,
+            )
+        provider = self._providers.providers[model.provider_id]
+        name = model.provider_resource_id
+        if name not in provider.models:
+            raise NotFound(
+                f"provider {model.provider_id!r} has no model {name!r}; it serves: {', '.join(provider.models)}",
+                reason="PROVIDER_MODEL_NOT_FOUND",
+                provider_id=model.provider_id,
+                provider_resource_id=name,
+            )
+        wanted = res.MODEL_TYPE_EMBEDDING if provider.serves_embeddings else res.MODEL_TYPE_LLM
+        if model.model_type != wanted:
+            kind = "embedding" if provider.serves_embeddings else "llm"
+            raise FailedPrecondition(
+                f"provider {model.provider_id!r} serves {kind} models; register {model.identifier!r} with that type",
+                reason="WRONG_MODEL_TYPE",
+                identifier=model.identifier,
+            )
+        if provider.serves_embeddings:
+            embedder = await provider.get(name)
+            assert isinstance(embedder, Embedder)
+            _complete_embedding_metadata(model, embedder)
+        packed = any_pb2.Any()
+        packed.Pack(model)
+        return provider_pb2.PrepareResourceResponse(resource=packed)
+
+    async def ReleaseResource(self, request, context):  # noqa: N802, ANN001, ANN201
+        # Engines stay loaded: the distribution configured them, and other registrations may use the same model.
+        return provider_pb2.ReleaseResourceResponse()
+
+
+def _complete_embedding_metadata(model: res.Model, embedder: Embedder) -> None:
+    metadata = dict(model.metadata.items())  # Struct has no .get()
+    declared = metadata.get("embedding_dimension")
+    if declared is not None and int(declared) != embedder.dimension:
+        raise InvalidArgument(
+            "model.metadata.embedding_dimension",
+            f"is {int(declared)} but model {model.provider_resource_id!r} makes {embedder.dimension}-d embeddings",
+        )
+    model.metadata["embedding_dimension"] = embedder.dimension
+    if "context_length" not in metadata:
+        model.metadata["context_length"] = embedder.context_length
