@@ -18,7 +18,7 @@ def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     """An insecure channel to another service of the mesh (TLS comes with the deployment issue)."""
     from llama_mesh.runtime.tracing import client_interceptors  # OpenTelemetry is heavy; clients need not load it
 
-    interceptors = client_interceptors() if traced else None
+    interceptors = (client_interceptors() if traced else None) or None
     return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS, interceptors=interceptors)
 
 

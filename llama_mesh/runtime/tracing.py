@@ -17,8 +17,14 @@ from llama_mesh.runtime.config import TelemetryConfig
 _HEALTH_AND_REFLECTION = negate(any_of(service_name("grpc.health.v1.Health"), service_prefix("grpc.reflection.")))
 
 
+_tracing_enabled = False
+
+
 def setup_tracing(service: str, config: TelemetryConfig) -> TracerProvider:
-    """Install a tracer provider for this process; exports per `config` (nothing when exporter is "none")."""
+    """Install a tracer provider for this process; exports per `config`. With exporter "none" the gRPC tracing
+    interceptors are left out altogether, so an untraced mesh pays nothing for tracing."""
+    global _tracing_enabled
+    _tracing_enabled = config.exporter != "none"
     provider = TracerProvider(resource=Resource.create({"service.name": f"llama-mesh.{service}"}))
     if config.exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
@@ -32,8 +38,8 @@ def setup_tracing(service: str, config: TelemetryConfig) -> TracerProvider:
 
 
 def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    return [aio_server_interceptor(filter_=_HEALTH_AND_REFLECTION)]
+    return [aio_server_interceptor(filter_=_HEALTH_AND_REFLECTION)] if _tracing_enabled else []
 
 
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    return list(aio_client_interceptors(filter_=_HEALTH_AND_REFLECTION))
+    return list(aio_client_interceptors(filter_=_HEALTH_AND_REFLECTION)) if _tracing_enabled else []

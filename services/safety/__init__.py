@@ -1,0 +1,1 @@
+"""The safety service: runs registered shields (Llama Guard, code scanner) over conversations."""

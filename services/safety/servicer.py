@@ -1,0 +1,54 @@
+"""llama.safety.v1.SafetyService: validates the request, hands it to the shield's provider, converts the answer."""
+
+from __future__ import annotations
+
+from google.protobuf import struct_pb2
+
+from llama.common.v1 import resources_pb2, safety_violation_pb2
+from llama.safety.v1 import safety_pb2, safety_pb2_grpc
+from llama_mesh.resources import resource_from_context
+from llama_mesh.runtime.channels import remaining_timeout
+from llama_mesh.runtime.errors import FailedPrecondition
+from services.safety.conversation import merged_params, parse_turns
+from services.safety.providers import ShieldProviders
+from services.safety.shield import Level, ShieldCall, Violation
+
+_LEVELS = {
+    Level.INFO: safety_violation_pb2.VIOLATION_LEVEL_INFO,
+    Level.WARN: safety_violation_pb2.VIOLATION_LEVEL_WARN,
+    Level.ERROR: safety_violation_pb2.VIOLATION_LEVEL_ERROR,
+}
+
+
+def violation_message(violation: Violation) -> safety_violation_pb2.SafetyViolation:
+    metadata = struct_pb2.Struct()
+    metadata.update(violation.metadata)
+    return safety_violation_pb2.SafetyViolation(
+        violation_level=_LEVELS[violation.level], user_message=violation.user_message, metadata=metadata
+    )
+
+
+class SafetyServicer(safety_pb2_grpc.SafetyServiceServicer):
+    def __init__(self, providers: ShieldProviders) -> None:
+        self._providers = providers
+
+    async def RunShield(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
+        turns = parse_turns(request)
+        shield = resource_from_context(context, resources_pb2.Shield)
+        if shield is None:
+            raise FailedPrecondition(
+                f"shield {request.shield_id!r} was not resolved: call RunShield through the gateway",
+                reason="SHIELD_NOT_RESOLVED",
+                shield_id=request.shield_id,
+            )
+        provider = self._providers.get(shield.provider_id)
+        call = ShieldCall(
+            shield=shield,
+            turns=turns,
+            params=merged_params(shield.params, request.params),
+            timeout=remaining_timeout(context),
+        )
+        violation = await provider.run(call)
+        if violation is None:
+            return safety_pb2.RunShieldResponse()
+        return safety_pb2.RunShieldResponse(violation=violation_message(violation))

@@ -1,0 +1,1 @@
+"""The vector_io service: chunks stored in registered vector databases, searched by vector, keyword or both."""

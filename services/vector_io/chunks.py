@@ -1,0 +1,138 @@
+"""Between the protobuf messages of llama.vector_io.v1 and the store's plain objects, with request validation."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from google.protobuf import json_format, struct_pb2
+
+from llama.common.v1 import content_pb2, retrieval_pb2
+from llama.vector_io.v1 import vector_io_pb2 as pb
+from llama_mesh.runtime.errors import InvalidArgument
+from services.vector_io.store import ChunkHit, MetadataFilter, SearchMode, StoredChunk
+
+MAX_CHUNKS_PER_INSERT = 10_000
+DEFAULT_MAX_CHUNKS = 10
+MAX_MAX_CHUNKS = 1000
+# Namespace of the chunk ids the service assigns (from document_id and content).
+ASSIGNED_ID_NAMESPACE = uuid.UUID("0d5c7a51-2f0e-4d8e-b6a4-74c1c3f1e9a2")
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+
+SEARCH_MODES = {
+    retrieval_pb2.SEARCH_MODE_UNSPECIFIED: SearchMode.VECTOR,
+    retrieval_pb2.SEARCH_MODE_VECTOR: SearchMode.VECTOR,
+    retrieval_pb2.SEARCH_MODE_KEYWORD: SearchMode.KEYWORD,
+    retrieval_pb2.SEARCH_MODE_HYBRID: SearchMode.HYBRID,
+}
+
+
+def content_text(content: content_pb2.Content) -> tuple[str, bool]:
+    """The text of a content (text items joined with spaces) and whether it also holds images."""
+    if content.WhichOneof("value") == "text":
+        return content.text, False
+    texts = [item.text for item in content.items.items if item.WhichOneof("item") == "text"]
+    has_images = any(item.WhichOneof("item") == "image" for item in content.items.items)
+    return " ".join(texts), has_images
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict:
+    return json_format.MessageToDict(struct)
+
+
+def metadata_filter(struct: struct_pb2.Struct, field: str) -> MetadataFilter:
+    """Equality filters: top-level keys with string, number or boolean values."""
+    result: MetadataFilter = {}
+    for key, value in struct.fields.items():
+        kind = value.WhichOneof("kind")
+        if not _FILTER_KEY.match(key):
+            raise InvalidArgument(f"{field}.{key}", "filter keys are letters, digits, '_' and '-'")
+        if kind == "string_value":
+            result[key] = value.string_value
+        elif kind == "bool_value":
+            result[key] = value.bool_value
+        elif kind == "number_value":
+            result[key] = value.number_value
+        else:
+            raise InvalidArgument(f"{field}.{key}", "only strings, numbers and booleans can be matched")
+    return result
+
+
+def assigned_chunk_id(chunk: pb.Chunk) -> str:
+    """Same document and content: same id, so inserting a chunk twice replaces it."""
+    document_id = chunk.metadata.fields.get("document_id")
+    key = json.dumps(
+        [
+            json_format.MessageToDict(document_id) if document_id is not None else None,
+            json_format.MessageToDict(chunk.content),
+        ],
+        sort_keys=True,
+    )
+    return str(uuid.uuid5(ASSIGNED_ID_NAMESPACE, key))
+
+
+def stored_chunks(request: pb.InsertChunksRequest, dimension: int) -> tuple[list[StoredChunk], list[int]]:
+    """The chunks to store, and the indexes of those that need an embedding computed. Checks everything before
+    anything is embedded or written, so a refused request changes nothing."""
+    if not request.chunks:
+        raise InvalidArgument("chunks", "at least one chunk is required")
+    if len(request.chunks) > MAX_CHUNKS_PER_INSERT:
+        raise InvalidArgument("chunks", f"at most {MAX_CHUNKS_PER_INSERT} per call, got {len(request.chunks)}")
+    chunks: list[StoredChunk] = []
+    to_embed: list[int] = []
+    for index, chunk in enumerate(request.chunks):
+        field = f"chunks[{index}]"
+        text, has_images = content_text(chunk.content)
+        if not text.strip() and not has_images:
+            raise InvalidArgument(f"{field}.content", "is required")
+        if chunk.embedding and len(chunk.embedding) != dimension:
+            raise InvalidArgument(
+                f"{field}.embedding",
+                f"has {len(chunk.embedding)} values; vector DB {request.vector_db_id!r} stores {dimension}-d vectors",
+            )
+        if not chunk.embedding:
+            if has_images or not text.strip():
+                raise InvalidArgument(
+                    f"{field}.embedding", "is required for content with images (the embedding model takes text)"
+                )
+            to_embed.append(index)
+        chunks.append(
+            StoredChunk(
+                chunk_id=chunk.chunk_id or assigned_chunk_id(chunk),
+                text=text,
+                content=json_format.MessageToDict(chunk.content),
+                metadata=struct_to_dict(chunk.metadata),
+                embedding=list(chunk.embedding),
+            )
+        )
+    return chunks, to_embed
+
+
+def query_text(request: pb.QueryChunksRequest) -> str:
+    text, has_images = content_text(request.query)
+    if has_images:
+        raise InvalidArgument("query", "images cannot be searched: the embedding model takes text")
+    if not text.strip():
+        raise InvalidArgument("query", "is required")
+    return text
+
+
+def max_chunks(params: pb.QueryParams) -> int:
+    if params.max_chunks < 0 or params.max_chunks > MAX_MAX_CHUNKS:
+        raise InvalidArgument("params.max_chunks", f"must be in 0..{MAX_MAX_CHUNKS} (0: {DEFAULT_MAX_CHUNKS})")
+    return params.max_chunks or DEFAULT_MAX_CHUNKS
+
+
+def search_mode(params: pb.QueryParams) -> SearchMode:
+    mode = SEARCH_MODES.get(params.mode)
+    if mode is None:
+        raise InvalidArgument("params.mode", f"unknown search mode {params.mode}")
+    return mode
+
+
+def chunk_message(hit: ChunkHit) -> pb.Chunk:
+    chunk = pb.Chunk(chunk_id=hit.chunk.chunk_id)
+    json_format.ParseDict(hit.chunk.content, chunk.content, ignore_unknown_fields=True)
+    chunk.metadata.update(hit.chunk.metadata)
+    return chunk
