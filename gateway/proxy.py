@@ -11,13 +11,15 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 
 import grpc
+from opentelemetry import trace
 
 from gateway.api_catalog import MethodRoute, forwarded_routes
 from gateway.backends import Backends
 from gateway.router import Router, Target
 from llama_mesh.resources import resource_metadata
 from llama_mesh.runtime.channels import remaining_timeout
-from llama_mesh.runtime.errors import Unavailable
+from llama_mesh.runtime.errors import Unavailable, error_info
+from llama_mesh.runtime.tracing import record_failure
 
 # Headers that belong to one hop and are not passed on.
 _HOP_HEADERS = frozenset({"user-agent", "content-type", "te", "grpc-timeout", "traceparent", "tracestate"})
@@ -34,6 +36,14 @@ def _outgoing_metadata(context: grpc.aio.ServicerContext, target: Target) -> lis
     return metadata
 
 
+def _record_route(target: Target) -> None:
+    """Name, on this call's trace span, the service the call goes to and the resource it was routed by."""
+    span = trace.get_current_span()
+    span.set_attribute("target_service", target.service)
+    if target.resource is not None:
+        span.set_attribute("resource_id", target.resource.identifier)  # type: ignore[attr-defined]
+
+
 async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.aio.ServicerContext) -> None:
     """Pass a service's error on as it is; a transport failure becomes UNAVAILABLE naming the service."""
     sent_by_service = any(key == "grpc-status-details-bin" for key, _ in error.trailing_metadata() or ())
@@ -44,6 +54,8 @@ async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.ai
             service=target.service,
             address=target.address,
         ) from error
+    info = error_info(error)
+    record_failure(f"{error.code().name}: {error.details()}", info.reason if info else error.code().name)
     await context.abort(error.code(), error.details() or "", tuple(error.trailing_metadata() or ()))
 
 
@@ -74,6 +86,7 @@ class GatewayProxy:
     def _unary_unary(self, route: MethodRoute):  # noqa: ANN202 - a gRPC behavior
         async def forward(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             target = self._router.resolve(route, request)
+            _record_route(target)
             call = self._backends.channel(target.address).unary_unary(route.full_method)(
                 request, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
             )
@@ -88,6 +101,7 @@ class GatewayProxy:
     def _unary_stream(self, route: MethodRoute):  # noqa: ANN202
         async def forward(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             target = self._router.resolve(route, request)
+            _record_route(target)
             call = self._backends.channel(target.address).unary_stream(route.full_method)(
                 request, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
             )
@@ -106,6 +120,7 @@ class GatewayProxy:
         async def forward(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> bytes:
             first, rest = await _peek(requests)
             target = self._router.resolve(route, first or b"")
+            _record_route(target)
             call = self._backends.channel(target.address).stream_unary(route.full_method)(
                 rest, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
             )
@@ -121,6 +136,7 @@ class GatewayProxy:
         async def forward(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             first, rest = await _peek(requests)
             target = self._router.resolve(route, first or b"")
+            _record_route(target)
             call = self._backends.channel(target.address).stream_stream(route.full_method)(
                 rest, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
             )

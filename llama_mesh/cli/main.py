@@ -3,6 +3,7 @@
     llama-mesh models list
     llama-mesh chat -m smollm2-135m-instruct "Why is the sky blue?"
     llama-mesh --gateway 10.0.0.5:50051 --json inspect health
+    llama-mesh traces show 4bf92f3577b34da6a3ce929d0e0e4736
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from llama_mesh.cli.failures import MeshGroup
 from llama_mesh.cli.inspection import inspect
 from llama_mesh.cli.resources import RESOURCE_GROUPS
 from llama_mesh.cli.state import GATEWAY_ENV, SERVER_ADDRESS_ENV, CliState, default_gateway
+from llama_mesh.cli.traces import traces
 
 
 @click.group(cls=MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,7 +35,7 @@ def cli(ctx: click.Context, gateway: str, timeout: float | None, json_output: bo
 
 for _group in RESOURCE_GROUPS:
     cli.add_command(_group)
-for _command in (chat, completion, embeddings, inspect):
+for _command in (chat, completion, embeddings, inspect, traces):
     cli.add_command(_command)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _ENV_PATTERN = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 
@@ -85,9 +85,29 @@ class ResourcesConfig(_Strict):
 
 
 class TelemetryConfig(_Strict):
-    # "none" turns tracing off; "console" prints spans; "otlp" exports to otlp_endpoint.
+    # "none" turns tracing off; "console" prints spans; "otlp" exports to otlp_endpoint and extra_otlp_endpoints.
     exporter: Literal["none", "console", "otlp"] = "none"
+    # host:port (or http(s)://host:port) of an OTLP gRPC receiver: the telemetry service in the distributions.
     otlp_endpoint: str = ""
+    # More OTLP gRPC receivers that get every span too (a collector, Jaeger, a vendor); a comma-separated string is
+    # accepted so that one environment variable can name them.
+    extra_otlp_endpoints: list[str] = Field(default_factory=list)
+    # Bounds on exporting, so that a receiver that is down never holds a service up: seconds one export may take
+    # (retries included), and how long spans wait to be sent in a batch.
+    export_timeout_seconds: float = Field(default=2.0, gt=0)
+    export_delay_ms: int = Field(default=1000, gt=0)
+
+    @field_validator("extra_otlp_endpoints", mode="before")
+    @classmethod
+    def _split_endpoints(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    def otlp_endpoints(self) -> list[str]:
+        """Every receiver to export to, the main one first, each once."""
+        endpoints = [self.otlp_endpoint, *self.extra_otlp_endpoints]
+        return list(dict.fromkeys(endpoint for endpoint in endpoints if endpoint))
 
 
 class RunConfig(_Strict):

@@ -10,11 +10,13 @@ from typing import Any
 import grpc
 
 from llama_mesh.runtime.errors import Internal, MeshError
+from llama_mesh.runtime.tracing import record_failure
 
 log = logging.getLogger(__name__)
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: MeshError) -> None:
+    record_failure(f"{error.code.name}: {error.message}", error.reason)
     status = error.to_status()
     await context.abort(status.code, status.details, status.trailing_metadata)
 

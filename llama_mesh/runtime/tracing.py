@@ -11,13 +11,39 @@ from opentelemetry.instrumentation.grpc.filters import any_of, negate, service_n
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import Status, StatusCode
 
 from llama_mesh.runtime.config import TelemetryConfig
 
-_HEALTH_AND_REFLECTION = negate(any_of(service_name("grpc.health.v1.Health"), service_prefix("grpc.reflection.")))
+# Left untraced: health checks and reflection; the OTLP receiver (tracing an Export would export more spans, a loop);
+# and the Telemetry API (reading traces should not add traces of its own).
+_UNTRACED = negate(
+    any_of(
+        service_name("grpc.health.v1.Health"),
+        service_prefix("grpc.reflection."),
+        service_prefix("opentelemetry.proto.collector."),
+        service_prefix("llama.telemetry."),
+    )
+)
+_DEFAULT_OTLP_ENDPOINT = "http://127.0.0.1:4317"
 
 
 _tracing_enabled = False
+
+
+def _otlp_processor(endpoint: str, config: TelemetryConfig) -> BatchSpanProcessor:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    exporter = OTLPSpanExporter(
+        endpoint=endpoint, insecure=not endpoint.startswith("https://"), timeout=config.export_timeout_seconds
+    )
+    # Export runs on the processor's own thread; a receiver that is down costs at most export_timeout_seconds there
+    # per batch (spans beyond the queue are dropped), never time on the service's event loop.
+    return BatchSpanProcessor(
+        exporter,
+        schedule_delay_millis=config.export_delay_ms,
+        export_timeout_millis=config.export_timeout_seconds * 1000,
+    )
 
 
 def setup_tracing(service: str, config: TelemetryConfig) -> TracerProvider:
@@ -29,17 +55,25 @@ def setup_tracing(service: str, config: TelemetryConfig) -> TracerProvider:
     if config.exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     elif config.exporter == "otlp":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        endpoint = config.otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
+        endpoints = config.otlp_endpoints() or [os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", _DEFAULT_OTLP_ENDPOINT)]
+        for endpoint in endpoints:
+            provider.add_span_processor(_otlp_processor(endpoint, config))
     trace.set_tracer_provider(provider)
     return provider
 
 
 def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    return [aio_server_interceptor(filter_=_HEALTH_AND_REFLECTION)] if _tracing_enabled else []
+    return [aio_server_interceptor(filter_=_UNTRACED)] if _tracing_enabled else []
 
 
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    return list(aio_client_interceptors(filter_=_HEALTH_AND_REFLECTION)) if _tracing_enabled else []
+    return list(aio_client_interceptors(filter_=_UNTRACED)) if _tracing_enabled else []
+
+
+def record_failure(message: str, reason: str) -> None:
+    """Mark the current call's span as failed, with the ErrorInfo reason. The gRPC instrumentation alone leaves server
+    spans of caller errors (NOT_FOUND, INVALID_ARGUMENT...) unset, per OpenTelemetry's conventions; in the mesh a call
+    that failed is what a person looks for in a trace, so every failure is marked."""
+    span = trace.get_current_span()
+    span.set_attribute("error.reason", reason)
+    span.set_status(Status(StatusCode.ERROR, message))

@@ -17,6 +17,7 @@ from services.inference.engine import ChatEngine, Embedder, GenerationChunk, Tex
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
 from services.inference.providers import ProviderSet
 from services.inference.request_parsing import content_text, parse_chat, parse_completion
+from services.inference.span_attributes import record_generation, record_model
 
 MAX_EMBEDDING_INPUTS = 2048
 
@@ -74,6 +75,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         self, model_id: str, context: grpc.aio.ServicerContext
     ) -> tuple[str, TextEngine | ChatEngine | Embedder]:
         provider_id, name = self._resolve(model_id, context)
+        record_model(model_id, provider_id, name)
         return name, await self._providers.provider(provider_id).get(name)
 
     async def _text_engine(
@@ -93,7 +95,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         name, engine = await self._text_engine(request.model_id, context)
         result = GenerationResult()
         logprobs: list[sampling_pb2.TokenLogprob] = []
-        async for chunk in stream_chat(engine, chat, name, result):
+        async for chunk in record_generation(stream_chat(engine, chat, name, result), result):
             logprobs.extend(_logprobs(chunk))
         return pb.ChatCompletionResponse(
             completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
@@ -103,7 +105,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         chat = parse_chat(request)
         name, engine = await self._text_engine(request.model_id, context)
         result = GenerationResult()
-        async for chunk in stream_chat(engine, chat, name, result):
+        async for chunk in record_generation(stream_chat(engine, chat, name, result), result):
             if chunk.text or chunk.logprobs:
                 yield pb.StreamChatCompletionResponse(
                     chunk=pb.ChatCompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
@@ -117,7 +119,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         name, engine = await self._text_engine(request.model_id, context)
         result = GenerationResult()
         logprobs: list[sampling_pb2.TokenLogprob] = []
-        async for chunk in stream_completion(engine, completion, name, result):
+        async for chunk in record_generation(stream_completion(engine, completion, name, result), result):
             logprobs.extend(_logprobs(chunk))
         return pb.CompletionResponse(
             text=result.text, stop_reason=result.stop_reason, logprobs=logprobs, usage=_usage(result)
@@ -127,7 +129,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         completion = parse_completion(request)
         name, engine = await self._text_engine(request.model_id, context)
         result = GenerationResult()
-        async for chunk in stream_completion(engine, completion, name, result):
+        async for chunk in record_generation(stream_completion(engine, completion, name, result), result):
             if chunk.text or chunk.logprobs:
                 yield pb.StreamCompletionResponse(
                     chunk=pb.CompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))

@@ -456,6 +456,8 @@ def test_inspect_reports_health_providers_and_version(gateway: grpc.Channel) -> 
         "llama-guard": "inline::llama-guard",
         "code-scanner": "inline::code-scanner",
     }.items()
+    assert "vector_io" in {service.service for service in health.services}
+    assert providers.get("qdrant") == "inline::qdrant"
     routes = inspect.ListRoutes(inspect_pb2.ListRoutesRequest(api="inference")).routes
     chat = next(route for route in routes if route.method.endswith("/ChatCompletion"))
     assert chat.routing_field == "model_id" and chat.resource_kind == "model"

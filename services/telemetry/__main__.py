@@ -1,0 +1,46 @@
+"""The telemetry service.  `python -m services.telemetry --distribution local-cpu`
+
+Receives OTLP spans from every service (and any OpenTelemetry SDK or collector) on its gRPC port, stores them in
+SQLite under <data_dir>/telemetry/traces.db, and serves llama.telemetry.v1.TelemetryService over them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
+from llama_mesh.runtime.config import RunConfig
+from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.server import ServiceServer
+from services.telemetry.receiver import TRACE_SERVICE_NAME, OtlpTraceReceiver
+from services.telemetry.servicer import TelemetryServicer
+from services.telemetry.span_store import SpanStore
+
+
+async def serve(config: RunConfig, args: argparse.Namespace) -> None:
+    service = config.service(args.service)
+    store = await asyncio.to_thread(SpanStore, config.data_path("telemetry", "traces.db"))
+    server = ServiceServer(service.name, service.address)
+    server.add_servicer(trace_service_pb2_grpc.add_TraceServiceServicer_to_server, OtlpTraceReceiver(store),
+                        TRACE_SERVICE_NAME)
+    server.add_servicer(
+        telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server,
+        TelemetryServicer(store),
+        telemetry_pb2.DESCRIPTOR.services_by_name["TelemetryService"].full_name,
+    )
+
+    async def close() -> None:
+        await asyncio.to_thread(store.close)
+
+    await server.run(shutdown=close)
+
+
+def main() -> None:
+    run_main("llama-mesh telemetry service", "telemetry", serve)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The parts of a query a caller writes, checked and turned into plain values: attribute conditions, order_by,
+page size and page token. Every refusal is InvalidArgument naming the request field."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from llama.telemetry.v1 import telemetry_pb2 as pb
+from llama_mesh.runtime.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_TREE_DEPTH = 64
+
+Op = Literal["eq", "ne", "gt", "lt"]
+_OPS: dict[int, Op] = {
+    pb.QUERY_CONDITION_OP_EQ: "eq",
+    pb.QUERY_CONDITION_OP_NE: "ne",
+    pb.QUERY_CONDITION_OP_GT: "gt",
+    pb.QUERY_CONDITION_OP_LT: "lt",
+}
+ORDER_FIELDS = ("start_time", "end_time")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A test on one attribute; `value` is a str, a float or a bool."""
+
+    key: str
+    op: Op
+    value: str | float | bool
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    field: Literal["start_time", "end_time"]
+    descending: bool
+
+
+def conditions(filters: Sequence[pb.QueryCondition], field: str = "attribute_filters") -> list[Condition]:
+    parsed: list[Condition] = []
+    for index, condition in enumerate(filters):
+        where = f"{field}[{index}]"
+        if not condition.key:
+            raise InvalidArgument(f"{where}.key", "is required")
+        op = _OPS.get(condition.op)
+        if op is None:
+            raise InvalidArgument(f"{where}.op", "must be one of EQ, NE, GT, LT")
+        kind = condition.value.WhichOneof("kind")
+        value: str | float | bool
+        if kind == "string_value":
+            value = condition.value.string_value
+        elif kind == "number_value":
+            value = condition.value.number_value
+        elif kind == "bool_value":
+            value = condition.value.bool_value
+        else:
+            raise InvalidArgument(f"{where}.value", "must be a string, a number or a bool")
+        if op in ("gt", "lt") and isinstance(value, bool):
+            raise InvalidArgument(f"{where}.value", "GT and LT compare numbers or strings, not bools")
+        parsed.append(Condition(condition.key, op, value))
+    return parsed
+
+
+def order_terms(order_by: str) -> list[OrderTerm]:
+    """AIP-132 order_by over start_time / end_time; empty means "start_time desc"."""
+    if not order_by.strip():
+        return [OrderTerm("start_time", descending=True)]
+    terms: list[OrderTerm] = []
+    for part in order_by.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or words[0] not in ORDER_FIELDS or words[1:] not in ([], ["asc"], ["desc"]):
+            raise InvalidArgument(
+                "order_by", f"{part.strip()!r} is not one of start_time, end_time, optionally followed by asc or desc"
+            )
+        if any(term.field == words[0] for term in terms):
+            raise InvalidArgument("order_by", f"{words[0]} is named twice")
+        terms.append(OrderTerm(words[0], descending=words[1:] == ["desc"]))  # type: ignore[arg-type]
+    return terms
+
+
+def page_size(value: int, field: str = "page_size") -> int:
+    if value < 0:
+        raise InvalidArgument(field, f"must not be negative, got {value}")
+    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def max_depth(request: object) -> int:
+    """A request's optional max_depth: unset means the deepest allowed."""
+    if not request.HasField("max_depth"):  # type: ignore[attr-defined]
+        return MAX_TREE_DEPTH
+    depth = request.max_depth  # type: ignore[attr-defined]
+    if not 0 <= depth <= MAX_TREE_DEPTH:
+        raise InvalidArgument("max_depth", f"must be in 0..{MAX_TREE_DEPTH}, got {depth}")
+    return depth
+
+
+def page_token(position: int | Sequence[int], query: str) -> str:
+    """An opaque token: where the next page starts, bound to the query it belongs to."""
+    numbers = [position] if isinstance(position, int) else list(position)
+    return base64.urlsafe_b64encode(json.dumps({"p": numbers, "q": query}).encode()).decode()
+
+
+def _position(token: str, query: str, length: int, field: str) -> list[int]:
+    if not token:
+        return [0] * length
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        numbers, owner = [int(number) for number in data["p"]], data["q"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(field, "is not a token this service returned") from exc
+    if owner != query:
+        raise InvalidArgument(field, "belongs to a different query (its filters or order changed)")
+    if len(numbers) != length or any(number < 0 for number in numbers):
+        raise InvalidArgument(field, "is not a token this service returned")
+    return numbers
+
+
+def page_offset(token: str, query: str, field: str = "page_token") -> int:
+    """The offset a QueryTraces page token holds (0 for no token)."""
+    return _position(token, query, 1, field)[0]
+
+
+def page_position(token: str, query: str, field: str = "page_token") -> tuple[int, int]:
+    """The (trace index, span index) a QuerySpans page token holds ((0, 0) for no token)."""
+    trace_index, span_index = _position(token, query, 2, field)
+    return trace_index, span_index
+
+
+def query_fingerprint(*parts: object) -> str:
+    """A short digest of a query's filters and order, binding page tokens to the query they came from."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def wanted_attributes(names: Sequence[str]) -> frozenset[str] | None:
+    """attributes_to_return: None (every attribute) when empty."""
+    return frozenset(names) if names else None
+

@@ -1,0 +1,95 @@
+"""llama.telemetry.v1.TelemetryService: checks requests, reads the span store off the event loop, answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from llama.telemetry.v1 import telemetry_pb2 as pb
+from llama.telemetry.v1 import telemetry_pb2_grpc
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.telemetry import query_terms as terms
+from services.telemetry.conversions import node_message, span_message, trace_message
+from services.telemetry.span_pages import matching_spans
+from services.telemetry.span_store import SpanStore
+from services.telemetry.span_tree import span_tree
+
+_TRACE_ID_DIGITS = 32
+_SPAN_ID_DIGITS = 16
+
+
+def _hex_id(value: str, digits: int, field: str) -> str:
+    lowered = value.lower()
+    if not value:
+        raise InvalidArgument(field, "is required")
+    if len(lowered) != digits or any(char not in "0123456789abcdef" for char in lowered):
+        raise InvalidArgument(field, f"must be {digits} hex digits, got {value!r}")
+    return lowered
+
+
+class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
+    def __init__(self, store: SpanStore) -> None:
+        self._store = store
+
+    async def QueryTraces(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
+        conditions = terms.conditions(request.attribute_filters)
+        order = terms.order_terms(request.order_by)
+        size = terms.page_size(request.page_size)
+        fingerprint = terms.query_fingerprint("traces", conditions, order)
+        offset = terms.page_offset(request.page_token, fingerprint)
+        rows = await asyncio.to_thread(self._store.traces, conditions, order, size + 1, offset)
+        token = terms.page_token(offset + size, fingerprint) if len(rows) > size else ""
+        return pb.QueryTracesResponse(traces=[trace_message(row) for row in rows[:size]], next_page_token=token)
+
+    async def GetTrace(self, request, context):  # noqa: N802, ANN001, ANN201
+        trace_id = _hex_id(request.trace_id, _TRACE_ID_DIGITS, "trace_id")
+        row = await asyncio.to_thread(self._store.trace, trace_id)
+        if row is None:
+            raise NotFound(f"no trace {trace_id} has been recorded", reason="TRACE_NOT_FOUND", trace_id=trace_id)
+        return trace_message(row)
+
+    async def GetSpan(self, request, context):  # noqa: N802, ANN001, ANN201
+        trace_id = _hex_id(request.trace_id, _TRACE_ID_DIGITS, "trace_id")
+        span_id = _hex_id(request.span_id, _SPAN_ID_DIGITS, "span_id")
+        span = await asyncio.to_thread(self._store.span, trace_id, span_id)
+        if span is None:
+            raise NotFound(
+                f"no span {span_id} in trace {trace_id} has been recorded",
+                reason="SPAN_NOT_FOUND",
+                trace_id=trace_id,
+                span_id=span_id,
+            )
+        return span_message(span)
+
+    async def GetSpanTree(self, request, context):  # noqa: N802, ANN001, ANN201
+        span_id = _hex_id(request.span_id, _SPAN_ID_DIGITS, "span_id")
+        depth = terms.max_depth(request)
+        span = await asyncio.to_thread(self._store.find_span, span_id)
+        if span is None:
+            raise NotFound(f"no span {span_id} has been recorded", reason="SPAN_NOT_FOUND", span_id=span_id)
+        spans = await asyncio.to_thread(self._store.trace_spans, span.trace_id)
+        tree = span_tree(spans, span_id, depth)
+        assert tree is not None  # the span is in its own trace
+        return pb.GetSpanTreeResponse(root=node_message(tree, terms.wanted_attributes(request.attributes_to_return)))
+
+    async def QuerySpans(self, request, context):  # noqa: N802, ANN001, ANN201
+        conditions = terms.conditions(request.attribute_filters)
+        depth = terms.max_depth(request)
+        size = terms.page_size(request.page_size)
+        fingerprint = terms.query_fingerprint("spans", conditions, depth)
+        position = terms.page_position(request.page_token, fingerprint)
+        page = await asyncio.to_thread(matching_spans, self._store, conditions, depth, size, position)
+        wanted = terms.wanted_attributes(request.attributes_to_return)
+        token = terms.page_token(page.next_position, fingerprint) if page.next_position else ""
+        return pb.QuerySpansResponse(spans=[span_message(span, wanted) for span in page.spans], next_page_token=token)
+
+    async def SaveSpansToDataset(self, request, context):  # noqa: N802, ANN001, ANN201
+        terms.conditions(request.attribute_filters)
+        if not request.attributes_to_save:
+            raise InvalidArgument("attributes_to_save", "name at least one attribute")
+        if not request.dataset_id:
+            raise InvalidArgument("dataset_id", "is required")
+        raise FailedPrecondition(
+            "saving spans to a dataset needs the datasetio service, which this mesh does not run yet",
+            reason="DATASETIO_NOT_AVAILABLE",
+            dataset_id=request.dataset_id,
+        )

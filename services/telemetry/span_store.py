@@ -1,0 +1,203 @@
+"""Spans in SQLite: one row per span plus one row per scalar attribute (what filters search).
+
+Blocking by design: the service calls it through `asyncio.to_thread`. One connection, guarded by a lock; WAL mode so
+that a write (one transaction per OTLP Export call) does not wait on readers for long.
+
+A trace's root is its span without a parent; failing that (the caller outside the mesh sent a `traceparent` but no
+spans), the earliest span whose parent was never received.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.telemetry.query_terms import Condition, OrderTerm
+from services.telemetry.stored_span import StoredSpan
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_span_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER,
+    status INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX IF NOT EXISTS spans_by_span_id ON spans (span_id);
+CREATE TABLE IF NOT EXISTS span_attributes (
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    text_value TEXT,
+    num_value REAL,
+    bool_value INTEGER
+);
+CREATE INDEX IF NOT EXISTS attributes_by_trace ON span_attributes (trace_id, key);
+CREATE INDEX IF NOT EXISTS attributes_by_span ON span_attributes (trace_id, span_id);
+"""
+
+# Every trace with its root span: a span without a parent first, else the earliest whose parent is missing.
+_ROOTS = """
+WITH candidates AS (
+    SELECT s.trace_id, s.span_id, s.start_ns, s.end_ns,
+           ROW_NUMBER() OVER (
+               PARTITION BY s.trace_id ORDER BY (s.parent_span_id = '') DESC, s.start_ns, s.span_id
+           ) AS rank
+    FROM spans s
+    WHERE s.parent_span_id = ''
+       OR NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id)
+),
+roots AS (SELECT trace_id, span_id, start_ns, end_ns FROM candidates WHERE rank = 1)
+"""
+
+_COLUMN_OF_OP = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<"}
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    trace_id: str
+    root_span_id: str
+    start_ns: int
+    end_ns: int | None
+
+
+def _attribute_rows(span: StoredSpan) -> Iterable[tuple[str, str, str, str | None, float | None, int | None]]:
+    for key, value in span.attributes.items():
+        if isinstance(value, bool):
+            yield span.trace_id, span.span_id, key, None, None, int(value)
+        elif isinstance(value, int | float):
+            yield span.trace_id, span.span_id, key, None, float(value), None
+        elif isinstance(value, str):
+            yield span.trace_id, span.span_id, key, value, None, None
+
+
+def _condition_sql(condition: Condition) -> tuple[str, list[Any]]:
+    """An EXISTS clause true when some span of `roots.trace_id` has the attribute and passes the test."""
+    if isinstance(condition.value, bool):
+        column, value = "bool_value", int(condition.value)
+    elif isinstance(condition.value, float):
+        column, value = "num_value", condition.value
+    else:
+        column, value = "text_value", condition.value
+    sql = (
+        "EXISTS (SELECT 1 FROM span_attributes a WHERE a.trace_id = roots.trace_id AND a.key = ? "
+        f"AND a.{column} IS NOT NULL AND a.{column} {_COLUMN_OF_OP[condition.op]} ?)"
+    )
+    return sql, [condition.key, value]
+
+
+def _order_sql(order: Sequence[OrderTerm]) -> str:
+    columns = {"start_time": "roots.start_ns", "end_time": "roots.end_ns"}
+    terms = [f"{columns[term.field]} {'DESC' if term.descending else 'ASC'}" for term in order]
+    tie = "DESC" if order and order[0].descending else "ASC"
+    return ", ".join([*terms, f"roots.trace_id {tie}"])
+
+
+class SpanStore:
+    def __init__(self, path: Path | str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def insert(self, spans: Sequence[StoredSpan]) -> None:
+        """Store spans in one transaction (a span sent again replaces the earlier copy)."""
+        if not spans:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "DELETE FROM span_attributes WHERE trace_id = ? AND span_id = ?",
+                    [(span.trace_id, span.span_id) for span in spans],
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns, s.status,
+                         json.dumps(s.attributes))
+                        for s in spans
+                    ],
+                )
+                self._db.executemany(
+                    "INSERT INTO span_attributes VALUES (?, ?, ?, ?, ?, ?)",
+                    [row for span in spans for row in _attribute_rows(span)],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def traces(
+        self, conditions: Sequence[Condition], order: Sequence[OrderTerm], limit: int, offset: int
+    ) -> list[TraceRow]:
+        """Traces where, for every condition, some span passes it; ordered, then one page of them."""
+        clauses: list[str] = []
+        parameters: list[Any] = []
+        for condition in conditions:
+            sql, values = _condition_sql(condition)
+            clauses.append(sql)
+            parameters.extend(values)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = f"{_ROOTS} SELECT * FROM roots {where} ORDER BY {_order_sql(order)} LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._db.execute(query, [*parameters, limit, offset]).fetchall()
+        return [TraceRow(row["trace_id"], row["span_id"], row["start_ns"], row["end_ns"]) for row in rows]
+
+    def trace(self, trace_id: str) -> TraceRow | None:
+        query = f"{_ROOTS} SELECT * FROM roots WHERE trace_id = ?"
+        with self._lock:
+            row = self._db.execute(query, (trace_id,)).fetchone()
+        return None if row is None else TraceRow(row["trace_id"], row["span_id"], row["start_ns"], row["end_ns"])
+
+    def span(self, trace_id: str, span_id: str) -> StoredSpan | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM spans WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+            ).fetchone()
+        return None if row is None else _span(row)
+
+    def find_span(self, span_id: str) -> StoredSpan | None:
+        """A span by its id alone (span ids are random 64-bit numbers; the earliest wins a collision)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM spans WHERE span_id = ? ORDER BY start_ns LIMIT 1", (span_id,)
+            ).fetchone()
+        return None if row is None else _span(row)
+
+    def trace_spans(self, trace_id: str) -> list[StoredSpan]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (trace_id,)
+            ).fetchall()
+        return [_span(row) for row in rows]
+
+
+def _span(row: sqlite3.Row) -> StoredSpan:
+    return StoredSpan(
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        parent_span_id=row["parent_span_id"],
+        name=row["name"],
+        start_ns=row["start_ns"],
+        end_ns=row["end_ns"],
+        status=row["status"],
+        attributes=json.loads(row["attributes"]),
+    )

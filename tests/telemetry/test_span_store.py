@@ -1,0 +1,172 @@
+"""The span store and the query logic over it, without a server: OTLP decoding, filters, order, paging, trees."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from llama.telemetry.v1 import telemetry_pb2 as pb
+from llama_mesh.runtime.errors import InvalidArgument
+from services.telemetry import query_terms as terms
+from services.telemetry.otlp_spans import spans_of_request
+from services.telemetry.span_pages import matching_spans
+from services.telemetry.span_store import SpanStore
+from services.telemetry.span_tree import span_tree
+from services.telemetry.stored_span import STATUS_ERROR, StoredSpan
+
+
+def _span(trace: int, span: int, parent: int = 0, start: int = 0, **attributes: object) -> StoredSpan:
+    return StoredSpan(
+        trace_id=f"{trace:032x}",
+        span_id=f"{span:016x}",
+        parent_span_id=f"{parent:016x}" if parent else "",
+        name=f"span-{span}",
+        start_ns=1_000 + start,
+        end_ns=2_000 + start,
+        attributes=dict(attributes),
+    )
+
+
+@pytest.fixture
+def store() -> SpanStore:
+    store = SpanStore(":memory:")
+    store.insert([
+        _span(1, 11, start=0, **{"service.name": "gateway", "resource_id": "m1"}),
+        _span(1, 12, parent=11, start=1, model_id="m1", completion_tokens=7),
+        _span(1, 13, parent=12, start=2, flag=True),
+        _span(2, 21, start=10, **{"service.name": "gateway", "resource_id": "m2"}),
+        _span(2, 22, parent=21, start=11, model_id="m2", completion_tokens=30),
+        _span(3, 31, parent=99, start=20, **{"service.name": "gateway"}),  # the caller's span was never received
+    ])
+    return store
+
+
+def _condition(key: str, op: int, value: object) -> pb.QueryCondition:
+    condition = pb.QueryCondition(key=key, op=op)  # type: ignore[arg-type]
+    if isinstance(value, bool):
+        condition.value.bool_value = value
+    elif isinstance(value, int | float):
+        condition.value.number_value = value
+    else:
+        condition.value.string_value = str(value)
+    return condition
+
+
+def _trace_ids(store: SpanStore, *filters: pb.QueryCondition, order: str = "") -> list[int]:
+    rows = store.traces(terms.conditions(filters), terms.order_terms(order), 100, 0)
+    return [int(row.trace_id, 16) for row in rows]
+
+
+def test_traces_newest_first_with_their_roots(store: SpanStore) -> None:
+    rows = store.traces([], terms.order_terms(""), 100, 0)
+    assert [(int(r.trace_id, 16), int(r.root_span_id, 16)) for r in rows] == [(3, 31), (2, 21), (1, 11)]
+    assert _trace_ids(store, order="start_time asc") == [1, 2, 3]
+
+
+def test_filters_match_any_span_of_a_trace(store: SpanStore) -> None:
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m1")) == [1]
+    assert _trace_ids(store, _condition("completion_tokens", pb.QUERY_CONDITION_OP_GT, 10)) == [2]
+    assert _trace_ids(store, _condition("completion_tokens", pb.QUERY_CONDITION_OP_LT, 10)) == [1]
+    assert _trace_ids(store, _condition("flag", pb.QUERY_CONDITION_OP_EQ, True)) == [1]
+    # A trace without the attribute fails NE too.
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_NE, "m1")) == [2]
+    both = [_condition("service.name", pb.QUERY_CONDITION_OP_EQ, "gateway"),
+            _condition("resource_id", pb.QUERY_CONDITION_OP_EQ, "m2")]
+    assert _trace_ids(store, *both) == [2]
+    # A number does not equal a string attribute.
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, 1)) == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "field"),
+    [
+        (pb.QueryCondition(key="", op=pb.QUERY_CONDITION_OP_EQ), "attribute_filters[0].key"),
+        (pb.QueryCondition(key="a"), "attribute_filters[0].op"),
+        (pb.QueryCondition(key="a", op=pb.QUERY_CONDITION_OP_EQ), "attribute_filters[0].value"),
+        (_condition("a", pb.QUERY_CONDITION_OP_GT, True), "attribute_filters[0].value"),
+    ],
+)
+def test_bad_filters_name_the_field(condition: pb.QueryCondition, field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        terms.conditions([condition])
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("order_by", ["name", "start_time up", "start_time, start_time desc", "start_time desc x"])
+def test_bad_order_by(order_by: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        terms.order_terms(order_by)
+    assert caught.value.field == "order_by"
+
+
+def test_page_tokens_are_bound_to_their_query() -> None:
+    token = terms.page_token(5, "query-a")
+    assert terms.page_offset(token, "query-a") == 5
+    for bad, query in ((token, "query-b"), ("not-a-token", "query-a")):
+        with pytest.raises(InvalidArgument) as caught:
+            terms.page_offset(bad, query)
+        assert caught.value.field == "page_token"
+
+
+def test_tree_depth_and_order(store: SpanStore) -> None:
+    spans = store.trace_spans(f"{1:032x}")
+    tree = span_tree(spans, f"{11:016x}", terms.MAX_TREE_DEPTH)
+    assert tree is not None
+    assert [int(s.span_id, 16) for s in tree.depth_first()] == [11, 12, 13]
+    shallow = span_tree(spans, f"{11:016x}", 1)
+    assert shallow is not None and [int(s.span_id, 16) for s in shallow.depth_first()] == [11, 12]
+
+
+def test_span_pages_resume_inside_a_trace(store: SpanStore) -> None:
+    seen: list[int] = []
+    position = (0, 0)
+    while True:
+        page = matching_spans(store, [], terms.MAX_TREE_DEPTH, 2, position)
+        assert len(page.spans) <= 2
+        seen.extend(int(span.span_id, 16) for span in page.spans)
+        if page.next_position is None:
+            break
+        position = page.next_position
+    assert seen == [31, 21, 22, 11, 12, 13]
+
+
+def test_resent_span_replaces_the_earlier_copy(store: SpanStore) -> None:
+    store.insert([_span(1, 12, parent=11, start=1, model_id="m9")])
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m1")) == []
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m9")) == [1]
+
+
+def _otlp(trace_id: bytes, span_id: bytes = b"\x01" * 8, parent: bytes = b"") -> ExportTraceServiceRequest:
+    span = trace_pb2.Span(
+        trace_id=trace_id, span_id=span_id, parent_span_id=parent, name="op", kind=trace_pb2.Span.SPAN_KIND_SERVER,
+        start_time_unix_nano=10, end_time_unix_nano=20,
+        attributes=[KeyValue(key="n", value=AnyValue(int_value=3))],
+        status=trace_pb2.Status(code=trace_pb2.Status.STATUS_CODE_ERROR, message="boom"),
+    )
+    resource_spans = trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[span])])
+    resource_spans.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="svc")))
+    return ExportTraceServiceRequest(resource_spans=[resource_spans])
+
+
+def test_otlp_spans_carry_resource_kind_and_status() -> None:
+    (span,) = spans_of_request(_otlp(b"\x02" * 16))
+    assert span.trace_id == "02" * 16 and span.span_id == "01" * 8 and span.parent_span_id == ""
+    assert span.status == STATUS_ERROR
+    assert span.attributes == {"service.name": "svc", "n": 3, "span.kind": "server", "otel.status_description": "boom"}
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (_otlp(b"\x02" * 3), "resource_spans[0].scope_spans[0].spans[0].trace_id"),
+        (_otlp(b"\x00" * 16), "resource_spans[0].scope_spans[0].spans[0].trace_id"),
+        (_otlp(b"\x02" * 16, span_id=b"\x01" * 4), "resource_spans[0].scope_spans[0].spans[0].span_id"),
+        (_otlp(b"\x02" * 16, parent=b"\x01" * 3), "resource_spans[0].scope_spans[0].spans[0].parent_span_id"),
+    ],
+)
+def test_malformed_otlp_is_refused(request_: ExportTraceServiceRequest, field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        spans_of_request(request_)
+    assert caught.value.field == field
