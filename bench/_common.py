@@ -27,16 +27,18 @@ def temp_root(prefix: str) -> Iterator[Path]:
         yield Path(root)
 
 
-def make_mesh(distribution: str, root: Path) -> LocalMesh:
-    return LocalMesh(distribution, env=isolated_env(root / "data"), log_dir=root / "logs")
+def make_mesh(distribution: str, root: Path, traced: bool = False) -> LocalMesh:
+    env = {**isolated_env(root / "data"), "LLAMA_MESH_TRACE_EXPORTER": "otlp" if traced else "none"}
+    return LocalMesh(distribution, env=env, log_dir=root / "logs")
 
 
 @contextmanager
-def running_mesh(distribution: str, root: Path, timeout: float = 900.0) -> Iterator[LocalMesh]:
-    """Gateway + inference service of `distribution`, stopped on exit whatever happens."""
-    mesh = make_mesh(distribution, root)
+def running_mesh(distribution: str, root: Path, timeout: float = 900.0, traced: bool = False) -> Iterator[LocalMesh]:
+    """Gateway + inference service of `distribution` (+ the telemetry service when `traced`; untraced otherwise),
+    stopped on exit whatever happens."""
+    mesh = make_mesh(distribution, root, traced)
     try:
-        mesh.start(timeout=timeout, only={"gateway", "inference"})
+        mesh.start(timeout=timeout, only={"gateway", "inference", *(("telemetry",) if traced else ())})
         yield mesh
     except BaseException:
         for name in mesh.processes:  # the logs live in a temporary directory: show them before it goes

@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench import gateway_overhead, mesh_vs_engine
+from bench import gateway_overhead, mesh_vs_engine, tracing_cost
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,18 +24,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         gateway_args = ["--requests", "20", "--chat-requests", "2", "--warmup", "5", "--max-tokens", "16"]
         engine_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
+        tracing_args = ["--requests", "20", "--chat-requests", "1", "--warmup", "5", "--max-tokens", "16"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
+        tracing_args = ["--requests", "200", "--chat-requests", "5"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
         engine_args += ["--json", str(Path(args.json_dir) / "mesh_vs_engine.json")]
+        tracing_args += ["--json", str(Path(args.json_dir) / "tracing_cost.json")]
     started = time.perf_counter()
     print("== gateway_overhead ==", flush=True)
     gateway_overhead.main(gateway_args)
     print("\n== mesh_vs_engine ==", flush=True)
     mesh_vs_engine.main(engine_args + ["--engines", engines])
+    print("\n== tracing_cost ==", flush=True)
+    tracing_cost.main(tracing_args)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 
 
