@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from llama_mesh.model_conversion import ModelConversionError
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
-from llama_mesh.runtime.errors import FailedPrecondition, NotFound, Unavailable
+from llama_mesh.runtime.errors import FailedPrecondition, NotFound
+from llama_mesh.runtime.hosted_providers import HostedProviders
 from services.inference.engine import ChatEngine, Embedder, ModelLoadError, TextEngine
 
 log = logging.getLogger(__name__)
@@ -208,38 +209,18 @@ PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], InferenceProvide
 }
 
 
-class ProviderSet:
+class ProviderSet(HostedProviders[InferenceProvider]):
     """All providers of one inference service."""
 
-    def __init__(self, providers: dict[str, InferenceProvider]) -> None:
-        self.providers = providers
+    api = "inference"
 
     @classmethod
     def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> ProviderSet:
-        built: dict[str, InferenceProvider] = {}
-        for provider in providers:
-            factory = PROVIDER_TYPES.get(provider.provider_type)
-            if factory is None:
-                raise ValueError(
-                    f"provider {provider.provider_id!r}: unknown provider_type {provider.provider_type!r}; "
-                    f"known: {', '.join(PROVIDER_TYPES)}"
-                )
-            built[provider.provider_id] = factory(provider, run)
-        return cls(built)
-
-    def provider(self, provider_id: str) -> InferenceProvider:
-        if provider_id not in self.providers:
-            raise Unavailable(
-                f"provider {provider_id!r} is not hosted by this inference service (it hosts "
-                f"{', '.join(self.providers)})",
-                reason="PROVIDER_NOT_HOSTED",
-                provider_id=provider_id,
-            )
-        return self.providers[provider_id]
+        return cls.build(providers, run, PROVIDER_TYPES)
 
     def find_model(self, name: str) -> tuple[str, str]:
         """(provider_id, name) for a call made directly to the service, with no resource from the gateway."""
-        for provider in self.providers.values():
+        for provider in self:
             if name in provider.models:
                 return provider.provider_id, name
         raise NotFound(
@@ -250,11 +231,11 @@ class ProviderSet:
         )
 
     async def preload(self) -> None:
-        for provider in self.providers.values():
+        for provider in self:
             if provider.preload:
                 for name in provider.models:
                     await provider.get(name)
 
     async def close(self) -> None:
-        for provider in self.providers.values():
+        for provider in self:
             await provider.close()

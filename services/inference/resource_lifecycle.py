@@ -20,13 +20,7 @@ class ModelLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServicer)
         model = res.Model()
         if not request.resource.Unpack(model):
             raise InvalidArgument("resource", f"the inference service prepares models, not {request.resource.type_url}")
-        if model.provider_id not in self._providers.providers:
-            raise FailedPrecondition(
-                f"provider {model.provider_id!r} is not hosted by this inference service",
-                reason="PROVIDER_NOT_HOSTED",
-                provider_id=model.provider_id,
-            )
-        provider = self._providers.providers[model.provider_id]
+        provider = self._providers.get(model.provider_id)
         name = model.provider_resource_id
         if name not in provider.models:
             raise NotFound(

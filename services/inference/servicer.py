@@ -76,7 +76,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     ) -> tuple[str, TextEngine | ChatEngine | Embedder]:
         provider_id, name = self._resolve(model_id, context)
         record_model(model_id, provider_id, name)
-        return name, await self._providers.provider(provider_id).get(name)
+        return name, await self._providers.get(provider_id).get(name)
 
     async def _text_engine(
         self, model_id: str, context: grpc.aio.ServicerContext
@@ -202,7 +202,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     async def GetEngineStatus(self, request, context):  # noqa: N802, ANN001, ANN201
         provider_id, name = self._resolve(request.model_id, context)
-        provider = self._providers.provider(provider_id)
+        provider = self._providers.get(provider_id)
         response = pb.GetEngineStatusResponse(
             provider_id=provider_id, provider_resource_id=name, loaded=provider.is_loaded(name)
         )

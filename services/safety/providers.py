@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
-from llama_mesh.runtime.errors import FailedPrecondition
+from llama_mesh.runtime.hosted_providers import HostedProviders
 from services.safety.code_scanner import CodeScannerConfig, CodeScannerShield
 from services.safety.llama_guard import LlamaGuardConfig, LlamaGuardShield
 from services.safety.shield import SafetyShield
@@ -25,35 +25,15 @@ PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], SafetyShield]] =
 }
 
 
-class ShieldProviders:
+class ShieldProviders(HostedProviders[SafetyShield]):
     """All shield providers of one safety service, by provider id."""
 
-    def __init__(self, providers: dict[str, SafetyShield]) -> None:
-        self.providers = providers
+    api = "safety"
 
     @classmethod
     def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> ShieldProviders:
-        built: dict[str, SafetyShield] = {}
-        for provider in providers:
-            factory = PROVIDER_TYPES.get(provider.provider_type)
-            if factory is None:
-                raise ValueError(
-                    f"provider {provider.provider_id!r}: unknown provider_type {provider.provider_type!r}; "
-                    f"known: {', '.join(PROVIDER_TYPES)}"
-                )
-            built[provider.provider_id] = factory(provider, run)
-        return cls(built)
-
-    def get(self, provider_id: str) -> SafetyShield:
-        if provider_id not in self.providers:
-            raise FailedPrecondition(
-                f"provider {provider_id!r} is not hosted by this safety service (it hosts "
-                f"{', '.join(self.providers) or 'none'})",
-                reason="PROVIDER_NOT_HOSTED",
-                provider_id=provider_id,
-            )
-        return self.providers[provider_id]
+        return cls.build(providers, run, PROVIDER_TYPES)
 
     async def close(self) -> None:
-        for provider in self.providers.values():
+        for provider in self:
             await provider.close()

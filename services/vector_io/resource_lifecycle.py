@@ -7,7 +7,7 @@ from google.protobuf import any_pb2
 
 from llama.common.v1 import resources_pb2 as res
 from llama.provider.v1 import provider_pb2, provider_pb2_grpc
-from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+from llama_mesh.runtime.errors import InvalidArgument
 from services.vector_io.providers import VectorStores
 
 
@@ -24,21 +24,15 @@ class VectorDBLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServic
 
     async def PrepareResource(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         vector_db = _vector_db(request.resource)
-        if vector_db.provider_id not in self._stores.stores:
-            raise FailedPrecondition(
-                f"provider {vector_db.provider_id!r} is not hosted by this vector_io service",
-                reason="PROVIDER_NOT_HOSTED",
-                provider_id=vector_db.provider_id,
-            )
+        store = self._stores.get(vector_db.provider_id)
         if vector_db.embedding_dimension <= 0:
             raise InvalidArgument("vector_db.embedding_dimension", "must be positive")
-        store = self._stores.stores[vector_db.provider_id]
         await store.create_collection(vector_db.provider_resource_id, vector_db.embedding_dimension)
         return provider_pb2.PrepareResourceResponse(resource=request.resource)
 
     async def ReleaseResource(self, request, context):  # noqa: N802, ANN001, ANN201
         vector_db = _vector_db(request.resource)
-        store = self._stores.stores.get(vector_db.provider_id)
+        store = self._stores.providers.get(vector_db.provider_id)
         if store is not None:
             await store.drop_collection(vector_db.provider_resource_id)
         return provider_pb2.ReleaseResourceResponse()

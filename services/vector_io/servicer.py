@@ -35,7 +35,7 @@ class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
                 identifier=vector_db_id,
             )
         assert isinstance(vector_db, resources_pb2.VectorDB)
-        return vector_db, self._stores.store(vector_db.provider_id)
+        return vector_db, self._stores.get(vector_db.provider_id)
 
     async def InsertChunks(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         vector_db, store = self._vector_db(request.vector_db_id, context)
