@@ -1,0 +1,174 @@
+"""The text of a RAG document: given inline, read from an allowed local path, or fetched from an allowed URL.
+
+Every check happens before anything is read or contacted: a path must resolve (symlinks followed) inside one of the
+allowed directories; a URL's host must resolve only to public addresses unless the config allows private ones, so
+a document URI cannot be used to reach the mesh's own network (SSRF).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import mimetypes
+import socket
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+
+TEXT_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "text/csv", "application/json"}
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
+PDF_TYPE = "application/pdf"
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    allowed_dirs: tuple[Path, ...]
+    allow_private_urls: bool = False
+    fetch_timeout_s: float = 30.0
+
+
+class _HTMLText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.parts.append(data.strip())
+
+
+def html_text(html: str) -> str:
+    parser = _HTMLText()
+    parser.feed(html)
+    return "\n".join(parser.parts)
+
+
+def pdf_text(data: bytes, field: str) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError as exc:
+        raise InvalidArgument(field, "PDF documents need the `pypdf` package, not installed here") from exc
+    import io
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def decode(data: bytes, mime_type: str, field: str) -> str:
+    """The text of a document's bytes by its MIME type; unsupported types: INVALID_ARGUMENT."""
+    if mime_type == PDF_TYPE:
+        return pdf_text(data, field)
+    text = data.decode("utf-8", errors="replace")
+    if mime_type in HTML_TYPES:
+        return html_text(text)
+    if mime_type in TEXT_TYPES or mime_type.startswith("text/"):
+        return text
+    raise InvalidArgument(field, f"unsupported document type {mime_type!r}")
+
+
+def guess_type(location: str, given: str) -> str:
+    if given:
+        return given.split(";")[0].strip().lower()
+    guessed, _ = mimetypes.guess_type(location)
+    if location.lower().endswith((".md", ".markdown")):
+        return "text/markdown"
+    return guessed or "text/plain"
+
+
+def allowed_path(uri: str, policy: SourcePolicy, field: str) -> Path:
+    """The local file a file:// URI or absolute path names, if it lies inside an allowed directory."""
+    raw = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
+    path = Path(raw)
+    if not path.is_absolute():
+        raise InvalidArgument(field, "a local document path must be absolute")
+    resolved = path.resolve()
+    if not any(resolved.is_relative_to(root.resolve()) for root in policy.allowed_dirs):
+        raise InvalidArgument(
+            field,
+            f"{uri!r} is outside the directories this service may read "
+            f"({', '.join(str(root) for root in policy.allowed_dirs)})",
+            reason="PATH_NOT_ALLOWED",
+        )
+    return resolved
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_url(uri: str, policy: SourcePolicy, field: str) -> None:
+    """Refuses a URL whose host is, or resolves to, a non-public address, without connecting to it."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidArgument(field, f"unsupported document URI {uri!r}: use http(s)://, file:// or a path")
+    if policy.allow_private_urls:
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        infos = await asyncio.to_thread(socket.getaddrinfo, parsed.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FailedPrecondition(f"{field}: cannot resolve {parsed.hostname!r}", reason="DOCUMENT_UNREACHABLE") from exc
+    addresses = {str(info[4][0]) for info in infos}
+    private = sorted(address for address in addresses if not _is_public(address))
+    if private:
+        raise InvalidArgument(
+            field,
+            f"{uri!r} resolves to a non-public address ({', '.join(private)}); this service does not fetch those",
+            reason="URL_NOT_ALLOWED",
+        )
+
+
+async def read_path(path: Path, field: str) -> bytes:
+    def read() -> bytes:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise InvalidArgument(field, f"documents are at most {MAX_DOCUMENT_BYTES} bytes")
+        return path.read_bytes()
+
+    try:
+        return await asyncio.to_thread(read)
+    except OSError as exc:
+        raise FailedPrecondition(f"{field}: cannot read {str(path)!r}: {exc.strerror}", reason="DOCUMENT_UNREADABLE") from exc
+
+
+async def fetch_url(uri: str, policy: SourcePolicy, field: str) -> tuple[bytes, str]:
+    """The body and content type of an allowed URL. Redirects are not followed (each hop would need checking)."""
+    await check_url(uri, policy, field)
+    try:
+        async with httpx.AsyncClient(timeout=policy.fetch_timeout_s, follow_redirects=False) as client:
+            response = await client.get(uri)
+    except httpx.HTTPError as exc:
+        raise FailedPrecondition(f"{field}: cannot fetch {uri!r}: {exc}", reason="DOCUMENT_UNREACHABLE") from exc
+    if response.status_code != 200:
+        raise FailedPrecondition(
+            f"{field}: fetching {uri!r} answered HTTP {response.status_code}", reason="DOCUMENT_UNREACHABLE"
+        )
+    return response.content[:MAX_DOCUMENT_BYTES], response.headers.get("content-type", "")
+
+
+async def document_text(uri: str, mime_type: str, policy: SourcePolicy, field: str) -> str:
+    """The text of the document at `uri` (checked first, see the module doc)."""
+    if uri.startswith(("http://", "https://")):
+        data, served_type = await fetch_url(uri, policy, field)
+        kind = guess_type(uri, mime_type or served_type)
+    elif uri.startswith("file://") or uri.startswith("/"):
+        path = allowed_path(uri, policy, field)
+        data = await read_path(path, field)
+        kind = guess_type(str(path), mime_type)
+    else:
+        raise InvalidArgument(field, f"unsupported document URI {uri!r}: use http(s)://, file:// or a path")
+    return await asyncio.to_thread(decode, data, kind, field)
