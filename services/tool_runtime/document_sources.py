@@ -142,7 +142,9 @@ async def read_path(path: Path, field: str) -> bytes:
     try:
         return await asyncio.to_thread(read)
     except OSError as exc:
-        raise FailedPrecondition(f"{field}: cannot read {str(path)!r}: {exc.strerror}", reason="DOCUMENT_UNREADABLE") from exc
+        raise FailedPrecondition(
+            f"{field}: cannot read {str(path)!r}: {exc.strerror}", reason="DOCUMENT_UNREADABLE"
+        ) from exc
 
 
 async def fetch_url(uri: str, policy: SourcePolicy, field: str) -> tuple[bytes, str]:

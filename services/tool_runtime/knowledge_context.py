@@ -12,7 +12,7 @@ DEFAULT_CHUNK_TEMPLATE = "Result {index}\nContent: {chunk.content}\nMetadata: {m
 HEADER = "knowledge_search tool found {count} chunks:\nBEGIN of knowledge_search tool results.\n"
 FOOTER = (
     "END of knowledge_search tool results.\n"
-    "The above results were retrieved to help answer the user's query: \"{query}\". Use them as supporting "
+    'The above results were retrieved to help answer the user\'s query: "{query}". Use them as supporting '
     "information only in answering this query.\n"
 )
 
@@ -31,7 +31,9 @@ class RetrievedChunk:
 def format_chunk(template: str, index: int, chunk: RetrievedChunk) -> str:
     """Placeholders are replaced literally (not str.format), so braces in a chunk's text are kept as they are."""
     metadata = json.dumps(chunk.metadata, sort_keys=True, ensure_ascii=False)
-    return template.replace("{index}", str(index)).replace("{chunk.content}", chunk.text).replace("{metadata}", metadata)
+    return (
+        template.replace("{index}", str(index)).replace("{chunk.content}", chunk.text).replace("{metadata}", metadata)
+    )
 
 
 def build_context(

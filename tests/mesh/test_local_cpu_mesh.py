@@ -455,7 +455,10 @@ def test_inspect_reports_health_providers_and_version(gateway: grpc.Channel) -> 
         "sentence-transformers": "inline::sentence-transformers",
         "llama-guard": "inline::llama-guard",
         "code-scanner": "inline::code-scanner",
+        "rag-runtime": "inline::rag-runtime",
+        "model-context-protocol": "remote::model-context-protocol",
     }.items()
+    assert "tool_runtime" in {service.service for service in health.services}
     assert "vector_io" in {service.service for service in health.services}
     assert providers.get("qdrant") == "inline::qdrant"
     routes = inspect.ListRoutes(inspect_pb2.ListRoutesRequest(api="inference")).routes

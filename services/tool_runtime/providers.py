@@ -1,0 +1,59 @@
+"""The tool runtime providers a tool_runtime service hosts, one per provider of its run.yaml entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llama_mesh.runtime.config import ProviderConfig, RunConfig
+from llama_mesh.runtime.errors import FailedPrecondition
+from llama_mesh.runtime.hosted_providers import HostedProviders
+from services.tool_runtime.runtime_provider import ToolRuntimeProvider
+
+
+def _rag(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
+    from services.tool_runtime.rag_runtime import RagRuntime, RagRuntimeConfig
+    from services.tool_runtime.vector_io_client import GatewayVectorIO
+
+    settings = RagRuntimeConfig.model_validate(provider.config or {})
+    return RagRuntime(settings, run.data_path(), GatewayVectorIO(run.gateway.address))
+
+
+def _mcp(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
+    from services.tool_runtime.mcp_runtime import McpRuntime
+
+    return McpRuntime()
+
+
+PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], ToolRuntimeProvider]] = {
+    "inline::rag-runtime": _rag,
+    "remote::model-context-protocol": _mcp,
+}
+
+
+class ToolRuntimeProviders(HostedProviders[ToolRuntimeProvider]):
+    """The tool runtime providers of one tool_runtime service, by provider id."""
+
+    api = "tool_runtime"
+
+    @classmethod
+    def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> ToolRuntimeProviders:
+        return cls.build(providers, run, PROVIDER_TYPES)
+
+    def rag(self):  # noqa: ANN201 - RagRuntime, imported lazily
+        """The RAG provider, for the RAG RPCs that name no tool group."""
+        from services.tool_runtime.rag_runtime import RagRuntime
+
+        for provider in self:
+            if isinstance(provider, RagRuntime):
+                return provider
+        raise FailedPrecondition(
+            "this tool_runtime service hosts no inline::rag-runtime provider", reason="NO_RAG_PROVIDER"
+        )
+
+    async def start(self) -> None:
+        for provider in self:
+            await provider.start()
+
+    async def close(self) -> None:
+        for provider in self:
+            await provider.close()

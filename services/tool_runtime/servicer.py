@@ -1,0 +1,89 @@
+"""llama.tool_runtime.v1.ToolRuntimeService: converts protobuf to plain values and calls the group's provider."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import json_format
+
+from llama.common.v1 import content_pb2, resources_pb2, tools_pb2
+from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
+from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
+from llama_mesh.resources import resource_from_context
+from llama_mesh.runtime.channels import remaining_timeout
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+from services.tool_runtime.providers import ToolRuntimeProviders
+from services.tool_runtime.runtime_provider import ToolRuntimeProvider, ToolSpec
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def _page(request: pb.ListRuntimeToolsRequest) -> tuple[int, int]:
+    if not 0 <= request.page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument("page_size", f"must be in 0..{MAX_PAGE_SIZE}")
+    try:
+        start = int(request.page_token or 0)
+    except ValueError as exc:
+        raise InvalidArgument("page_token", "is not a token this service gave") from exc
+    return start, request.page_size or DEFAULT_PAGE_SIZE
+
+
+def _runtime_tool(group_id: str, spec: ToolSpec) -> pb.RuntimeTool:
+    tool = pb.RuntimeTool(
+        tool_group_id=group_id, definition=tools_pb2.ToolDefinition(name=spec.name, description=spec.description)
+    )
+    tool.definition.parameters.update(spec.parameters)
+    tool.metadata.update(spec.metadata)
+    return tool
+
+
+class ToolRuntimeServicer(tool_runtime_pb2_grpc.ToolRuntimeServiceServicer):
+    def __init__(self, providers: ToolRuntimeProviders) -> None:
+        self._providers = providers
+
+    def _tool_group(
+        self, tool_group_id: str, context: grpc.aio.ServicerContext
+    ) -> tuple[resources_pb2.ToolGroup, ToolRuntimeProvider]:
+        """The registered tool group the gateway resolved for this call, and its provider."""
+        if not tool_group_id:
+            raise InvalidArgument("tool_group_id", "is required")
+        tool_group = resource_from_context(context, resources_pb2.ToolGroup)
+        if tool_group is None:
+            raise FailedPrecondition(
+                f"tool group {tool_group_id!r} was not resolved: call the tool_runtime API through the gateway",
+                reason="RESOURCE_NOT_RESOLVED",
+                identifier=tool_group_id,
+            )
+        assert isinstance(tool_group, resources_pb2.ToolGroup)
+        return tool_group, self._providers.get(tool_group.provider_id)
+
+    async def ListRuntimeTools(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
+        tool_group, provider = self._tool_group(request.tool_group_id, context)
+        start, size = _page(request)
+        specs = await provider.list_tools(tool_group, remaining_timeout(context))
+        page = specs[start : start + size]
+        next_token = str(start + size) if start + size < len(specs) else ""
+        return pb.ListRuntimeToolsResponse(
+            tools=[_runtime_tool(tool_group.identifier, spec) for spec in page], next_page_token=next_token
+        )
+
+    async def InvokeTool(self, request, context):  # noqa: N802, ANN001, ANN201
+        tool_group, provider = self._tool_group(request.tool_group_id, context)
+        if not request.tool_name:
+            raise InvalidArgument("tool_name", "is required")
+        kwargs = json_format.MessageToDict(request.kwargs)
+        result = await provider.invoke(tool_group, request.tool_name, kwargs, remaining_timeout(context))
+        reply = pb.InvokeToolResponse(
+            content=content_pb2.Content(text=result.text),
+            error_message=result.error_message,
+            error_code=result.error_code,
+        )
+        reply.metadata.update(result.metadata)
+        return reply
+
+    async def InsertDocuments(self, request, context):  # noqa: N802, ANN001, ANN201
+        inserted = await self._providers.rag().insert_documents(request, remaining_timeout(context))
+        return pb.InsertDocumentsResponse(chunks_inserted=inserted)
+
+    async def QueryKnowledge(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._providers.rag().query_knowledge(request, remaining_timeout(context))

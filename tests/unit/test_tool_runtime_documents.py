@@ -1,0 +1,51 @@
+"""tool_runtime's document handling without a mesh: token chunking, context formatting, source checks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from llama_mesh.runtime.errors import InvalidArgument
+from services.tool_runtime.chunking import split_into_chunks, whitespace_spans
+from services.tool_runtime.document_sources import SourcePolicy, allowed_path, check_url, html_text
+from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
+
+
+def test_chunks_share_the_overlap_tokens() -> None:
+    text = " ".join(f"t{i}" for i in range(10))
+    assert split_into_chunks(text, 4, 1, whitespace_spans) == ["t0 t1 t2 t3", "t3 t4 t5 t6", "t6 t7 t8 t9"]
+    with pytest.raises(ValueError):
+        split_into_chunks(text, 4, 4, whitespace_spans)
+
+
+def test_context_keeps_braces_and_respects_the_budget() -> None:
+    chunks = [RetrievedChunk("a {weird} text", {"document_id": "d1"}, 0.9), RetrievedChunk("x " * 500, {}, 0.5)]
+    context, used = build_context("q", chunks, "", max_tokens=100)
+    assert [chunk.document_id for chunk in used] == ["d1"]
+    assert "Content: a {weird} text" in context and '"document_id": "d1"' in context
+
+
+def test_paths_must_be_inside_allowed_dirs(tmp_path: Path) -> None:
+    policy = SourcePolicy((tmp_path / "ok",))
+    (tmp_path / "ok").mkdir()
+    assert allowed_path(f"file://{tmp_path}/ok/a.md", policy, "f") == (tmp_path / "ok" / "a.md").resolve()
+    for uri in (f"{tmp_path}/ok/../secret", "/etc/passwd", "relative.txt"):
+        with pytest.raises(InvalidArgument):
+            allowed_path(uri, policy, "f")
+    (tmp_path / "ok" / "link").symlink_to("/etc")
+    with pytest.raises(InvalidArgument):
+        allowed_path(f"{tmp_path}/ok/link/passwd", policy, "f")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/x", "http://10.1.2.3/", "http://169.254.169.254/latest", "http://[::1]/", "ftp://a/b"]
+)
+def test_private_and_odd_urls_are_refused(url: str) -> None:
+    with pytest.raises(InvalidArgument):
+        asyncio.run(check_url(url, SourcePolicy(()), "uri"))
+
+
+def test_html_text_drops_scripts() -> None:
+    assert html_text("<html><script>x()</script><p>Hello</p><p>world</p></html>") == "Hello\nworld"
