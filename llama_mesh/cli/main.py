@@ -15,7 +15,9 @@ from llama_mesh.cli.completion import completion
 from llama_mesh.cli.embeddings import embeddings
 from llama_mesh.cli.failures import MeshGroup
 from llama_mesh.cli.inspection import inspect
+from llama_mesh.cli.rag import rag
 from llama_mesh.cli.resources import RESOURCE_GROUPS
+from llama_mesh.cli.safety import safety
 from llama_mesh.cli.state import GATEWAY_ENV, SERVER_ADDRESS_ENV, CliState, default_gateway
 from llama_mesh.cli.traces import traces
 
@@ -35,7 +37,7 @@ def cli(ctx: click.Context, gateway: str, timeout: float | None, json_output: bo
 
 for _group in RESOURCE_GROUPS:
     cli.add_command(_group)
-for _command in (chat, completion, embeddings, inspect, traces):
+for _command in (chat, completion, embeddings, inspect, rag, safety, traces):
     cli.add_command(_command)
 
 
