@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import DecodeError, Message
 
 from llama.common.v1 import resources_pb2 as res
+from llama_mesh.runtime.errors import FailedPrecondition
 
 # Metadata the gateway adds to a forwarded call: the resolved resource, serialized (binary header).
 RESOURCE_HEADER = "llama-mesh-resource-bin"
@@ -52,3 +54,20 @@ def resource_from_context(context: grpc.aio.ServicerContext, message: type[Messa
                 return None
             return resource
     return None
+
+
+M = TypeVar("M", bound=Message)
+
+
+def resolved_resource(context: grpc.aio.ServicerContext, message: type[M], identifier: str, api: str) -> M:
+    """The resource the gateway resolved for this call; FAILED_PRECONDITION when the call bypassed the gateway (the
+    service then knows nothing of the resource: the registry lives in the gateway)."""
+    resource = resource_from_context(context, message)
+    if resource is None:
+        raise FailedPrecondition(
+            f"{message.DESCRIPTOR.name} {identifier!r} was not resolved: call the {api} API through the gateway",
+            reason="RESOURCE_NOT_RESOLVED",
+            identifier=identifier,
+        )
+    assert isinstance(resource, message)
+    return resource

@@ -6,9 +6,8 @@ from google.protobuf import struct_pb2
 
 from llama.common.v1 import resources_pb2, safety_violation_pb2
 from llama.safety.v1 import safety_pb2, safety_pb2_grpc
-from llama_mesh.resources import resource_from_context
+from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
-from llama_mesh.runtime.errors import FailedPrecondition
 from services.safety.conversation import merged_params, parse_turns
 from services.safety.providers import ShieldProviders
 from services.safety.shield import Level, ShieldCall, Violation
@@ -34,13 +33,7 @@ class SafetyServicer(safety_pb2_grpc.SafetyServiceServicer):
 
     async def RunShield(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         turns = parse_turns(request)
-        shield = resource_from_context(context, resources_pb2.Shield)
-        if shield is None:
-            raise FailedPrecondition(
-                f"shield {request.shield_id!r} was not resolved: call RunShield through the gateway",
-                reason="SHIELD_NOT_RESOLVED",
-                shield_id=request.shield_id,
-            )
+        shield = resolved_resource(context, resources_pb2.Shield, request.shield_id, "safety")
         provider = self._providers.get(shield.provider_id)
         call = ShieldCall(
             shield=shield,

@@ -8,9 +8,9 @@ from google.protobuf import json_format
 from llama.common.v1 import content_pb2, resources_pb2, tools_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
-from llama_mesh.resources import resource_from_context
+from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
-from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+from llama_mesh.runtime.errors import InvalidArgument
 from services.tool_runtime.providers import ToolRuntimeProviders
 from services.tool_runtime.runtime_provider import ToolRuntimeProvider, ToolSpec
 
@@ -47,14 +47,7 @@ class ToolRuntimeServicer(tool_runtime_pb2_grpc.ToolRuntimeServiceServicer):
         """The registered tool group the gateway resolved for this call, and its provider."""
         if not tool_group_id:
             raise InvalidArgument("tool_group_id", "is required")
-        tool_group = resource_from_context(context, resources_pb2.ToolGroup)
-        if tool_group is None:
-            raise FailedPrecondition(
-                f"tool group {tool_group_id!r} was not resolved: call the tool_runtime API through the gateway",
-                reason="RESOURCE_NOT_RESOLVED",
-                identifier=tool_group_id,
-            )
-        assert isinstance(tool_group, resources_pb2.ToolGroup)
+        tool_group = resolved_resource(context, resources_pb2.ToolGroup, tool_group_id, "tool_runtime")
         return tool_group, self._providers.get(tool_group.provider_id)
 
     async def ListRuntimeTools(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method

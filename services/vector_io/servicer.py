@@ -7,7 +7,7 @@ import grpc
 from llama.common.v1 import resources_pb2
 from llama.vector_io.v1 import vector_io_pb2 as pb
 from llama.vector_io.v1 import vector_io_pb2_grpc
-from llama_mesh.resources import resource_from_context
+from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from services.vector_io import chunks as convert
@@ -27,14 +27,7 @@ class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
         """The registered vector DB the gateway resolved for this call, and the store of its provider."""
         if not vector_db_id:
             raise InvalidArgument("vector_db_id", "is required")
-        vector_db = resource_from_context(context, resources_pb2.VectorDB)
-        if vector_db is None:
-            raise FailedPrecondition(
-                f"vector DB {vector_db_id!r} was not resolved: call the vector_io API through the gateway",
-                reason="RESOURCE_NOT_RESOLVED",
-                identifier=vector_db_id,
-            )
-        assert isinstance(vector_db, resources_pb2.VectorDB)
+        vector_db = resolved_resource(context, resources_pb2.VectorDB, vector_db_id, "vector_io")
         return vector_db, self._stores.get(vector_db.provider_id)
 
     async def InsertChunks(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
