@@ -8,6 +8,7 @@ a document URI cannot be used to reach the mesh's own network (SSRF).
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import mimetypes
 import socket
@@ -59,13 +60,18 @@ def html_text(html: str) -> str:
 
 
 def pdf_text(data: bytes, field: str) -> str:
+    """The text of a PDF, page by page (blocking: callers run it in a worker thread)."""
     try:
         from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
     except ImportError as exc:
         raise InvalidArgument(field, "PDF documents need the `pypdf` package, not installed here") from exc
-    import io
-
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError) as exc:
+        raise InvalidArgument(field, f"not a readable PDF: {exc}", reason="DOCUMENT_UNREADABLE") from exc
+    return "\n\n".join(page.strip() for page in pages if page.strip())
 
 
 def decode(data: bytes, mime_type: str, field: str) -> str:

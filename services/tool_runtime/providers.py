@@ -24,9 +24,16 @@ def _mcp(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
     return McpRuntime()
 
 
+def _web_search(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
+    from services.tool_runtime.web_search import WebSearchConfig, WebSearchRuntime
+
+    return WebSearchRuntime(WebSearchConfig.model_validate(provider.config or {}))
+
+
 PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], ToolRuntimeProvider]] = {
     "inline::rag-runtime": _rag,
     "remote::model-context-protocol": _mcp,
+    "remote::web-search": _web_search,
 }
 
 

@@ -11,6 +11,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
 from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import InvalidArgument
+from services.tool_runtime import provider_data
 from services.tool_runtime.providers import ToolRuntimeProviders
 from services.tool_runtime.runtime_provider import ToolRuntimeProvider, ToolSpec
 
@@ -65,6 +66,7 @@ class ToolRuntimeServicer(tool_runtime_pb2_grpc.ToolRuntimeServiceServicer):
         if not request.tool_name:
             raise InvalidArgument("tool_name", "is required")
         kwargs = json_format.MessageToDict(request.kwargs)
+        provider_data.set_from(context)
         result = await provider.invoke(tool_group, request.tool_name, kwargs, remaining_timeout(context))
         reply = pb.InvokeToolResponse(
             content=content_pb2.Content(text=result.text),

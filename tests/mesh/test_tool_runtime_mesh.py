@@ -23,6 +23,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
 from llama_mesh.launcher import LocalMesh, free_loopback_port
 from tests.mesh.helpers import EMBEDDING_MODEL, expect_error, reason_and_field
+from tests.pdf_fixture import text_pdf
 
 MCP_SERVER = Path(__file__).with_name("mcp_add_server.py")
 RAG = "builtin::rag"
@@ -119,6 +120,29 @@ def test_markdown_file_is_chunked_and_found(tools, rag_db) -> None:
     assert not reply.error_message
     assert "rise overnight" in reply.content.text and '"document_id": "sourdough"' in reply.content.text
     assert reply.metadata["document_ids"][0] == "sourdough"
+
+
+def test_pdf_document_text_reaches_the_vector_db(tools, registry, allowed_dir: Path) -> None:
+    registry.RegisterVectorDB(
+        registry_pb2.RegisterVectorDBRequest(
+            vector_db=resources_pb2.VectorDB(identifier="rag-pdf", embedding_model=EMBEDDING_MODEL)
+        )
+    )
+    try:
+        pdf = allowed_dir / "birds.pdf"
+        pdf.write_bytes(text_pdf(["Kiwis are flightless birds from New Zealand.", "Ferns grow in damp forests."]))
+        reply = tools.InsertDocuments(
+            pb.InsertDocumentsRequest(
+                vector_db_id="rag-pdf", documents=[pb.RAGDocument(document_id="birds", uri=f"file://{pdf}")]
+            )
+        )
+        assert reply.chunks_inserted >= 1
+        found = tools.QueryKnowledge(
+            pb.QueryKnowledgeRequest(vector_db_ids=["rag-pdf"], content=text("Which birds cannot fly?"))
+        )
+        assert found.document_ids[0] == "birds" and "Kiwis are flightless birds" in found.content.text
+    finally:
+        registry.UnregisterVectorDB(registry_pb2.UnregisterVectorDBRequest(vector_db_id="rag-pdf"))
 
 
 def test_chunks_overlap_by_tokens(tools, registry, allowed_dir: Path) -> None:

@@ -9,8 +9,9 @@ import pytest
 
 from llama_mesh.runtime.errors import InvalidArgument
 from services.tool_runtime.chunking import split_into_chunks, whitespace_spans
-from services.tool_runtime.document_sources import SourcePolicy, allowed_path, check_url, html_text
+from services.tool_runtime.document_sources import SourcePolicy, allowed_path, check_url, decode, html_text
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
+from tests.pdf_fixture import text_pdf
 
 
 def test_chunks_share_the_overlap_tokens() -> None:
@@ -49,3 +50,14 @@ def test_private_and_odd_urls_are_refused(url: str) -> None:
 
 def test_html_text_drops_scripts() -> None:
     assert html_text("<html><script>x()</script><p>Hello</p><p>world</p></html>") == "Hello\nworld"
+
+
+def test_pdf_text_is_read_page_by_page() -> None:
+    pdf = text_pdf(["Kiwis (the birds) cannot fly.", "Page two is about ferns."])
+    assert decode(pdf, "application/pdf", "f") == "Kiwis (the birds) cannot fly.\n\nPage two is about ferns."
+
+
+def test_broken_pdf_is_an_invalid_argument() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        decode(b"%PDF-1.4 not really", "application/pdf", "documents[0].uri")
+    assert caught.value.field == "documents[0].uri"
