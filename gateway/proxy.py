@@ -18,7 +18,7 @@ from gateway.backends import Backends
 from gateway.router import Router, Target
 from llama_mesh.resources import resource_metadata
 from llama_mesh.runtime.channels import remaining_timeout
-from llama_mesh.runtime.errors import Unavailable, error_info
+from llama_mesh.runtime.errors import Unavailable, answered_by_service, error_info
 from llama_mesh.runtime.tracing import record_failure
 
 # Headers that belong to one hop and are not passed on.
@@ -46,8 +46,7 @@ def _record_route(target: Target) -> None:
 
 async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.aio.ServicerContext) -> None:
     """Pass a service's error on as it is; a transport failure becomes UNAVAILABLE naming the service."""
-    sent_by_service = any(key == "grpc-status-details-bin" for key, _ in error.trailing_metadata() or ())
-    if error.code() == grpc.StatusCode.UNAVAILABLE and not sent_by_service:
+    if error.code() == grpc.StatusCode.UNAVAILABLE and not answered_by_service(error):
         raise Unavailable(
             f"the {target.service} service at {target.address} is not reachable (is it running?): {error.details()}",
             reason="SERVICE_UNAVAILABLE",

@@ -12,7 +12,7 @@ from gateway.backends import Backends
 from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.resources import ResourceKind
 from llama_mesh.runtime.config import RunConfig
-from llama_mesh.runtime.errors import RemoteError, Unavailable
+from llama_mesh.runtime.errors import RemoteError, Unavailable, answered_by_service
 
 # Preparing may load a model: allow for it.
 PREPARE_TIMEOUT_SECONDS = 600.0
@@ -72,8 +72,7 @@ class ResourceLifecycle:
 def _failure(
     error: grpc.aio.AioRpcError, kind: ResourceKind, resource: Message, service: str, address: str
 ) -> Exception:
-    sent_by_service = any(key == "grpc-status-details-bin" for key, _ in error.trailing_metadata() or ())
-    if error.code() == grpc.StatusCode.UNAVAILABLE and not sent_by_service:
+    if error.code() == grpc.StatusCode.UNAVAILABLE and not answered_by_service(error):
         return Unavailable(
             f"cannot change {kind.name} {resource.identifier!r}: the {service} service at {address} "  # type: ignore[attr-defined]
             "is not reachable; nothing was changed",

@@ -97,6 +97,12 @@ class RemoteError(MeshError):
         self.code = error.code()
 
 
+def answered_by_service(error: grpc.aio.AioRpcError) -> bool:
+    """Whether a failed call's status was sent by the service (with status details), as opposed to a transport
+    failure (nothing listening, connection lost) that gRPC reports on its own."""
+    return any(key == "grpc-status-details-bin" for key, _ in error.trailing_metadata() or ())
+
+
 def error_info(error: grpc.aio.AioRpcError | grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo detail of a failed call, if the server sent one."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition
@@ -16,20 +16,22 @@ class HostedProviders(Generic[P]):
     """Providers by id; a service subclasses this with what its API needs on top (start, close, lookups)."""
 
     api = "this"
+    # provider_type -> factory; each service's subclass names its own.
+    factories: ClassVar[dict[str, ProviderFactory]] = {}
 
     def __init__(self, providers: dict[str, P]) -> None:
         self.providers = providers
 
     @classmethod
-    def build(cls, configs: list[ProviderConfig], run: RunConfig, factories: dict[str, ProviderFactory[P]]):  # noqa: ANN206 - returns cls
+    def from_config(cls, configs: list[ProviderConfig], run: RunConfig) -> Self:
         """One provider per config entry, by its provider_type; an unknown type is a configuration error."""
         built: dict[str, P] = {}
         for provider in configs:
-            factory = factories.get(provider.provider_type)
+            factory = cls.factories.get(provider.provider_type)
             if factory is None:
                 raise ValueError(
                     f"provider {provider.provider_id!r}: unknown provider_type {provider.provider_type!r} for the "
-                    f"{cls.api} API; known: {', '.join(factories)}"
+                    f"{cls.api} API; known: {', '.join(cls.factories)}"
                 )
             built[provider.provider_id] = factory(provider, run)
         return cls(built)

@@ -95,9 +95,8 @@ class InferenceProvider:
     def is_loaded(self, name: str) -> bool:
         return name in self._loaded
 
-    async def get(self, name: str) -> TextEngine | ChatEngine | Embedder:
-        if name in self._loaded:
-            return self._loaded[name]
+    def require_model(self, name: str) -> None:
+        """NOT_FOUND unless this provider's config lists the model."""
         if name not in self.models:
             raise NotFound(
                 f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}",
@@ -105,6 +104,11 @@ class InferenceProvider:
                 provider_id=self.provider_id,
                 provider_resource_id=name,
             )
+
+    async def get(self, name: str) -> TextEngine | ChatEngine | Embedder:
+        if name in self._loaded:
+            return self._loaded[name]
+        self.require_model(name)
         async with self._locks[name]:
             if name not in self._loaded:
                 try:
@@ -213,10 +217,7 @@ class ProviderSet(HostedProviders[InferenceProvider]):
     """All providers of one inference service."""
 
     api = "inference"
-
-    @classmethod
-    def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> ProviderSet:
-        return cls.build(providers, run, PROVIDER_TYPES)
+    factories = PROVIDER_TYPES
 
     def find_model(self, name: str) -> tuple[str, str]:
         """(provider_id, name) for a call made directly to the service, with no resource from the gateway."""

@@ -7,7 +7,7 @@ from google.protobuf import any_pb2
 
 from llama.common.v1 import resources_pb2 as res
 from llama.provider.v1 import provider_pb2, provider_pb2_grpc
-from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from services.inference.engine import Embedder
 from services.inference.providers import ProviderSet
 
@@ -22,13 +22,7 @@ class ModelLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServicer)
             raise InvalidArgument("resource", f"the inference service prepares models, not {request.resource.type_url}")
         provider = self._providers.get(model.provider_id)
         name = model.provider_resource_id
-        if name not in provider.models:
-            raise NotFound(
-                f"provider {model.provider_id!r} has no model {name!r}; it serves: {', '.join(provider.models)}",
-                reason="PROVIDER_MODEL_NOT_FOUND",
-                provider_id=model.provider_id,
-                provider_resource_id=name,
-            )
+        provider.require_model(name)
         wanted = res.MODEL_TYPE_EMBEDDING if provider.serves_embeddings else res.MODEL_TYPE_LLM
         if model.model_type != wanted:
             kind = "embedding" if provider.serves_embeddings else "llm"

@@ -29,10 +29,7 @@ class ShieldProviders(HostedProviders[SafetyShield]):
     """All shield providers of one safety service, by provider id."""
 
     api = "safety"
-
-    @classmethod
-    def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> ShieldProviders:
-        return cls.build(providers, run, PROVIDER_TYPES)
+    factories = PROVIDER_TYPES
 
     async def close(self) -> None:
         for provider in self:

@@ -41,10 +41,7 @@ class ToolRuntimeProviders(HostedProviders[ToolRuntimeProvider]):
     """The tool runtime providers of one tool_runtime service, by provider id."""
 
     api = "tool_runtime"
-
-    @classmethod
-    def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> ToolRuntimeProviders:
-        return cls.build(providers, run, PROVIDER_TYPES)
+    factories = PROVIDER_TYPES
 
     def rag(self):  # noqa: ANN201 - RagRuntime, imported lazily
         """The RAG provider, for the RAG RPCs that name no tool group."""

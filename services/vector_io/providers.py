@@ -25,10 +25,7 @@ class VectorStores(HostedProviders[VectorStore]):
     """The vector stores of one vector_io service, by provider id."""
 
     api = "vector_io"
-
-    @classmethod
-    def from_config(cls, providers: list[ProviderConfig], run: RunConfig) -> VectorStores:
-        return cls.build(providers, run, PROVIDER_TYPES)
+    factories = PROVIDER_TYPES
 
     async def start(self) -> None:
         for store in self:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import grpc
 import pytest
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
+from llama_mesh.launcher import LocalMesh
 from llama_mesh.runtime.errors import error_info
 
 CHAT_MODEL = "smollm2-135m-instruct"
@@ -38,3 +43,14 @@ def reason_and_field(error: grpc.RpcError) -> tuple[str, str]:
     assert info is not None, f"no ErrorInfo in {error.details()}"
     assert info.domain == "llama-mesh"
     return info.reason, info.metadata.get("field", "")
+
+
+def run_cli(
+    mesh: LocalMesh, *args: str, timeout: float = 300, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`llama-mesh --gateway <mesh's gateway> ARGS...` in a subprocess; `columns` widens rich's tables."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    return subprocess.run(
+        [sys.executable, "-m", "llama_mesh.cli.main", "--gateway", mesh.gateway_address, *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )

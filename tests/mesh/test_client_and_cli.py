@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from llama_mesh.client import AsyncLlamaMeshClient, LlamaMeshClient
 from llama_mesh.client.errors import InvalidArgumentError, NotFoundError
 from llama_mesh.launcher import LocalMesh
-from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL
-
-
-def _cli(mesh: LocalMesh, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "llama_mesh.cli.main", "--gateway", mesh.gateway_address, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, run_cli
 
 
 def test_client_streams_a_chat_and_embeds(local_mesh: LocalMesh) -> None:
@@ -52,11 +41,11 @@ async def test_async_client_registers_and_unregisters(local_mesh: LocalMesh) -> 
 
 
 def test_cli_models_and_chat(local_mesh: LocalMesh) -> None:
-    listed = _cli(local_mesh, "--json", "models", "list")
+    listed = run_cli(local_mesh, "--json", "models", "list")
     assert listed.returncode == 0, listed.stderr
     assert {CHAT_MODEL, EMBEDDING_MODEL} <= {model["identifier"] for model in json.loads(listed.stdout)}
 
-    registered = _cli(
+    registered = run_cli(
         local_mesh,
         "models",
         "register",
@@ -67,18 +56,18 @@ def test_cli_models_and_chat(local_mesh: LocalMesh) -> None:
         "SmolLM2-135M-Instruct",
     )
     assert registered.returncode == 0, registered.stderr
-    chat = _cli(local_mesh, "chat", "-m", "cli-alias", "--max-tokens", "12", "Say something.")
+    chat = run_cli(local_mesh, "chat", "-m", "cli-alias", "--max-tokens", "12", "Say something.")
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.strip()
     assert "tokens" in chat.stderr
-    assert _cli(local_mesh, "models", "unregister", "cli-alias").returncode == 0
+    assert run_cli(local_mesh, "models", "unregister", "cli-alias").returncode == 0
 
-    missing = _cli(local_mesh, "chat", "-m", "cli-alias", "Hi")
+    missing = run_cli(local_mesh, "chat", "-m", "cli-alias", "Hi")
     assert missing.returncode == 1
     assert "NOT_FOUND" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_cli_inspect_health(local_mesh: LocalMesh) -> None:
-    health = _cli(local_mesh, "inspect", "health")
+    health = run_cli(local_mesh, "inspect", "health")
     assert health.returncode == 0, health.stderr
     assert "inference" in health.stdout

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from llama.common.v1 import content_pb2, messages_pb2
 from llama.safety.v1 import safety_pb2, safety_pb2_grpc
@@ -12,32 +10,25 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as rag
 from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
 from llama_mesh.client import LlamaMeshClient
 from llama_mesh.launcher import LocalMesh
-from tests.mesh.helpers import EMBEDDING_MODEL
-
-
-def _cli(mesh: LocalMesh, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "llama_mesh.cli.main", "--gateway", mesh.gateway_address, *args],
-        capture_output=True, text=True, timeout=300,
-    )
+from tests.mesh.helpers import EMBEDDING_MODEL, run_cli
 
 
 def test_rag_round_trip_from_the_cli(local_mesh: LocalMesh) -> None:
-    registered = _cli(local_mesh, "vector-dbs", "register", "cli-notes", "--fields",
+    registered = run_cli(local_mesh, "vector-dbs", "register", "cli-notes", "--fields",
                       json.dumps({"embedding_model": EMBEDDING_MODEL}))
     assert registered.returncode == 0, registered.stderr
-    inserted = _cli(local_mesh, "rag", "insert", "--vector-db", "cli-notes",
+    inserted = run_cli(local_mesh, "rag", "insert", "--vector-db", "cli-notes",
                     "--text", "The lighthouse keeper feeds three grey cats every morning.",
                     "--text", "Quarterly revenue grew by eight percent.")
     assert inserted.returncode == 0, inserted.stderr
     assert "inserted" in inserted.stdout and "2 document(s)" in inserted.stdout
 
-    found = _cli(local_mesh, "rag", "query", "--vector-db", "cli-notes", "--max-chunks", "1", "Who feeds the cats?")
+    found = run_cli(local_mesh, "rag", "query", "--vector-db", "cli-notes", "--max-chunks", "1", "Who feeds the cats?")
     assert found.returncode == 0, found.stderr
     assert "lighthouse keeper" in found.stdout
     assert "revenue" not in found.stdout
 
-    missing = _cli(local_mesh, "rag", "query", "--vector-db", "no-such-db", "anything")
+    missing = run_cli(local_mesh, "rag", "query", "--vector-db", "no-such-db", "anything")
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr and "Traceback" not in missing.stderr
 
 
@@ -57,10 +48,10 @@ def test_readme_python_rag_and_shield_example(local_mesh: LocalMesh) -> None:
 
 
 def test_safety_check_from_the_cli(local_mesh: LocalMesh) -> None:
-    flagged = _cli(local_mesh, "safety", "check", "code-scanner",
+    flagged = run_cli(local_mesh, "safety", "check", "code-scanner",
                    "```python\nimport subprocess\nsubprocess.run(cmd, shell=True)\n```")
     assert flagged.returncode == 1, flagged.stderr
     assert "error" in flagged.stdout
-    clean = _cli(local_mesh, "safety", "check", "code-scanner", "```python\nprint('hello')\n```")
+    clean = run_cli(local_mesh, "safety", "check", "code-scanner", "```python\nprint('hello')\n```")
     assert clean.returncode == 0, clean.stderr
     assert "passed" in clean.stdout

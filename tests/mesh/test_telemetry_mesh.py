@@ -4,10 +4,7 @@ which stores them and answers trace queries. Spans are exported in batches, so t
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,7 +25,7 @@ from llama.inference.v1 import inference_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2 as pb
 from llama.telemetry.v1 import telemetry_pb2_grpc
 from llama_mesh.launcher import LocalMesh
-from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, user
+from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, run_cli, user
 
 T = TypeVar("T")
 WAIT_SECONDS = 60.0
@@ -147,22 +144,19 @@ def test_one_chat_is_one_trace_from_gateway_to_inference(chat_trace, telemetry) 
 
 def test_cli_lists_and_shows_the_chat_trace(local_mesh: LocalMesh, chat_trace) -> None:  # noqa: ANN001
     trace_id = chat_trace[0]
-    listed = _cli(local_mesh, "--json", "traces", "list", "--limit", "1000", "--filter", f"model_id={CHAT_MODEL}")
+    listed = run_cli(
+        local_mesh, "--json", "traces", "list", "--limit", "1000", "--filter", f"model_id={CHAT_MODEL}",
+        timeout=120, columns=300,
+    )
     assert listed.returncode == 0, listed.stderr
     assert trace_id in {trace["trace_id"] for trace in json.loads(listed.stdout)}
-    shown = _cli(local_mesh, "traces", "show", trace_id)
+    shown = run_cli(local_mesh, "traces", "show", trace_id, timeout=120, columns=300)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("/llama.inference.v1.InferenceService/ChatCompletion") >= 3  # gateway x2, inference
     assert f"model_id={CHAT_MODEL}" in shown.stdout and " ms" in shown.stdout
-    missing = _cli(local_mesh, "traces", "show", "ab" * 16)
+    missing = run_cli(local_mesh, "traces", "show", "ab" * 16, timeout=120, columns=300)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 
-
-def _cli(mesh: LocalMesh, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "llama_mesh.cli.main", "--gateway", mesh.gateway_address, *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"},
-    )
 
 
 def test_a_failed_call_records_the_error(inference_stub, telemetry) -> None:
