@@ -1,0 +1,77 @@
+"""List paging for every List* RPC (AIP-158): one page-size rule and one opaque page-token format.
+
+- `page_size` 0 means the default; above the maximum it is clamped to the maximum (not refused); negative is
+  INVALID_ARGUMENT.
+- A page token is opaque to clients: base64url of a versioned JSON position. A token this server did not hand out
+  (garbage, another list's token, tampered) is INVALID_ARGUMENT naming `page_token`; an empty token is the first page
+  and an empty `next_page_token` means the last page was returned.
+
+    size = page_size(request.page_size)
+    after = read_token(request.page_token, "agents")          # None on the first page, else the position
+    ... fetch size + 1 items after `after` ...
+    next_token = make_token("agents", last_position) if more else ""
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import TypeVar
+
+from llama_mesh.runtime.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_TOKEN_LENGTH = 1024
+
+Item = TypeVar("Item")
+Position = int | str
+
+
+def page_size(requested: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+    """The number of items a page holds: `default` for 0, at most `maximum`."""
+    if requested < 0:
+        raise InvalidArgument("page_size", f"must not be negative, got {requested}")
+    return min(requested or default, maximum)
+
+
+def make_token(listing: str, position: Position) -> str:
+    """An opaque token for the page after `position` of `listing` (a name that tells lists apart)."""
+    body = json.dumps({"v": 1, "l": listing, "p": position}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def read_token(token: str, listing: str) -> Position | None:
+    """The position a token of `listing` holds; None for the empty token (the first page)."""
+    if not token:
+        return None
+    refused = InvalidArgument("page_token", "is not a page token this server returned for this list")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise refused
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise refused from exc
+    if not isinstance(body, dict) or body.get("v") != 1 or body.get("l") != listing:
+        raise refused
+    position = body.get("p")
+    if isinstance(position, bool) or not isinstance(position, int | str):
+        raise refused
+    if isinstance(position, int) and position < 0:
+        raise refused
+    return position
+
+
+def page_of(
+    items: Sequence[Item], requested_size: int, token: str, listing: str, **limits: int
+) -> tuple[list[Item], str]:
+    """One page of an in-memory sequence, by offset: the items and the next page's token ("" after the last)."""
+    size = page_size(requested_size, **limits)
+    start = read_token(token, listing) or 0
+    if not isinstance(start, int):
+        raise InvalidArgument("page_token", "is not a page token this server returned for this list")
+    page = list(items[start : start + size])
+    following = start + len(page)
+    return page, make_token(listing, following) if following < len(items) else ""
