@@ -36,9 +36,9 @@ FACT = "The lighthouse of Alexandria was 100 meters tall."
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def readme_agents_block(language: str) -> str:
-    """The README's `language` code block of its "Agents" section."""
-    section = (ROOT / "README.md").read_text().split("### Agents\n", 1)[1].split("\n## ", 1)[0]
+def docs_agents_block(language: str) -> str:
+    """The `language` code block of docs/agents.md."""
+    section = (ROOT / "docs" / "agents.md").read_text()
     [block] = re.findall(rf"```{language}\n(.*?)```", section, flags=re.DOTALL)
     return block
 
@@ -238,11 +238,11 @@ def test_agent_commands_and_a_rag_turn_from_the_cli(local_mesh: LocalMesh, cli_f
     assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr
 
 
-def test_the_readme_python_agent_example_runs(local_mesh: LocalMesh) -> None:
-    code = readme_agents_block("python").replace("127.0.0.1:50051", local_mesh.gateway_address)
+def test_the_docs_python_agent_example_runs(local_mesh: LocalMesh) -> None:
+    code = docs_agents_block("python").replace("127.0.0.1:50051", local_mesh.gateway_address)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+        exec(compile(code, "docs/agents.md", "exec"), {"__name__": "docs_example"})
     output = printed.getvalue()
     assert re.search(r"^tool_execution> get_weather\(.*\) -> Sunny and 21 degrees in ", output, flags=re.MULTILINE)
     rag_lines = re.findall(r"^tool_execution> knowledge_search\(.*$", output, flags=re.MULTILINE)
@@ -250,8 +250,8 @@ def test_the_readme_python_agent_example_runs(local_mesh: LocalMesh) -> None:
     assert output.count("turn> completed: ") == 2
 
 
-def test_the_readme_cli_agent_example_runs(local_mesh: LocalMesh) -> None:
-    script = readme_agents_block("bash")
+def test_the_docs_cli_agent_example_runs(local_mesh: LocalMesh) -> None:
+    script = docs_agents_block("bash")
     env = {**os.environ, "LLAMA_MESH_GATEWAY": local_mesh.gateway_address}
     ran = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
