@@ -14,7 +14,7 @@ from services.agents.agent_store import AgentStore
 from services.agents.batch_jobs import BatchJobs
 from services.agents.mesh_calls import MeshCalls
 from services.agents.servicer import AgentsServicer
-from services.agents.settings import AgentsSettings
+from services.agents.config import AgentsSettings
 
 log = logging.getLogger(__name__)
 

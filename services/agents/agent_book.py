@@ -22,7 +22,7 @@ from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFo
 from services.agents.agent_store import AgentStore
 from services.agents.conversation import document_text
 from services.agents.mesh_calls import MeshCalls
-from services.agents.settings import AgentsSettings
+from services.agents.config import AgentsSettings
 from services.agents.toolbox import Toolbox, build_toolbox, merged_tool_groups
 from services.agents.turn_loop import TurnLoop, TurnSettings
 

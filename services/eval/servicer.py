@@ -8,7 +8,7 @@ from llama.common.v1 import resources_pb2
 from llama.eval.v1 import eval_pb2_grpc
 from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
-from services.eval.provider import MetaReferenceEval
+from services.eval.providers.meta_reference import MetaReferenceEval
 from services.eval.providers import EvalProviders
 
 

@@ -10,7 +10,7 @@ from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
 from services.safety.conversation import merged_params, parse_turns
 from services.safety.providers import ShieldProviders
-from services.safety.shield import Level, ShieldCall, Violation
+from services.safety.provider import Level, ShieldCall, Violation
 
 _LEVELS = {
     Level.INFO: safety_violation_pb2.VIOLATION_LEVEL_INFO,

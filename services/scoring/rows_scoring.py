@@ -12,7 +12,7 @@ from llama_mesh.runtime.errors import InvalidArgument
 from services.scoring.aggregations import aggregate
 from services.scoring.gateway_calls import GatewayCalls
 from services.scoring.providers import ScoringProviders
-from services.scoring.scorer import Row, RowsOrigin, ScoreRow, ScoringCall, ScoringProvider, as_struct
+from services.scoring.provider import Row, RowsOrigin, ScoreRow, ScoringCall, ScoringProvider, as_struct
 
 MAX_FUNCTIONS = 50
 

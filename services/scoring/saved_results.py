@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from llama.common.v1 import resources_pb2 as res
 from services.scoring.gateway_calls import GatewayCalls
-from services.scoring.scorer import Row, ScoreRow, as_struct
+from services.scoring.provider import Row, ScoreRow, as_struct
 
 APPEND_CHUNK_ROWS = 500
 MAX_IDENTIFIER = 256

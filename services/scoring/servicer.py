@@ -11,7 +11,7 @@ from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from services.scoring.gateway_calls import GatewayCalls
 from services.scoring.rows_scoring import RowsScorer
 from services.scoring.saved_results import save_scored_rows, scored_rows
-from services.scoring.scorer import RowsOrigin
+from services.scoring.provider import RowsOrigin
 
 MAX_INPUT_ROWS = 10_000
 

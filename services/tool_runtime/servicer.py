@@ -13,7 +13,7 @@ from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import InvalidArgument
 from services.tool_runtime import provider_data
 from services.tool_runtime.providers import ToolRuntimeProviders
-from services.tool_runtime.runtime_provider import ToolRuntimeProvider, ToolSpec
+from services.tool_runtime.provider import ToolRuntimeProvider, ToolSpec
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

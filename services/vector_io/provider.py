@@ -1,7 +1,7 @@
 """The provider interface of the vector_io service: a `VectorStore` holds one collection per registered vector DB.
 
-The servicer only talks to this interface; `edge_store.EdgeVectorStore` (Qdrant Edge, the default) and
-`qdrant_store.QdrantVectorStore` (qdrant-client) implement it, and another engine
+The servicer only talks to this interface; `providers/qdrant_edge.EdgeVectorStore` (Qdrant Edge, the default) and
+`providers/qdrant.QdrantVectorStore` (qdrant-client) implement it, and another engine
 plugs in by implementing the same methods and adding its factory to `providers.PROVIDER_TYPES`.
 """
 

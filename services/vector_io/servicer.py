@@ -13,7 +13,7 @@ from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from services.vector_io import chunks as convert
 from services.vector_io.embeddings import DOCUMENT, QUERY, GatewayEmbedder
 from services.vector_io.providers import VectorStores
-from services.vector_io.store import SearchMode, SearchQuery, VectorStore
+from services.vector_io.provider import SearchMode, SearchQuery, VectorStore
 
 
 class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):

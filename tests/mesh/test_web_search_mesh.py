@@ -23,7 +23,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.errors import FailedPrecondition, Unavailable
-from services.tool_runtime.web_search import WebSearchConfig, WebSearchRuntime
+from services.tool_runtime.providers.web_search import WebSearchConfig, WebSearchRuntime
 from tests.mesh.helpers import expect_error, reason_and_field
 
 WEBSEARCH = "builtin::websearch"

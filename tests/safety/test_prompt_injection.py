@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from llama.common.v1 import resources_pb2 as res
-from services.safety.prompt_injection import PromptInjectionConfig, PromptInjectionShield
-from services.safety.shield import Level, ShieldCall, Turn
+from services.safety.providers.prompt_injection import PromptInjectionConfig, PromptInjectionShield
+from services.safety.provider import Level, ShieldCall, Turn
 
 
 def check(*turns: Turn, **config: object):  # noqa: ANN201

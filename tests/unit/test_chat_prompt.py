@@ -6,7 +6,7 @@ from typing import Any
 
 import jinja2
 
-from services.inference.engine import SamplingParams, TextEngine
+from services.inference.provider import SamplingParams, TextEngine
 from services.inference.generation import render_chat_prompt
 from services.inference.request_parsing import ChatInput
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.datasetio.localfs import LocalFSConfig, LocalFSDatasets
+from services.datasetio.providers.localfs import LocalFSConfig, LocalFSDatasets
 from services.datasetio.provider import DatasetProvider
 
 

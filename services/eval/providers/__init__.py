@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.eval.provider import MetaReferenceEval, meta_reference
+from services.eval.providers.meta_reference import MetaReferenceEval, meta_reference
 
 
 class EvalProviders(HostedProviders[MetaReferenceEval]):

@@ -16,7 +16,7 @@ from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition, NotFound
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.inference.engine import ChatEngine, Embedder, ModelLoadError, TextEngine
+from services.inference.provider import ChatEngine, Embedder, ModelLoadError, TextEngine
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     settings = LlamaCppConfig.model_validate(provider.config)
 
     def build(name: str, entry: ModelEntry) -> TextEngine:
-        from services.inference.engines.llama_cpp_engine import LlamaCppEngine
+        from services.inference.providers.llama_cpp import LlamaCppEngine
 
         return LlamaCppEngine(
             str(resolve_model_source(entry.source)), n_ctx=settings.n_ctx, n_threads=settings.n_threads
@@ -152,7 +152,7 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     settings = VllmConfig.model_validate(provider.config)
 
     def build(name: str, entry: ModelEntry) -> TextEngine:
-        from services.inference.engines.vllm_engine import VllmEngine
+        from services.inference.providers.vllm import VllmEngine
 
         model = entry.source
         if not model.startswith("hf://"):
@@ -185,7 +185,7 @@ def _remote_openai(provider: ProviderConfig, run: RunConfig) -> InferenceProvide
     settings = RemoteOpenAIConfig.model_validate(provider.config)
 
     def build(name: str, entry: ModelEntry) -> ChatEngine:
-        from services.inference.engines.remote_openai_engine import RemoteOpenAIEngine
+        from services.inference.providers.remote_openai import RemoteOpenAIEngine
 
         return RemoteOpenAIEngine(
             settings.base_url,
@@ -202,7 +202,7 @@ def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> Inferenc
     settings = SentenceTransformersConfig.model_validate(provider.config)
 
     def build(name: str, entry: ModelEntry) -> Embedder:
-        from services.inference.engines.sentence_transformers_embedder import SentenceTransformersEmbedder
+        from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
         return SentenceTransformersEmbedder(str(resolve_model_source(entry.source)), device=settings.device)
 

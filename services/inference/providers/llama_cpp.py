@@ -33,7 +33,7 @@ import numpy as np
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from services.inference.engine import (
+from services.inference.provider import (
     EngineStats,
     FinishReason,
     GenerationChunk,

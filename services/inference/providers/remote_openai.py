@@ -50,7 +50,7 @@ from llama_mesh.runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from services.inference.engine import (
+from services.inference.provider import (
     ChatEngine,
     ChatGenerationChunk,
     ChatGenerationRequest,

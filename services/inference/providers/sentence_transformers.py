@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
-from services.inference.engine import Embedder, ModelLoadError
+from services.inference.provider import Embedder, ModelLoadError
 
 
 class SentenceTransformersEmbedder(Embedder):

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from services.inference.engine import (
+from services.inference.provider import (
     EngineStats,
     FinishReason,
     GenerationChunk,

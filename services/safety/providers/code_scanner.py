@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from llama.common.v1 import resources_pb2 as res
 from services.safety.code_rules import HIGH, Finding, scan_python
-from services.safety.shield import Level, SafetyShield, ShieldCall, Turn, Violation
+from services.safety.provider import Level, SafetyShield, ShieldCall, Turn, Violation
 
 _FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3", "ipython", "pycon"}

@@ -21,7 +21,7 @@ from services.safety.llama_guard_format import (
     normalize_codes,
     parse_reply,
 )
-from services.safety.shield import Level, SafetyShield, ShieldCall, Violation
+from services.safety.provider import Level, SafetyShield, ShieldCall, Violation
 
 # A verdict is two short lines.
 MAX_REPLY_TOKENS = 20

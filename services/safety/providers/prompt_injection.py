@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llama.common.v1 import resources_pb2 as res
-from services.safety.shield import Level, SafetyShield, ShieldCall, Violation
+from services.safety.provider import Level, SafetyShield, ShieldCall, Violation
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.scoring.basic_provider import BasicConfig, BasicScoring
+from services.scoring.providers.basic import BasicConfig, BasicScoring
 from services.scoring.gateway_calls import GatewayCalls
-from services.scoring.judge_provider import JudgeConfig, JudgeScoring
-from services.scoring.scorer import ScoringProvider
+from services.scoring.providers.llm_as_judge import JudgeConfig, JudgeScoring
+from services.scoring.provider import ScoringProvider
 
 
 def _basic(provider: ProviderConfig, run: RunConfig) -> ScoringProvider:

@@ -14,7 +14,7 @@ from llama_mesh.runtime.errors import InvalidArgument
 from services.scoring.answer_parsing import compile_regexes
 from services.scoring.basic_functions import BUILTINS, REGEX_PARSER, BasicFunction
 from services.scoring.ifeval_checks import InstructionError
-from services.scoring.scorer import ScoreRow, ScoringCall, ScoringProvider
+from services.scoring.provider import ScoreRow, ScoringCall, ScoringProvider
 
 
 class BasicConfig(BaseModel):

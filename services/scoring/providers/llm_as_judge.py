@@ -18,7 +18,7 @@ from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.common.v1 import resources_pb2 as res
 from llama.inference.v1 import inference_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
-from services.scoring.basic_provider import compiled
+from services.scoring.providers.basic import compiled
 from services.scoring.gateway_calls import GatewayCalls
 from services.scoring.judge_prompt import (
     DEFAULT_SCORE_REGEXES,
@@ -27,7 +27,7 @@ from services.scoring.judge_prompt import (
     render,
     template_columns,
 )
-from services.scoring.scorer import ScoreRow, ScoringCall, ScoringProvider
+from services.scoring.provider import ScoreRow, ScoringCall, ScoringProvider
 
 DEFAULT_MAX_TOKENS = 64
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.tool_runtime.runtime_provider import ToolRuntimeProvider
+from services.tool_runtime.provider import ToolRuntimeProvider
 
 
 def _rag(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
-    from services.tool_runtime.rag_runtime import RagRuntime, RagRuntimeConfig
+    from services.tool_runtime.providers.rag import RagRuntime, RagRuntimeConfig
     from services.tool_runtime.vector_io_client import GatewayVectorIO
 
     settings = RagRuntimeConfig.model_validate(provider.config or {})
@@ -19,13 +19,13 @@ def _rag(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
 
 
 def _mcp(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
-    from services.tool_runtime.mcp_runtime import McpConfig, McpRuntime
+    from services.tool_runtime.providers.mcp import McpConfig, McpRuntime
 
     return McpRuntime(McpConfig.model_validate(provider.config or {}))
 
 
 def _web_search(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
-    from services.tool_runtime.web_search import WebSearchConfig, WebSearchRuntime
+    from services.tool_runtime.providers.web_search import WebSearchConfig, WebSearchRuntime
 
     return WebSearchRuntime(WebSearchConfig.model_validate(provider.config or {}))
 
@@ -45,7 +45,7 @@ class ToolRuntimeProviders(HostedProviders[ToolRuntimeProvider]):
 
     def rag(self):  # noqa: ANN201 - RagRuntime, imported lazily
         """The RAG provider, for the RAG RPCs that name no tool group."""
-        from services.tool_runtime.rag_runtime import RagRuntime
+        from services.tool_runtime.providers.rag import RagRuntime
 
         for provider in self:
             if isinstance(provider, RagRuntime):

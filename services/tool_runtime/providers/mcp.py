@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llama.common.v1 import resources_pb2
 from llama_mesh.runtime.errors import DeadlineExceeded, InvalidArgument, MeshError, NotFound, Unavailable
-from services.tool_runtime.runtime_provider import ToolResult, ToolRuntimeProvider, ToolSpec
+from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 from services.tool_runtime.url_guard import check_public_url, split_hosts
 
 DEFAULT_TIMEOUT_S = 60.0

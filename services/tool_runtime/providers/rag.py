@@ -18,7 +18,7 @@ from services.tool_runtime.chunking import split_into_chunks
 from services.tool_runtime.document_sources import SourcePolicy, decode, document_text, guess_type
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
 from services.tool_runtime.query_writer import LLMQueryWriter
-from services.tool_runtime.runtime_provider import ToolResult, ToolRuntimeProvider, ToolSpec
+from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 from services.tool_runtime.vector_io_client import GatewayVectorIO
 
 DEFAULT_CHUNK_TOKENS = 512

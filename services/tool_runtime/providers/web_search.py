@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from llama.common.v1 import resources_pb2
 from llama_mesh.runtime.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.tool_runtime import provider_data
-from services.tool_runtime.runtime_provider import ToolResult, ToolRuntimeProvider, ToolSpec
+from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 
 TOOL_NAME = "web_search"
 DEFAULT_URLS = {"brave": "https://api.search.brave.com", "tavily": "https://api.tavily.com"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.vector_io.qdrant_config import QdrantConfig
-from services.vector_io.store import VectorStore
+from services.vector_io.providers.qdrant_config import QdrantConfig
+from services.vector_io.provider import VectorStore
 
 
 def _qdrant(provider: ProviderConfig, run: RunConfig) -> VectorStore:
@@ -17,10 +17,10 @@ def _qdrant(provider: ProviderConfig, run: RunConfig) -> VectorStore:
     settings = QdrantConfig.model_validate(provider.config)
     default_path = run.data_path("vector_io", provider.provider_id)
     if settings.engine == "edge":
-        from services.vector_io.edge_store import EdgeVectorStore
+        from services.vector_io.providers.qdrant_edge import EdgeVectorStore
 
         return EdgeVectorStore(Path(settings.path).expanduser() if settings.path else default_path / "edge")
-    from services.vector_io.qdrant_store import QdrantVectorStore
+    from services.vector_io.providers.qdrant import QdrantVectorStore
 
     return QdrantVectorStore(settings, default_path=default_path)
 

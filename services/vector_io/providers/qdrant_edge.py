@@ -57,7 +57,7 @@ from services.vector_io.chunk_points import (
     point_id,
     stored_chunk,
 )
-from services.vector_io.store import ChunkHit, MetadataFilter, SearchMode, SearchQuery, StoredChunk, VectorStore
+from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, SearchQuery, StoredChunk, VectorStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
