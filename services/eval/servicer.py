@@ -8,8 +8,8 @@ from llama.common.v1 import resources_pb2
 from llama.eval.v1 import eval_pb2_grpc
 from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
-from services.eval.providers.meta_reference import MetaReferenceEval
 from services.eval.providers import EvalProviders
+from services.eval.providers.meta_reference import MetaReferenceEval
 
 
 class EvalServicer(eval_pb2_grpc.EvalServiceServicer):

@@ -14,8 +14,8 @@ from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, status_code_number
-from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
+from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.providers import ProviderSet
 from services.inference.request_parsing import content_text, parse_chat, parse_completion
 from services.inference.span_attributes import record_generation, record_model

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+from google.protobuf import struct_pb2
+
+from llama.datasetio.v1 import datasetio_pb2
+from llama.registry.v1 import registry_pb2
 from llama.telemetry.v1 import telemetry_pb2 as pb
 from llama.telemetry.v1 import telemetry_pb2_grpc
-from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.telemetry import query_terms as terms
 from services.telemetry.conversions import node_message, span_message, trace_message
-from services.telemetry.dataset_sink import GatewayDatasets
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_rows import span_rows
 from services.telemetry.span_store import SpanStore
@@ -32,9 +35,9 @@ def _hex_id(value: str, digits: int, field: str) -> str:
 
 
 class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
-    def __init__(self, store: SpanStore, datasets: GatewayDatasets) -> None:
+    def __init__(self, store: SpanStore, gateway: GatewayClient) -> None:
         self._store = store
-        self._datasets = datasets
+        self._gateway = gateway
 
     async def QueryTraces(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         conditions = terms.conditions(request.attribute_filters)
@@ -95,7 +98,10 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         if not request.dataset_id:
             raise InvalidArgument("dataset_id", "is required")
         depth = terms.max_depth(request)
-        await self._datasets.check_registered(request.dataset_id)
+        # NOT_FOUND (the registry's error) when the dataset is not registered.
+        gateway = self._gateway
+        registered = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
+        await gateway.call(gateway.registry.GetDataset, registered, context)
         attributes = list(dict.fromkeys(request.attributes_to_save))
         rows = await asyncio.to_thread(span_rows, self._store, conditions, depth, attributes, MAX_SAVED_SPANS)
         if rows is None:
@@ -105,5 +111,11 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
             )
         if not rows:
             return pb.SaveSpansToDatasetResponse(saved_rows=0)
-        saved = await self._datasets.append(request.dataset_id, rows, remaining_timeout(context))
-        return pb.SaveSpansToDatasetResponse(saved_rows=saved)
+        structs = []
+        for row in rows:
+            struct = struct_pb2.Struct()
+            struct.update(row)
+            structs.append(struct)
+        append = datasetio_pb2.AppendRowsRequest(dataset_id=request.dataset_id, rows=structs)  # all or none
+        reply = await gateway.call(gateway.datasetio.AppendRows, append, context)
+        return pb.SaveSpansToDatasetResponse(saved_rows=reply.appended_rows)

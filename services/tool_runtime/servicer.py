@@ -12,8 +12,8 @@ from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import InvalidArgument
 from services.tool_runtime import provider_data
-from services.tool_runtime.providers import ToolRuntimeProviders
 from services.tool_runtime.provider import ToolRuntimeProvider, ToolSpec
+from services.tool_runtime.providers import ToolRuntimeProviders
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

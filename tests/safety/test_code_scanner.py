@@ -6,8 +6,8 @@ import asyncio
 
 from llama.common.v1 import resources_pb2
 from services.safety.code_rules import scan_python
-from services.safety.providers.code_scanner import CodeScannerConfig, CodeScannerShield, code_blocks
 from services.safety.provider import Level, ShieldCall, Turn
+from services.safety.providers.code_scanner import CodeScannerConfig, CodeScannerShield, code_blocks
 
 CLEAN = """
 import json

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from llama.common.v1 import resources_pb2 as res
-from services.safety.providers.prompt_injection import PromptInjectionConfig, PromptInjectionShield
 from services.safety.provider import Level, ShieldCall, Turn
+from services.safety.providers.prompt_injection import PromptInjectionConfig, PromptInjectionShield
 
 
 def check(*turns: Turn, **config: object):  # noqa: ANN201

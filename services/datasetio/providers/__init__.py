@@ -7,8 +7,8 @@ from pathlib import Path
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.datasetio.providers.localfs import LocalFSConfig, LocalFSDatasets
 from services.datasetio.provider import DatasetProvider
+from services.datasetio.providers.localfs import LocalFSConfig, LocalFSDatasets
 
 
 def _localfs(provider: ProviderConfig, run: RunConfig) -> DatasetProvider:

@@ -13,8 +13,10 @@ import grpc
 
 from llama.common.v1 import jobs_pb2, resources_pb2
 from llama.eval.v1 import eval_pb2
+from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import InvalidArgument, NotFound, RemoteError
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.eval.candidates import check_candidate, open_candidate
 from services.eval.config import EvalProviderConfig
 from services.eval.evaluation import (
@@ -27,7 +29,6 @@ from services.eval.evaluation import (
     score,
     struct_rows,
 )
-from services.eval.gateway_apis import GatewayAPIs
 from services.eval.job_store import JobStore
 from services.eval.jobs import EvalJobs, job_message
 
@@ -40,13 +41,13 @@ class MetaReferenceEval:
         self.provider_id = provider_id
         self._config = config
         self._db_path = run.data_path("eval", f"{provider_id}-jobs.db")
-        self._apis = GatewayAPIs(run.gateway.address)
+        self._gateway = GatewayClient(run.gateway.address)
         self._store: JobStore | None = None
         self._jobs: EvalJobs | None = None
 
     async def start(self) -> None:
         self._store = await asyncio.to_thread(JobStore, self._db_path)
-        self._jobs = EvalJobs(self.provider_id, self._config, self._apis, self._store)
+        self._jobs = EvalJobs(self.provider_id, self._config, self._gateway, self._store)
         await self._jobs.recover()
 
     @property
@@ -60,7 +61,8 @@ class MetaReferenceEval:
             raise InvalidArgument("benchmark.scoring_functions", "name at least one registered scoring function")
         for name in benchmark.scoring_functions:
             try:
-                await self._apis.get_scoring_function(name)
+                lookup = registry_pb2.GetScoringFunctionRequest(scoring_function_id=name)
+                await self._gateway.call(self._gateway.registry.GetScoringFunction, lookup)
             except RemoteError as error:
                 if error.code == grpc.StatusCode.NOT_FOUND:
                     raise NotFound(
@@ -77,11 +79,11 @@ class MetaReferenceEval:
     ) -> jobs_pb2.Job:
         """Checks the run (the candidate, the first row's prompt) within the call, then starts the job."""
         eval_plan = plan(benchmark, request.benchmark_config)
-        candidate = await check_candidate(self._apis, request.benchmark_config)
+        candidate = await check_candidate(self._gateway, request.benchmark_config)
         probe_time = (
             min(time_left, self._config.generation_timeout_s) if time_left else self._config.generation_timeout_s
         )
-        first = await read_rows(self._apis, benchmark.dataset_id, 1, 1, probe_time)
+        first = await read_rows(self._gateway, benchmark.dataset_id, 1, 1, probe_time)
         if first:
             check_prompt(first[0], 0, eval_plan.prompt_format)
         record = await self.jobs.submit(request, eval_plan, candidate)
@@ -113,22 +115,22 @@ class MetaReferenceEval:
         if not request.input_rows:
             raise InvalidArgument("input_rows", "give at least one row")
         eval_plan = plan(benchmark, request.benchmark_config, list(request.scoring_functions))
-        await check_candidate(self._apis, request.benchmark_config)
+        await check_candidate(self._gateway, request.benchmark_config)
         rows = struct_rows(list(request.input_rows))
         for index, row in enumerate(rows):
             check_prompt(row, index, eval_plan.prompt_format)
-        candidate = open_candidate(self._apis, request.benchmark_config.eval_candidate)
+        candidate = open_candidate(self._gateway, request.benchmark_config.eval_candidate)
         try:
             generations = await generate(candidate, rows, eval_plan.prompt_format, time_left)
         finally:
             await candidate.close()
-        scores = await score(self._apis, rows, generations, eval_plan.scoring, time_left)
+        scores = await score(self._gateway, rows, generations, eval_plan.scoring, time_left)
         return eval_pb2.EvaluateRowsResponse(generations=generation_structs(generations), scores=scores)
 
     async def close(self) -> None:
         if self._jobs is not None:
             await self._jobs.close()
-        await self._apis.close()
+        await self._gateway.close()
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
+from services.safety.provider import SafetyShield
 from services.safety.providers.code_scanner import CodeScannerConfig, CodeScannerShield
 from services.safety.providers.llama_guard import LlamaGuardConfig, LlamaGuardShield
 from services.safety.providers.prompt_injection import PromptInjectionConfig, PromptInjectionShield
-from services.safety.provider import SafetyShield
 
 
 def _llama_guard(provider: ProviderConfig, run: RunConfig) -> SafetyShield:

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.common.v1 import resources_pb2 as res
-from llama.inference.v1 import inference_pb2, inference_pb2_grpc
-from llama.registry.v1 import registry_pb2, registry_pb2_grpc
-from llama_mesh.runtime.channels import LazyChannel, call_remote
+from llama.inference.v1 import inference_pb2
+from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.safety.conversation import struct_dict
 from services.safety.llama_guard_format import (
     CATEGORIES,
@@ -26,7 +26,6 @@ from services.safety.provider import Level, SafetyShield, ShieldCall, Violation
 # A verdict is two short lines.
 MAX_REPLY_TOKENS = 20
 DEFAULT_TIMEOUT_SECONDS = 120.0
-REGISTRY_TIMEOUT_SECONDS = 10.0
 
 
 class LlamaGuardConfig(BaseModel):
@@ -57,10 +56,7 @@ class LlamaGuardShield(SafetyShield):
     def __init__(self, provider_id: str, config: LlamaGuardConfig, gateway_address: str) -> None:
         super().__init__(provider_id)
         self._config = config
-        self._channel = LazyChannel(gateway_address)
-
-    def _gateway(self) -> grpc.aio.Channel:
-        return self._channel.get()
+        self._gateway = GatewayClient(gateway_address)
 
     def _excluded(self, params: dict[str, Any], field: str) -> set[str]:
         try:
@@ -73,20 +69,18 @@ class LlamaGuardShield(SafetyShield):
         params = struct_dict(shield.params)
         self._excluded(params, "shield.params.excluded_categories")
         model_id = guard_model(shield, params, self._config.model)
-        registry = registry_pb2_grpc.RegistryServiceStub(self._gateway())
+        gateway = self._gateway
         try:
-            model = await registry.GetModel(
-                registry_pb2.GetModelRequest(model_id=model_id), timeout=REGISTRY_TIMEOUT_SECONDS
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
+            model = await gateway.call(gateway.registry.GetModel, registry_pb2.GetModelRequest(model_id=model_id))
+        except RemoteError as error:
+            if error.code == grpc.StatusCode.NOT_FOUND:
                 raise NotFound(
                     f"shield {shield.identifier!r} needs model {model_id!r}, which is not registered; "
                     "register the model first or name a registered one in params.model",
                     reason="SHIELD_MODEL_NOT_FOUND",
                     model_id=model_id,
                 ) from error
-            raise RemoteError(error) from error
+            raise
         if model.model_type != res.MODEL_TYPE_LLM:
             raise FailedPrecondition(
                 f"shield {shield.identifier!r} needs a text-generating model; {model_id!r} is not one",
@@ -127,15 +121,14 @@ class LlamaGuardShield(SafetyShield):
         )
 
     async def _ask(self, model_id: str, prompt: str, deadline_s: float | None) -> str:
-        inference = inference_pb2_grpc.InferenceServiceStub(self._gateway())
         request = inference_pb2.ChatCompletionRequest(
             model_id=model_id,
             messages=[messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=prompt))],
             sampling_params=sampling_pb2.SamplingParams(max_tokens=MAX_REPLY_TOKENS),
         )
         timeout = deadline_s if deadline_s is not None else self._config.timeout_s
-        response = await call_remote(inference.ChatCompletion, request, timeout)
+        response = await self._gateway.call(self._gateway.inference.ChatCompletion, request, timeout)
         return response.completion_message.content.text
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self._gateway.close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
+from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.scoring.providers.basic import BasicConfig, BasicScoring
-from services.scoring.gateway_calls import GatewayCalls
-from services.scoring.providers.llm_as_judge import JudgeConfig, JudgeScoring
 from services.scoring.provider import ScoringProvider
+from services.scoring.providers.basic import BasicConfig, BasicScoring
+from services.scoring.providers.llm_as_judge import JudgeConfig, JudgeScoring
 
 
 def _basic(provider: ProviderConfig, run: RunConfig) -> ScoringProvider:
@@ -18,7 +18,7 @@ def _basic(provider: ProviderConfig, run: RunConfig) -> ScoringProvider:
 
 def _llm_as_judge(provider: ProviderConfig, run: RunConfig) -> ScoringProvider:
     config = JudgeConfig.model_validate(provider.config)
-    return JudgeScoring(provider.provider_id, config, GatewayCalls(run.gateway.address))
+    return JudgeScoring(provider.provider_id, config, GatewayClient(run.gateway.address))
 
 
 PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], ScoringProvider]] = {

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.common.v1 import resources_pb2 as res
 from llama.inference.v1 import inference_pb2
+from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
-from services.scoring.providers.basic import compiled
-from services.scoring.gateway_calls import GatewayCalls
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.scoring.judge_prompt import (
     DEFAULT_SCORE_REGEXES,
     DEFAULT_TEMPLATE,
@@ -28,6 +28,7 @@ from services.scoring.judge_prompt import (
     template_columns,
 )
 from services.scoring.provider import ScoreRow, ScoringCall, ScoringProvider
+from services.scoring.providers.basic import compiled
 
 DEFAULT_MAX_TOKENS = 64
 
@@ -45,7 +46,7 @@ def _metadata(function: res.ScoringFunction) -> dict[str, Any]:
 
 
 class JudgeScoring(ScoringProvider):
-    def __init__(self, provider_id: str, config: JudgeConfig, gateway: GatewayCalls) -> None:
+    def __init__(self, provider_id: str, config: JudgeConfig, gateway: GatewayClient) -> None:
         super().__init__(provider_id)
         self._config = config
         self._gateway = gateway
@@ -66,7 +67,8 @@ class JudgeScoring(ScoringProvider):
 
     async def _judge_model(self, model_id: str, field: str) -> None:
         try:
-            model = await self._gateway.model(model_id)
+            lookup = registry_pb2.GetModelRequest(model_id=model_id)
+            model = await self._gateway.call(self._gateway.registry.GetModel, lookup)
         except RemoteError as error:
             if error.reason == "RESOURCE_NOT_FOUND":
                 raise NotFound(
@@ -123,7 +125,8 @@ class JudgeScoring(ScoringProvider):
             request.response_format.grammar = str(metadata["judge_grammar"])
         elif isinstance(metadata.get("judge_json_schema"), dict):
             request.response_format.json_schema.update(metadata["judge_json_schema"])
-        reply = await self._gateway.chat(request, time_left if time_left is not None else self._config.timeout_s)
+        timeout = time_left if time_left is not None else self._config.timeout_s
+        reply = await self._gateway.call(self._gateway.inference.ChatCompletion, request, timeout)
         return reply.completion_message.content.text
 
     async def close(self) -> None:

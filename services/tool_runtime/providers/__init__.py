@@ -6,16 +6,16 @@ from collections.abc import Callable
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition
+from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.hosted_providers import HostedProviders
 from services.tool_runtime.provider import ToolRuntimeProvider
 
 
 def _rag(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:
     from services.tool_runtime.providers.rag import RagRuntime, RagRuntimeConfig
-    from services.tool_runtime.vector_io_client import GatewayVectorIO
 
     settings = RagRuntimeConfig.model_validate(provider.config or {})
-    return RagRuntime(settings, run.data_path(), GatewayVectorIO(run.gateway.address))
+    return RagRuntime(settings, run.data_path(), GatewayClient(run.gateway.address))
 
 
 def _mcp(provider: ProviderConfig, run: RunConfig) -> ToolRuntimeProvider:

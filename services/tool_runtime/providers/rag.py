@@ -14,12 +14,12 @@ from llama.common.v1 import content_pb2, resources_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.tool_runtime.chunking import split_into_chunks
 from services.tool_runtime.document_sources import SourcePolicy, decode, document_text, guess_type
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
-from services.tool_runtime.query_writer import LLMQueryWriter
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
-from services.tool_runtime.vector_io_client import GatewayVectorIO
+from services.tool_runtime.query_writer import LLMQueryWriter
 
 DEFAULT_CHUNK_TOKENS = 512
 MIN_CHUNK_TOKENS = 16
@@ -94,14 +94,14 @@ def _chunk_sizes(request: pb.InsertDocumentsRequest) -> tuple[int, int]:
 
 
 class RagRuntime(ToolRuntimeProvider):
-    def __init__(self, config: RagRuntimeConfig, data_dir: Path, vector_io: GatewayVectorIO) -> None:
+    def __init__(self, config: RagRuntimeConfig, data_dir: Path, gateway: GatewayClient) -> None:
         dirs = tuple(Path(d).expanduser() for d in config.allowed_dirs) or (data_dir,)
         self._policy = SourcePolicy(dirs, config.allow_private_urls, config.fetch_timeout_s)
-        self._vector_io = vector_io
-        self._query_writer = LLMQueryWriter(vector_io.gateway)
+        self._gateway = gateway
+        self._query_writer = LLMQueryWriter(gateway)
 
     async def close(self) -> None:
-        await self._vector_io.close()
+        await self._gateway.close()
 
     async def _document_text(self, document: pb.RAGDocument, field: str) -> str:
         source = document.WhichOneof("source")
@@ -135,9 +135,8 @@ class RagRuntime(ToolRuntimeProvider):
                 chunks.append(chunk)
         for start in range(0, len(chunks), INSERT_BATCH):
             batch = chunks[start : start + INSERT_BATCH]
-            await self._vector_io.insert(
-                vio.InsertChunksRequest(vector_db_id=request.vector_db_id, chunks=batch), time_left
-            )
+            insert = vio.InsertChunksRequest(vector_db_id=request.vector_db_id, chunks=batch)
+            await self._gateway.call(self._gateway.vector_io.InsertChunks, insert, time_left)
         return len(chunks)
 
     async def query_knowledge(
@@ -161,7 +160,8 @@ class RagRuntime(ToolRuntimeProvider):
         params = vio.QueryParams(max_chunks=max_chunks, mode=config.mode)
         replies = await asyncio.gather(
             *(
-                self._vector_io.query(
+                self._gateway.call(
+                    self._gateway.vector_io.QueryChunks,
                     vio.QueryChunksRequest(vector_db_id=db, query=content_pb2.Content(text=query), params=params),
                     time_left,
                 )

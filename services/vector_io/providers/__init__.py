@@ -7,8 +7,8 @@ from pathlib import Path
 
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.vector_io.providers.qdrant_config import QdrantConfig
 from services.vector_io.provider import VectorStore
+from services.vector_io.providers.qdrant_config import QdrantConfig
 
 
 def _qdrant(provider: ProviderConfig, run: RunConfig) -> VectorStore:

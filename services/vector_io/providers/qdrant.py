@@ -28,9 +28,9 @@ from services.vector_io.chunk_points import (
     point_id,
     stored_chunk,
 )
-from services.vector_io.providers.qdrant_local import LocalQdrantClient
-from services.vector_io.providers.qdrant_config import QdrantConfig
 from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, SearchQuery, StoredChunk, VectorStore
+from services.vector_io.providers.qdrant_config import QdrantConfig
+from services.vector_io.providers.qdrant_local import LocalQdrantClient
 
 log = logging.getLogger(__name__)
 
