@@ -19,6 +19,7 @@ from google.protobuf import timestamp_pb2
 from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import agent_config_pb2, messages_pb2, resources_pb2, stream_error_pb2, tools_pb2
 from llama.registry.v1 import registry_pb2
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.agents.agent_store import AgentStore
@@ -27,18 +28,10 @@ from services.agents.conversation import document_text
 from services.agents.toolbox import Toolbox, build_toolbox, merged_tool_groups
 from services.agents.turn_loop import TurnLoop, TurnSettings
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 INPUT_ROLES = (messages_pb2.ROLE_USER, messages_pb2.ROLE_TOOL)
 log = logging.getLogger(__name__)
 
 TimeLeft = Callable[[], float | None]
-
-
-def page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument("page_size", f"must not be negative, got {value}")
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def session_vector_db(session_id: str) -> str:
@@ -112,7 +105,7 @@ class AgentBook:
         return agent
 
     async def list_agents(self, size: int, token: str) -> tuple[list[pb.Agent], str]:
-        return await asyncio.to_thread(self._disk.list_agents, page_size(size), token)
+        return await asyncio.to_thread(self._disk.list_agents, paging.page_size(size), token)
 
     async def delete_agent(self, agent_id: str, time_left: TimeLeft) -> None:
         agent = await self.agent(agent_id)
@@ -157,7 +150,7 @@ class AgentBook:
 
     async def list_sessions(self, agent_id: str, size: int, token: str) -> tuple[list[pb.Session], str]:
         agent = await self.agent(agent_id)
-        return await asyncio.to_thread(self._sessions_of(agent).list_sessions, agent_id, page_size(size), token)
+        return await asyncio.to_thread(self._sessions_of(agent).list_sessions, agent_id, paging.page_size(size), token)
 
     async def delete_session(self, agent_id: str, session_id: str, time_left: TimeLeft) -> None:
         agent = await self.agent(agent_id)

@@ -10,6 +10,7 @@ from llama.datasetio.v1 import datasetio_pb2
 from llama.registry.v1 import registry_pb2
 from llama.telemetry.v1 import telemetry_pb2 as pb
 from llama.telemetry.v1 import telemetry_pb2_grpc
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.telemetry import query_terms as terms
@@ -42,11 +43,11 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
     async def QueryTraces(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         conditions = terms.conditions(request.attribute_filters)
         order = terms.order_terms(request.order_by)
-        size = terms.page_size(request.page_size)
-        fingerprint = terms.query_fingerprint("traces", conditions, order)
-        offset = terms.page_offset(request.page_token, fingerprint)
+        size = paging.page_size(request.page_size)
+        listing = "traces:" + terms.query_fingerprint(conditions, order)  # a token is bound to its query
+        offset = paging.read_offset(request.page_token, listing)
         rows = await asyncio.to_thread(self._store.traces, conditions, order, size + 1, offset)
-        token = terms.page_token(offset + size, fingerprint) if len(rows) > size else ""
+        token = paging.make_token(listing, offset + size) if len(rows) > size else ""
         return pb.QueryTracesResponse(traces=[trace_message(row) for row in rows[:size]], next_page_token=token)
 
     async def GetTrace(self, request, context):  # noqa: N802, ANN001, ANN201
@@ -83,12 +84,12 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
     async def QuerySpans(self, request, context):  # noqa: N802, ANN001, ANN201
         conditions = terms.conditions(request.attribute_filters)
         depth = terms.max_depth(request)
-        size = terms.page_size(request.page_size)
-        fingerprint = terms.query_fingerprint("spans", conditions, depth)
-        position = terms.page_position(request.page_token, fingerprint)
+        size = paging.page_size(request.page_size)
+        listing = "spans:" + terms.query_fingerprint(conditions, depth)
+        position = terms.span_position(request.page_token, listing)
         page = await asyncio.to_thread(matching_spans, self._store, conditions, depth, size, position)
         wanted = terms.wanted_attributes(request.attributes_to_return)
-        token = terms.page_token(page.next_position, fingerprint) if page.next_position else ""
+        token = terms.span_token(listing, page.next_position) if page.next_position else ""
         return pb.QuerySpansResponse(spans=[span_message(span, wanted) for span in page.spans], next_page_token=token)
 
     async def SaveSpansToDataset(self, request, context):  # noqa: N802, ANN001, ANN201

@@ -324,15 +324,6 @@ def test_resource_protos_pass_through_and_bad_fields_are_refused() -> None:
         ResourceRequests(KIND_BY_NAME["model"]).resource("m", model_type="chat")
 
 
-def test_list_responses_give_items_and_next_token() -> None:
-    requests = ResourceRequests(KIND_BY_NAME["model"])
-    from llama.registry.v1 import registry_pb2
-
-    response = registry_pb2.ListModelsResponse(models=[resources_pb2.Model(identifier="a")], next_page_token="n")
-    items, token = requests.page(response)
-    assert [m.identifier for m in items] == ["a"] and token == "n"
-
-
 # --- enums and errors carried in messages -----------------------------------------------------------------------------
 
 

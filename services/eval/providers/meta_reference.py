@@ -14,6 +14,7 @@ import grpc
 from llama.common.v1 import jobs_pb2, resources_pb2
 from llama.eval.v1 import eval_pb2
 from llama.registry.v1 import registry_pb2
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
@@ -31,9 +32,6 @@ from services.eval.evaluation import (
 )
 from services.eval.job_store import JobStore
 from services.eval.jobs import EvalJobs, job_message
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 
 
 class MetaReferenceEval:
@@ -99,12 +97,11 @@ class MetaReferenceEval:
         return await self.jobs.result(benchmark_id, job_id)
 
     async def list_jobs(self, request: eval_pb2.ListEvalJobsRequest) -> eval_pb2.ListEvalJobsResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("page_size", "must not be negative")
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        offset = _offset(request.page_token)
+        size = paging.page_size(request.page_size)
+        listing = f"eval_jobs:{request.benchmark_id}"
+        offset = paging.read_offset(request.page_token, listing)
         records = await self.jobs.page(request.benchmark_id, offset, size + 1)
-        token = str(offset + size) if len(records) > size else ""
+        token = paging.make_token(listing, offset + size) if len(records) > size else ""
         return eval_pb2.ListEvalJobsResponse(
             jobs=[job_message(record) for record in records[:size]], next_page_token=token
         )
@@ -134,13 +131,6 @@ class MetaReferenceEval:
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
 
-
-def _offset(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise InvalidArgument("page_token", "is not a token this service returned")
-    return int(token)
 
 
 def meta_reference(provider: ProviderConfig, run: RunConfig) -> MetaReferenceEval:
