@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.hosted_providers import HostedProviders
-from services.eval.providers.meta_reference import MetaReferenceEval, meta_reference
+from services.eval.provider import EvalProvider
 
 
-class EvalProviders(HostedProviders[MetaReferenceEval]):
+def _meta_reference(provider: ProviderConfig, run: RunConfig) -> EvalProvider:
+    from services.eval.providers.meta_reference import meta_reference
+
+    return meta_reference(provider, run)
+
+
+PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], EvalProvider]] = {
+    "inline::meta-reference": _meta_reference,
+}
+
+
+class EvalProviders(HostedProviders[EvalProvider]):
     """All eval providers of one eval service, by provider id."""
 
     api = "eval"
-    factories = {"inline::meta-reference": meta_reference}  # noqa: RUF012 - read-only table
+    factories = PROVIDER_TYPES
 
     async def start(self) -> None:
         for provider in self:

@@ -32,9 +32,10 @@ from services.eval.evaluation import (
 )
 from services.eval.job_store import JobStore
 from services.eval.jobs import EvalJobs, job_message
+from services.eval.provider import EvalProvider
 
 
-class MetaReferenceEval:
+class MetaReferenceEval(EvalProvider):
     def __init__(self, provider_id: str, config: EvalProviderConfig, run: RunConfig) -> None:
         self.provider_id = provider_id
         self._config = config
