@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, tools_pb2
+from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, stream_error_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
@@ -55,8 +55,8 @@ def _assistant_message(result: GenerationResult) -> messages_pb2.Message:
     return message
 
 
-def _stream_error(error: MeshError) -> pb.StreamError:
-    return pb.StreamError(code=status_code_number(error.code), reason=error.reason, message=error.message)
+def _stream_error(error: MeshError) -> stream_error_pb2.StreamError:
+    return stream_error_pb2.StreamError(code=status_code_number(error.code), reason=error.reason, message=error.message)
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
