@@ -48,16 +48,16 @@ class _BearerToken(
             metadata.add(CALLER_HEADER, caller)
         return details._replace(metadata=metadata)
 
-    async def intercept_unary_unary(self, continuation, details, request):  # noqa: ANN001, ANN201
+    async def intercept_unary_unary(self, continuation, details, request):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request)
 
-    async def intercept_unary_stream(self, continuation, details, request):  # noqa: ANN001, ANN201
+    async def intercept_unary_stream(self, continuation, details, request):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request)
 
-    async def intercept_stream_unary(self, continuation, details, request_iterator):  # noqa: ANN001, ANN201
+    async def intercept_stream_unary(self, continuation, details, request_iterator):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request_iterator)
 
-    async def intercept_stream_stream(self, continuation, details, request_iterator):  # noqa: ANN001, ANN201
+    async def intercept_stream_stream(self, continuation, details, request_iterator):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request_iterator)
 
 

@@ -129,7 +129,7 @@ class BatchJobs:
             else:  # the service is stopping
                 job.status = jobs_pb2.JOB_STATUS_FAILED
                 job.error.CopyFrom(INTERRUPTED)
-        except Exception as exc:  # noqa: BLE001 - a job records why it failed instead of vanishing
+        except Exception as exc:
             log.exception("batch job %s failed", job.job_id)
             job.status = jobs_pb2.JOB_STATUS_FAILED
             job.error.CopyFrom(stream_error_pb2.StreamError(code=13, reason="JOB_FAILED", message=str(exc)))

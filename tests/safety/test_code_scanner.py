@@ -56,7 +56,7 @@ def test_code_blocks_are_taken_from_fences() -> None:
     assert code_blocks("x = 1") == ["x = 1"]
 
 
-def _run(turns: list[Turn]):  # noqa: ANN202
+def _run(turns: list[Turn]):
     shield = CodeScannerShield("code-scanner", CodeScannerConfig())
     call = ShieldCall(shield=resources_pb2.Shield(identifier="code-scanner"), turns=turns, params={}, timeout=None)
     return asyncio.run(shield.run(call))

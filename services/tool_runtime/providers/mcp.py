@@ -92,7 +92,7 @@ async def _session(
         raise
     except TimeoutError as exc:
         raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
-    except Exception as exc:  # noqa: BLE001 - the SDK raises transport errors in exception groups
+    except Exception as exc:
         raise Unavailable(
             f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable: {exc!r}",
             reason="MCP_SERVER_UNAVAILABLE",

@@ -160,7 +160,7 @@ class EdgeVectorStore(VectorStore):
                 shutil.rmtree(directory, ignore_errors=True)
                 return _create_shard(directory, dimension), dimension
             return EdgeShard.load(str(directory)), stored
-        except Exception as exc:  # noqa: BLE001 - qdrant-edge raises plain Exception with the engine's message
+        except Exception as exc:
             raise FailedPrecondition(
                 f"qdrant-edge cannot open collection {name!r} in {directory}: {exc}", reason="VECTOR_STORE_UNAVAILABLE"
             ) from exc
