@@ -67,8 +67,17 @@ test-fast: setup
 protos: setup
 	$(BIN)/python tools/gen_protos.py
 
-lint: setup
+# The contracts: buf lint (buf.yaml), no wire-breaking change against the committed baseline image, stubs up to date.
+# After a release: `$(BIN)/buf build protos --exclude-source-info -o tools/proto-baseline.binpb` moves the baseline.
+check-protos: setup
+	$(BIN)/buf lint
+	$(BIN)/buf breaking --against tools/proto-baseline.binpb
+	$(BIN)/python -m pytest -q tests/unit/test_generated_stubs.py tests/unit/test_proto_pairs.py
+
+# ruff (rules in pyproject.toml), mypy over llama_mesh/, gateway/ and services/ (lenient to start), the contracts.
+lint: setup check-protos
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m bench.run_all

@@ -37,7 +37,7 @@ from bench._common import (
 )
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.runtime.config import RunConfig
-from services.inference.engine import GenerationRequest, SamplingParams, TextEngine
+from services.inference.provider import GenerationRequest, SamplingParams, TextEngine
 
 ENGINES = {"llama-cpp": ("local-cpu", "llama-cpp"), "vllm": ("vllm-cpu", "vllm")}  # engine: (distribution, provider)
 

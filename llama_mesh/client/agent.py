@@ -123,6 +123,20 @@ class Agent(_AgentBase):
         self.client = client
         self.agent_id = client.agents.create(self.config, timeout=timeout).agent_id
 
+    @classmethod
+    def create(
+        cls,
+        client: LlamaMeshClient,
+        model: str,
+        instructions: str = "",
+        *,
+        tools: Iterable[ToolLike] = (),
+        timeout: float | None = None,
+        **options: Any,
+    ) -> Agent:
+        """The same as `Agent(...)`, named as `AsyncAgent.create` is (code moves between the two unchanged)."""
+        return cls(client, model, instructions, tools=tools, timeout=timeout, **options)
+
     def create_session(self, name: str = "", *, timeout: float | None = None) -> str:
         """A new session of the agent; its id."""
         return self.client.agents.create_session(self.agent_id, name, timeout=timeout).session_id
@@ -182,12 +196,33 @@ class Agent(_AgentBase):
             self.client.agents.create_turn(self.agent_id, session_id, messages, **turn_args), session_id, timeout
         )
 
+    def create_turn_and_wait(
+        self,
+        messages: Any,
+        session_id: str,
+        *,
+        documents: Iterable[DocumentLike] = (),
+        toolgroups: Iterable[ToolGroupLike] = (),
+        tool_choice: ToolChoiceLike | None = None,
+        timeout: float | None = None,
+    ) -> pb.Turn:
+        """The finished Turn, client tools answered (create_turn with stream=False; named as AsyncAgent's)."""
+        return self.create_turn(
+            messages,
+            session_id,
+            documents=documents,
+            toolgroups=toolgroups,
+            tool_choice=tool_choice,
+            stream=False,
+            timeout=timeout,
+        )
+
     def _streamed(
         self, events: Iterator[Any], session_id: str, timeout: float | None
     ) -> Iterator[pb.CreateTurnResponse]:
         for round_number in range(self.max_client_rounds + 1):
             waiting: pb.Turn | None = None
-            with contextlib.closing(events):  # type: ignore[type-var] - the transport's generator
+            with contextlib.closing(events):  # type: ignore[type-var]  # the transport's generator
                 for event in events:
                     event = as_turn_event(event)
                     yield event

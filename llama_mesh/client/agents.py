@@ -43,15 +43,6 @@ class Agents:
         self._transport = transport
         self._stub = agents_pb2_grpc.AgentsServiceStub(transport.channel)
 
-    def _pages(self, method: Any, request: Any, field: str, timeout: float | None) -> Iterator[Any]:
-        """The items of a paged List call, page after page (the request's page_token is advanced)."""
-        while True:
-            reply = self._transport.unary(method, request, timeout)
-            yield from getattr(reply, field)
-            if not reply.next_page_token:
-                return
-            request.page_token = reply.next_page_token
-
     # ---------- agents ----------
     def create(
         self, model: str | agent_config_pb2.AgentConfig, *, timeout: float | None = None, **config: Any
@@ -65,7 +56,8 @@ class Agents:
 
     def iter(self, *, page_size: int = 0, timeout: float | None = None) -> Iterator[pb.Agent]:
         """The agents, newest first, page after page."""
-        return self._pages(self._stub.ListAgents, pb.ListAgentsRequest(page_size=page_size), "agents", timeout)
+        request = pb.ListAgentsRequest(page_size=page_size)
+        return self._transport.pages(self._stub.ListAgents, request, "agents", timeout)
 
     def list(self, *, timeout: float | None = None) -> list[pb.Agent]:
         return list(self.iter(timeout=timeout))
@@ -89,7 +81,7 @@ class Agents:
     def iter_sessions(self, agent_id: str, *, page_size: int = 0, timeout: float | None = None) -> Iterator[pb.Session]:
         """The agent's sessions, newest first, without their turns."""
         request = pb.ListSessionsRequest(agent_id=agent_id, page_size=page_size)
-        return self._pages(self._stub.ListSessions, request, "sessions", timeout)
+        return self._transport.pages(self._stub.ListSessions, request, "sessions", timeout)
 
     def list_sessions(self, agent_id: str, *, timeout: float | None = None) -> list[pb.Session]:
         return list(self.iter_sessions(agent_id, timeout=timeout))
@@ -187,14 +179,14 @@ class Agents:
 
     def list_batch_jobs(self, agent_id: str, *, timeout: float | None = None) -> list[jobs_pb2.Job]:
         request = pb.ListAgentBatchJobsRequest(agent_id=agent_id)
-        return list(self._pages(self._stub.ListAgentBatchJobs, request, "jobs", timeout))
+        return list(self._transport.pages(self._stub.ListAgentBatchJobs, request, "jobs", timeout))
 
     def batch_job_results(
         self, job_id: str, *, page_size: int = 0, timeout: float | None = None
     ) -> Iterator[pb.AgentBatchItemResult]:
         """The per-item results of a COMPLETED job in item order, page after page."""
         request = pb.GetAgentBatchJobResultRequest(job_id=job_id, page_size=page_size)
-        return self._pages(self._stub.GetAgentBatchJobResult, request, "results", timeout)
+        return self._transport.pages(self._stub.GetAgentBatchJobResult, request, "results", timeout)
 
 
 class AsyncAgents:
@@ -203,15 +195,6 @@ class AsyncAgents:
     def __init__(self, transport: AsyncTransport) -> None:
         self._transport = transport
         self._stub = agents_pb2_grpc.AgentsServiceStub(transport.channel)
-
-    async def _pages(self, method: Any, request: Any, field: str, timeout: float | None) -> AsyncIterator[Any]:
-        while True:
-            reply = await self._transport.unary(method, request, timeout)
-            for item in getattr(reply, field):
-                yield item
-            if not reply.next_page_token:
-                return
-            request.page_token = reply.next_page_token
 
     async def create(
         self, model: str | agent_config_pb2.AgentConfig, *, timeout: float | None = None, **config: Any
@@ -223,7 +206,8 @@ class AsyncAgents:
         return await self._transport.unary(self._stub.GetAgent, pb.GetAgentRequest(agent_id=agent_id), timeout)
 
     def iter(self, *, page_size: int = 0, timeout: float | None = None) -> AsyncIterator[pb.Agent]:
-        return self._pages(self._stub.ListAgents, pb.ListAgentsRequest(page_size=page_size), "agents", timeout)
+        request = pb.ListAgentsRequest(page_size=page_size)
+        return self._transport.pages(self._stub.ListAgents, request, "agents", timeout)
 
     async def list(self, *, timeout: float | None = None) -> list[pb.Agent]:
         return [agent async for agent in self.iter(timeout=timeout)]
@@ -245,7 +229,7 @@ class AsyncAgents:
         self, agent_id: str, *, page_size: int = 0, timeout: float | None = None
     ) -> AsyncIterator[pb.Session]:
         request = pb.ListSessionsRequest(agent_id=agent_id, page_size=page_size)
-        return self._pages(self._stub.ListSessions, request, "sessions", timeout)
+        return self._transport.pages(self._stub.ListSessions, request, "sessions", timeout)
 
     async def list_sessions(self, agent_id: str, *, timeout: float | None = None) -> list[pb.Session]:
         return [session async for session in self.iter_sessions(agent_id, timeout=timeout)]
@@ -340,10 +324,10 @@ class AsyncAgents:
 
     async def list_batch_jobs(self, agent_id: str, *, timeout: float | None = None) -> list[jobs_pb2.Job]:
         request = pb.ListAgentBatchJobsRequest(agent_id=agent_id)
-        return [job async for job in self._pages(self._stub.ListAgentBatchJobs, request, "jobs", timeout)]
+        return [job async for job in self._transport.pages(self._stub.ListAgentBatchJobs, request, "jobs", timeout)]
 
     def batch_job_results(
         self, job_id: str, *, page_size: int = 0, timeout: float | None = None
     ) -> AsyncIterator[pb.AgentBatchItemResult]:
         request = pb.GetAgentBatchJobResultRequest(job_id=job_id, page_size=page_size)
-        return self._pages(self._stub.GetAgentBatchJobResult, request, "results", timeout)
+        return self._transport.pages(self._stub.GetAgentBatchJobResult, request, "results", timeout)

@@ -15,7 +15,7 @@ repetition_penalty, and `system_message=`), an agent (`agent_config=`, a dict or
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from google.protobuf import json_format
@@ -130,14 +130,8 @@ class Eval:
         self, benchmark_id: str, *, page_size: int = 0, timeout: float | None = None
     ) -> Iterator[jobs_pb2.Job]:
         """The benchmark's jobs, newest first, page after page."""
-        token = ""
-        while True:
-            request = eval_pb2.ListEvalJobsRequest(benchmark_id=benchmark_id, page_size=page_size, page_token=token)
-            reply = self._transport.unary(self._stub.ListEvalJobs, request, timeout)
-            yield from reply.jobs
-            token = reply.next_page_token
-            if not token:
-                return
+        request = eval_pb2.ListEvalJobsRequest(benchmark_id=benchmark_id, page_size=page_size)
+        return self._transport.pages(self._stub.ListEvalJobs, request, "jobs", timeout)
 
     def list_jobs(self, benchmark_id: str, *, timeout: float | None = None) -> list[jobs_pb2.Job]:
         return list(self.iter_jobs(benchmark_id, timeout=timeout))
@@ -184,16 +178,15 @@ class AsyncEval:
         request = eval_pb2.GetEvalJobResultRequest(benchmark_id=benchmark_id, job_id=job_id)
         return await self._transport.unary(self._stub.GetEvalJobResult, request, timeout)
 
+    def iter_jobs(
+        self, benchmark_id: str, *, page_size: int = 0, timeout: float | None = None
+    ) -> AsyncIterator[jobs_pb2.Job]:
+        """The benchmark's jobs, newest first, page after page."""
+        request = eval_pb2.ListEvalJobsRequest(benchmark_id=benchmark_id, page_size=page_size)
+        return self._transport.pages(self._stub.ListEvalJobs, request, "jobs", timeout)
+
     async def list_jobs(self, benchmark_id: str, *, timeout: float | None = None) -> list[jobs_pb2.Job]:
-        jobs: list[jobs_pb2.Job] = []
-        token = ""
-        while True:
-            request = eval_pb2.ListEvalJobsRequest(benchmark_id=benchmark_id, page_token=token)
-            reply = await self._transport.unary(self._stub.ListEvalJobs, request, timeout)
-            jobs.extend(reply.jobs)
-            token = reply.next_page_token
-            if not token:
-                return jobs
+        return [job async for job in self.iter_jobs(benchmark_id, timeout=timeout)]
 
     async def evaluate_rows(
         self,

@@ -108,7 +108,3 @@ class ResourceRequests:
 
     def unregister(self, identifier: str) -> Message:
         return self._types[self.unregister_rpc](**{self.id_field: identifier})
-
-    def page(self, response: Message) -> tuple[list[Message], str]:
-        """The resources of one ListXxx response and the token of the next page ("" after the last)."""
-        return list(getattr(response, self.kind.plural)), response.next_page_token  # type: ignore[attr-defined]

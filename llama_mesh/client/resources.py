@@ -49,13 +49,8 @@ class Resources(Generic[R]):
 
     def iter(self, *, page_size: int = 0, timeout: float | None = None) -> Iterator[R]:
         """Every resource of this kind, fetching page after page (page_size 0: the server's default)."""
-        token = ""
-        while True:
-            response = self._call(self._requests.list_rpc, self._requests.list(page_size, token), timeout)
-            items, token = self._requests.page(response)
-            yield from items  # type: ignore[misc]
-            if not token:
-                return
+        method = getattr(self._stub, self._requests.list_rpc)
+        return self._transport.pages(method, self._requests.list(page_size), self._requests.kind.plural, timeout)
 
     def list(self, *, page_size: int = 0, timeout: float | None = None) -> list[R]:
         """All resources of this kind (every page)."""
@@ -113,16 +108,10 @@ class AsyncResources(Generic[R]):
     async def _call(self, rpc: str, request: Message, timeout: float | None) -> Any:
         return await self._transport.unary(getattr(self._stub, rpc), request, timeout)
 
-    async def iter(self, *, page_size: int = 0, timeout: float | None = None) -> AsyncIterator[R]:
+    def iter(self, *, page_size: int = 0, timeout: float | None = None) -> AsyncIterator[R]:
         """Every resource of this kind, fetching page after page."""
-        token = ""
-        while True:
-            response = await self._call(self._requests.list_rpc, self._requests.list(page_size, token), timeout)
-            items, token = self._requests.page(response)
-            for item in items:
-                yield item  # type: ignore[misc]
-            if not token:
-                return
+        method = getattr(self._stub, self._requests.list_rpc)
+        return self._transport.pages(method, self._requests.list(page_size), self._requests.kind.plural, timeout)
 
     async def list(self, *, page_size: int = 0, timeout: float | None = None) -> list[R]:
         """All resources of this kind (every page)."""

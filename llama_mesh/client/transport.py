@@ -73,6 +73,17 @@ class Transport(_TransportBase):
         finally:
             call.cancel()
 
+    def pages(self, method: Callable[..., Any], request: Any, field: str,
+              timeout: float | None = None) -> Iterator[Any]:
+        """The items (`field` of each reply) of a paged List call, fetching the next page only when the previous one
+        is used up; the request's page_token is advanced in place."""
+        while True:
+            reply = self.unary(method, request, timeout)
+            yield from getattr(reply, field)
+            if not reply.next_page_token:
+                return
+            request.page_token = reply.next_page_token
+
     def wait_for_ready(self, timeout: float = 10.0) -> None:
         """Block until the channel is connected; GatewayUnreachableError after `timeout` seconds."""
         try:
@@ -115,6 +126,17 @@ class AsyncTransport(_TransportBase):
             raise from_rpc_error(error, self.address) from error
         finally:
             call.cancel()
+
+    async def pages(self, method: Callable[..., Any], request: Any, field: str,
+                    timeout: float | None = None) -> AsyncIterator[Any]:
+        """The async flavour of `Transport.pages`."""
+        while True:
+            reply = await self.unary(method, request, timeout)
+            for item in getattr(reply, field):
+                yield item
+            if not reply.next_page_token:
+                return
+            request.page_token = reply.next_page_token
 
     async def wait_for_ready(self, timeout: float = 10.0) -> None:
         """Wait until the channel is connected; GatewayUnreachableError after `timeout` seconds."""

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import grpc
 
 from llama_mesh.runtime.caller import CALLER_HEADER, on_behalf_of
-from llama_mesh.runtime.errors import RemoteError
 from llama_mesh.runtime.transport_security import process_security
-
-Reply = TypeVar("Reply")
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -54,16 +48,16 @@ class _BearerToken(
             metadata.add(CALLER_HEADER, caller)
         return details._replace(metadata=metadata)
 
-    async def intercept_unary_unary(self, continuation, details, request):  # noqa: ANN001, ANN201
+    async def intercept_unary_unary(self, continuation, details, request):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request)
 
-    async def intercept_unary_stream(self, continuation, details, request):  # noqa: ANN001, ANN201
+    async def intercept_unary_stream(self, continuation, details, request):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request)
 
-    async def intercept_stream_unary(self, continuation, details, request_iterator):  # noqa: ANN001, ANN201
+    async def intercept_stream_unary(self, continuation, details, request_iterator):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request_iterator)
 
-    async def intercept_stream_stream(self, continuation, details, request_iterator):  # noqa: ANN001, ANN201
+    async def intercept_stream_stream(self, continuation, details, request_iterator):  # noqa: ANN001, ANN202 - gRPC interceptor API
         return await continuation(self._with_token(details), request_iterator)
 
 
@@ -113,12 +107,3 @@ class LazyChannel:
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.close()
-
-
-async def call_remote(method: Callable[..., Awaitable[Reply]], request: object, time_left: float | None) -> Reply:
-    """One unary call to another service with the caller's remaining deadline; a failed call raises RemoteError,
-    which keeps the callee's status code, message and ErrorInfo."""
-    try:
-        return await method(request, timeout=time_left)
-    except grpc.aio.AioRpcError as error:
-        raise RemoteError(error) from error

@@ -30,10 +30,13 @@ Item = TypeVar("Item")
 Position = int | str
 
 
-def page_size(requested: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
-    """The number of items a page holds: `default` for 0, at most `maximum`."""
+def page_size(
+    requested: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE, field: str = "page_size"
+) -> int:
+    """The number of items a page holds: `default` for 0, at most `maximum`. `field` names the request field in the
+    refusal (e.g. `limit` where an API calls its page size that)."""
     if requested < 0:
-        raise InvalidArgument("page_size", f"must not be negative, got {requested}")
+        raise InvalidArgument(field, f"must not be negative, got {requested}")
     return min(requested or default, maximum)
 
 
@@ -43,11 +46,15 @@ def make_token(listing: str, position: Position) -> str:
     return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
 
 
+def _refused() -> InvalidArgument:
+    return InvalidArgument("page_token", "is not a page token this server returned for this list")
+
+
 def read_token(token: str, listing: str) -> Position | None:
     """The position a token of `listing` holds; None for the empty token (the first page)."""
     if not token:
         return None
-    refused = InvalidArgument("page_token", "is not a page token this server returned for this list")
+    refused = _refused()
     if len(token) > MAX_TOKEN_LENGTH:
         raise refused
     try:
@@ -64,14 +71,28 @@ def read_token(token: str, listing: str) -> Position | None:
     return position
 
 
+def read_offset(token: str, listing: str) -> int:
+    """The offset a token of `listing` holds (a list paged by offset); 0 for the first page."""
+    position = read_token(token, listing)
+    if isinstance(position, str):
+        raise _refused()
+    return position or 0
+
+
+def read_key(token: str, listing: str) -> str | None:
+    """The key a token of `listing` holds (a list paged by sorted key); None for the first page."""
+    position = read_token(token, listing)
+    if isinstance(position, int):
+        raise _refused()
+    return position
+
+
 def page_of(
     items: Sequence[Item], requested_size: int, token: str, listing: str, **limits: int
 ) -> tuple[list[Item], str]:
     """One page of an in-memory sequence, by offset: the items and the next page's token ("" after the last)."""
     size = page_size(requested_size, **limits)
-    start = read_token(token, listing) or 0
-    if not isinstance(start, int):
-        raise InvalidArgument("page_token", "is not a page token this server returned for this list")
+    start = read_offset(token, listing)
     page = list(items[start : start + size])
     following = start + len(page)
     return page, make_token(listing, following) if following < len(items) else ""

@@ -8,13 +8,13 @@ import logging
 
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.server import ServiceServer
 from services.agents.agent_book import AgentBook
 from services.agents.agent_store import AgentStore
 from services.agents.batch_jobs import BatchJobs
-from services.agents.mesh_calls import MeshCalls
+from services.agents.config import AgentsSettings
 from services.agents.servicer import AgentsServicer
-from services.agents.settings import AgentsSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     settings = settings_of(config, args.service)
     disk = AgentStore(config.data_path(settings.store))
     memory = AgentStore(":memory:")
-    mesh = MeshCalls(config.gateway.address)
+    mesh = GatewayClient(config.gateway.address)
     book = AgentBook(mesh, settings, disk, memory)
     jobs = BatchJobs(book, disk)
 

@@ -18,26 +18,20 @@ from google.protobuf import timestamp_pb2
 
 from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import agent_config_pb2, messages_pb2, resources_pb2, stream_error_pb2, tools_pb2
+from llama.registry.v1 import registry_pb2
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.agents.agent_store import AgentStore
+from services.agents.config import AgentsSettings
 from services.agents.conversation import document_text
-from services.agents.mesh_calls import MeshCalls
-from services.agents.settings import AgentsSettings
 from services.agents.toolbox import Toolbox, build_toolbox, merged_tool_groups
 from services.agents.turn_loop import TurnLoop, TurnSettings
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 INPUT_ROLES = (messages_pb2.ROLE_USER, messages_pb2.ROLE_TOOL)
 log = logging.getLogger(__name__)
 
 TimeLeft = Callable[[], float | None]
-
-
-def page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument("page_size", f"must not be negative, got {value}")
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def session_vector_db(session_id: str) -> str:
@@ -59,7 +53,7 @@ def _check_input(messages: list[messages_pb2.Message], field: str) -> None:
 
 
 class AgentBook:
-    def __init__(self, mesh: MeshCalls, settings: AgentsSettings, disk: AgentStore, memory: AgentStore) -> None:
+    def __init__(self, mesh: GatewayClient, settings: AgentsSettings, disk: AgentStore, memory: AgentStore) -> None:
         self.mesh = mesh
         self.settings = settings
         self._disk = disk
@@ -81,7 +75,8 @@ class AgentBook:
             raise InvalidArgument("agent_config.model", "is required: a registered LLM")
         if config.HasField("max_infer_iters") and config.max_infer_iters < 1:
             raise InvalidArgument("agent_config.max_infer_iters", f"must be at least 1, got {config.max_infer_iters}")
-        model = await self.mesh.get_model(config.model, time_left())
+        lookup = registry_pb2.GetModelRequest(model_id=config.model)
+        model = await self.mesh.call(self.mesh.registry.GetModel, lookup, time_left())
         if model.model_type != resources_pb2.MODEL_TYPE_LLM:
             raise FailedPrecondition(
                 f"model {config.model!r} is not an LLM; agents need a chat model",
@@ -89,7 +84,8 @@ class AgentBook:
                 identifier=config.model,
             )
         for shield in [*config.input_shields, *config.output_shields]:
-            await self.mesh.get_shield(shield, time_left())
+            lookup = registry_pb2.GetShieldRequest(shield_id=shield)
+            await self.mesh.call(self.mesh.registry.GetShield, lookup, time_left())
         box = await build_toolbox(self.mesh, list(config.toolgroups), list(config.client_tools), time_left())
         self._check_tool_choice(config.tool_choice if config.HasField("tool_choice") else None, box, "agent_config")
 
@@ -109,7 +105,7 @@ class AgentBook:
         return agent
 
     async def list_agents(self, size: int, token: str) -> tuple[list[pb.Agent], str]:
-        return await asyncio.to_thread(self._disk.list_agents, page_size(size), token)
+        return await asyncio.to_thread(self._disk.list_agents, paging.page_size(size), token)
 
     async def delete_agent(self, agent_id: str, time_left: TimeLeft) -> None:
         agent = await self.agent(agent_id)
@@ -154,7 +150,7 @@ class AgentBook:
 
     async def list_sessions(self, agent_id: str, size: int, token: str) -> tuple[list[pb.Session], str]:
         agent = await self.agent(agent_id)
-        return await asyncio.to_thread(self._sessions_of(agent).list_sessions, agent_id, page_size(size), token)
+        return await asyncio.to_thread(self._sessions_of(agent).list_sessions, agent_id, paging.page_size(size), token)
 
     async def delete_session(self, agent_id: str, session_id: str, time_left: TimeLeft) -> None:
         agent = await self.agent(agent_id)
@@ -167,7 +163,8 @@ class AgentBook:
         """Unregisters the vector DB that held the session's attached documents, if it had one (a turn may have
         brought builtin::rag along even when the agent has no tool groups)."""
         try:
-            await self.mesh.unregister_vector_db(session_vector_db(session_id), time_left())
+            request = registry_pb2.UnregisterVectorDBRequest(vector_db_id=session_vector_db(session_id))
+            await self.mesh.call(self.mesh.registry.UnregisterVectorDB, request, time_left())
         except RemoteError as error:
             if error.code != grpc.StatusCode.NOT_FOUND:
                 log.warning("could not drop the documents of session %s: %s", session_id, error.message)

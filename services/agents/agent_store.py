@@ -2,7 +2,8 @@
 
 Blocking by design: the servicer calls it through `asyncio.to_thread`. Sessions and turns of agents without session
 persistence go to a second store in memory (`path=":memory:"`), so both kinds share one code path.
-Pages run newest first by insertion order; a page token is the position after which the next page starts.
+Pages run newest first by insertion order; a page token (llama_mesh.runtime.paging) holds the position after which
+the next page starts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from google.protobuf.message import Message
 
 from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import jobs_pb2
-from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime import paging
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agents (seq INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT UNIQUE NOT NULL,
@@ -35,15 +36,6 @@ CREATE TABLE IF NOT EXISTS batch_results (job_id TEXT NOT NULL, item_index INTEG
 """
 
 ACTIVE_JOB_STATES = (jobs_pb2.JOB_STATUS_QUEUED, jobs_pb2.JOB_STATUS_RUNNING)
-
-
-def page_after(token: str) -> int | None:
-    """The position a page token holds; None for the first page."""
-    if not token:
-        return None
-    if not token.isdigit():
-        raise InvalidArgument("page_token", "is not a token this service returned")
-    return int(token)
 
 
 class AgentStore:
@@ -75,15 +67,16 @@ class AgentStore:
     def _page(
         self, table: str, where: str, args: tuple[object, ...], size: int, token: str, message: type[Message]
     ) -> tuple[list[Message], str]:
-        after = page_after(token)
-        clause = f"WHERE {where}" + (" AND seq < ?" if after is not None else "")
-        params = (*args, after) if after is not None else args
+        listing = ":".join([table, *map(str, args)])
+        after = paging.read_offset(token, listing)  # a seq (they start at 1); 0 on the first page
+        clause = f"WHERE {where}" + (" AND seq < ?" if after else "")
+        params = (*args, after) if after else args
         with self._lock:
             rows = self._db.execute(
                 f"SELECT seq, body FROM {table} {clause} ORDER BY seq DESC LIMIT ?", (*params, size + 1)
             ).fetchall()
         items = [message.FromString(body) for _, body in rows[:size]]
-        return items, str(rows[size - 1][0]) if len(rows) > size else ""
+        return items, paging.make_token(listing, rows[size - 1][0]) if len(rows) > size else ""
 
     # ---- agents ----
     def put_agent(self, agent: pb.Agent) -> None:

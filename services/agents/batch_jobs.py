@@ -15,9 +15,10 @@ from google.protobuf import struct_pb2
 
 from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import jobs_pb2, stream_error_pb2
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound
-from services.agents.agent_book import AgentBook, page_size
-from services.agents.agent_store import AgentStore, page_after
+from services.agents.agent_book import AgentBook
+from services.agents.agent_store import AgentStore
 from services.agents.turn_loop import stream_error
 from services.agents.turn_results import final_turn
 
@@ -72,7 +73,7 @@ class BatchJobs:
 
     async def list(self, agent_id: str, size: int, token: str) -> tuple[list[jobs_pb2.Job], str]:
         await self._book.agent(agent_id)
-        return await asyncio.to_thread(self._store.list_jobs, agent_id, page_size(size), token)
+        return await asyncio.to_thread(self._store.list_jobs, agent_id, paging.page_size(size), token)
 
     async def cancel(self, job_id: str) -> jobs_pb2.Job:
         job = await self.get(job_id)
@@ -96,10 +97,11 @@ class BatchJobs:
                 reason="JOB_NOT_COMPLETED",
                 job_id=job_id,
             )
-        start = page_after(token) or 0
-        limit = page_size(size)
+        listing = f"batch_results:{job_id}"
+        start = paging.read_offset(token, listing)
+        limit = paging.page_size(size)
         results = await asyncio.to_thread(self._store.results, job_id, start, limit)
-        return results[:limit], str(start + limit) if len(results) > limit else ""
+        return results[:limit], paging.make_token(listing, start + limit) if len(results) > limit else ""
 
     async def _run(self, agent_id: str, job: jobs_pb2.Job, items: list[pb.AgentBatchItem], limit: int) -> None:
         gate = asyncio.Semaphore(limit)
@@ -127,7 +129,7 @@ class BatchJobs:
             else:  # the service is stopping
                 job.status = jobs_pb2.JOB_STATUS_FAILED
                 job.error.CopyFrom(INTERRUPTED)
-        except Exception as exc:  # noqa: BLE001 - a job records why it failed instead of vanishing
+        except Exception as exc:
             log.exception("batch job %s failed", job.job_id)
             job.status = jobs_pb2.JOB_STATUS_FAILED
             job.error.CopyFrom(stream_error_pb2.StreamError(code=13, reason="JOB_FAILED", message=str(exc)))

@@ -10,8 +10,11 @@ from typing import Any
 from google.protobuf import json_format
 
 from llama.common.v1 import agent_config_pb2, tools_pb2
+from llama.registry.v1 import registry_pb2
+from llama.tool_runtime.v1 import tool_runtime_pb2 as tr
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
-from services.agents.mesh_calls import MeshCalls
+from llama_mesh.runtime.gateway_client import GatewayClient
+from llama_mesh.runtime.paging import MAX_PAGE_SIZE
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RAG_TOOL_GROUP = "builtin::rag"
@@ -74,7 +77,7 @@ def check_client_tools(tools: list[tools_pb2.ToolDefinition], field_name: str) -
 
 
 async def build_toolbox(
-    mesh: MeshCalls,
+    mesh: GatewayClient,
     groups: list[agent_config_pb2.AgentToolGroup],
     client_tools: list[tools_pb2.ToolDefinition],
     time_left: float | None,
@@ -86,9 +89,10 @@ async def build_toolbox(
     for index, group in enumerate(groups):
         if not group.tool_group_id:
             raise InvalidArgument(f"{field_name}[{index}].tool_group_id", "is required")
-        registered = await mesh.get_tool_group(group.tool_group_id, time_left)
+        lookup = registry_pb2.GetToolGroupRequest(tool_group_id=group.tool_group_id)
+        registered = await mesh.call(mesh.registry.GetToolGroup, lookup, time_left)
         args = {**json_format.MessageToDict(registered.args), **json_format.MessageToDict(group.args)}
-        tools = await mesh.list_tools(group.tool_group_id, time_left)
+        tools = await _all_tools(mesh, group.tool_group_id, time_left)
         by_name = {tool.definition.name: tool for tool in tools}
         wanted = list(group.tool_names) or list(by_name)
         for name in wanted:
@@ -111,3 +115,16 @@ async def build_toolbox(
         if registered.provider_resource_id == RAG_TOOL_GROUP or group.tool_group_id == RAG_TOOL_GROUP:
             box.rag_vector_db_ids = [str(item) for item in args.get("vector_db_ids", [])]
     return box
+
+
+async def _all_tools(mesh: GatewayClient, tool_group_id: str, time_left: float | None) -> list[tr.RuntimeTool]:
+    """Every tool of a group, following the pages."""
+    tools: list[tr.RuntimeTool] = []
+    token = ""
+    while True:
+        request = tr.ListRuntimeToolsRequest(tool_group_id=tool_group_id, page_size=MAX_PAGE_SIZE, page_token=token)
+        page = await mesh.call(mesh.tool_runtime.ListRuntimeTools, request, time_left)
+        tools.extend(page.tools)
+        token = page.next_page_token
+        if not token:
+            return tools

@@ -29,11 +29,12 @@ from llama.common.v1 import (
     tools_pb2,
 )
 from llama.inference.v1 import inference_pb2
+from llama.registry.v1 import registry_pb2
 from llama.safety.v1 import safety_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as tr
 from llama_mesh.runtime.errors import MeshError, RemoteError, Unavailable, status_code_number
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.agents.conversation import conversation, text_message, text_of
-from services.agents.mesh_calls import MeshCalls
 from services.agents.toolbox import Toolbox
 
 DEFAULT_MAX_INFER_ITERS = 10
@@ -82,7 +83,7 @@ class TurnSettings:
 class TurnLoop:
     def __init__(
         self,
-        mesh: MeshCalls,
+        mesh: GatewayClient,
         settings: TurnSettings,
         turn: pb.Turn,
         earlier_turns: list[pb.Turn],
@@ -221,7 +222,7 @@ class TurnLoop:
         written = False
         with tracer.start_as_current_span("agents.step.inference") as span:
             span.set_attribute("agent.step_id", step.step_id)
-            async for reply in self._mesh.stream_chat(request, self._time_left()):
+            async for reply in self._mesh.stream(self._mesh.inference.StreamChatCompletion, request, self._time_left()):
                 if reply.HasField("chunk") and reply.chunk.text_delta:
                     if forced:
                         status = pb.TOOL_CALL_PARSE_STATUS_IN_PROGRESS if written else pb.TOOL_CALL_PARSE_STATUS_STARTED
@@ -277,7 +278,7 @@ class TurnLoop:
         request = tr.InvokeToolRequest(tool_group_id=tool.tool_group_id, tool_name=call.tool_name)
         request.kwargs.update({**kwargs, **tool.args})
         try:
-            reply = await self._mesh.invoke_tool(request, self._time_left())
+            reply = await self._mesh.call(self._mesh.tool_runtime.InvokeTool, request, self._time_left())
         except RemoteError as error:
             answer.content.text = f"error: {call.tool_name} failed: {error.message}"
             return answer
@@ -298,7 +299,8 @@ class TurnLoop:
             span.set_attribute("agent.step_id", step.step_id)
             span.set_attribute("agent.shield_ids", shield_ids)
             requests = [safety_pb2.RunShieldRequest(shield_id=shield, messages=messages) for shield in shield_ids]
-            replies = await asyncio.gather(*(self._mesh.run_shield(r, self._time_left()) for r in requests))
+            shield = self._mesh.safety.RunShield
+            replies = await asyncio.gather(*(self._mesh.call(shield, r, self._time_left()) for r in requests))
             found = [reply.violation for reply in replies if reply.HasField("violation")]
             errors = [v for v in found if v.violation_level == safety_violation_pb2.VIOLATION_LEVEL_ERROR]
             self._violation = (errors or found or [None])[0]
@@ -326,16 +328,14 @@ class TurnLoop:
                     rag.content.CopyFrom(document.content)
                 else:
                     rag.uri = document.uri
-            await self._mesh.insert_documents(insert, self._time_left())
+            await self._mesh.call(self._mesh.tool_runtime.InsertDocuments, insert, self._time_left())
             query = "\n".join(
                 text_of(message.content)
                 for message in self.turn.input_messages
                 if message.role == messages_pb2.ROLE_USER
             )
-            found = await self._mesh.query_knowledge(
-                tr.QueryKnowledgeRequest(vector_db_ids=vector_db_ids, content=content_pb2.Content(text=query)),
-                self._time_left(),
-            )
+            knowledge = tr.QueryKnowledgeRequest(vector_db_ids=vector_db_ids, content=content_pb2.Content(text=query))
+            found = await self._mesh.call(self._mesh.tool_runtime.QueryKnowledge, knowledge, self._time_left())
         step.memory_retrieval.inserted_context.CopyFrom(found.content)
         yield await self._end(step, pb.STEP_TYPE_MEMORY_RETRIEVAL)
 
@@ -345,7 +345,8 @@ class TurnLoop:
             identifier=settings.session_vector_db, embedding_model=settings.embedding_model
         )
         try:
-            await self._mesh.register_vector_db(vector_db, self._time_left())
+            request = registry_pb2.RegisterVectorDBRequest(vector_db=vector_db)
+            await self._mesh.call(self._mesh.registry.RegisterVectorDB, request, self._time_left())
         except RemoteError as error:
             if error.code != grpc.StatusCode.ALREADY_EXISTS:
                 raise

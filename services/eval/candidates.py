@@ -13,8 +13,10 @@ import grpc
 from llama.agents.v1 import agents_pb2
 from llama.common.v1 import messages_pb2, resources_pb2
 from llama.eval.v1 import eval_pb2
+from llama.inference.v1 import inference_pb2
+from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import InvalidArgument, RemoteError
-from services.eval.gateway_apis import GatewayAPIs
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.eval.row_prompt import with_system_message
 
 Generation = dict[str, str]
@@ -37,46 +39,47 @@ class Candidate:
 
 
 class ModelAnswers(Candidate):
-    def __init__(self, apis: GatewayAPIs, candidate: eval_pb2.ModelCandidate) -> None:
-        self._apis = apis
+    def __init__(self, gateway: GatewayClient, candidate: eval_pb2.ModelCandidate) -> None:
+        self._gateway = gateway
         self._candidate = candidate
 
     async def generate(self, messages: list[messages_pb2.Message], time_left: float | None) -> Generation:
         system = self._candidate.system_message if self._candidate.HasField("system_message") else None
         conversation = with_system_message(messages, system)
-        reply = await self._apis.chat(self._candidate.model, conversation, self._candidate.sampling_params, time_left)
-        return {"generated_answer": _text(reply)}
+        request = inference_pb2.ChatCompletionRequest(
+            model_id=self._candidate.model, messages=conversation, sampling_params=self._candidate.sampling_params
+        )
+        reply = await self._gateway.call(self._gateway.inference.ChatCompletion, request, time_left)
+        return {"generated_answer": _text(reply.completion_message)}
 
 
 class AgentAnswers(Candidate):
     """One agent per job, one session per row; the row's user messages are the turn (its system messages are left
     to the agent's instructions)."""
 
-    def __init__(self, apis: GatewayAPIs, candidate: eval_pb2.AgentCandidate) -> None:
-        self._apis = apis
+    def __init__(self, gateway: GatewayClient, candidate: eval_pb2.AgentCandidate) -> None:
+        self._gateway = gateway
         self._candidate = candidate
         self._agent_id = ""
         self._sessions = 0
 
     async def _agent(self, time_left: float | None) -> str:
         if not self._agent_id:
-            agent = await self._apis.create_agent(
-                agents_pb2.CreateAgentRequest(agent_config=self._candidate.config), time_left
-            )
+            request = agents_pb2.CreateAgentRequest(agent_config=self._candidate.config)
+            agent = await self._gateway.call(self._gateway.agents.CreateAgent, request, time_left)
             self._agent_id = agent.agent_id
         return self._agent_id
 
     async def generate(self, messages: list[messages_pb2.Message], time_left: float | None) -> Generation:
         agent_id = await self._agent(time_left)
         self._sessions += 1
-        session = await self._apis.create_session(
-            agents_pb2.CreateSessionRequest(agent_id=agent_id, session_name=f"eval-row-{self._sessions}"), time_left
-        )
+        opened = agents_pb2.CreateSessionRequest(agent_id=agent_id, session_name=f"eval-row-{self._sessions}")
+        session = await self._gateway.call(self._gateway.agents.CreateSession, opened, time_left)
         turn_input = [message for message in messages if message.role == messages_pb2.ROLE_USER]
-        turn = await self._apis.run_turn(
-            agents_pb2.CreateTurnAndWaitRequest(agent_id=agent_id, session_id=session.session_id, messages=turn_input),
-            time_left,
+        request = agents_pb2.CreateTurnAndWaitRequest(
+            agent_id=agent_id, session_id=session.session_id, messages=turn_input
         )
+        turn = await self._gateway.call(self._gateway.agents.CreateTurnAndWait, request, time_left)
         generation = {
             "generated_answer": _text(turn.output_message),
             "session_id": session.session_id,
@@ -89,17 +92,18 @@ class AgentAnswers(Candidate):
     async def close(self) -> None:
         if self._agent_id:
             with contextlib.suppress(RemoteError):  # left behind, it holds nothing the eval needs
-                await self._apis.delete_agent(self._agent_id, 30.0)
+                deleted = agents_pb2.DeleteAgentRequest(agent_id=self._agent_id)
+                await self._gateway.call(self._gateway.agents.DeleteAgent, deleted)
             self._agent_id = ""
 
 
-def open_candidate(apis: GatewayAPIs, candidate: eval_pb2.EvalCandidate) -> Candidate:
+def open_candidate(gateway: GatewayClient, candidate: eval_pb2.EvalCandidate) -> Candidate:
     if candidate.WhichOneof("candidate") == "agent":
-        return AgentAnswers(apis, candidate.agent)
-    return ModelAnswers(apis, candidate.model)
+        return AgentAnswers(gateway, candidate.agent)
+    return ModelAnswers(gateway, candidate.model)
 
 
-async def check_candidate(apis: GatewayAPIs, config: eval_pb2.BenchmarkConfig) -> str:
+async def check_candidate(gateway: GatewayClient, config: eval_pb2.BenchmarkConfig) -> str:
     """Validate the candidate (INVALID_ARGUMENT when it cannot run); a short description of it, e.g. "model:x"."""
     field = "benchmark_config.eval_candidate"
     kind = config.eval_candidate.WhichOneof("candidate")
@@ -107,20 +111,20 @@ async def check_candidate(apis: GatewayAPIs, config: eval_pb2.BenchmarkConfig) -
         raise InvalidArgument(field, "is required: a model or an agent candidate")
     if kind == "model":
         model = config.eval_candidate.model
-        await _check_llm(apis, model.model, f"{field}.model.model")
+        await _check_llm(gateway, model.model, f"{field}.model.model")
         if model.HasField("system_message") and model.system_message.role != messages_pb2.ROLE_SYSTEM:
             raise InvalidArgument(f"{field}.model.system_message.role", "must be ROLE_SYSTEM")
         return f"model:{model.model}"
     agent = config.eval_candidate.agent
-    await _check_llm(apis, agent.config.model, f"{field}.agent.config.model")
+    await _check_llm(gateway, agent.config.model, f"{field}.agent.config.model")
     return f"agent:{agent.config.model}"
 
 
-async def _check_llm(apis: GatewayAPIs, model_id: str, field: str) -> None:
+async def _check_llm(gateway: GatewayClient, model_id: str, field: str) -> None:
     if not model_id:
         raise InvalidArgument(field, "is required: a registered LLM")
     try:
-        model = await apis.get_model(model_id)
+        model = await gateway.call(gateway.registry.GetModel, registry_pb2.GetModelRequest(model_id=model_id))
     except RemoteError as error:
         if error.code == grpc.StatusCode.NOT_FOUND:
             raise InvalidArgument(

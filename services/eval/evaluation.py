@@ -10,10 +10,12 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from llama.common.v1 import resources_pb2, scoring_pb2
+from llama.datasetio.v1 import datasetio_pb2
 from llama.eval.v1 import eval_pb2
+from llama.scoring.v1 import scoring_pb2 as scoring_api_pb2
 from llama_mesh.runtime.errors import InvalidArgument, RemoteError
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.eval.candidates import Candidate, Generation
-from services.eval.gateway_apis import GatewayAPIs
 from services.eval.row_prompt import PROMPT_FORMATS, RowFormatError, row_messages
 
 Row = dict[str, Any]
@@ -63,14 +65,15 @@ def struct_rows(rows: list[struct_pb2.Struct]) -> list[Row]:
 
 
 async def read_rows(
-    apis: GatewayAPIs, dataset_id: str, limit: int, page_size: int, time_left: float | None
+    gateway: GatewayClient, dataset_id: str, limit: int, page_size: int, time_left: float | None
 ) -> list[Row]:
     """The dataset's first `limit` rows (every row when 0), page by page."""
     rows: list[Row] = []
     start: int | None = 0
     while start is not None and (not limit or len(rows) < limit):
         want = page_size if not limit else min(page_size, limit - len(rows))
-        page = await apis.iter_rows(dataset_id, start, want, time_left)
+        request = datasetio_pb2.IterRowsRequest(dataset_id=dataset_id, start_index=start, limit=want)
+        page = await gateway.call(gateway.datasetio.IterRows, request, time_left)
         rows.extend(struct_rows(list(page.rows)))
         start = page.next_start_index if page.HasField("next_start_index") and page.rows else None
     return rows[:limit] if limit else rows
@@ -109,7 +112,7 @@ async def generate(
 
 
 async def score(
-    apis: GatewayAPIs,
+    gateway: GatewayClient,
     rows: list[Row],
     generations: list[Generation],
     scoring: dict[str, resources_pb2.ScoringFunctionParams],
@@ -121,7 +124,9 @@ async def score(
         scored = struct_pb2.Struct()
         scored.update({**row, "generated_answer": generation.get("generated_answer", "")})
         inputs.append(scored)
-    return await apis.score(inputs, scoring, time_left)
+    request = scoring_api_pb2.ScoreRequest(input_rows=inputs, scoring_functions=scoring)
+    reply = await gateway.call(gateway.scoring.Score, request, time_left)
+    return dict(reply.results)
 
 
 def generation_structs(generations: list[Generation]) -> list[struct_pb2.Struct]:

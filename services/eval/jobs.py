@@ -20,10 +20,10 @@ from google.protobuf import timestamp_pb2
 from llama.common.v1 import jobs_pb2, stream_error_pb2
 from llama.eval.v1 import eval_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound, status_code_number
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.eval.candidates import open_candidate
 from services.eval.config import EvalProviderConfig
 from services.eval.evaluation import EvalPlan, Row, generate, generation_structs, read_rows, score
-from services.eval.gateway_apis import GatewayAPIs
 from services.eval.job_store import JobFailure, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,10 @@ def job_message(record: JobRecord) -> jobs_pb2.Job:
 
 
 class EvalJobs:
-    def __init__(self, provider_id: str, config: EvalProviderConfig, apis: GatewayAPIs, store: JobStore) -> None:
+    def __init__(self, provider_id: str, config: EvalProviderConfig, gateway: GatewayClient, store: JobStore) -> None:
         self._provider_id = provider_id
         self._config = config
-        self._apis = apis
+        self._gateway = gateway
         self._store = store
         self._slots = asyncio.Semaphore(config.max_concurrent_jobs)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -135,9 +135,9 @@ class EvalJobs:
     async def _evaluate(
         self, job_id: str, request: eval_pb2.RunEvalRequest, plan: EvalPlan
     ) -> eval_pb2.GetEvalJobResultResponse:
-        apis = self._apis
+        gateway = self._gateway
         rows: list[Row] = await read_rows(
-            apis,
+            gateway,
             plan.benchmark.dataset_id,
             plan.num_examples,
             self._config.page_size,
@@ -148,14 +148,14 @@ class EvalJobs:
         async def progress(done: int, total: int) -> None:
             await self._db(self._store.set_progress, job_id, done, total)
 
-        candidate = open_candidate(apis, request.benchmark_config.eval_candidate)
+        candidate = open_candidate(gateway, request.benchmark_config.eval_candidate)
         try:
             generations = await generate(
                 candidate, rows, plan.prompt_format, self._config.generation_timeout_s, progress
             )
         finally:
             await candidate.close()
-        scores = await score(apis, rows, generations, plan.scoring, self._config.scoring_timeout_s) if rows else {}
+        scores = await score(gateway, rows, generations, plan.scoring, self._config.scoring_timeout_s) if rows else {}
         return eval_pb2.GetEvalJobResultResponse(generations=generation_structs(generations), scores=scores)
 
     async def job(self, benchmark_id: str, job_id: str) -> JobRecord:

@@ -8,7 +8,7 @@ from llama.common.v1 import resources_pb2
 from llama.eval.v1 import eval_pb2_grpc
 from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
-from services.eval.provider import MetaReferenceEval
+from services.eval.provider import EvalProvider
 from services.eval.providers import EvalProviders
 
 
@@ -18,7 +18,7 @@ class EvalServicer(eval_pb2_grpc.EvalServiceServicer):
 
     def _resolve(
         self, context: grpc.aio.ServicerContext, benchmark_id: str
-    ) -> tuple[resources_pb2.Benchmark, MetaReferenceEval]:
+    ) -> tuple[resources_pb2.Benchmark, EvalProvider]:
         benchmark = resolved_resource(context, resources_pb2.Benchmark, benchmark_id, "eval")
         return benchmark, self._providers.get(benchmark.provider_id)
 

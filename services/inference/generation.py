@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from llama.common.v1 import messages_pb2
 from llama_mesh.runtime.errors import InvalidArgument
-from services.inference.engine import (
+from services.inference.provider import (
     ChatEngine,
     ChatGenerationChunk,
     ChatGenerationRequest,

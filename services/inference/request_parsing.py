@@ -13,7 +13,7 @@ from jsonschema.validators import validator_for
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2, tools_pb2
 from llama_mesh.runtime.errors import InvalidArgument
-from services.inference.engine import OutputConstraint, SamplingParams
+from services.inference.provider import OutputConstraint, SamplingParams
 
 MAX_STOP_SEQUENCES = 16
 MAX_LOGPROBS = 20

@@ -7,7 +7,7 @@ from llama.common.v1 import resources_pb2 as res
 from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.resource_lifecycle import prepared, unpacked
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
-from services.inference.engine import Embedder
+from services.inference.provider import Embedder
 from services.inference.providers import ProviderSet
 
 

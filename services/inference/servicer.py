@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, tools_pb2
+from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, stream_error_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, status_code_number
-from services.inference.engine import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
+from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.providers import ProviderSet
 from services.inference.request_parsing import content_text, parse_chat, parse_completion
 from services.inference.span_attributes import record_generation, record_model
@@ -55,8 +55,8 @@ def _assistant_message(result: GenerationResult) -> messages_pb2.Message:
     return message
 
 
-def _stream_error(error: MeshError) -> pb.StreamError:
-    return pb.StreamError(code=status_code_number(error.code), reason=error.reason, message=error.message)
+def _stream_error(error: MeshError) -> stream_error_pb2.StreamError:
+    return stream_error_pb2.StreamError(code=status_code_number(error.code), reason=error.reason, message=error.message)
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):

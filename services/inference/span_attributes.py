@@ -10,8 +10,8 @@ from contextlib import aclosing
 
 from opentelemetry import trace
 
-from services.inference.engine import GenerationChunk
 from services.inference.generation import GenerationResult
+from services.inference.provider import GenerationChunk
 from services.inference.usage_metrics import record_usage
 
 

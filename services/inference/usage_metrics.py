@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from llama_mesh.runtime.metrics import meter
-from services.inference.engine import Embedder
+from services.inference.provider import Embedder
 from services.inference.providers import ProviderSet
 
 log = logging.getLogger(__name__)

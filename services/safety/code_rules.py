@@ -49,7 +49,7 @@ class _Scanner(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.findings: list[Finding] = []
 
-    def visit_Import(self, node: ast.Import) -> None:  # noqa: N802 - ast visitor
+    def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.asname:  # import os.path as p: p is os.path
                 self.aliases[alias.asname] = alias.name
@@ -58,7 +58,7 @@ class _Scanner(ast.NodeVisitor):
                 self.aliases[top] = top
         self.generic_visit(node)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
             self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}" if node.module else alias.name
         self.generic_visit(node)
@@ -82,7 +82,7 @@ class _Scanner(ast.NodeVisitor):
     def _add(self, rule: str, severity: str, node: ast.AST, detail: str) -> None:
         self.findings.append(Finding(rule, severity, getattr(node, "lineno", 0), detail))
 
-    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
+    def visit_Call(self, node: ast.Call) -> None:
         name = self.qualified(node.func)
         if name in _DYNAMIC_CODE and node.args and not isinstance(node.args[0], ast.Constant):
             function = name.rsplit(".", 1)[-1]

@@ -9,7 +9,7 @@ from google.protobuf import json_format, struct_pb2
 from llama.common.v1 import content_pb2, messages_pb2
 from llama.safety.v1 import safety_pb2
 from llama_mesh.runtime.errors import InvalidArgument
-from services.safety.shield import Turn
+from services.safety.provider import Turn
 
 MAX_MESSAGES = 1000
 _ROLES = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.safety.shield import Turn
+from services.safety.provider import Turn
 
 CATEGORIES: dict[str, str] = {
     "S1": "Violent Crimes",

@@ -9,8 +9,8 @@ from llama.safety.v1 import safety_pb2, safety_pb2_grpc
 from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
 from services.safety.conversation import merged_params, parse_turns
+from services.safety.provider import Level, ShieldCall, Violation
 from services.safety.providers import ShieldProviders
-from services.safety.shield import Level, ShieldCall, Violation
 
 _LEVELS = {
     Level.INFO: safety_violation_pb2.VIOLATION_LEVEL_INFO,

@@ -6,8 +6,8 @@ import argparse
 
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.server import ServiceServer
-from services.scoring.gateway_calls import GatewayCalls
 from services.scoring.providers import ScoringProviders
 from services.scoring.resource_lifecycle import ScoringFunctionLifecycleServicer
 from services.scoring.rows_scoring import RowsScorer
@@ -17,7 +17,7 @@ from services.scoring.servicer import ScoringServicer
 async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     service = config.service(args.service)
     providers = ScoringProviders.from_config(service.providers, config)
-    gateway = GatewayCalls(config.gateway.address)
+    gateway = GatewayClient(config.gateway.address)
     server = ServiceServer(service.name, service.address)
     server.add_api(ScoringServicer(RowsScorer(providers, gateway), gateway))
     server.add_api(ScoringFunctionLifecycleServicer(providers))

@@ -12,7 +12,7 @@ from typing import Any
 
 from llama.common.v1 import resources_pb2 as res
 from llama_mesh.runtime.errors import InvalidArgument
-from services.scoring.scorer import ScoreRow, text_of
+from services.scoring.provider import ScoreRow, text_of
 
 NAMES = {
     res.AGGREGATION_FUNCTION_ACCURACY: "accuracy",

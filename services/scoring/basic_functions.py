@@ -17,7 +17,7 @@ from services.scoring.answer_parsing import (
     multiple_choice_letter,
 )
 from services.scoring.ifeval_checks import follows, supported
-from services.scoring.scorer import Row, ScoreRow, text_of
+from services.scoring.provider import Row, ScoreRow, text_of
 
 ANSWER_COLUMNS = ("generated_answer", "expected_answer")
 IFEVAL_COLUMNS = ("instruction_id_list", "kwargs", "generated_answer")

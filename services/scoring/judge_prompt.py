@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llama_mesh.runtime.errors import InvalidArgument
-from services.scoring.scorer import Row, text_of
+from services.scoring.provider import Row, text_of
 
 DEFAULT_TEMPLATE = (
     "You are grading an answer against the expected answer.\n\n"

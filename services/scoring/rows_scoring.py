@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from llama.common.v1 import resources_pb2 as res
 from llama.common.v1 import scoring_pb2
+from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.scoring.aggregations import aggregate
-from services.scoring.gateway_calls import GatewayCalls
+from services.scoring.provider import Row, RowsOrigin, ScoreRow, ScoringCall, ScoringProvider, as_struct
 from services.scoring.providers import ScoringProviders
-from services.scoring.scorer import Row, RowsOrigin, ScoreRow, ScoringCall, ScoringProvider, as_struct
 
 MAX_FUNCTIONS = 50
 
@@ -25,7 +26,7 @@ class Scoring:
 
 
 class RowsScorer:
-    def __init__(self, providers: ScoringProviders, gateway: GatewayCalls) -> None:
+    def __init__(self, providers: ScoringProviders, gateway: GatewayClient) -> None:
         self._providers = providers
         self._gateway = gateway
 
@@ -37,7 +38,8 @@ class RowsScorer:
             raise InvalidArgument("scoring_functions", f"at most {MAX_FUNCTIONS} per call, got {len(requested)}")
         resolved: list[Scoring] = []
         for function_id in sorted(requested):
-            function = await self._gateway.scoring_function(function_id)
+            request = registry_pb2.GetScoringFunctionRequest(scoring_function_id=function_id)
+            function = await self._gateway.call(self._gateway.registry.GetScoringFunction, request)
             given = requested[function_id]
             params = given if given.type != res.SCORING_FUNCTION_TYPE_UNSPECIFIED else function.params
             resolved.append(Scoring(function, params, self._providers.get(function.provider_id)))

@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from llama.common.v1 import resources_pb2 as res
-from services.scoring.gateway_calls import GatewayCalls
-from services.scoring.scorer import Row, ScoreRow, as_struct
+from llama.datasetio.v1 import datasetio_pb2
+from llama.registry.v1 import registry_pb2
+from llama_mesh.runtime.gateway_client import GatewayClient
+from services.scoring.provider import Row, ScoreRow, as_struct
 
 APPEND_CHUNK_ROWS = 500
 MAX_IDENTIFIER = 256
@@ -28,7 +30,7 @@ def scored_rows(rows: Sequence[Row], scores: Mapping[str, Sequence[ScoreRow]]) -
 
 
 async def save_scored_rows(
-    gateway: GatewayCalls, source: res.Dataset, rows: Sequence[Row], time_left: float | None
+    gateway: GatewayClient, source: res.Dataset, rows: Sequence[Row], time_left: float | None
 ) -> str:
     identifier = saved_dataset_id(source.identifier)
     dataset = res.Dataset(
@@ -38,12 +40,15 @@ async def save_scored_rows(
         source=res.DataSource(rows=res.RowsSource()),
     )
     dataset.metadata.update({"scored_dataset_id": source.identifier})
-    await gateway.register_dataset(dataset)
+    register = registry_pb2.RegisterDatasetRequest(dataset=dataset)
+    await gateway.call(gateway.registry.RegisterDataset, register, time_left)
     try:
         for start in range(0, len(rows), APPEND_CHUNK_ROWS):
             chunk = [as_struct(row) for row in rows[start : start + APPEND_CHUNK_ROWS]]
-            await gateway.append_rows(identifier, chunk, time_left)
+            append = datasetio_pb2.AppendRowsRequest(dataset_id=identifier, rows=chunk)
+            await gateway.call(gateway.datasetio.AppendRows, append, time_left)
     except BaseException:
-        await gateway.unregister_dataset(identifier)
+        unregister = registry_pb2.UnregisterDatasetRequest(dataset_id=identifier)
+        await gateway.call(gateway.registry.UnregisterDataset, unregister, time_left)
         raise
     return identifier

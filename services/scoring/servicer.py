@@ -3,21 +3,25 @@ gateway's datasetio API, optionally saved back with their scores as a new datase
 
 from __future__ import annotations
 
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 
+from llama.datasetio.v1 import datasetio_pb2
+from llama.registry.v1 import registry_pb2
 from llama.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
-from services.scoring.gateway_calls import GatewayCalls
+from llama_mesh.runtime.gateway_client import Deadline, GatewayClient
+from services.scoring.provider import RowsOrigin
 from services.scoring.rows_scoring import RowsScorer
 from services.scoring.saved_results import save_scored_rows, scored_rows
-from services.scoring.scorer import RowsOrigin
 
 MAX_INPUT_ROWS = 10_000
+# Rows read from datasetio per call.
+PAGE_ROWS = 1000
 
 
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
-    def __init__(self, scorer: RowsScorer, gateway: GatewayCalls) -> None:
+    def __init__(self, scorer: RowsScorer, gateway: GatewayClient) -> None:
         self._scorer = scorer
         self._gateway = gateway
 
@@ -37,9 +41,10 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         if not request.dataset_id:
             raise InvalidArgument("dataset_id", "is required")
         scorings = await self._scorer.resolve(request.scoring_functions)
-        dataset = await self._gateway.dataset(request.dataset_id)
-        time_left = remaining_timeout(context)
-        rows = [json_format.MessageToDict(row) for row in await self._gateway.all_rows(dataset.identifier, time_left)]
+        gateway = self._gateway
+        lookup = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
+        dataset = await gateway.call(gateway.registry.GetDataset, lookup, context)
+        rows = [json_format.MessageToDict(row) for row in await _all_rows(gateway, dataset.identifier, context)]
         if not rows:
             raise FailedPrecondition(
                 f"dataset {dataset.identifier!r} has no rows to score",
@@ -55,3 +60,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 self._gateway, dataset, scored_rows(rows, scores), remaining_timeout(context)
             )
         return reply
+
+
+async def _all_rows(gateway: GatewayClient, dataset_id: str, deadline: Deadline) -> list[struct_pb2.Struct]:
+    """Every row of a dataset, page after page."""
+    rows: list[struct_pb2.Struct] = []
+    start = 0
+    while True:
+        request = datasetio_pb2.IterRowsRequest(dataset_id=dataset_id, start_index=start, limit=PAGE_ROWS)
+        page = await gateway.call(gateway.datasetio.IterRows, request, deadline)
+        rows.extend(page.rows)
+        if not page.HasField("next_start_index"):
+            return rows
+        start = page.next_start_index

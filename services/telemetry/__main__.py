@@ -11,8 +11,8 @@ import asyncio
 
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.server import ServiceServer
-from services.telemetry.dataset_sink import GatewayDatasets
 from services.telemetry.receiver import OtlpTraceReceiver
 from services.telemetry.servicer import TelemetryServicer
 from services.telemetry.span_store import SpanStore
@@ -21,13 +21,13 @@ from services.telemetry.span_store import SpanStore
 async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     service = config.service(args.service)
     store = await asyncio.to_thread(SpanStore, config.data_path("telemetry", "traces.db"))
-    datasets = GatewayDatasets(config.gateway.address)
+    gateway = GatewayClient(config.gateway.address)
     server = ServiceServer(service.name, service.address)
     server.add_api(OtlpTraceReceiver(store))
-    server.add_api(TelemetryServicer(store, datasets))
+    server.add_api(TelemetryServicer(store, gateway))
 
     async def close() -> None:
-        await datasets.close()
+        await gateway.close()
         await asyncio.to_thread(store.close)
 
     await server.run(shutdown=close)

@@ -1,21 +1,18 @@
 """The parts of a query a caller writes, checked and turned into plain values: attribute conditions, order_by,
-page size and page token. Every refusal is InvalidArgument naming the request field."""
+QuerySpans' page tokens (llama_mesh.runtime.paging does the rest). Every refusal is InvalidArgument naming the
+request field."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from llama.telemetry.v1 import telemetry_pb2 as pb
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import InvalidArgument
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 MAX_TREE_DEPTH = 64
 
 Op = Literal["eq", "ne", "gt", "lt"]
@@ -85,12 +82,6 @@ def order_terms(order_by: str) -> list[OrderTerm]:
     return terms
 
 
-def page_size(value: int, field: str = "page_size") -> int:
-    if value < 0:
-        raise InvalidArgument(field, f"must not be negative, got {value}")
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
 def max_depth(request: object) -> int:
     """A request's optional max_depth: unset means the deepest allowed."""
     if not request.HasField("max_depth"):  # type: ignore[attr-defined]
@@ -101,36 +92,20 @@ def max_depth(request: object) -> int:
     return depth
 
 
-def page_token(position: int | Sequence[int], query: str) -> str:
-    """An opaque token: where the next page starts, bound to the query it belongs to."""
-    numbers = [position] if isinstance(position, int) else list(position)
-    return base64.urlsafe_b64encode(json.dumps({"p": numbers, "q": query}).encode()).decode()
+def span_token(listing: str, position: tuple[int, int]) -> str:
+    """A QuerySpans page token: the (trace index, span index) where the next page starts."""
+    return paging.make_token(listing, f"{position[0]}.{position[1]}")
 
 
-def _position(token: str, query: str, length: int, field: str) -> list[int]:
-    if not token:
-        return [0] * length
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        numbers, owner = [int(number) for number in data["p"]], data["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise InvalidArgument(field, "is not a token this service returned") from exc
-    if owner != query:
-        raise InvalidArgument(field, "belongs to a different query (its filters or order changed)")
-    if len(numbers) != length or any(number < 0 for number in numbers):
-        raise InvalidArgument(field, "is not a token this service returned")
-    return numbers
-
-
-def page_offset(token: str, query: str, field: str = "page_token") -> int:
-    """The offset a QueryTraces page token holds (0 for no token)."""
-    return _position(token, query, 1, field)[0]
-
-
-def page_position(token: str, query: str, field: str = "page_token") -> tuple[int, int]:
+def span_position(token: str, listing: str) -> tuple[int, int]:
     """The (trace index, span index) a QuerySpans page token holds ((0, 0) for no token)."""
-    trace_index, span_index = _position(token, query, 2, field)
-    return trace_index, span_index
+    key = paging.read_key(token, listing)
+    if key is None:
+        return 0, 0
+    trace_index, _, span_index = key.partition(".")
+    if not (trace_index.isdigit() and span_index.isdigit()):
+        raise InvalidArgument("page_token", "is not a page token this server returned for this list")
+    return int(trace_index), int(span_index)
 
 
 def query_fingerprint(*parts: object) -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+from google.protobuf import struct_pb2
+
+from llama.datasetio.v1 import datasetio_pb2
+from llama.registry.v1 import registry_pb2
 from llama.telemetry.v1 import telemetry_pb2 as pb
 from llama.telemetry.v1 import telemetry_pb2_grpc
-from llama_mesh.runtime.channels import remaining_timeout
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.telemetry import query_terms as terms
 from services.telemetry.conversions import node_message, span_message, trace_message
-from services.telemetry.dataset_sink import GatewayDatasets
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_rows import span_rows
 from services.telemetry.span_store import SpanStore
@@ -32,18 +36,18 @@ def _hex_id(value: str, digits: int, field: str) -> str:
 
 
 class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
-    def __init__(self, store: SpanStore, datasets: GatewayDatasets) -> None:
+    def __init__(self, store: SpanStore, gateway: GatewayClient) -> None:
         self._store = store
-        self._datasets = datasets
+        self._gateway = gateway
 
     async def QueryTraces(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         conditions = terms.conditions(request.attribute_filters)
         order = terms.order_terms(request.order_by)
-        size = terms.page_size(request.page_size)
-        fingerprint = terms.query_fingerprint("traces", conditions, order)
-        offset = terms.page_offset(request.page_token, fingerprint)
+        size = paging.page_size(request.page_size)
+        listing = "traces:" + terms.query_fingerprint(conditions, order)  # a token is bound to its query
+        offset = paging.read_offset(request.page_token, listing)
         rows = await asyncio.to_thread(self._store.traces, conditions, order, size + 1, offset)
-        token = terms.page_token(offset + size, fingerprint) if len(rows) > size else ""
+        token = paging.make_token(listing, offset + size) if len(rows) > size else ""
         return pb.QueryTracesResponse(traces=[trace_message(row) for row in rows[:size]], next_page_token=token)
 
     async def GetTrace(self, request, context):  # noqa: N802, ANN001, ANN201
@@ -80,12 +84,12 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
     async def QuerySpans(self, request, context):  # noqa: N802, ANN001, ANN201
         conditions = terms.conditions(request.attribute_filters)
         depth = terms.max_depth(request)
-        size = terms.page_size(request.page_size)
-        fingerprint = terms.query_fingerprint("spans", conditions, depth)
-        position = terms.page_position(request.page_token, fingerprint)
+        size = paging.page_size(request.page_size)
+        listing = "spans:" + terms.query_fingerprint(conditions, depth)
+        position = terms.span_position(request.page_token, listing)
         page = await asyncio.to_thread(matching_spans, self._store, conditions, depth, size, position)
         wanted = terms.wanted_attributes(request.attributes_to_return)
-        token = terms.page_token(page.next_position, fingerprint) if page.next_position else ""
+        token = terms.span_token(listing, page.next_position) if page.next_position else ""
         return pb.QuerySpansResponse(spans=[span_message(span, wanted) for span in page.spans], next_page_token=token)
 
     async def SaveSpansToDataset(self, request, context):  # noqa: N802, ANN001, ANN201
@@ -95,7 +99,10 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         if not request.dataset_id:
             raise InvalidArgument("dataset_id", "is required")
         depth = terms.max_depth(request)
-        await self._datasets.check_registered(request.dataset_id)
+        # NOT_FOUND (the registry's error) when the dataset is not registered.
+        gateway = self._gateway
+        registered = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
+        await gateway.call(gateway.registry.GetDataset, registered, context)
         attributes = list(dict.fromkeys(request.attributes_to_save))
         rows = await asyncio.to_thread(span_rows, self._store, conditions, depth, attributes, MAX_SAVED_SPANS)
         if rows is None:
@@ -105,5 +112,11 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
             )
         if not rows:
             return pb.SaveSpansToDatasetResponse(saved_rows=0)
-        saved = await self._datasets.append(request.dataset_id, rows, remaining_timeout(context))
-        return pb.SaveSpansToDatasetResponse(saved_rows=saved)
+        structs = []
+        for row in rows:
+            struct = struct_pb2.Struct()
+            struct.update(row)
+            structs.append(struct)
+        append = datasetio_pb2.AppendRowsRequest(dataset_id=request.dataset_id, rows=structs)  # all or none
+        reply = await gateway.call(gateway.datasetio.AppendRows, append, context)
+        return pb.SaveSpansToDatasetResponse(saved_rows=reply.appended_rows)

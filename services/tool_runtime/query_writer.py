@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
-from llama.inference.v1 import inference_pb2, inference_pb2_grpc
+from llama.inference.v1 import inference_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
-from llama_mesh.runtime.channels import LazyChannel, call_remote
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+from llama_mesh.runtime.gateway_client import GatewayClient
 
 FIELD = "query_config.query_generator_config.llm"
 PLACEHOLDER = "{messages}"
@@ -18,8 +18,8 @@ MAX_QUERY_TOKENS = 64
 
 
 class LLMQueryWriter:
-    def __init__(self, gateway: LazyChannel) -> None:
-        self._gateway = gateway  # the RAG provider's channel; closed with it
+    def __init__(self, gateway: GatewayClient) -> None:
+        self._gateway = gateway  # the RAG provider's; closed with it
 
     async def write(self, generator: pb.LLMQueryGenerator, text: str, time_left: float | None) -> str:
         if not generator.model:
@@ -35,8 +35,7 @@ class LLMQueryWriter:
             messages=[prompt],
             sampling_params=sampling_pb2.SamplingParams(max_tokens=MAX_QUERY_TOKENS),
         )
-        stub = inference_pb2_grpc.InferenceServiceStub(self._gateway.get())
-        reply = await call_remote(stub.ChatCompletion, request, time_left)
+        reply = await self._gateway.call(self._gateway.inference.ChatCompletion, request, time_left)
         query = reply.completion_message.content.text.strip().strip('"').strip()
         if not query:
             raise FailedPrecondition(

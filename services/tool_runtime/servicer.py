@@ -9,24 +9,12 @@ from llama.common.v1 import content_pb2, resources_pb2, tools_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
 from llama_mesh.resources import resolved_resource
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import InvalidArgument
 from services.tool_runtime import provider_data
+from services.tool_runtime.provider import ToolRuntimeProvider, ToolSpec
 from services.tool_runtime.providers import ToolRuntimeProviders
-from services.tool_runtime.runtime_provider import ToolRuntimeProvider, ToolSpec
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
-
-
-def _page(request: pb.ListRuntimeToolsRequest) -> tuple[int, int]:
-    if not 0 <= request.page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be in 0..{MAX_PAGE_SIZE}")
-    try:
-        start = int(request.page_token or 0)
-    except ValueError as exc:
-        raise InvalidArgument("page_token", "is not a token this service gave") from exc
-    return start, request.page_size or DEFAULT_PAGE_SIZE
 
 
 def _runtime_tool(group_id: str, spec: ToolSpec) -> pb.RuntimeTool:
@@ -53,10 +41,11 @@ class ToolRuntimeServicer(tool_runtime_pb2_grpc.ToolRuntimeServiceServicer):
 
     async def ListRuntimeTools(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         tool_group, provider = self._tool_group(request.tool_group_id, context)
-        start, size = _page(request)
+        paging.page_size(request.page_size)  # a bad page is refused before the provider is asked
+        listing = f"tools:{tool_group.identifier}"
+        paging.read_offset(request.page_token, listing)
         specs = await provider.list_tools(tool_group, remaining_timeout(context))
-        page = specs[start : start + size]
-        next_token = str(start + size) if start + size < len(specs) else ""
+        page, next_token = paging.page_of(specs, request.page_size, request.page_token, listing)
         return pb.ListRuntimeToolsResponse(
             tools=[_runtime_tool(tool_group.identifier, spec) for spec in page], next_page_token=next_token
         )

@@ -6,8 +6,8 @@ import argparse
 
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.entrypoint import run_main
+from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.server import ServiceServer
-from services.vector_io.embeddings import GatewayEmbedder
 from services.vector_io.providers import VectorStores
 from services.vector_io.resource_lifecycle import VectorDBLifecycleServicer
 from services.vector_io.servicer import VectorIOServicer
@@ -16,13 +16,13 @@ from services.vector_io.servicer import VectorIOServicer
 async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     service = config.service(args.service)
     stores = VectorStores.from_config(service.providers, config)
-    embedder = GatewayEmbedder(config.gateway.address)
+    gateway = GatewayClient(config.gateway.address)
     server = ServiceServer(service.name, service.address)
-    server.add_api(VectorIOServicer(stores, embedder))
+    server.add_api(VectorIOServicer(stores, gateway))
     server.add_api(VectorDBLifecycleServicer(stores))
 
     async def shutdown() -> None:
-        await embedder.close()
+        await gateway.close()
         await stores.close()
 
     await server.run(startup=stores.start, shutdown=shutdown)

@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from services.vector_io.store import StoredChunk
+from services.vector_io.provider import StoredChunk
 
 # Point ids must be UUIDs or integers: a chunk id maps to a UUIDv5 in this namespace; the id itself is in the payload.
 CHUNK_ID_NAMESPACE = uuid.UUID("6f0c3c8e-5b7a-4e43-9a53-3b1f6a0c2d11")

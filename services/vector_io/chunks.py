@@ -11,7 +11,7 @@ from google.protobuf import json_format, struct_pb2
 from llama.common.v1 import content_pb2, retrieval_pb2
 from llama.vector_io.v1 import vector_io_pb2 as pb
 from llama_mesh.runtime.errors import InvalidArgument
-from services.vector_io.store import ChunkHit, MetadataFilter, SearchMode, StoredChunk
+from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, StoredChunk
 
 MAX_CHUNKS_PER_INSERT = 10_000
 DEFAULT_MAX_CHUNKS = 10

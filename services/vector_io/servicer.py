@@ -10,16 +10,17 @@ from llama.vector_io.v1 import vector_io_pb2_grpc
 from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+from llama_mesh.runtime.gateway_client import GatewayClient
 from services.vector_io import chunks as convert
-from services.vector_io.embeddings import DOCUMENT, QUERY, GatewayEmbedder
+from services.vector_io.embeddings import DOCUMENT, QUERY, embed
+from services.vector_io.provider import SearchMode, SearchQuery, VectorStore
 from services.vector_io.providers import VectorStores
-from services.vector_io.store import SearchMode, SearchQuery, VectorStore
 
 
 class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
-    def __init__(self, stores: VectorStores, embedder: GatewayEmbedder) -> None:
+    def __init__(self, stores: VectorStores, gateway: GatewayClient) -> None:
         self._stores = stores
-        self._embedder = embedder
+        self._gateway = gateway
 
     def _vector_db(
         self, vector_db_id: str, context: grpc.aio.ServicerContext
@@ -34,7 +35,8 @@ class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
         vector_db, store = self._vector_db(request.vector_db_id, context)
         chunks, to_embed = convert.stored_chunks(request, vector_db.embedding_dimension)
         if to_embed:
-            vectors = await self._embedder.embed(
+            vectors = await embed(
+                self._gateway,
                 vector_db.embedding_model,
                 [chunks[index].text for index in to_embed],
                 DOCUMENT,
@@ -64,8 +66,8 @@ class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
             metadata_filter=convert.metadata_filter(params.metadata_filter, "params.metadata_filter"),
         )
         if query.mode is not SearchMode.KEYWORD:
-            [query.embedding] = await self._embedder.embed(
-                vector_db.embedding_model, [text], QUERY, remaining_timeout(context)
+            [query.embedding] = await embed(
+                self._gateway, vector_db.embedding_model, [text], QUERY, remaining_timeout(context)
             )
         hits = await store.search(vector_db.provider_resource_id, vector_db.embedding_dimension, query)
         return pb.QueryChunksResponse(

@@ -91,7 +91,7 @@ class Point(BaseModel):
 
 def test_nested_models_and_untyped_parameters() -> None:
     @client_tool
-    def move(to: Point, note=None) -> dict:  # noqa: ANN001 - an untyped parameter on purpose
+    def move(to: Point, note=None) -> dict:
         """Move."""
         return {"at": [to.x, to.y], "note": note}
 

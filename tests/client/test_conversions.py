@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, tools_pb2
+from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, stream_error_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2
 from llama.inspect.v1 import inspect_pb2
 from llama_mesh.client import conversions as conv
@@ -324,15 +324,6 @@ def test_resource_protos_pass_through_and_bad_fields_are_refused() -> None:
         ResourceRequests(KIND_BY_NAME["model"]).resource("m", model_type="chat")
 
 
-def test_list_responses_give_items_and_next_token() -> None:
-    requests = ResourceRequests(KIND_BY_NAME["model"])
-    from llama.registry.v1 import registry_pb2
-
-    response = registry_pb2.ListModelsResponse(models=[resources_pb2.Model(identifier="a")], next_page_token="n")
-    items, token = requests.page(response)
-    assert [m.identifier for m in items] == ["a"] and token == "n"
-
-
 # --- enums and errors carried in messages -----------------------------------------------------------------------------
 
 
@@ -343,12 +334,12 @@ def test_enum_short_names() -> None:
 
 def test_stream_errors_become_typed_exceptions() -> None:
     event = inference_pb2.StreamChatCompletionResponse(
-        error=inference_pb2.StreamError(code=13, reason="ENGINE_CRASHED", message="boom"))
+        error=stream_error_pb2.StreamError(code=13, reason="ENGINE_CRASHED", message="boom"))
     with pytest.raises(InternalError) as caught:
         raise_for_stream_error(event)
     assert caught.value.reason == "ENGINE_CRASHED" and caught.value.message == "boom"
     raise_for_stream_error(inference_pb2.StreamChatCompletionResponse(chunk=inference_pb2.ChatCompletionChunk()))
-    error = from_stream_error(inference_pb2.StreamError(code=5, reason="MODEL_NOT_FOUND", message="no"))
+    error = from_stream_error(stream_error_pb2.StreamError(code=5, reason="MODEL_NOT_FOUND", message="no"))
     assert isinstance(error, NotFoundError) and isinstance(error, LlamaMeshError)
     assert str(error) == "NOT_FOUND: no [MODEL_NOT_FOUND]"
 

@@ -38,7 +38,7 @@ def test_score_needs_rows_or_a_dataset(tmp_path: Path) -> None:
     assert code == 2 and "--save needs --dataset-id" in output
 
 
-def test_paths_become_file_uris(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_paths_become_file_uris(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert source_uri("qa.jsonl") == (tmp_path / "qa.jsonl").resolve().as_uri()
     assert source_uri("huggingface://datasets/llamastack/simpleqa?split=train").startswith("huggingface://")

@@ -12,7 +12,7 @@ from google.protobuf import struct_pb2
 from llama.common.v1 import resources_pb2 as res
 from llama_mesh.launcher import free_loopback_port
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
-from services.datasetio.localfs import LocalFSConfig, LocalFSDatasets
+from services.datasetio.providers.localfs import LocalFSConfig, LocalFSDatasets
 
 ROWS = [{"input_query": f"q{n}", "expected_answer": f"a{n}"} for n in range(4)]
 

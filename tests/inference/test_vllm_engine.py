@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from llama_mesh import model_conversion
-from services.inference.engine import (
+from services.inference.provider import (
     GenerationChunk,
     GenerationRequest,
     InvalidConstraint,

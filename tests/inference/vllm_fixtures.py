@@ -37,7 +37,7 @@ async def vllm_engine_fixture() -> AsyncIterator[object]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from llama_mesh.model_conversion import ensure_hf_model_from_gguf
-    from services.inference.engines.vllm_engine import VllmEngine
+    from services.inference.providers.vllm import VllmEngine
 
     model_dir = await asyncio.to_thread(ensure_hf_model_from_gguf, str(smollm2_gguf()), str(model_cache_dir()))
     engine = VllmEngine(model_dir, max_model_len=MAX_MODEL_LEN)

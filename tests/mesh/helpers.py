@@ -36,7 +36,7 @@ def greedy(max_tokens: int) -> sampling_pb2.SamplingParams:
     return sampling_pb2.SamplingParams(max_tokens=max_tokens)
 
 
-def expect_error(call, code: grpc.StatusCode) -> grpc.RpcError:  # noqa: ANN001 - any zero-argument callable
+def expect_error(call, code: grpc.StatusCode) -> grpc.RpcError:
     """Run `call`, assert it fails with `code`, and return the error."""
     with pytest.raises(grpc.RpcError) as caught:
         call()

@@ -43,7 +43,7 @@ def docs_agents_block(language: str) -> str:
     return block
 
 
-def weather_tool(calls: list[str]):  # noqa: ANN201 - a ClientTool
+def weather_tool(calls: list[str]):
     @client_tool
     def get_weather(city: str) -> str:
         """The current weather in a city.

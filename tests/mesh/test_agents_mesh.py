@@ -62,7 +62,7 @@ def new_session(
     return agent.agent_id, session.session_id
 
 
-def turn(agents, agent_id: str, session_id: str, text: str, **fields: object) -> pb.Turn:  # noqa: ANN001
+def turn(agents, agent_id: str, session_id: str, text: str, **fields: object) -> pb.Turn:
     request = pb.CreateTurnAndWaitRequest(agent_id=agent_id, session_id=session_id, messages=[user(text)], **fields)
     return agents.CreateTurnAndWait(request, timeout=300)
 
@@ -78,7 +78,7 @@ def step_kinds(value: pb.Turn) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fact_db(registry, tools) -> str:  # noqa: ANN001
+def fact_db(registry, tools) -> str:
     registry.RegisterVectorDB(
         registry_pb2.RegisterVectorDBRequest(
             vector_db=resources_pb2.VectorDB(identifier="agent-facts", embedding_model=EMBEDDING_MODEL)
@@ -97,7 +97,7 @@ def fact_db(registry, tools) -> str:  # noqa: ANN001
     return "agent-facts"
 
 
-def test_a_streamed_turn_sends_its_events_in_order_and_is_stored(agents) -> None:  # noqa: ANN001
+def test_a_streamed_turn_sends_its_events_in_order_and_is_stored(agents) -> None:
     agent_id, session_id = new_session(agents, config())
     events = list(
         agents.CreateTurn(
@@ -124,7 +124,7 @@ def test_a_streamed_turn_sends_its_events_in_order_and_is_stored(agents) -> None
     assert step == done.steps[0] and step.HasField("end_time")
 
 
-def test_the_session_history_is_carried_into_the_next_turn(agents) -> None:  # noqa: ANN001
+def test_the_session_history_is_carried_into_the_next_turn(agents) -> None:
     agent_id, session_id = new_session(agents, config())
     first = turn(agents, agent_id, session_id, "My name is Ada.")
     second = turn(agents, agent_id, session_id, "What is my name?")
@@ -139,7 +139,7 @@ def test_the_session_history_is_carried_into_the_next_turn(agents) -> None:  # n
     assert [t.turn_id for t in only.turns] == [second.turn_id]
 
 
-def test_a_client_tool_call_awaits_input_and_resume_finishes_the_turn(agents) -> None:  # noqa: ANN001
+def test_a_client_tool_call_awaits_input_and_resume_finishes_the_turn(agents) -> None:
     choice = tools_pb2.ToolChoice(tool_name="get_weather")
     agent_id, session_id = new_session(agents, config(client_tools=[WEATHER], tool_choice=choice))
     waiting = turn(agents, agent_id, session_id, "What is the weather in Paris?")
@@ -184,7 +184,7 @@ def test_a_client_tool_call_awaits_input_and_resume_finishes_the_turn(agents) ->
     assert reason_and_field(error)[0] == "TURN_NOT_AWAITING_INPUT"
 
 
-def test_a_rag_turn_gives_the_model_the_retrieved_chunk(agents, fact_db: str) -> None:  # noqa: ANN001
+def test_a_rag_turn_gives_the_model_the_retrieved_chunk(agents, fact_db: str) -> None:
     choice = tools_pb2.ToolChoice(tool_name="knowledge_search")
     agent_id, session_id = new_session(
         agents,
@@ -201,7 +201,7 @@ def test_a_rag_turn_gives_the_model_the_retrieved_chunk(agents, fact_db: str) ->
     assert "alexandria" in str(response.metadata)
 
 
-def test_max_infer_iters_stops_the_loop(agents, fact_db: str) -> None:  # noqa: ANN001
+def test_max_infer_iters_stops_the_loop(agents, fact_db: str) -> None:
     choice = tools_pb2.ToolChoice(tool_name="knowledge_search")
     agent_id, session_id = new_session(
         agents,
@@ -214,7 +214,7 @@ def test_max_infer_iters_stops_the_loop(agents, fact_db: str) -> None:  # noqa: 
     assert done.output_message.tool_calls[0].tool_name == "knowledge_search"
 
 
-def test_an_input_shield_that_finds_an_error_ends_the_turn(agents) -> None:  # noqa: ANN001
+def test_an_input_shield_that_finds_an_error_ends_the_turn(agents) -> None:
     agent_id, session_id = new_session(agents, config(input_shields=["code-scanner"]))
     done = turn(agents, agent_id, session_id, "Run this:\n```python\nimport os\neval(input())\n```")
     assert done.status == pb.TURN_STATUS_COMPLETED
@@ -234,7 +234,7 @@ def test_an_input_shield_that_finds_an_error_ends_the_turn(agents) -> None:  # n
     assert warned.output_message == warned.steps[1].inference.model_response
 
 
-def test_attached_documents_are_retrieved_into_the_turn(agents) -> None:  # noqa: ANN001
+def test_attached_documents_are_retrieved_into_the_turn(agents) -> None:
     group = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag", tool_names=["knowledge_search"])
     agent_id, session_id = new_session(
         agents, config(toolgroups=[group], tool_choice=tools_pb2.ToolChoice(mode=tools_pb2.TOOL_CHOICE_MODE_NONE))
@@ -248,7 +248,7 @@ def test_attached_documents_are_retrieved_into_the_turn(agents) -> None:  # noqa
     agents.DeleteSession(pb.DeleteSessionRequest(agent_id=agent_id, session_id=session_id))
 
 
-def test_documents_without_rag_are_added_to_the_input(agents) -> None:  # noqa: ANN001
+def test_documents_without_rag_are_added_to_the_input(agents) -> None:
     agent_id, session_id = new_session(agents, config())
     document = pb.Document(content=content_pb2.Content(text="The secret password is swordfish. " * 20))
     plain = turn(agents, agent_id, session_id, "What is the password?")
@@ -265,7 +265,7 @@ def test_documents_without_rag_are_added_to_the_input(agents) -> None:  # noqa: 
     assert reason_and_field(error)[1] == "documents[0]"
 
 
-def wait_until_served(agents, agent_id: str) -> None:  # noqa: ANN001
+def wait_until_served(agents, agent_id: str) -> None:
     """After a restart the gateway reconnects to the service within its reconnect backoff (about a second)."""
     deadline = time.monotonic() + 30
     while True:
@@ -278,11 +278,11 @@ def wait_until_served(agents, agent_id: str) -> None:  # noqa: ANN001
             time.sleep(0.2)
 
 
-def new_session_id(agents, agent_id: str) -> str:  # noqa: ANN001
+def new_session_id(agents, agent_id: str) -> str:
     return agents.CreateSession(pb.CreateSessionRequest(agent_id=agent_id), timeout=30).session_id
 
 
-def test_cancelling_a_streamed_turn_keeps_it_failed_and_frees_the_session(agents) -> None:  # noqa: ANN001
+def test_cancelling_a_streamed_turn_keeps_it_failed_and_frees_the_session(agents) -> None:
     agent_id, session_id = new_session(agents, config(sampling_params=greedy(400)))
     call = agents.CreateTurn(
         pb.CreateTurnRequest(agent_id=agent_id, session_id=session_id, messages=[user("Write a long story.")]),
@@ -306,7 +306,7 @@ def test_cancelling_a_streamed_turn_keeps_it_failed_and_frees_the_session(agents
     assert turn(agents, agent_id, session_id, "Say hi.").status == pb.TURN_STATUS_COMPLETED
 
 
-def test_a_batch_job_runs_every_item_in_its_own_session(agents) -> None:  # noqa: ANN001
+def test_a_batch_job_runs_every_item_in_its_own_session(agents) -> None:
     agent = agents.CreateAgent(pb.CreateAgentRequest(agent_config=config(sampling_params=greedy(8))), timeout=60)
     items = [pb.AgentBatchItem(messages=[user(f"Count to {n}.")]) for n in (2, 3, 4)]
     job = agents.CreateAgentBatchJob(
@@ -330,8 +330,8 @@ def test_a_batch_job_runs_every_item_in_its_own_session(agents) -> None:  # noqa
     assert [j.job_id for j in listed.jobs] == [job.job_id]
 
 
-def test_bad_input_gets_clear_errors(agents, registry) -> None:  # noqa: ANN001
-    def create(agent_config: agent_config_pb2.AgentConfig):  # noqa: ANN202
+def test_bad_input_gets_clear_errors(agents, registry) -> None:
+    def create(agent_config: agent_config_pb2.AgentConfig):
         return lambda: agents.CreateAgent(pb.CreateAgentRequest(agent_config=agent_config), timeout=60)
 
     error = expect_error(create(config(model="no-such-model")), grpc.StatusCode.NOT_FOUND)
@@ -374,7 +374,7 @@ def test_bad_input_gets_clear_errors(agents, registry) -> None:  # noqa: ANN001
     assert len(session.turns) == 1
 
 
-def test_agents_and_sessions_list_in_pages_and_delete(agents) -> None:  # noqa: ANN001
+def test_agents_and_sessions_list_in_pages_and_delete(agents) -> None:
     ids = [agents.CreateAgent(pb.CreateAgentRequest(agent_config=config(name=f"a{i}"))).agent_id for i in range(3)]
     first = agents.ListAgents(pb.ListAgentsRequest(page_size=2))
     second = agents.ListAgents(pb.ListAgentsRequest(page_size=2, page_token=first.next_page_token))
@@ -398,7 +398,7 @@ def test_agents_and_sessions_list_in_pages_and_delete(agents) -> None:  # noqa: 
 
 def test_persistent_sessions_survive_a_restart_and_an_interrupted_turn_is_failed(
     agents,
-    local_mesh: LocalMesh,  # noqa: ANN001
+    local_mesh: LocalMesh,
 ) -> None:
     agent_id, session_id = new_session(agents, config(enable_session_persistence=True, sampling_params=greedy(600)))
     kept_agent, kept_session = new_session(agents, config(enable_session_persistence=True))
@@ -445,7 +445,7 @@ def test_persistent_sessions_survive_a_restart_and_an_interrupted_turn_is_failed
     assert reason_and_field(error)[0] == "SESSION_NOT_FOUND"
 
 
-def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gateway, fact_db: str) -> None:  # noqa: ANN001
+def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gateway, fact_db: str) -> None:
     from llama.telemetry.v1 import telemetry_pb2_grpc
     from tests.mesh.test_telemetry_mesh import eventually, flat, service_of, traceparent, tree_of
 
@@ -494,7 +494,7 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
     assert "agents.step.tool_execution" in ancestors(tool.span_id)
 
 
-def test_an_output_shield_replaces_a_refused_answer(agents) -> None:  # noqa: ANN001
+def test_an_output_shield_replaces_a_refused_answer(agents) -> None:
     # A grammar makes the real model write exactly this insecure line, so the output shield has something to find.
     insecure = sampling_pb2.ResponseFormat(grammar='root ::= "eval(input())"')
     agent_id, session_id = new_session(agents, config(output_shields=["code-scanner"], response_format=insecure))
@@ -507,7 +507,7 @@ def test_an_output_shield_replaces_a_refused_answer(agents) -> None:  # noqa: AN
     assert done.output_message.content.text == violation.user_message != "eval(input())"
 
 
-def test_a_cancelled_batch_job_stops_before_its_remaining_items(agents) -> None:  # noqa: ANN001
+def test_a_cancelled_batch_job_stops_before_its_remaining_items(agents) -> None:
     agent = agents.CreateAgent(pb.CreateAgentRequest(agent_config=config(sampling_params=greedy(32))), timeout=60)
     items = [pb.AgentBatchItem(messages=[user(f"Tell me about the number {n}.")]) for n in range(8)]
     job = agents.CreateAgentBatchJob(

@@ -18,7 +18,7 @@ from tests.mesh.helpers import expect_error, reason_and_field, struct
 from tests.mesh.mcp_servers import mcp_add_server
 
 
-def register(registry, identifier: str, uri: str, **args: object) -> resources_pb2.ToolGroup:  # noqa: ANN001
+def register(registry, identifier: str, uri: str, **args: object) -> resources_pb2.ToolGroup:
     tool_group = resources_pb2.ToolGroup(
         identifier=identifier,
         provider_id="model-context-protocol",
@@ -28,11 +28,11 @@ def register(registry, identifier: str, uri: str, **args: object) -> resources_p
     return registry.RegisterToolGroup(registry_pb2.RegisterToolGroupRequest(tool_group=tool_group))
 
 
-def unregister(registry, identifier: str) -> None:  # noqa: ANN001
+def unregister(registry, identifier: str) -> None:
     registry.UnregisterToolGroup(registry_pb2.UnregisterToolGroupRequest(tool_group_id=identifier))
 
 
-def add(tools, tool_group_id: str, a: int, b: int) -> pb.InvokeToolResponse:  # noqa: ANN001
+def add(tools, tool_group_id: str, a: int, b: int) -> pb.InvokeToolResponse:
     return tools.InvokeTool(pb.InvokeToolRequest(tool_group_id=tool_group_id, tool_name="add", kwargs=struct(a=a, b=b)))
 
 

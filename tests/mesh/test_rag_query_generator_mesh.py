@@ -22,7 +22,7 @@ def inference(gateway: grpc.Channel) -> inference_pb2_grpc.InferenceServiceStub:
 
 
 @pytest.fixture(scope="module")
-def towers_db(registry, tools) -> str:  # noqa: ANN001
+def towers_db(registry, tools) -> str:
     vector_db = resources_pb2.VectorDB(identifier="towers", embedding_model=EMBEDDING_MODEL)
     registry.RegisterVectorDB(registry_pb2.RegisterVectorDBRequest(vector_db=vector_db))
     tools.InsertDocuments(
@@ -41,7 +41,7 @@ def towers_db(registry, tools) -> str:  # noqa: ANN001
     return "towers"
 
 
-def query(tools, vector_db: str, generator: pb.QueryGeneratorConfig) -> pb.QueryKnowledgeResponse:  # noqa: ANN001
+def query(tools, vector_db: str, generator: pb.QueryGeneratorConfig) -> pb.QueryKnowledgeResponse:
     return tools.QueryKnowledge(
         pb.QueryKnowledgeRequest(
             vector_db_ids=[vector_db],
@@ -52,7 +52,7 @@ def query(tools, vector_db: str, generator: pb.QueryGeneratorConfig) -> pb.Query
     )
 
 
-def test_the_model_writes_the_search_query(tools, inference, towers_db: str) -> None:  # noqa: ANN001
+def test_the_model_writes_the_search_query(tools, inference, towers_db: str) -> None:
     simple = query(tools, towers_db, pb.QueryGeneratorConfig(simple=pb.SimpleQueryGenerator()))
     assert simple.metadata["query"] == QUESTION
     generator = pb.LLMQueryGenerator(model=CHAT_MODEL, template=TEMPLATE)
@@ -68,7 +68,7 @@ def test_the_model_writes_the_search_query(tools, inference, towers_db: str) -> 
     assert len(written.document_ids) == 1 and written.content.text
 
 
-def test_bad_generator_settings_get_clear_errors(tools, towers_db: str) -> None:  # noqa: ANN001
+def test_bad_generator_settings_get_clear_errors(tools, towers_db: str) -> None:
     no_model = pb.QueryGeneratorConfig(llm=pb.LLMQueryGenerator())
     error = expect_error(lambda: query(tools, towers_db, no_model), grpc.StatusCode.INVALID_ARGUMENT)
     assert reason_and_field(error)[1] == "query_config.query_generator_config.llm.model"

@@ -90,7 +90,7 @@ def service_of(span: pb.Span) -> str:
 
 
 @pytest.fixture(scope="module")
-def chat_trace(inference_stub, telemetry):  # noqa: ANN001, ANN201
+def chat_trace(inference_stub, telemetry):
     """One chat through the gateway under a known trace id, once its spans have arrived: (trace id, reply, the
     trace's tree, the inference span, that span's parent)."""
     trace_id, metadata = traceparent()
@@ -114,7 +114,7 @@ def chat_trace(inference_stub, telemetry):  # noqa: ANN001, ANN201
     return trace_id, reply, tree, span, parent
 
 
-def test_one_chat_is_one_trace_from_gateway_to_inference(chat_trace, telemetry) -> None:  # noqa: ANN001
+def test_one_chat_is_one_trace_from_gateway_to_inference(chat_trace, telemetry) -> None:
     trace_id, reply, tree, span, parent = chat_trace
     root = tree.span
     assert root.trace_id == trace_id
@@ -146,7 +146,7 @@ def test_one_chat_is_one_trace_from_gateway_to_inference(chat_trace, telemetry) 
     assert trace_id in {trace.trace_id for trace in found.traces}
 
 
-def test_cli_lists_and_shows_the_chat_trace(local_mesh: LocalMesh, chat_trace) -> None:  # noqa: ANN001
+def test_cli_lists_and_shows_the_chat_trace(local_mesh: LocalMesh, chat_trace) -> None:
     trace_id = chat_trace[0]
     listed = run_cli(
         local_mesh, "--json", "traces", "list", "--limit", "1000", "--filter", f"model_id={CHAT_MODEL}",
@@ -177,7 +177,7 @@ def test_a_failed_call_records_the_error(inference_stub, telemetry) -> None:
     assert tree.span.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
 
 
-def _export(otlp, run: str, count: int, trace_id: bytes | None = None) -> list[str]:  # noqa: ANN001
+def _export(otlp, run: str, count: int, trace_id: bytes | None = None) -> list[str]:
     """Send `count` one-span traces tagged run=<run>, n=<index>, straight to the receiver; their trace ids."""
     spans = []
     for index in range(count):

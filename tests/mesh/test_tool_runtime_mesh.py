@@ -160,7 +160,7 @@ def test_path_outside_allowed_dirs_is_refused(tools, rag_db, tmp_path: Path) -> 
 class _RecordingHandler(http.server.BaseHTTPRequestHandler):
     contacted: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         self.contacted.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -218,7 +218,7 @@ def mcp_endpoint() -> Iterator[str]:
         yield endpoint
 
 
-def register_mcp(registry, identifier: str, uri: str) -> resources_pb2.ToolGroup:  # noqa: ANN001
+def register_mcp(registry, identifier: str, uri: str) -> resources_pb2.ToolGroup:
     return registry.RegisterToolGroup(
         registry_pb2.RegisterToolGroupRequest(
             tool_group=resources_pb2.ToolGroup(

@@ -23,7 +23,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.tool_runtime.v1 import tool_runtime_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.errors import FailedPrecondition, Unavailable
-from services.tool_runtime.web_search import WebSearchConfig, WebSearchRuntime
+from services.tool_runtime.providers.web_search import WebSearchConfig, WebSearchRuntime
 from tests.mesh.helpers import expect_error, reason_and_field
 
 WEBSEARCH = "builtin::websearch"
@@ -47,7 +47,7 @@ class _SearchStandIn(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         assert url.path == "/res/v1/web/search"
         params = parse_qs(url.query)
@@ -55,7 +55,7 @@ class _SearchStandIn(http.server.BaseHTTPRequestHandler):
         results = [{"title": r["title"], "url": r["url"], "description": r["snippet"]} for r in RESULTS]
         self._answer({"web": {"results": results}})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         assert self.path == "/search"
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append((body.get("api_key", ""), body["query"], body["max_results"]))

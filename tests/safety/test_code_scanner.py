@@ -6,8 +6,8 @@ import asyncio
 
 from llama.common.v1 import resources_pb2
 from services.safety.code_rules import scan_python
-from services.safety.code_scanner import CodeScannerConfig, CodeScannerShield, code_blocks
-from services.safety.shield import Level, ShieldCall, Turn
+from services.safety.provider import Level, ShieldCall, Turn
+from services.safety.providers.code_scanner import CodeScannerConfig, CodeScannerShield, code_blocks
 
 CLEAN = """
 import json
@@ -56,7 +56,7 @@ def test_code_blocks_are_taken_from_fences() -> None:
     assert code_blocks("x = 1") == ["x = 1"]
 
 
-def _run(turns: list[Turn]):  # noqa: ANN202
+def _run(turns: list[Turn]):
     shield = CodeScannerShield("code-scanner", CodeScannerConfig())
     call = ShieldCall(shield=resources_pb2.Shield(identifier="code-scanner"), turns=turns, params={}, timeout=None)
     return asyncio.run(shield.run(call))

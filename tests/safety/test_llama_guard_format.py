@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.safety.llama_guard_format import CATEGORIES, GuardReplyError, build_prompt, parse_reply
-from services.safety.shield import Turn
+from services.safety.provider import Turn
 
 CONVERSATION = [
     Turn("system", "You are a helpful assistant."),

@@ -8,11 +8,11 @@ import asyncio
 import pytest
 
 from llama.common.v1 import resources_pb2 as res
-from services.safety.prompt_injection import PromptInjectionConfig, PromptInjectionShield
-from services.safety.shield import Level, ShieldCall, Turn
+from services.safety.provider import Level, ShieldCall, Turn
+from services.safety.providers.prompt_injection import PromptInjectionConfig, PromptInjectionShield
 
 
-def check(*turns: Turn, **config: object):  # noqa: ANN201
+def check(*turns: Turn, **config: object):
     shield = PromptInjectionShield("prompt-injection", PromptInjectionConfig.model_validate(config))
     call = ShieldCall(shield=res.Shield(identifier="pi"), turns=list(turns), params={}, timeout=None)
     return asyncio.run(shield.run(call))

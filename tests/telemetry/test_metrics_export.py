@@ -24,7 +24,7 @@ class _Receiver(metrics_service_pb2_grpc.MetricsServiceServicer):
         self.requests: list[metrics_service_pb2.ExportMetricsServiceRequest] = []
         self.received = threading.Event()
 
-    def Export(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
+    def Export(self, request, context):  # noqa: N802 - gRPC method
         self.requests.append(request)
         self.received.set()
         return metrics_service_pb2.ExportMetricsServiceResponse()

@@ -8,6 +8,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from llama.telemetry.v1 import telemetry_pb2 as pb
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import InvalidArgument
 from services.telemetry import query_terms as terms
 from services.telemetry.otlp_spans import spans_of_request
@@ -101,12 +102,13 @@ def test_bad_order_by(order_by: str) -> None:
     assert caught.value.field == "order_by"
 
 
-def test_page_tokens_are_bound_to_their_query() -> None:
-    token = terms.page_token(5, "query-a")
-    assert terms.page_offset(token, "query-a") == 5
-    for bad, query in ((token, "query-b"), ("not-a-token", "query-a")):
+def test_span_page_tokens_are_bound_to_their_query() -> None:
+    token = terms.span_token("spans:a", (5, 2))
+    assert terms.span_position(token, "spans:a") == (5, 2)
+    assert terms.span_position("", "spans:a") == (0, 0)
+    for bad, listing in ((token, "spans:b"), ("not-a-token", "spans:a"), (paging.make_token("spans:a", 3), "spans:a")):
         with pytest.raises(InvalidArgument) as caught:
-            terms.page_offset(bad, query)
+            terms.span_position(bad, listing)
         assert caught.value.field == "page_token"
 
 

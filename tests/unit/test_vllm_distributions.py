@@ -10,8 +10,8 @@ import pytest
 from llama_mesh.runtime.config import RunConfig, load_run_config
 from services.safety.providers import ShieldProviders
 from services.tool_runtime.providers import ToolRuntimeProviders
-from services.vector_io.edge_store import EdgeVectorStore
 from services.vector_io.providers import VectorStores
+from services.vector_io.providers.qdrant_edge import EdgeVectorStore
 
 ROOT = Path(__file__).resolve().parents[2]
 APIS = ("vector_io", "safety", "tool_runtime")

@@ -10,11 +10,11 @@ import pytest
 
 from llama_mesh.runtime.config import ProviderConfig, load_run_config
 from llama_mesh.runtime.errors import FailedPrecondition
-from services.vector_io.edge_store import EdgeVectorStore
+from services.vector_io.provider import SearchMode, SearchQuery, StoredChunk, VectorStore
 from services.vector_io.providers import PROVIDER_TYPES
-from services.vector_io.qdrant_config import QdrantConfig
-from services.vector_io.qdrant_store import QdrantVectorStore
-from services.vector_io.store import SearchMode, SearchQuery, StoredChunk, VectorStore
+from services.vector_io.providers.qdrant import QdrantVectorStore
+from services.vector_io.providers.qdrant_config import QdrantConfig
+from services.vector_io.providers.qdrant_edge import EdgeVectorStore
 
 DIM = 4
 CHUNKS = {

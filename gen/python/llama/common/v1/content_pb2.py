@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dllama/common/v1/content.proto\x12\x0fllama.common.v1\"J\n\x0cImageContent\x12\r\n\x03url\x18\x01 \x01(\tH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x11\n\tmime_type\x18\x03 \x01(\tB\x08\n\x06source\"U\n\x0b\x43ontentItem\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12.\n\x05image\x18\x02 \x01(\x0b\x32\x1d.llama.common.v1.ImageContentH\x00\x42\x06\n\x04item\";\n\x0c\x43ontentItems\x12+\n\x05items\x18\x01 \x03(\x0b\x32\x1c.llama.common.v1.ContentItem\"R\n\x07\x43ontent\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12.\n\x05items\x18\x02 \x01(\x0b\x32\x1d.llama.common.v1.ContentItemsH\x00\x42\x07\n\x05valueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dllama/common/v1/content.proto\x12\x0fllama.common.v1\"J\n\x0cImageContent\x12\r\n\x03url\x18\x01 \x01(\tH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x11\n\tmime_type\x18\x03 \x01(\tB\x08\n\x06source\"U\n\x0b\x43ontentItem\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12.\n\x05image\x18\x02 \x01(\x0b\x32\x1d.llama.common.v1.ImageContentH\x00\x42\x06\n\x04item\";\n\x0c\x43ontentItems\x12+\n\x05items\x18\x01 \x03(\x0b\x32\x1c.llama.common.v1.ContentItem\"R\n\x07\x43ontent\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12.\n\x05items\x18\x02 \x01(\x0b\x32\x1d.llama.common.v1.ContentItemsH\x00\x42\x07\n\x05valueBb\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.content_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_IMAGECONTENT']._serialized_start=50
   _globals['_IMAGECONTENT']._serialized_end=124
   _globals['_CONTENTITEM']._serialized_start=126

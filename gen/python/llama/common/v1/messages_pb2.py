@@ -26,13 +26,14 @@ from llama.common.v1 import content_pb2 as llama_dot_common_dot_v1_dot_content__
 from llama.common.v1 import tools_pb2 as llama_dot_common_dot_v1_dot_tools__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ellama/common/v1/messages.proto\x12\x0fllama.common.v1\x1a\x1dllama/common/v1/content.proto\x1a\x1bllama/common/v1/tools.proto\"\xde\x01\n\x07Message\x12#\n\x04role\x18\x01 \x01(\x0e\x32\x15.llama.common.v1.Role\x12)\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12-\n\ntool_calls\x18\x03 \x03(\x0b\x32\x19.llama.common.v1.ToolCall\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\x12\x11\n\ttool_name\x18\x05 \x01(\t\x12\x30\n\x0bstop_reason\x18\x06 \x01(\x0e\x32\x1b.llama.common.v1.StopReason*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\x85\x01\n\nStopReason\x12\x1b\n\x17STOP_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17STOP_REASON_END_OF_TURN\x10\x01\x12\x1e\n\x1aSTOP_REASON_END_OF_MESSAGE\x10\x02\x12\x1d\n\x19STOP_REASON_OUT_OF_TOKENS\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ellama/common/v1/messages.proto\x12\x0fllama.common.v1\x1a\x1dllama/common/v1/content.proto\x1a\x1bllama/common/v1/tools.proto\"\xde\x01\n\x07Message\x12#\n\x04role\x18\x01 \x01(\x0e\x32\x15.llama.common.v1.Role\x12)\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12-\n\ntool_calls\x18\x03 \x03(\x0b\x32\x19.llama.common.v1.ToolCall\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\x12\x11\n\ttool_name\x18\x05 \x01(\t\x12\x30\n\x0bstop_reason\x18\x06 \x01(\x0e\x32\x1b.llama.common.v1.StopReason*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\x85\x01\n\nStopReason\x12\x1b\n\x17STOP_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17STOP_REASON_END_OF_TURN\x10\x01\x12\x1e\n\x1aSTOP_REASON_END_OF_MESSAGE\x10\x02\x12\x1d\n\x19STOP_REASON_OUT_OF_TOKENS\x10\x03\x42\x62\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.messages_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_ROLE']._serialized_start=336
   _globals['_ROLE']._serialized_end=431
   _globals['_STOPREASON']._serialized_start=434

@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fllama/common/v1/retrieval.proto\x12\x0fllama.common.v1*r\n\nSearchMode\x12\x1b\n\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12SEARCH_MODE_VECTOR\x10\x01\x12\x17\n\x13SEARCH_MODE_KEYWORD\x10\x02\x12\x16\n\x12SEARCH_MODE_HYBRID\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fllama/common/v1/retrieval.proto\x12\x0fllama.common.v1*r\n\nSearchMode\x12\x1b\n\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12SEARCH_MODE_VECTOR\x10\x01\x12\x17\n\x13SEARCH_MODE_KEYWORD\x10\x02\x12\x16\n\x12SEARCH_MODE_HYBRID\x10\x03\x42\x62\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.retrieval_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_SEARCHMODE']._serialized_start=52
   _globals['_SEARCHMODE']._serialized_end=166
 # @@protoc_insertion_point(module_scope)

@@ -26,13 +26,14 @@ from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor
 from llama.common.v1 import resources_pb2 as llama_dot_common_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dllama/common/v1/routing.proto\x12\x0fllama.common.v1\x1a google/protobuf/descriptor.proto\x1a\x1fllama/common/v1/resources.proto\"|\n\x05Route\x12\x34\n\rresource_kind\x18\x01 \x01(\x0e\x32\x1d.llama.common.v1.ResourceKind\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12.\n\nmodel_type\x18\x03 \x01(\x0e\x32\x1a.llama.common.v1.ModelType:G\n\x05route\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32\x16.llama.common.v1.Routeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dllama/common/v1/routing.proto\x12\x0fllama.common.v1\x1a google/protobuf/descriptor.proto\x1a\x1fllama/common/v1/resources.proto\"|\n\x05Route\x12\x34\n\rresource_kind\x18\x01 \x01(\x0e\x32\x1d.llama.common.v1.ResourceKind\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12.\n\nmodel_type\x18\x03 \x01(\x0e\x32\x1a.llama.common.v1.ModelType:G\n\x05route\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32\x16.llama.common.v1.RouteBb\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.routing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_ROUTE']._serialized_start=117
   _globals['_ROUTE']._serialized_end=241
 # @@protoc_insertion_point(module_scope)

@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&llama/common/v1/safety_violation.proto\x12\x0fllama.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x8c\x01\n\x0fSafetyViolation\x12\x38\n\x0fviolation_level\x18\x01 \x01(\x0e\x32\x1f.llama.common.v1.ViolationLevel\x12\x14\n\x0cuser_message\x18\x02 \x01(\t\x12)\n\x08metadata\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct*\x80\x01\n\x0eViolationLevel\x12\x1f\n\x1bVIOLATION_LEVEL_UNSPECIFIED\x10\x00\x12\x18\n\x14VIOLATION_LEVEL_INFO\x10\x01\x12\x18\n\x14VIOLATION_LEVEL_WARN\x10\x02\x12\x19\n\x15VIOLATION_LEVEL_ERROR\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&llama/common/v1/safety_violation.proto\x12\x0fllama.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x8c\x01\n\x0fSafetyViolation\x12\x38\n\x0fviolation_level\x18\x01 \x01(\x0e\x32\x1f.llama.common.v1.ViolationLevel\x12\x14\n\x0cuser_message\x18\x02 \x01(\t\x12)\n\x08metadata\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct*\x80\x01\n\x0eViolationLevel\x12\x1f\n\x1bVIOLATION_LEVEL_UNSPECIFIED\x10\x00\x12\x18\n\x14VIOLATION_LEVEL_INFO\x10\x01\x12\x18\n\x14VIOLATION_LEVEL_WARN\x10\x02\x12\x19\n\x15VIOLATION_LEVEL_ERROR\x10\x03\x42\x62\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.safety_violation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_VIOLATIONLEVEL']._serialized_start=233
   _globals['_VIOLATIONLEVEL']._serialized_end=361
   _globals['_SAFETYVIOLATION']._serialized_start=90

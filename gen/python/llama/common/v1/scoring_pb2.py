@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dllama/common/v1/scoring.proto\x12\x0fllama.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"q\n\rScoringResult\x12+\n\nscore_rows\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\x12\x61ggregated_results\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Structb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dllama/common/v1/scoring.proto\x12\x0fllama.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"q\n\rScoringResult\x12+\n\nscore_rows\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\x12\x61ggregated_results\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructBb\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.scoring_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_SCORINGRESULT']._serialized_start=80
   _globals['_SCORINGRESULT']._serialized_end=193
 # @@protoc_insertion_point(module_scope)

@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bllama/common/v1/tools.proto\x12\x0fllama.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"`\n\x0eToolDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"A\n\x08ToolCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\ttool_name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\"\\\n\nToolChoice\x12/\n\x04mode\x18\x01 \x01(\x0e\x32\x1f.llama.common.v1.ToolChoiceModeH\x00\x12\x13\n\ttool_name\x18\x02 \x01(\tH\x00\x42\x08\n\x06\x63hoice*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x02\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x03*\x9c\x01\n\x10ToolPromptFormat\x12\"\n\x1eTOOL_PROMPT_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17TOOL_PROMPT_FORMAT_JSON\x10\x01\x12#\n\x1fTOOL_PROMPT_FORMAT_FUNCTION_TAG\x10\x02\x12\"\n\x1eTOOL_PROMPT_FORMAT_PYTHON_LIST\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bllama/common/v1/tools.proto\x12\x0fllama.common.v1\x1a\x1cgoogle/protobuf/struct.proto\"`\n\x0eToolDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"A\n\x08ToolCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\ttool_name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\"\\\n\nToolChoice\x12/\n\x04mode\x18\x01 \x01(\x0e\x32\x1f.llama.common.v1.ToolChoiceModeH\x00\x12\x13\n\ttool_name\x18\x02 \x01(\tH\x00\x42\x08\n\x06\x63hoice*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x02\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x03*\x9c\x01\n\x10ToolPromptFormat\x12\"\n\x1eTOOL_PROMPT_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17TOOL_PROMPT_FORMAT_JSON\x10\x01\x12#\n\x1fTOOL_PROMPT_FORMAT_FUNCTION_TAG\x10\x02\x12\"\n\x1eTOOL_PROMPT_FORMAT_PYTHON_LIST\x10\x03\x42\x62\n\x1d\x64\x65v.llamamesh.llama.common.v1P\x01Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\xaa\x02\x0fLlama.Common.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.common.v1.tools_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.common.v1P\001Z-llamamesh.dev/gen/go/llama/common/v1;commonv1\252\002\017Llama.Common.V1'
   _globals['_TOOLCHOICEMODE']._serialized_start=338
   _globals['_TOOLCHOICEMODE']._serialized_end=473
   _globals['_TOOLPROMPTFORMAT']._serialized_start=476

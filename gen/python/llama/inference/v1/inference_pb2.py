@@ -26,16 +26,18 @@ from llama.common.v1 import content_pb2 as llama_dot_common_dot_v1_dot_content__
 from llama.common.v1 import messages_pb2 as llama_dot_common_dot_v1_dot_messages__pb2
 from llama.common.v1 import routing_pb2 as llama_dot_common_dot_v1_dot_routing__pb2
 from llama.common.v1 import sampling_pb2 as llama_dot_common_dot_v1_dot_sampling__pb2
+from llama.common.v1 import stream_error_pb2 as llama_dot_common_dot_v1_dot_stream__error__pb2
 from llama.common.v1 import tools_pb2 as llama_dot_common_dot_v1_dot_tools__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"llama/inference/v1/inference.proto\x12\x12llama.inference.v1\x1a\x1dllama/common/v1/content.proto\x1a\x1ellama/common/v1/messages.proto\x1a\x1dllama/common/v1/routing.proto\x1a\x1ellama/common/v1/sampling.proto\x1a\x1bllama/common/v1/tools.proto\"\x9d\x03\n\x15\x43hatCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12.\n\x05tools\x18\x04 \x03(\x0b\x32\x1f.llama.common.v1.ToolDefinition\x12\x30\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x1b.llama.common.v1.ToolChoice\x12=\n\x12tool_prompt_format\x18\x06 \x01(\x0e\x32!.llama.common.v1.ToolPromptFormat\x12\x38\n\x0fresponse_format\x18\x07 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x08 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"\xa6\x01\n\x16\x43hatCompletionResponse\x12\x34\n\x12\x63ompletion_message\x18\x01 \x01(\x0b\x32\x18.llama.common.v1.Message\x12/\n\x08logprobs\x18\x02 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xa3\x03\n\x1bStreamChatCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12.\n\x05tools\x18\x04 \x03(\x0b\x32\x1f.llama.common.v1.ToolDefinition\x12\x30\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x1b.llama.common.v1.ToolChoice\x12=\n\x12tool_prompt_format\x18\x06 \x01(\x0e\x32!.llama.common.v1.ToolPromptFormat\x12\x38\n\x0fresponse_format\x18\x07 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x08 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"Z\n\x13\x43hatCompletionChunk\x12\x12\n\ntext_delta\x18\x01 \x01(\t\x12/\n\x08logprobs\x18\x02 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\"u\n\x16\x43hatCompletionComplete\x12\x34\n\x12\x63ompletion_message\x18\x01 \x01(\x0b\x32\x18.llama.common.v1.Message\x12%\n\x05usage\x18\x02 \x01(\x0b\x32\x16.llama.common.v1.Usage\"<\n\x0bStreamError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xd3\x01\n\x1cStreamChatCompletionResponse\x12\x38\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\'.llama.inference.v1.ChatCompletionChunkH\x00\x12>\n\x08\x63omplete\x18\x02 \x01(\x0b\x32*.llama.inference.v1.ChatCompletionCompleteH\x00\x12\x30\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1f.llama.inference.v1.StreamErrorH\x00\x42\x07\n\x05\x65vent\"\xf7\x01\n\x11\x43ompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12)\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12\x38\n\x0fresponse_format\x18\x04 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x05 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"\xac\x01\n\x12\x43ompletionResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x30\n\x0bstop_reason\x18\x02 \x01(\x0e\x32\x1b.llama.common.v1.StopReason\x12/\n\x08logprobs\x18\x03 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\x12%\n\x05usage\x18\x04 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xfd\x01\n\x17StreamCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12)\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12\x38\n\x0fresponse_format\x18\x04 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x05 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"V\n\x0f\x43ompletionChunk\x12\x12\n\ntext_delta\x18\x01 \x01(\t\x12/\n\x08logprobs\x18\x02 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\"{\n\x12\x43ompletionComplete\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x30\n\x0bstop_reason\x18\x02 \x01(\x0e\x32\x1b.llama.common.v1.StopReason\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xc7\x01\n\x18StreamCompletionResponse\x12\x34\n\x05\x63hunk\x18\x01 \x01(\x0b\x32#.llama.inference.v1.CompletionChunkH\x00\x12:\n\x08\x63omplete\x18\x02 \x01(\x0b\x32&.llama.inference.v1.CompletionCompleteH\x00\x12\x30\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1f.llama.inference.v1.StreamErrorH\x00\x42\x07\n\x05\x65vent\"\xe2\x01\n\x11\x45mbeddingsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ontents\x18\x02 \x03(\t\x12\x38\n\ttask_type\x18\x03 \x01(\x0e\x32%.llama.inference.v1.EmbeddingTaskType\x12\x1d\n\x10output_dimension\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12;\n\x0ftext_truncation\x18\x05 \x01(\x0e\x32\".llama.inference.v1.TextTruncationB\x13\n\x11_output_dimension\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"n\n\x12\x45mbeddingsResponse\x12\x31\n\nembeddings\x18\x01 \x03(\x0b\x32\x1d.llama.inference.v1.Embedding\x12%\n\x05usage\x18\x02 \x01(\x0b\x32\x16.llama.common.v1.Usage\">\n\x10\x43hatConversation\x12*\n\x08messages\x18\x01 \x03(\x0b\x32\x18.llama.common.v1.Message\"\xf4\x02\n\x1a\x42\x61tchChatCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12;\n\rconversations\x18\x02 \x03(\x0b\x32$.llama.inference.v1.ChatConversation\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12.\n\x05tools\x18\x04 \x03(\x0b\x32\x1f.llama.common.v1.ToolDefinition\x12\x30\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x1b.llama.common.v1.ToolChoice\x12\x38\n\x0fresponse_format\x18\x06 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x07 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"\x97\x01\n\x19\x42\x61tchChatCompletionResult\x12>\n\x08response\x18\x01 \x01(\x0b\x32*.llama.inference.v1.ChatCompletionResponseH\x00\x12\x30\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1f.llama.inference.v1.StreamErrorH\x00\x42\x08\n\x06result\"]\n\x1b\x42\x61tchChatCompletionResponse\x12>\n\x07results\x18\x01 \x03(\x0b\x32-.llama.inference.v1.BatchChatCompletionResult\"*\n\x16GetEngineStatusRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x90\x01\n\x17GetEngineStatusResponse\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\x1c\n\x14provider_resource_id\x18\x02 \x01(\t\x12\x0e\n\x06loaded\x18\x03 \x01(\x08\x12\x18\n\x10running_requests\x18\x04 \x01(\x05\x12\x18\n\x10waiting_requests\x18\x05 \x01(\x05*y\n\x11\x45mbeddingTaskType\x12#\n\x1f\x45MBEDDING_TASK_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45MBEDDING_TASK_TYPE_QUERY\x10\x01\x12 \n\x1c\x45MBEDDING_TASK_TYPE_DOCUMENT\x10\x02*\x7f\n\x0eTextTruncation\x12\x1f\n\x1bTEXT_TRUNCATION_UNSPECIFIED\x10\x00\x12\x18\n\x14TEXT_TRUNCATION_NONE\x10\x01\x12\x17\n\x13TEXT_TRUNCATION_END\x10\x02\x12\x19\n\x15TEXT_TRUNCATION_START\x10\x03\x32\x94\x07\n\x10InferenceService\x12{\n\x0e\x43hatCompletion\x12).llama.inference.v1.ChatCompletionRequest\x1a*.llama.inference.v1.ChatCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x12\x8f\x01\n\x14StreamChatCompletion\x12/.llama.inference.v1.StreamChatCompletionRequest\x1a\x30.llama.inference.v1.StreamChatCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x30\x01\x12o\n\nCompletion\x12%.llama.inference.v1.CompletionRequest\x1a&.llama.inference.v1.CompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x12\x83\x01\n\x10StreamCompletion\x12+.llama.inference.v1.StreamCompletionRequest\x1a,.llama.inference.v1.StreamCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x30\x01\x12o\n\nEmbeddings\x12%.llama.inference.v1.EmbeddingsRequest\x1a&.llama.inference.v1.EmbeddingsResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x02\x12\x8a\x01\n\x13\x42\x61tchChatCompletion\x12..llama.inference.v1.BatchChatCompletionRequest\x1a/.llama.inference.v1.BatchChatCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x12|\n\x0fGetEngineStatus\x12*.llama.inference.v1.GetEngineStatusRequest\x1a+.llama.inference.v1.GetEngineStatusResponse\"\x10\xca\xf3\x18\x0c\x08\x01\x12\x08model_idb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"llama/inference/v1/inference.proto\x12\x12llama.inference.v1\x1a\x1dllama/common/v1/content.proto\x1a\x1ellama/common/v1/messages.proto\x1a\x1dllama/common/v1/routing.proto\x1a\x1ellama/common/v1/sampling.proto\x1a\"llama/common/v1/stream_error.proto\x1a\x1bllama/common/v1/tools.proto\"\x9d\x03\n\x15\x43hatCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12.\n\x05tools\x18\x04 \x03(\x0b\x32\x1f.llama.common.v1.ToolDefinition\x12\x30\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x1b.llama.common.v1.ToolChoice\x12=\n\x12tool_prompt_format\x18\x06 \x01(\x0e\x32!.llama.common.v1.ToolPromptFormat\x12\x38\n\x0fresponse_format\x18\x07 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x08 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"\xa6\x01\n\x16\x43hatCompletionResponse\x12\x34\n\x12\x63ompletion_message\x18\x01 \x01(\x0b\x32\x18.llama.common.v1.Message\x12/\n\x08logprobs\x18\x02 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xa3\x03\n\x1bStreamChatCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12.\n\x05tools\x18\x04 \x03(\x0b\x32\x1f.llama.common.v1.ToolDefinition\x12\x30\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x1b.llama.common.v1.ToolChoice\x12=\n\x12tool_prompt_format\x18\x06 \x01(\x0e\x32!.llama.common.v1.ToolPromptFormat\x12\x38\n\x0fresponse_format\x18\x07 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x08 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"Z\n\x13\x43hatCompletionChunk\x12\x12\n\ntext_delta\x18\x01 \x01(\t\x12/\n\x08logprobs\x18\x02 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\"u\n\x16\x43hatCompletionComplete\x12\x34\n\x12\x63ompletion_message\x18\x01 \x01(\x0b\x32\x18.llama.common.v1.Message\x12%\n\x05usage\x18\x02 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xd0\x01\n\x1cStreamChatCompletionResponse\x12\x38\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\'.llama.inference.v1.ChatCompletionChunkH\x00\x12>\n\x08\x63omplete\x18\x02 \x01(\x0b\x32*.llama.inference.v1.ChatCompletionCompleteH\x00\x12-\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1c.llama.common.v1.StreamErrorH\x00\x42\x07\n\x05\x65vent\"\xf7\x01\n\x11\x43ompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12)\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12\x38\n\x0fresponse_format\x18\x04 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x05 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"\xac\x01\n\x12\x43ompletionResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x30\n\x0bstop_reason\x18\x02 \x01(\x0e\x32\x1b.llama.common.v1.StopReason\x12/\n\x08logprobs\x18\x03 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\x12%\n\x05usage\x18\x04 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xfd\x01\n\x17StreamCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12)\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12\x38\n\x0fresponse_format\x18\x04 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x05 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"V\n\x0f\x43ompletionChunk\x12\x12\n\ntext_delta\x18\x01 \x01(\t\x12/\n\x08logprobs\x18\x02 \x03(\x0b\x32\x1d.llama.common.v1.TokenLogprob\"{\n\x12\x43ompletionComplete\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x30\n\x0bstop_reason\x18\x02 \x01(\x0e\x32\x1b.llama.common.v1.StopReason\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.llama.common.v1.Usage\"\xc4\x01\n\x18StreamCompletionResponse\x12\x34\n\x05\x63hunk\x18\x01 \x01(\x0b\x32#.llama.inference.v1.CompletionChunkH\x00\x12:\n\x08\x63omplete\x18\x02 \x01(\x0b\x32&.llama.inference.v1.CompletionCompleteH\x00\x12-\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1c.llama.common.v1.StreamErrorH\x00\x42\x07\n\x05\x65vent\"\xe2\x01\n\x11\x45mbeddingsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ontents\x18\x02 \x03(\t\x12\x38\n\ttask_type\x18\x03 \x01(\x0e\x32%.llama.inference.v1.EmbeddingTaskType\x12\x1d\n\x10output_dimension\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12;\n\x0ftext_truncation\x18\x05 \x01(\x0e\x32\".llama.inference.v1.TextTruncationB\x13\n\x11_output_dimension\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"n\n\x12\x45mbeddingsResponse\x12\x31\n\nembeddings\x18\x01 \x03(\x0b\x32\x1d.llama.inference.v1.Embedding\x12%\n\x05usage\x18\x02 \x01(\x0b\x32\x16.llama.common.v1.Usage\">\n\x10\x43hatConversation\x12*\n\x08messages\x18\x01 \x03(\x0b\x32\x18.llama.common.v1.Message\"\xf4\x02\n\x1a\x42\x61tchChatCompletionRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12;\n\rconversations\x18\x02 \x03(\x0b\x32$.llama.inference.v1.ChatConversation\x12\x38\n\x0fsampling_params\x18\x03 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12.\n\x05tools\x18\x04 \x03(\x0b\x32\x1f.llama.common.v1.ToolDefinition\x12\x30\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x1b.llama.common.v1.ToolChoice\x12\x38\n\x0fresponse_format\x18\x06 \x01(\x0b\x32\x1f.llama.common.v1.ResponseFormat\x12\x31\n\x08logprobs\x18\x07 \x01(\x0b\x32\x1f.llama.common.v1.LogprobsConfig\"\x94\x01\n\x19\x42\x61tchChatCompletionResult\x12>\n\x08response\x18\x01 \x01(\x0b\x32*.llama.inference.v1.ChatCompletionResponseH\x00\x12-\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1c.llama.common.v1.StreamErrorH\x00\x42\x08\n\x06result\"]\n\x1b\x42\x61tchChatCompletionResponse\x12>\n\x07results\x18\x01 \x03(\x0b\x32-.llama.inference.v1.BatchChatCompletionResult\"*\n\x16GetEngineStatusRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x90\x01\n\x17GetEngineStatusResponse\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\x1c\n\x14provider_resource_id\x18\x02 \x01(\t\x12\x0e\n\x06loaded\x18\x03 \x01(\x08\x12\x18\n\x10running_requests\x18\x04 \x01(\x05\x12\x18\n\x10waiting_requests\x18\x05 \x01(\x05*y\n\x11\x45mbeddingTaskType\x12#\n\x1f\x45MBEDDING_TASK_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45MBEDDING_TASK_TYPE_QUERY\x10\x01\x12 \n\x1c\x45MBEDDING_TASK_TYPE_DOCUMENT\x10\x02*\x7f\n\x0eTextTruncation\x12\x1f\n\x1bTEXT_TRUNCATION_UNSPECIFIED\x10\x00\x12\x18\n\x14TEXT_TRUNCATION_NONE\x10\x01\x12\x17\n\x13TEXT_TRUNCATION_END\x10\x02\x12\x19\n\x15TEXT_TRUNCATION_START\x10\x03\x32\x94\x07\n\x10InferenceService\x12{\n\x0e\x43hatCompletion\x12).llama.inference.v1.ChatCompletionRequest\x1a*.llama.inference.v1.ChatCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x12\x8f\x01\n\x14StreamChatCompletion\x12/.llama.inference.v1.StreamChatCompletionRequest\x1a\x30.llama.inference.v1.StreamChatCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x30\x01\x12o\n\nCompletion\x12%.llama.inference.v1.CompletionRequest\x1a&.llama.inference.v1.CompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x12\x83\x01\n\x10StreamCompletion\x12+.llama.inference.v1.StreamCompletionRequest\x1a,.llama.inference.v1.StreamCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x30\x01\x12o\n\nEmbeddings\x12%.llama.inference.v1.EmbeddingsRequest\x1a&.llama.inference.v1.EmbeddingsResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x02\x12\x8a\x01\n\x13\x42\x61tchChatCompletion\x12..llama.inference.v1.BatchChatCompletionRequest\x1a/.llama.inference.v1.BatchChatCompletionResponse\"\x12\xca\xf3\x18\x0e\x08\x01\x12\x08model_id\x18\x01\x12|\n\x0fGetEngineStatus\x12*.llama.inference.v1.GetEngineStatusRequest\x1a+.llama.inference.v1.GetEngineStatusResponse\"\x10\xca\xf3\x18\x0c\x08\x01\x12\x08model_idBn\n dev.llamamesh.llama.inference.v1P\x01Z3llamamesh.dev/gen/go/llama/inference/v1;inferencev1\xaa\x02\x12Llama.Inference.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.inference.v1.inference_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n dev.llamamesh.llama.inference.v1P\001Z3llamamesh.dev/gen/go/llama/inference/v1;inferencev1\252\002\022Llama.Inference.V1'
   _globals['_INFERENCESERVICE'].methods_by_name['ChatCompletion']._loaded_options = None
   _globals['_INFERENCESERVICE'].methods_by_name['ChatCompletion']._serialized_options = b'\312\363\030\016\010\001\022\010model_id\030\001'
   _globals['_INFERENCESERVICE'].methods_by_name['StreamChatCompletion']._loaded_options = None
@@ -50,54 +52,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INFERENCESERVICE'].methods_by_name['BatchChatCompletion']._serialized_options = b'\312\363\030\016\010\001\022\010model_id\030\001'
   _globals['_INFERENCESERVICE'].methods_by_name['GetEngineStatus']._loaded_options = None
   _globals['_INFERENCESERVICE'].methods_by_name['GetEngineStatus']._serialized_options = b'\312\363\030\014\010\001\022\010model_id'
-  _globals['_EMBEDDINGTASKTYPE']._serialized_start=4052
-  _globals['_EMBEDDINGTASKTYPE']._serialized_end=4173
-  _globals['_TEXTTRUNCATION']._serialized_start=4175
-  _globals['_TEXTTRUNCATION']._serialized_end=4302
-  _globals['_CHATCOMPLETIONREQUEST']._serialized_start=214
-  _globals['_CHATCOMPLETIONREQUEST']._serialized_end=627
-  _globals['_CHATCOMPLETIONRESPONSE']._serialized_start=630
-  _globals['_CHATCOMPLETIONRESPONSE']._serialized_end=796
-  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_start=799
-  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_end=1218
-  _globals['_CHATCOMPLETIONCHUNK']._serialized_start=1220
-  _globals['_CHATCOMPLETIONCHUNK']._serialized_end=1310
-  _globals['_CHATCOMPLETIONCOMPLETE']._serialized_start=1312
-  _globals['_CHATCOMPLETIONCOMPLETE']._serialized_end=1429
-  _globals['_STREAMERROR']._serialized_start=1431
-  _globals['_STREAMERROR']._serialized_end=1491
-  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_start=1494
-  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_end=1705
-  _globals['_COMPLETIONREQUEST']._serialized_start=1708
-  _globals['_COMPLETIONREQUEST']._serialized_end=1955
-  _globals['_COMPLETIONRESPONSE']._serialized_start=1958
-  _globals['_COMPLETIONRESPONSE']._serialized_end=2130
-  _globals['_STREAMCOMPLETIONREQUEST']._serialized_start=2133
-  _globals['_STREAMCOMPLETIONREQUEST']._serialized_end=2386
-  _globals['_COMPLETIONCHUNK']._serialized_start=2388
-  _globals['_COMPLETIONCHUNK']._serialized_end=2474
-  _globals['_COMPLETIONCOMPLETE']._serialized_start=2476
-  _globals['_COMPLETIONCOMPLETE']._serialized_end=2599
-  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_start=2602
-  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_end=2801
-  _globals['_EMBEDDINGSREQUEST']._serialized_start=2804
-  _globals['_EMBEDDINGSREQUEST']._serialized_end=3030
-  _globals['_EMBEDDING']._serialized_start=3032
-  _globals['_EMBEDDING']._serialized_end=3059
-  _globals['_EMBEDDINGSRESPONSE']._serialized_start=3061
-  _globals['_EMBEDDINGSRESPONSE']._serialized_end=3171
-  _globals['_CHATCONVERSATION']._serialized_start=3173
-  _globals['_CHATCONVERSATION']._serialized_end=3235
-  _globals['_BATCHCHATCOMPLETIONREQUEST']._serialized_start=3238
-  _globals['_BATCHCHATCOMPLETIONREQUEST']._serialized_end=3610
-  _globals['_BATCHCHATCOMPLETIONRESULT']._serialized_start=3613
-  _globals['_BATCHCHATCOMPLETIONRESULT']._serialized_end=3764
-  _globals['_BATCHCHATCOMPLETIONRESPONSE']._serialized_start=3766
-  _globals['_BATCHCHATCOMPLETIONRESPONSE']._serialized_end=3859
-  _globals['_GETENGINESTATUSREQUEST']._serialized_start=3861
-  _globals['_GETENGINESTATUSREQUEST']._serialized_end=3903
-  _globals['_GETENGINESTATUSRESPONSE']._serialized_start=3906
-  _globals['_GETENGINESTATUSRESPONSE']._serialized_end=4050
-  _globals['_INFERENCESERVICE']._serialized_start=4305
-  _globals['_INFERENCESERVICE']._serialized_end=5221
+  _globals['_EMBEDDINGTASKTYPE']._serialized_start=4017
+  _globals['_EMBEDDINGTASKTYPE']._serialized_end=4138
+  _globals['_TEXTTRUNCATION']._serialized_start=4140
+  _globals['_TEXTTRUNCATION']._serialized_end=4267
+  _globals['_CHATCOMPLETIONREQUEST']._serialized_start=250
+  _globals['_CHATCOMPLETIONREQUEST']._serialized_end=663
+  _globals['_CHATCOMPLETIONRESPONSE']._serialized_start=666
+  _globals['_CHATCOMPLETIONRESPONSE']._serialized_end=832
+  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_start=835
+  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_end=1254
+  _globals['_CHATCOMPLETIONCHUNK']._serialized_start=1256
+  _globals['_CHATCOMPLETIONCHUNK']._serialized_end=1346
+  _globals['_CHATCOMPLETIONCOMPLETE']._serialized_start=1348
+  _globals['_CHATCOMPLETIONCOMPLETE']._serialized_end=1465
+  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_start=1468
+  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_end=1676
+  _globals['_COMPLETIONREQUEST']._serialized_start=1679
+  _globals['_COMPLETIONREQUEST']._serialized_end=1926
+  _globals['_COMPLETIONRESPONSE']._serialized_start=1929
+  _globals['_COMPLETIONRESPONSE']._serialized_end=2101
+  _globals['_STREAMCOMPLETIONREQUEST']._serialized_start=2104
+  _globals['_STREAMCOMPLETIONREQUEST']._serialized_end=2357
+  _globals['_COMPLETIONCHUNK']._serialized_start=2359
+  _globals['_COMPLETIONCHUNK']._serialized_end=2445
+  _globals['_COMPLETIONCOMPLETE']._serialized_start=2447
+  _globals['_COMPLETIONCOMPLETE']._serialized_end=2570
+  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_start=2573
+  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_end=2769
+  _globals['_EMBEDDINGSREQUEST']._serialized_start=2772
+  _globals['_EMBEDDINGSREQUEST']._serialized_end=2998
+  _globals['_EMBEDDING']._serialized_start=3000
+  _globals['_EMBEDDING']._serialized_end=3027
+  _globals['_EMBEDDINGSRESPONSE']._serialized_start=3029
+  _globals['_EMBEDDINGSRESPONSE']._serialized_end=3139
+  _globals['_CHATCONVERSATION']._serialized_start=3141
+  _globals['_CHATCONVERSATION']._serialized_end=3203
+  _globals['_BATCHCHATCOMPLETIONREQUEST']._serialized_start=3206
+  _globals['_BATCHCHATCOMPLETIONREQUEST']._serialized_end=3578
+  _globals['_BATCHCHATCOMPLETIONRESULT']._serialized_start=3581
+  _globals['_BATCHCHATCOMPLETIONRESULT']._serialized_end=3729
+  _globals['_BATCHCHATCOMPLETIONRESPONSE']._serialized_start=3731
+  _globals['_BATCHCHATCOMPLETIONRESPONSE']._serialized_end=3824
+  _globals['_GETENGINESTATUSREQUEST']._serialized_start=3826
+  _globals['_GETENGINESTATUSREQUEST']._serialized_end=3868
+  _globals['_GETENGINESTATUSRESPONSE']._serialized_start=3871
+  _globals['_GETENGINESTATUSRESPONSE']._serialized_end=4015
+  _globals['_INFERENCESERVICE']._serialized_start=4270
+  _globals['_INFERENCESERVICE']._serialized_end=5186
 # @@protoc_insertion_point(module_scope)

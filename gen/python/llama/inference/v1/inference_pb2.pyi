@@ -2,6 +2,7 @@ from llama.common.v1 import content_pb2 as _content_pb2
 from llama.common.v1 import messages_pb2 as _messages_pb2
 from llama.common.v1 import routing_pb2 as _routing_pb2
 from llama.common.v1 import sampling_pb2 as _sampling_pb2
+from llama.common.v1 import stream_error_pb2 as _stream_error_pb2
 from llama.common.v1 import tools_pb2 as _tools_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -98,16 +99,6 @@ class ChatCompletionComplete(_message.Message):
     usage: _sampling_pb2.Usage
     def __init__(self, completion_message: _Optional[_Union[_messages_pb2.Message, _Mapping]] = ..., usage: _Optional[_Union[_sampling_pb2.Usage, _Mapping]] = ...) -> None: ...
 
-class StreamError(_message.Message):
-    __slots__ = ("code", "reason", "message")
-    CODE_FIELD_NUMBER: _ClassVar[int]
-    REASON_FIELD_NUMBER: _ClassVar[int]
-    MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    code: int
-    reason: str
-    message: str
-    def __init__(self, code: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
-
 class StreamChatCompletionResponse(_message.Message):
     __slots__ = ("chunk", "complete", "error")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
@@ -115,8 +106,8 @@ class StreamChatCompletionResponse(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     chunk: ChatCompletionChunk
     complete: ChatCompletionComplete
-    error: StreamError
-    def __init__(self, chunk: _Optional[_Union[ChatCompletionChunk, _Mapping]] = ..., complete: _Optional[_Union[ChatCompletionComplete, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    error: _stream_error_pb2.StreamError
+    def __init__(self, chunk: _Optional[_Union[ChatCompletionChunk, _Mapping]] = ..., complete: _Optional[_Union[ChatCompletionComplete, _Mapping]] = ..., error: _Optional[_Union[_stream_error_pb2.StreamError, _Mapping]] = ...) -> None: ...
 
 class CompletionRequest(_message.Message):
     __slots__ = ("model_id", "content", "sampling_params", "response_format", "logprobs")
@@ -183,8 +174,8 @@ class StreamCompletionResponse(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     chunk: CompletionChunk
     complete: CompletionComplete
-    error: StreamError
-    def __init__(self, chunk: _Optional[_Union[CompletionChunk, _Mapping]] = ..., complete: _Optional[_Union[CompletionComplete, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    error: _stream_error_pb2.StreamError
+    def __init__(self, chunk: _Optional[_Union[CompletionChunk, _Mapping]] = ..., complete: _Optional[_Union[CompletionComplete, _Mapping]] = ..., error: _Optional[_Union[_stream_error_pb2.StreamError, _Mapping]] = ...) -> None: ...
 
 class EmbeddingsRequest(_message.Message):
     __slots__ = ("model_id", "contents", "task_type", "output_dimension", "text_truncation")
@@ -243,8 +234,8 @@ class BatchChatCompletionResult(_message.Message):
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     response: ChatCompletionResponse
-    error: StreamError
-    def __init__(self, response: _Optional[_Union[ChatCompletionResponse, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    error: _stream_error_pb2.StreamError
+    def __init__(self, response: _Optional[_Union[ChatCompletionResponse, _Mapping]] = ..., error: _Optional[_Union[_stream_error_pb2.StreamError, _Mapping]] = ...) -> None: ...
 
 class BatchChatCompletionResponse(_message.Message):
     __slots__ = ("results",)

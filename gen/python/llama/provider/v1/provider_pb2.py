@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n llama/provider/v1/provider.proto\x12\x11llama.provider.v1\x1a\x19google/protobuf/any.proto\"@\n\x16PrepareResourceRequest\x12&\n\x08resource\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"A\n\x17PrepareResourceResponse\x12&\n\x08resource\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"@\n\x16ReleaseResourceRequest\x12&\n\x08resource\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"\x19\n\x17ReleaseResourceResponse2\xee\x01\n\x18ResourceLifecycleService\x12h\n\x0fPrepareResource\x12).llama.provider.v1.PrepareResourceRequest\x1a*.llama.provider.v1.PrepareResourceResponse\x12h\n\x0fReleaseResource\x12).llama.provider.v1.ReleaseResourceRequest\x1a*.llama.provider.v1.ReleaseResourceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n llama/provider/v1/provider.proto\x12\x11llama.provider.v1\x1a\x19google/protobuf/any.proto\"@\n\x16PrepareResourceRequest\x12&\n\x08resource\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"A\n\x17PrepareResourceResponse\x12&\n\x08resource\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"@\n\x16ReleaseResourceRequest\x12&\n\x08resource\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"\x19\n\x17ReleaseResourceResponse2\xee\x01\n\x18ResourceLifecycleService\x12h\n\x0fPrepareResource\x12).llama.provider.v1.PrepareResourceRequest\x1a*.llama.provider.v1.PrepareResourceResponse\x12h\n\x0fReleaseResource\x12).llama.provider.v1.ReleaseResourceRequest\x1a*.llama.provider.v1.ReleaseResourceResponseBj\n\x1f\x64\x65v.llamamesh.llama.provider.v1P\x01Z1llamamesh.dev/gen/go/llama/provider/v1;providerv1\xaa\x02\x11Llama.Provider.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.provider.v1.provider_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\037dev.llamamesh.llama.provider.v1P\001Z1llamamesh.dev/gen/go/llama/provider/v1;providerv1\252\002\021Llama.Provider.V1'
   _globals['_PREPARERESOURCEREQUEST']._serialized_start=82
   _globals['_PREPARERESOURCEREQUEST']._serialized_end=146
   _globals['_PREPARERESOURCERESPONSE']._serialized_start=148

@@ -28,13 +28,14 @@ from llama.common.v1 import routing_pb2 as llama_dot_common_dot_v1_dot_routing__
 from llama.common.v1 import safety_violation_pb2 as llama_dot_common_dot_v1_dot_safety__violation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cllama/safety/v1/safety.proto\x12\x0fllama.safety.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ellama/common/v1/messages.proto\x1a\x1dllama/common/v1/routing.proto\x1a&llama/common/v1/safety_violation.proto\"z\n\x10RunShieldRequest\x12\x11\n\tshield_id\x18\x01 \x01(\t\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\'\n\x06params\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"H\n\x11RunShieldResponse\x12\x33\n\tviolation\x18\x01 \x01(\x0b\x32 .llama.common.v1.SafetyViolation2v\n\rSafetyService\x12\x65\n\tRunShield\x12!.llama.safety.v1.RunShieldRequest\x1a\".llama.safety.v1.RunShieldResponse\"\x11\xca\xf3\x18\r\x08\x02\x12\tshield_idb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cllama/safety/v1/safety.proto\x12\x0fllama.safety.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ellama/common/v1/messages.proto\x1a\x1dllama/common/v1/routing.proto\x1a&llama/common/v1/safety_violation.proto\"z\n\x10RunShieldRequest\x12\x11\n\tshield_id\x18\x01 \x01(\t\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\'\n\x06params\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"H\n\x11RunShieldResponse\x12\x33\n\tviolation\x18\x01 \x01(\x0b\x32 .llama.common.v1.SafetyViolation2v\n\rSafetyService\x12\x65\n\tRunShield\x12!.llama.safety.v1.RunShieldRequest\x1a\".llama.safety.v1.RunShieldResponse\"\x11\xca\xf3\x18\r\x08\x02\x12\tshield_idBb\n\x1d\x64\x65v.llamamesh.llama.safety.v1P\x01Z-llamamesh.dev/gen/go/llama/safety/v1;safetyv1\xaa\x02\x0fLlama.Safety.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.safety.v1.safety_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\035dev.llamamesh.llama.safety.v1P\001Z-llamamesh.dev/gen/go/llama/safety/v1;safetyv1\252\002\017Llama.Safety.V1'
   _globals['_SAFETYSERVICE'].methods_by_name['RunShield']._loaded_options = None
   _globals['_SAFETYSERVICE'].methods_by_name['RunShield']._serialized_options = b'\312\363\030\r\010\002\022\tshield_id'
   _globals['_RUNSHIELDREQUEST']._serialized_start=182

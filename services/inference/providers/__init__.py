@@ -1,0 +1,246 @@
+"""The inference providers a service hosts, built from the distribution, and the engines they load on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from llama_mesh.model_conversion import ModelConversionError
+from llama_mesh.model_sources import ModelSourceError, resolve_model_source
+from llama_mesh.runtime.config import ProviderConfig, RunConfig
+from llama_mesh.runtime.errors import FailedPrecondition, NotFound
+from llama_mesh.runtime.hosted_providers import HostedProviders
+from services.inference.provider import ChatEngine, Embedder, ModelLoadError, TextEngine
+
+log = logging.getLogger(__name__)
+
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    # A path or package:// URI (see llama_mesh.model_sources).
+    source: str
+
+
+class LlamaCppConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    models: dict[str, ModelEntry]
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    preload: bool = True
+
+
+class VllmConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    models: dict[str, ModelEntry]
+    max_model_len: int = 4096
+    dtype: str = "auto"
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    enforce_eager: bool = False
+    engine_args: dict[str, Any] = Field(default_factory=dict)
+    preload: bool = True
+
+
+class RemoteOpenAIConfig(BaseModel):
+    """Models served by an OpenAI-compatible server; each model entry's `source` is the server's model name."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_url: str
+    api_key: str | None = None
+    models: dict[str, ModelEntry]
+    context_length: int = 4096
+    timeout_s: float = 600.0
+    preload: bool = True
+
+
+class SentenceTransformersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    models: dict[str, ModelEntry]
+    device: str = "cpu"
+    preload: bool = True
+
+
+@dataclass
+class LoadedModel:
+    provider_id: str
+    name: str
+    engine: TextEngine | ChatEngine | Embedder
+
+
+class InferenceProvider:
+    """One provider instance: the models it may serve, loaded once each, on first use or at start."""
+
+    def __init__(
+        self,
+        provider_id: str,
+        models: dict[str, ModelEntry],
+        preload: bool,
+        factory: Callable[[str, ModelEntry], TextEngine | ChatEngine | Embedder],
+        serves_embeddings: bool = False,
+    ) -> None:
+        self.provider_id = provider_id
+        self.serves_embeddings = serves_embeddings
+        self.models = models
+        self.preload = preload
+        self._factory = factory
+        self._loaded: dict[str, TextEngine | ChatEngine | Embedder] = {}
+        self._locks: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in models}
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def loaded_engines(self) -> dict[str, TextEngine | ChatEngine | Embedder]:
+        """A snapshot of the loaded models' engines, by name (safe to take from another thread)."""
+        return dict(self._loaded)
+
+    def require_model(self, name: str) -> None:
+        """NOT_FOUND unless this provider's config lists the model."""
+        if name not in self.models:
+            raise NotFound(
+                f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}",
+                reason="PROVIDER_MODEL_NOT_FOUND",
+                provider_id=self.provider_id,
+                provider_resource_id=name,
+            )
+
+    async def get(self, name: str) -> TextEngine | ChatEngine | Embedder:
+        if name in self._loaded:
+            return self._loaded[name]
+        self.require_model(name)
+        async with self._locks[name]:
+            if name not in self._loaded:
+                try:
+                    # building may convert a model (seconds to minutes): never on the event loop
+                    engine = await asyncio.to_thread(self._factory, name, self.models[name])
+                    await engine.start()
+                except (ModelLoadError, ModelSourceError, ModelConversionError) as exc:
+                    raise FailedPrecondition(
+                        f"provider {self.provider_id!r} cannot load model {name!r}: {exc}",
+                        reason="MODEL_LOAD_FAILED",
+                        provider_id=self.provider_id,
+                    ) from exc
+                self._loaded[name] = engine
+                log.info("provider %s loaded model %s", self.provider_id, name)
+        return self._loaded[name]
+
+    async def close(self) -> None:
+        for engine in self._loaded.values():
+            await engine.close()
+        self._loaded.clear()
+
+
+def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
+    settings = LlamaCppConfig.model_validate(provider.config)
+
+    def build(name: str, entry: ModelEntry) -> TextEngine:
+        from services.inference.providers.llama_cpp import LlamaCppEngine
+
+        return LlamaCppEngine(
+            str(resolve_model_source(entry.source)), n_ctx=settings.n_ctx, n_threads=settings.n_threads
+        )
+
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+
+
+def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
+    settings = VllmConfig.model_validate(provider.config)
+
+    def build(name: str, entry: ModelEntry) -> TextEngine:
+        from services.inference.providers.vllm import VllmEngine
+
+        model = entry.source
+        if not model.startswith("hf://"):
+            model = str(_vllm_model_dir(resolve_model_source(model), run))
+        else:
+            model = model.removeprefix("hf://")
+        return VllmEngine(
+            model=model,
+            max_model_len=settings.max_model_len,
+            dtype=settings.dtype,
+            tensor_parallel_size=settings.tensor_parallel_size,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            enforce_eager=settings.enforce_eager,
+            extra_engine_args=settings.engine_args,
+        )
+
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+
+
+def _vllm_model_dir(path: Path, run: RunConfig) -> Path:
+    """vLLM loads HF model directories; a GGUF file is converted once into the cache (vLLM's GGUF path is CUDA-only)."""
+    if path.is_dir():
+        return path
+    from llama_mesh.model_conversion import ensure_hf_model_from_gguf
+
+    return Path(ensure_hf_model_from_gguf(str(path), str(Path(run.cache_dir).expanduser() / "models")))
+
+
+def _remote_openai(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
+    settings = RemoteOpenAIConfig.model_validate(provider.config)
+
+    def build(name: str, entry: ModelEntry) -> ChatEngine:
+        from services.inference.providers.remote_openai import RemoteOpenAIEngine
+
+        return RemoteOpenAIEngine(
+            settings.base_url,
+            entry.source,
+            api_key=settings.api_key,
+            context_length=settings.context_length,
+            timeout_s=settings.timeout_s,
+        )
+
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+
+
+def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
+    settings = SentenceTransformersConfig.model_validate(provider.config)
+
+    def build(name: str, entry: ModelEntry) -> Embedder:
+        from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
+
+        return SentenceTransformersEmbedder(str(resolve_model_source(entry.source)), device=settings.device)
+
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build, serves_embeddings=True)
+
+
+PROVIDER_TYPES: dict[str, Callable[[ProviderConfig, RunConfig], InferenceProvider]] = {
+    "inline::llama-cpp": _llama_cpp,
+    "inline::vllm": _vllm,
+    "inline::sentence-transformers": _sentence_transformers,
+    "remote::openai": _remote_openai,
+}
+
+
+class ProviderSet(HostedProviders[InferenceProvider]):
+    """All providers of one inference service."""
+
+    api = "inference"
+    factories = PROVIDER_TYPES
+
+    def find_model(self, name: str) -> tuple[str, str]:
+        """(provider_id, name) for a call made directly to the service, with no resource from the gateway."""
+        for provider in self:
+            if name in provider.models:
+                return provider.provider_id, name
+        raise NotFound(
+            f"model {name!r} is not served here; call through the gateway with a registered model id",
+            reason="RESOURCE_NOT_FOUND",
+            kind="model",
+            identifier=name,
+        )
+
+    async def preload(self) -> None:
+        for provider in self:
+            if provider.preload:
+                for name in provider.models:
+                    await provider.get(name)
+
+    async def close(self) -> None:
+        for provider in self:
+            await provider.close()

