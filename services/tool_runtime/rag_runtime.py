@@ -15,7 +15,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
 from services.tool_runtime.chunking import split_into_chunks
-from services.tool_runtime.document_sources import SourcePolicy, decode, document_text, guess_type
+from services.tool_runtime.document_sources import DOCUMENTS_FOLDER, SourcePolicy, decode, document_text, guess_type
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
 from services.tool_runtime.query_writer import LLMQueryWriter
 from services.tool_runtime.runtime_provider import ToolResult, ToolRuntimeProvider, ToolSpec
@@ -70,7 +70,8 @@ INSERT = ToolSpec(
 class RagRuntimeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Directories local documents may be read from; empty: the distribution's data dir.
+    # Directories local documents may be read from; empty: the `documents` folder of the distribution's data dir.
+    # The rest of the data dir (the mesh's databases) is never readable, whatever this lists.
     allowed_dirs: list[str] = []
     # Fetch URLs whose host is a private, loopback or link-local address (off by default: SSRF).
     allow_private_urls: bool = False
@@ -95,8 +96,8 @@ def _chunk_sizes(request: pb.InsertDocumentsRequest) -> tuple[int, int]:
 
 class RagRuntime(ToolRuntimeProvider):
     def __init__(self, config: RagRuntimeConfig, data_dir: Path, vector_io: GatewayVectorIO) -> None:
-        dirs = tuple(Path(d).expanduser() for d in config.allowed_dirs) or (data_dir,)
-        self._policy = SourcePolicy(dirs, config.allow_private_urls, config.fetch_timeout_s)
+        dirs = tuple(Path(d).expanduser() for d in config.allowed_dirs) or (data_dir / DOCUMENTS_FOLDER,)
+        self._policy = SourcePolicy(dirs, config.allow_private_urls, config.fetch_timeout_s, data_dir)
         self._vector_io = vector_io
         self._query_writer = LLMQueryWriter(vector_io.gateway)
 
