@@ -13,7 +13,7 @@ from llama.common.v1 import agent_config_pb2, tools_pb2
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
 from services.agents.mesh_calls import MeshCalls
 
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RAG_TOOL_GROUP = "builtin::rag"
 
 
@@ -63,7 +63,7 @@ def merged_tool_groups(
 def check_client_tools(tools: list[tools_pb2.ToolDefinition], field_name: str) -> dict[str, tools_pb2.ToolDefinition]:
     client: dict[str, tools_pb2.ToolDefinition] = {}
     for index, tool in enumerate(tools):
-        if not TOOL_NAME.match(tool.name):
+        if not TOOL_NAME.fullmatch(tool.name):
             raise InvalidArgument(
                 f"{field_name}[{index}].name", f"{tool.name!r} must be 1-64 letters, digits, '_' or '-'"
             )
