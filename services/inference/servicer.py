@@ -22,6 +22,8 @@ from services.inference.span_attributes import record_generation, record_model
 from services.inference.usage_metrics import record_usage
 
 MAX_EMBEDDING_INPUTS = 2048
+_TRUNCATION = {pb.TEXT_TRUNCATION_NONE: "none", pb.TEXT_TRUNCATION_END: "end", pb.TEXT_TRUNCATION_START: "start"}
+_TASK = {pb.EMBEDDING_TASK_TYPE_QUERY: "query", pb.EMBEDDING_TASK_TYPE_DOCUMENT: "document"}
 
 
 def _usage(result: GenerationResult) -> sampling_pb2.Usage:
@@ -160,7 +162,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         dimension = embedder.dimension
         if request.HasField("output_dimension") and not 0 < request.output_dimension <= dimension:
             raise InvalidArgument("output_dimension", f"must be in 1..{dimension}, got {request.output_dimension}")
-        vectors = await embedder.embed(list(request.contents))
+        vectors = await embedder.embed(
+            list(request.contents),
+            truncation=_TRUNCATION.get(request.text_truncation, "end"),
+            task=_TASK.get(request.task_type, ""),
+        )
         if request.HasField("output_dimension") and request.output_dimension < dimension:
             vectors = [_truncate(vector, request.output_dimension) for vector in vectors]
         return pb.EmbeddingsResponse(embeddings=[pb.Embedding(values=vector) for vector in vectors])
