@@ -23,8 +23,12 @@ from services.tool_runtime.vector_io_client import GatewayVectorIO
 
 DEFAULT_CHUNK_TOKENS = 512
 MIN_CHUNK_TOKENS = 16
+MAX_CHUNK_TOKENS = 8192
 DEFAULT_MAX_CONTEXT_TOKENS = 4096
+MAX_CONTEXT_TOKENS = 131072
 DEFAULT_MAX_CHUNKS = 5
+MAX_CHUNKS = 100
+MAX_TEMPLATE_CHARS = 4096
 INSERT_BATCH = 1000
 
 KNOWLEDGE_SEARCH = ToolSpec(
@@ -86,12 +90,29 @@ def content_text(content: content_pb2.Content) -> str:
 
 def _chunk_sizes(request: pb.InsertDocumentsRequest) -> tuple[int, int]:
     size = request.chunk_size_in_tokens or DEFAULT_CHUNK_TOKENS
-    if size < MIN_CHUNK_TOKENS:
-        raise InvalidArgument("chunk_size_in_tokens", f"must be >= {MIN_CHUNK_TOKENS}")
+    if not MIN_CHUNK_TOKENS <= size <= MAX_CHUNK_TOKENS:
+        raise InvalidArgument("chunk_size_in_tokens", f"must be in {MIN_CHUNK_TOKENS}..{MAX_CHUNK_TOKENS}")
     overlap = request.chunk_overlap_in_tokens if request.HasField("chunk_overlap_in_tokens") else size // 4
-    if not 0 <= overlap < size:
-        raise InvalidArgument("chunk_overlap_in_tokens", f"must be in 0..{size - 1}")
+    if not 0 <= overlap <= size // 2:
+        raise InvalidArgument("chunk_overlap_in_tokens", f"must be in 0..{size // 2} (half the chunk size)")
     return size, overlap
+
+
+def _check_query_config(config: pb.RAGQueryConfig) -> None:
+    """The caps of a query config (see RAGQueryConfig in the contract)."""
+    if not 0 <= config.max_chunks <= MAX_CHUNKS:
+        raise InvalidArgument("query_config.max_chunks", f"must be in 0..{MAX_CHUNKS}")
+    if not 0 <= config.max_tokens_in_context <= MAX_CONTEXT_TOKENS:
+        raise InvalidArgument("query_config.max_tokens_in_context", f"must be in 0..{MAX_CONTEXT_TOKENS}")
+    template = config.chunk_template
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise InvalidArgument("query_config.chunk_template", f"is at most {MAX_TEMPLATE_CHARS} characters")
+    if template and "{chunk.content}" not in template:
+        raise InvalidArgument(
+            "query_config.chunk_template",
+            'has no "{chunk.content}" placeholder, so the model would get no context; use e.g. '
+            '"Result {index}\\nContent: {chunk.content}\\nMetadata: {metadata}\\n"',
+        )
 
 
 class RagRuntime(ToolRuntimeProvider):
@@ -159,6 +180,7 @@ class RagRuntime(ToolRuntimeProvider):
         if generator.HasField("llm"):
             query = await self._query_writer.write(generator.llm, query, time_left)
         max_chunks = config.max_chunks or DEFAULT_MAX_CHUNKS
+        _check_query_config(config)
         params = vio.QueryParams(max_chunks=max_chunks, mode=config.mode)
         replies = await asyncio.gather(
             *(
