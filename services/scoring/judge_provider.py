@@ -18,6 +18,7 @@ from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.common.v1 import resources_pb2 as res
 from llama.inference.v1 import inference_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
+from services.scoring.answer_parsing import RegexTimeout
 from services.scoring.basic_provider import compiled
 from services.scoring.gateway_calls import GatewayCalls
 from services.scoring.judge_prompt import (
@@ -100,7 +101,10 @@ class JudgeScoring(ScoringProvider):
         async def judge(prompt: str) -> ScoreRow:
             async with gate:
                 reply = await self._ask(params.judge_model, prompt, metadata, call.timeout)
-            score = parse_score(reply, regexes)
+            try:
+                score = await asyncio.to_thread(parse_score, reply, regexes)
+            except RegexTimeout as exc:
+                return {"score": None, "judge_feedback": reply, "error": str(exc)}
             if score is None:
                 return {
                     "score": None,
