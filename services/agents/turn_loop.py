@@ -37,6 +37,7 @@ from services.agents.mesh_calls import MeshCalls
 from services.agents.toolbox import Toolbox
 
 DEFAULT_MAX_INFER_ITERS = 10
+MAX_INFER_ITERS = 100
 tracer = trace.get_tracer("llama_mesh.agents")
 
 

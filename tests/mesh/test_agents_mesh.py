@@ -330,6 +330,29 @@ def test_a_batch_job_runs_every_item_in_its_own_session(agents) -> None:  # noqa
     assert [j.job_id for j in listed.jobs] == [job.job_id]
 
 
+def test_bytes_that_are_not_a_request_are_an_invalid_argument(gateway: grpc.Channel) -> None:
+    """Garbage sent through the gateway to RPCs it does not route by a resource reaches the service, which answers
+    INVALID_ARGUMENT (not UNKNOWN "Unexpected DecodeError")."""
+    for method in ("/llama.agents.v1.AgentsService/ListAgents", "/llama.inspect.v1.InspectService/ListProviders"):
+        error = expect_error(
+            lambda method=method: gateway.unary_unary(method)(b"\xff\xff\xff\xff", timeout=30),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert reason_and_field(error)[0] == "MALFORMED_REQUEST"
+
+
+def test_batch_concurrency_past_its_cap_is_refused(agents) -> None:  # noqa: ANN001
+    agent = agents.CreateAgent(pb.CreateAgentRequest(agent_config=config()), timeout=60)
+    items = [pb.AgentBatchItem(messages=[user("hi")])]
+    error = expect_error(
+        lambda: agents.CreateAgentBatchJob(
+            pb.CreateAgentBatchJobRequest(agent_id=agent.agent_id, items=items, max_concurrency=1000), timeout=30
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error)[1] == "max_concurrency"
+
+
 def test_bad_input_gets_clear_errors(agents, registry) -> None:  # noqa: ANN001
     def create(agent_config: agent_config_pb2.AgentConfig):  # noqa: ANN202
         return lambda: agents.CreateAgent(pb.CreateAgentRequest(agent_config=agent_config), timeout=60)
@@ -342,8 +365,9 @@ def test_bad_input_gets_clear_errors(agents, registry) -> None:  # noqa: ANN001
     error = expect_error(create(config(toolgroups=[unknown_group])), grpc.StatusCode.NOT_FOUND)
     assert "mcp::nowhere" in error.details()
     expect_error(create(config(input_shields=["no-such-shield"])), grpc.StatusCode.NOT_FOUND)
-    error = expect_error(create(config(max_infer_iters=0)), grpc.StatusCode.INVALID_ARGUMENT)
-    assert reason_and_field(error)[1] == "agent_config.max_infer_iters"
+    for iters in (0, 101):
+        error = expect_error(create(config(max_infer_iters=iters)), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error)[1] == "agent_config.max_infer_iters"
     clash = tools_pb2.ToolDefinition(name="knowledge_search")
     rag = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag")
     expect_error(create(config(toolgroups=[rag], client_tools=[clash])), grpc.StatusCode.INVALID_ARGUMENT)

@@ -232,6 +232,17 @@ def test_embeddings_text_truncation_is_honoured(inference) -> None:
     assert _cosine(start, end) < 0.99
 
 
+def test_batch_chat_past_its_cap_is_refused(inference) -> None:
+    conversations = [pb.ChatConversation(messages=[user("hi")])] * 257
+    error = expect_error(
+        lambda: inference.BatchChatCompletion(
+            pb.BatchChatCompletionRequest(model_id=CHAT_MODEL, conversations=conversations)
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error)[1] == "conversations"
+
+
 def test_batch_chat_keeps_good_items_when_one_is_bad(inference) -> None:
     reply = inference.BatchChatCompletion(
         pb.BatchChatCompletionRequest(
