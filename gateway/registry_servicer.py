@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -15,12 +13,11 @@ from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2 as res
 from llama.registry.v1 import registry_pb2
 from llama_mesh.resources import KINDS, ResourceKind, check_identifier
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 
 Validator = Callable[[Message], Awaitable[None]]
 
@@ -112,17 +109,17 @@ class Registry:
         return removed
 
     async def page(self, kind: ResourceKind, page_size: int, page_token: str) -> tuple[list[Message], str]:
-        if page_size < 0:
-            raise InvalidArgument("page_size", "must not be negative")
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        after = _decode_token(page_token)
+        size = paging.page_size(page_size)
+        after = paging.read_token(page_token, kind.plural) or ""
+        if not isinstance(after, str):
+            raise InvalidArgument("page_token", "is not a page token this server returned for this list")
         items = [
             item
             for item in await self.store.list(kind.kind)
             if item.identifier > after and may_use(kind, item.identifier)  # type: ignore[attr-defined]
         ]
         page = items[:size]
-        next_token = _encode_token(page[-1].identifier) if len(items) > size else ""  # type: ignore[attr-defined]
+        next_token = paging.make_token(kind.plural, page[-1].identifier) if len(items) > size else ""  # type: ignore[attr-defined]
         return page, next_token
 
     async def _check_vector_db(self, vector_db: Message) -> None:
@@ -182,19 +179,6 @@ def not_registered(kind: ResourceKind, identifier: str) -> NotFound:
         kind=kind.name,
         identifier=identifier,
     )
-
-
-def _encode_token(identifier: str) -> str:
-    return base64.urlsafe_b64encode(identifier.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument("page_token", "is not a token this server returned") from exc
 
 
 def registry_handler(registry: Registry) -> grpc.GenericRpcHandler:
