@@ -46,7 +46,7 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     store = make_registry_store(config)
     backends = Backends()
     registry = Registry(store, config, ResourceLifecycle(config, backends))
-    proxy = GatewayProxy(Router(config, store), backends)
+    proxy = GatewayProxy(Router(config, store), backends, config.gateway.default_forward_timeout_s)
     server = ServiceServer("gateway", config.gateway.address)
     if config.gateway.auth.enabled:
         server.interceptors.append(BearerAuthInterceptor(TokenTable(config.gateway.auth)))

@@ -1,7 +1,8 @@
 """Forward every API RPC to the service that serves it, as unparsed bytes.
 
 Only the routing key is read from a request (see routing_key.py). The gateway passes on the caller's metadata, the
-resolved resource (RESOURCE_HEADER) and the time left before the caller's deadline; errors from the service come back
+resolved resource (RESOURCE_HEADER) and the time left before the caller's deadline (gateway.default_forward_timeout_s
+when the caller set none, so no forwarded call waits forever); errors from the service come back
 unchanged, except that a service nobody answers for becomes UNAVAILABLE naming that service.
 """
 
@@ -66,9 +67,10 @@ async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.ai
 
 
 class GatewayProxy:
-    def __init__(self, router: Router, backends: Backends) -> None:
+    def __init__(self, router: Router, backends: Backends, default_timeout: float | None = None) -> None:
         self._router = router
         self._backends = backends
+        self._default_timeout = default_timeout  # for calls whose caller set no deadline
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = defaultdict(dict)
@@ -94,7 +96,9 @@ class GatewayProxy:
             target = await self._router.resolve(route, request)
             _record_route(target)
             call = self._backends.channel(target.address).unary_unary(route.full_method)(
-                request, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
+                request,
+                metadata=_outgoing_metadata(context, target),
+                timeout=remaining_timeout(context, self._default_timeout),
             )
             try:
                 return await call
@@ -109,7 +113,9 @@ class GatewayProxy:
             target = await self._router.resolve(route, request)
             _record_route(target)
             call = self._backends.channel(target.address).unary_stream(route.full_method)(
-                request, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
+                request,
+                metadata=_outgoing_metadata(context, target),
+                timeout=remaining_timeout(context, self._default_timeout),
             )
             try:
                 async for response in call:
@@ -128,7 +134,9 @@ class GatewayProxy:
             target = await self._router.resolve(route, first or b"")
             _record_route(target)
             call = self._backends.channel(target.address).stream_unary(route.full_method)(
-                rest, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
+                rest,
+                metadata=_outgoing_metadata(context, target),
+                timeout=remaining_timeout(context, self._default_timeout),
             )
             try:
                 return await call
@@ -144,7 +152,9 @@ class GatewayProxy:
             target = await self._router.resolve(route, first or b"")
             _record_route(target)
             call = self._backends.channel(target.address).stream_stream(route.full_method)(
-                rest, metadata=_outgoing_metadata(context, target), timeout=remaining_timeout(context)
+                rest,
+                metadata=_outgoing_metadata(context, target),
+                timeout=remaining_timeout(context, self._default_timeout),
             )
             try:
                 async for response in call:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -13,13 +12,12 @@ from gateway.registry_store import RegistryStore
 from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2 as res
 from llama.registry.v1 import registry_pb2
-from llama_mesh.resources import KINDS, ResourceKind
+from llama_mesh.resources import KINDS, ResourceKind, check_identifier
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\-]{0,255}$")
 
 Validator = Callable[[Message], Awaitable[None]]
 
@@ -51,14 +49,7 @@ class Registry:
         """Validate, let the serving service prepare it (unless `prepare` is False), then store it."""
         field = kind.name
         identifier = resource.identifier  # type: ignore[attr-defined]
-        if not identifier:
-            raise InvalidArgument(f"{field}.identifier", "is required")
-        if not _IDENTIFIER.match(identifier):
-            raise InvalidArgument(
-                f"{field}.identifier",
-                f"{identifier[:80]!r} is not a valid identifier: use 1-256 letters, digits and . _ : / @ + -, "
-                "starting with a letter or digit",
-            )
+        check_identifier(f"{field}.identifier", identifier)
         require_access(kind, identifier)
         providers = self.providers_of(kind.api)
         provider_id = resource.provider_id  # type: ignore[attr-defined]
@@ -97,8 +88,7 @@ class Registry:
         return resource
 
     async def get(self, kind: ResourceKind, identifier: str, field: str) -> Message:
-        if not identifier:
-            raise InvalidArgument(field, "is required")
+        check_identifier(field, identifier)
         require_access(kind, identifier)
         resource = await self.store.get(kind.kind, identifier)
         if resource is None:
@@ -106,8 +96,7 @@ class Registry:
         return resource
 
     async def unregister(self, kind: ResourceKind, identifier: str, field: str) -> Message:
-        if not identifier:
-            raise InvalidArgument(field, "is required")
+        check_identifier(field, identifier)
         require_access(kind, identifier)
         resource = await self.store.get(kind.kind, identifier)
         if resource is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -12,9 +13,12 @@ from gateway.registry_servicer import not_registered
 from gateway.registry_store import RegistryStore
 from gateway.routing_key import MalformedMessage, read_string_field
 from llama.common.v1 import resources_pb2 as res
-from llama_mesh.resources import KIND_BY_NUMBER
+from llama_mesh.resources import KIND_BY_NUMBER, check_identifier
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
+
+# Routing keys of requests larger than this are read in a worker thread, so the event loop keeps serving others.
+OFF_LOOP_READ_BYTES = 64 * 1024
 
 _MODEL_TYPE_NAMES = {res.MODEL_TYPE_LLM: "llm", res.MODEL_TYPE_EMBEDDING: "embedding"}
 
@@ -34,12 +38,22 @@ class Router:
     async def resolve(self, route: MethodRoute, request: bytes) -> Target:
         if not route.routing_field_number:
             return self._api_target(route.api)
+        limit = self._config.gateway.max_routed_request_bytes
+        if len(request) > limit:
+            raise InvalidArgument(
+                "request",
+                f"is {len(request)} bytes; the gateway routes requests of at most {limit} bytes "
+                "(gateway.max_routed_request_bytes)",
+                reason="REQUEST_TOO_LARGE",
+            )
         try:
-            identifier = read_string_field(request, route.routing_field_number)
+            if len(request) > OFF_LOOP_READ_BYTES:
+                identifier = await asyncio.to_thread(read_string_field, request, route.routing_field_number)
+            else:
+                identifier = read_string_field(request, route.routing_field_number)
         except MalformedMessage as exc:
             raise InvalidArgument(route.routing_field, f"cannot read the request: {exc}") from exc
-        if not identifier:
-            raise InvalidArgument(route.routing_field, "is required")
+        check_identifier(route.routing_field, identifier)
         kind = KIND_BY_NUMBER[route.resource_kind]
         require_access(kind, identifier)
         resource = await self._store.lookup(kind.kind, identifier)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -9,7 +10,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from llama.common.v1 import resources_pb2 as res
-from llama_mesh.runtime.errors import FailedPrecondition
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 
 # Metadata the gateway adds to a forwarded call: the resolved resource, serialized (binary header).
 RESOURCE_HEADER = "llama-mesh-resource-bin"
@@ -37,6 +38,23 @@ KINDS: tuple[ResourceKind, ...] = (
 )
 KIND_BY_NUMBER = {kind.kind: kind for kind in KINDS}
 KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+
+
+# A resource identifier: 1-256 characters, matched whole (a trailing newline is not part of a valid id).
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+\-]{0,255}")
+
+
+def check_identifier(field: str, identifier: str) -> None:
+    """INVALID_ARGUMENT unless `identifier` is a valid resource identifier; the error quotes at most its first 80
+    characters (an id of any length must not make an error larger than clients accept)."""
+    if not identifier:
+        raise InvalidArgument(field, "is required")
+    if not IDENTIFIER.fullmatch(identifier):
+        raise InvalidArgument(
+            field,
+            f"{identifier[:80]!r}{'...' if len(identifier) > 80 else ''} is not a valid identifier: use 1-256 "
+            "letters, digits and . _ : / @ + -, starting with a letter or digit",
+        )
 
 
 def resource_metadata(resource: Message) -> tuple[str, bytes]:

@@ -9,6 +9,8 @@ import pytest
 
 from llama_mesh.launcher import LocalMesh, isolated_env
 
+pytest_plugins = ["tests.ci_skips"]
+
 
 @pytest.fixture(scope="session")
 def local_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:

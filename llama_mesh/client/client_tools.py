@@ -36,7 +36,7 @@ import pydantic_core
 from llama.common.v1 import tools_pb2
 from llama_mesh.client.conversions import to_struct
 
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Raises|Yields|Example|Examples):\s*$")
 _ARG_SECTIONS = frozenset({"Args", "Arguments", "Parameters"})
 _REST_PARAM = re.compile(r"^\s*:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")
@@ -118,7 +118,7 @@ class ClientTool:
     def __init__(self, function: Callable[..., Any], name: str | None = None, description: str | None = None) -> None:
         self.function = function
         self.name = name or function.__name__
-        if not _TOOL_NAME.match(self.name):
+        if not _TOOL_NAME.fullmatch(self.name):
             raise ValueError(f"tool name {self.name!r} may only hold letters, digits, '_' and '-'")
         summary, params = parse_docstring(function.__doc__)
         self.description = description if description is not None else summary

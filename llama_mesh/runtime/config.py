@@ -152,6 +152,10 @@ class GatewayConfig(_Strict):
     registry: RegistryConfig
     auth: AuthConfig = Field(default_factory=AuthConfig)
     tls: GatewayTLSConfig | None = None
+    # A request the gateway routes by a resource id (and so reads) larger than this is refused, INVALID_ARGUMENT.
+    max_routed_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    # The deadline of a forwarded call whose caller set none, in seconds.
+    default_forward_timeout_s: float = Field(default=900.0, gt=0)
 
 
 class ResourcesConfig(_Strict):

@@ -1,4 +1,5 @@
-"""Server interceptor that maps every failure of a handler to a proper gRPC status (see errors.py)."""
+"""Server interceptor that maps every failure of a handler to a proper gRPC status (see errors.py), bytes that are not
+the request message included (INVALID_ARGUMENT, where grpc would answer UNKNOWN "Unexpected DecodeError")."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from llama_mesh.runtime.errors import Internal, MeshError
+from llama_mesh.runtime.errors import Internal, InvalidArgument, MeshError
 from llama_mesh.runtime.tracing import record_failure
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,51 @@ async def _handle_failure(context: grpc.aio.ServicerContext, method: str, exc: B
     await _abort(context, Internal(f"internal error in {method}; the server log has the details"))
 
 
+class _Undecodable:
+    """What a request that could not be parsed deserializes to; the handler raises INVALID_ARGUMENT for it."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except (DecodeError, ValueError) as exc:  # protobuf's C and Python parsers raise these
+            return _Undecodable(exc)
+
+    return deserialize
+
+
+def _undecodable(method: str, request: _Undecodable) -> InvalidArgument:
+    return InvalidArgument(
+        "request",
+        f"the bytes sent to {method} are not its request message: {request.error}",
+        reason="MALFORMED_REQUEST",
+    )
+
+
+async def _checked_stream(requests: AsyncIterator[Any], method: str) -> AsyncIterator[Any]:
+    async for request in requests:
+        if isinstance(request, _Undecodable):
+            raise _undecodable(method, request)
+        yield request
+
+
+def _checked(request_or_iterator: Any, method: str) -> Any:
+    """The request, or a request iterator that raises INVALID_ARGUMENT at a message that did not parse."""
+    if isinstance(request_or_iterator, _Undecodable):
+        raise _undecodable(method, request_or_iterator)
+    if hasattr(request_or_iterator, "__aiter__"):
+        return _checked_stream(request_or_iterator, method)
+    return request_or_iterator
+
+
 def _wrap_unary(behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
     async def wrapped(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
-            return await behavior(request_or_iterator, context)
+            return await behavior(_checked(request_or_iterator, method), context)
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
         except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
@@ -43,7 +86,7 @@ def _wrap_unary(behavior: Callable[..., Awaitable[Any]], method: str) -> Callabl
 def _wrap_stream(behavior: Callable[..., AsyncIterator[Any]], method: str) -> Callable[..., AsyncIterator[Any]]:
     async def wrapped(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
-            async for response in behavior(request_or_iterator, context):
+            async for response in behavior(_checked(request_or_iterator, method), context):
                 yield response
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
@@ -122,3 +165,13 @@ class BeforeCallInterceptor(WrappingInterceptor):
 class ErrorMappingInterceptor(WrappingInterceptor):
     wrap_unary = staticmethod(_wrap_unary)
     wrap_stream = staticmethod(_wrap_stream)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await super().intercept_service(continuation, handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        return handler._replace(request_deserializer=_tolerant(handler.request_deserializer))

@@ -54,6 +54,9 @@ class ServiceServer:
     bound_port: int | None = None
     # Run after error mapping, so that their MeshErrors become statuses (the gateway's auth).
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
+    # SO_REUSEPORT: off, so a port another process holds (a second mesh) stops start-up instead of splitting the
+    # traffic between two servers; on only for deliberate sharing (several worker processes of one gateway).
+    reuse_port: bool = False
 
     def add_servicer(
         self, add_to_server: Callable[[object, grpc.aio.Server], None], servicer: object, service_full_name: str
@@ -94,7 +97,8 @@ class ServiceServer:
             CallerCapture(),
             *self.interceptors,
         ]
-        server = grpc.aio.server(interceptors=interceptors, options=CHANNEL_OPTIONS)
+        options = [*CHANNEL_OPTIONS, ("grpc.so_reuseport", int(self.reuse_port))]
+        server = grpc.aio.server(interceptors=interceptors, options=options)
         for register in self._registrations:
             register(server)
         health = HealthServicer()
@@ -105,12 +109,15 @@ class ServiceServer:
         )
         listen = listen_address(self.address, self.bind_host)
         credentials = process_security().server
-        if credentials is None:
-            self.bound_port = server.add_insecure_port(listen)
-        else:
-            self.bound_port = server.add_secure_port(listen, credentials)
+        try:
+            if credentials is None:
+                self.bound_port = server.add_insecure_port(listen)
+            else:
+                self.bound_port = server.add_secure_port(listen, credentials)
+        except RuntimeError:
+            self.bound_port = 0
         if not self.bound_port:
-            raise StartupError(f"{self.name}: cannot listen on {listen}")
+            raise StartupError(f"{self.name}: cannot listen on {listen} (is another process, or mesh, using it?)")
         for service_name in [self.name, *self._service_names]:
             await health.set(service_name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await server.start()

@@ -26,7 +26,7 @@ from services.agents.agent_store import AgentStore
 from services.agents.config import AgentsSettings
 from services.agents.conversation import document_text
 from services.agents.toolbox import Toolbox, build_toolbox, merged_tool_groups
-from services.agents.turn_loop import TurnLoop, TurnSettings
+from services.agents.turn_loop import MAX_INFER_ITERS, TurnLoop, TurnSettings
 
 INPUT_ROLES = (messages_pb2.ROLE_USER, messages_pb2.ROLE_TOOL)
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ class AgentBook:
     async def _check_config(self, config: agent_config_pb2.AgentConfig, time_left: TimeLeft) -> None:
         if not config.model:
             raise InvalidArgument("agent_config.model", "is required: a registered LLM")
-        if config.HasField("max_infer_iters") and config.max_infer_iters < 1:
-            raise InvalidArgument("agent_config.max_infer_iters", f"must be at least 1, got {config.max_infer_iters}")
+        if config.HasField("max_infer_iters") and not 1 <= config.max_infer_iters <= MAX_INFER_ITERS:
+            raise InvalidArgument(
+                "agent_config.max_infer_iters", f"must be in 1..{MAX_INFER_ITERS}, got {config.max_infer_iters}"
+            )
         lookup = registry_pb2.GetModelRequest(model_id=config.model)
         model = await self.mesh.call(self.mesh.registry.GetModel, lookup, time_left())
         if model.model_type != resources_pb2.MODEL_TYPE_LLM:

@@ -23,6 +23,7 @@ from services.agents.turn_loop import stream_error
 from services.agents.turn_results import final_turn
 
 MAX_ITEMS = 100_000
+MAX_CONCURRENCY = 64
 FINAL_STATES = (jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED)
 INTERRUPTED = stream_error_pb2.StreamError(
     code=14, reason="JOB_INTERRUPTED", message="the agents service stopped while this job ran; start it again"
@@ -48,8 +49,8 @@ class BatchJobs:
             if not item.messages:
                 raise InvalidArgument(f"items[{index}].messages", "at least one message is required")
         concurrency = request.max_concurrency if request.HasField("max_concurrency") else 0
-        if concurrency < 0:
-            raise InvalidArgument("max_concurrency", f"must not be negative, got {concurrency}")
+        if not 0 <= concurrency <= MAX_CONCURRENCY:
+            raise InvalidArgument("max_concurrency", f"must be in 0..{MAX_CONCURRENCY}, got {concurrency}")
         job = jobs_pb2.Job(
             job_id=uuid.uuid4().hex,
             status=jobs_pb2.JOB_STATUS_QUEUED,

@@ -16,7 +16,7 @@ from llama_mesh.runtime.errors import InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.paging import MAX_PAGE_SIZE
 
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RAG_TOOL_GROUP = "builtin::rag"
 
 
@@ -66,7 +66,7 @@ def merged_tool_groups(
 def check_client_tools(tools: list[tools_pb2.ToolDefinition], field_name: str) -> dict[str, tools_pb2.ToolDefinition]:
     client: dict[str, tools_pb2.ToolDefinition] = {}
     for index, tool in enumerate(tools):
-        if not TOOL_NAME.match(tool.name):
+        if not TOOL_NAME.fullmatch(tool.name):
             raise InvalidArgument(
                 f"{field_name}[{index}].name", f"{tool.name!r} must be 1-64 letters, digits, '_' or '-'"
             )

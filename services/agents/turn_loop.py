@@ -38,6 +38,7 @@ from services.agents.conversation import conversation, text_message, text_of
 from services.agents.toolbox import Toolbox
 
 DEFAULT_MAX_INFER_ITERS = 10
+MAX_INFER_ITERS = 100
 tracer = trace.get_tracer("llama_mesh.agents")
 
 

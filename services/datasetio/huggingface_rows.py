@@ -58,6 +58,15 @@ async def probe_hub(source: HuggingFaceSource, timeout_s: float) -> None:
 def _load(source: HuggingFaceSource) -> list[Row]:
     import datasets
 
+    if os.path.lexists(source.repo):
+        # load_dataset reads a local file or folder of that name before it asks the hub: never a local one here
+        # (file datasets go through file:// and the allowed dirs).
+        raise InvalidArgument(
+            URI_FIELD,
+            f"{source.label}: a local path of that name exists where this service runs; it is not read as a hub "
+            "dataset (register local files with file://)",
+            reason="HUGGINGFACE_DATASET_INVALID",
+        )
     loaded = datasets.load_dataset(source.repo, split=source.split, **source.options)
     return [json_safe(row) for row in loaded.to_list()]
 

@@ -3,6 +3,7 @@ directories, or a Hugging Face dataset (`huggingface://owner/name?split=test&nam
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
@@ -13,6 +14,11 @@ from llama_mesh.runtime.errors import InvalidArgument
 SOURCE_FIELD = "dataset.source"
 URI_FIELD = "dataset.source.uri"
 HF_SCHEMES = ("huggingface", "hf")
+# A hub dataset id: `name` or `owner/name`, each part 1-96 letters, digits, `.`, `_`, `-`, starting with a letter or a
+# digit (so no `..`, no absolute or relative path can be named).
+HF_REPO_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+# load_dataset's data_dir: a folder inside the hub repository.
+_HF_DATA_DIR = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ def local_path(uri: str, allowed_dirs: tuple[Path, ...]) -> Path:
     """The file a file:// URI or an absolute path names, once it resolves (symlinks followed) inside an allowed
     directory; INVALID_ARGUMENT (reason PATH_NOT_ALLOWED) otherwise, before anything is read."""
     raw = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
+    if "\x00" in raw:
+        raise InvalidArgument(URI_FIELD, "a dataset path must not contain a NUL byte")
     path = Path(raw)
     if not path.is_absolute():
         raise InvalidArgument(URI_FIELD, f"{uri!r} is not absolute: use file:///abs/path.jsonl or /abs/path.jsonl")
@@ -63,8 +71,14 @@ def huggingface_source(uri: str) -> HuggingFaceSource:
     parsed = urlparse(uri)
     # Llama Stack writes huggingface://datasets/owner/name; the "datasets/" part is the hub's URL path, not the name.
     repo = (parsed.netloc + parsed.path).strip("/").removeprefix("datasets/")
-    if not repo:
+    if not repo or not parsed.netloc:
         raise InvalidArgument(URI_FIELD, f"{uri!r} names no dataset: use huggingface://owner/name?split=test")
+    if not HF_REPO_ID.fullmatch(repo) or ".." in repo or "--" in repo or repo.endswith((".git", ".py")):
+        raise InvalidArgument(
+            URI_FIELD,
+            f"{repo[:100]!r} is not a Hugging Face dataset id: use owner/name (letters, digits, . _ -)",
+            reason="HUGGINGFACE_DATASET_INVALID",
+        )
     options = dict(parse_qsl(parsed.query))
     split = options.pop("split", "train")
     unknown = set(options) - {"name", "revision", "data_dir"}
@@ -72,6 +86,11 @@ def huggingface_source(uri: str) -> HuggingFaceSource:
         raise InvalidArgument(
             URI_FIELD, f"unknown option(s) {', '.join(sorted(unknown))}; known: split, name, revision, data_dir"
         )
+    data_dir = options.get("data_dir")
+    if data_dir is not None and (not _HF_DATA_DIR.fullmatch(data_dir) or ".." in data_dir.split("/")):
+        raise InvalidArgument(URI_FIELD, "data_dir must be a folder inside the dataset's repository")
+    if any("\x00" in value for value in (split, *options.values())):
+        raise InvalidArgument(URI_FIELD, "options must not contain a NUL byte")
     return HuggingFaceSource(repo=repo, split=split, options=options)
 
 

@@ -126,8 +126,11 @@ class Embedder(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        """One L2-normalised vector per text, in order."""
+    async def embed(self, texts: list[str], truncation: str = "end", task: str = "") -> list[list[float]]:
+        """One L2-normalised vector per text, in order. A text longer than the model reads is cut at its end
+        (`truncation` "end"), at its start ("start": the end of the text is kept) or refused ("none":
+        INVALID_ARGUMENT naming the text). `task` ("query" or "document") selects the model's prompt for that task
+        where the model defines one."""
 
 
 @dataclass(frozen=True)

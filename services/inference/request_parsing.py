@@ -17,7 +17,7 @@ from services.inference.provider import OutputConstraint, SamplingParams
 
 MAX_STOP_SEQUENCES = 16
 MAX_LOGPROBS = 20
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,64}$")
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_\-.]{1,64}")
 _ROLES = {
     messages_pb2.ROLE_SYSTEM: "system",
     messages_pb2.ROLE_USER: "user",
@@ -148,7 +148,7 @@ def _parse_tools(tools: list[tools_pb2.ToolDefinition]) -> list[dict[str, Any]]:
     parsed: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, tool in enumerate(tools):
-        if not _TOOL_NAME.match(tool.name):
+        if not _TOOL_NAME.fullmatch(tool.name):
             raise InvalidArgument(f"tools[{index}].name", f"{tool.name!r} must be 1-64 letters, digits, _ - or .")
         if tool.name in seen:
             raise InvalidArgument(f"tools[{index}].name", f"{tool.name!r} is defined twice")

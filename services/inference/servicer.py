@@ -22,6 +22,10 @@ from services.inference.span_attributes import record_generation, record_model
 from services.inference.usage_metrics import record_usage
 
 MAX_EMBEDDING_INPUTS = 2048
+MAX_BATCH_CONVERSATIONS = 256
+BATCH_CONCURRENCY = 16  # conversations of one BatchChatCompletion handed to the engine at a time
+_TRUNCATION = {pb.TEXT_TRUNCATION_NONE: "none", pb.TEXT_TRUNCATION_END: "end", pb.TEXT_TRUNCATION_START: "start"}
+_TASK = {pb.EMBEDDING_TASK_TYPE_QUERY: "query", pb.EMBEDDING_TASK_TYPE_DOCUMENT: "document"}
 
 
 def _usage(result: GenerationResult) -> sampling_pb2.Usage:
@@ -160,7 +164,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         dimension = embedder.dimension
         if request.HasField("output_dimension") and not 0 < request.output_dimension <= dimension:
             raise InvalidArgument("output_dimension", f"must be in 1..{dimension}, got {request.output_dimension}")
-        vectors = await embedder.embed(list(request.contents))
+        vectors = await embedder.embed(
+            list(request.contents),
+            truncation=_TRUNCATION.get(request.text_truncation, "end"),
+            task=_TASK.get(request.task_type, ""),
+        )
         if request.HasField("output_dimension") and request.output_dimension < dimension:
             vectors = [_truncate(vector, request.output_dimension) for vector in vectors]
         return pb.EmbeddingsResponse(embeddings=[pb.Embedding(values=vector) for vector in vectors])
@@ -168,7 +176,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     async def BatchChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201
         if not request.conversations:
             raise InvalidArgument("conversations", "at least one conversation is required")
+        if len(request.conversations) > MAX_BATCH_CONVERSATIONS:
+            raise InvalidArgument(
+                "conversations", f"at most {MAX_BATCH_CONVERSATIONS} per call, got {len(request.conversations)}"
+            )
         name, engine = await self._text_engine(request.model_id, context)
+        gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def one(index: int, conversation: pb.ChatConversation) -> pb.BatchChatCompletionResult:
             single = pb.ChatCompletionRequest(
@@ -188,14 +201,15 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 return pb.BatchChatCompletionResult(error=_stream_error(error))
             result = GenerationResult()
             logprobs: list[sampling_pb2.TokenLogprob] = []
-            started = time.perf_counter()
-            try:
-                async for chunk in stream_chat(engine, chat, name, result):
-                    logprobs.extend(_logprobs(chunk))
-            except MeshError as error:
-                return pb.BatchChatCompletionResult(error=_stream_error(error))
-            finally:
-                record_usage(name, result.prompt_tokens, result.completion_tokens, time.perf_counter() - started)
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    async for chunk in stream_chat(engine, chat, name, result):
+                        logprobs.extend(_logprobs(chunk))
+                except MeshError as error:
+                    return pb.BatchChatCompletionResult(error=_stream_error(error))
+                finally:
+                    record_usage(name, result.prompt_tokens, result.completion_tokens, time.perf_counter() - started)
             return pb.BatchChatCompletionResult(
                 response=pb.ChatCompletionResponse(
                     completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)

@@ -30,6 +30,8 @@ _DESERIALIZERS = {
     "shelve.open",
 }
 _DYNAMIC_CODE = {"eval", "exec", "builtins.eval", "builtins.exec"}
+_WEAK_HASHES = {"hashlib.md5", "hashlib.sha1", "Crypto.Hash.MD5.new", "Crypto.Hash.SHA1.new"}
+_WEAK_HASH_NAMES = {"md5", "sha1", "md4", "md5-sha1"}
 _UNTRUSTED_SOURCES = {"input", "raw_input", "sys.stdin.read", "sys.stdin.readline", "sys.argv", "os.environ"}
 
 
@@ -98,9 +100,31 @@ class _Scanner(ast.NodeVisitor):
             self._add("os-shell-command", HIGH, node, f"{name}() runs its command through a shell")
         elif name in _DESERIALIZERS:
             self._add("unsafe-deserialization", HIGH, node, f"{name}() can run arbitrary code from untrusted data")
+        elif _weak_hash(name, node):
+            self._add(
+                "weak-hash",
+                HIGH,
+                node,
+                f"{name}() is a broken hash for passwords, tokens and signatures; use hashlib.sha256, or "
+                "hashlib.scrypt for passwords (or pass usedforsecurity=False where it is only a checksum)",
+            )
         elif name == "yaml.load" and not _safe_yaml_loader(node):
             self._add("yaml-unsafe-load", MEDIUM, node, "yaml.load() without a SafeLoader can build arbitrary objects")
         self.generic_visit(node)
+
+
+def _weak_hash(name: str, call: ast.Call) -> bool:
+    """MD5 / SHA-1 (by constructor or `hashlib.new("md5")`), unless marked `usedforsecurity=False`."""
+    if any(kw.arg == "usedforsecurity" and not _is_true(kw) for kw in call.keywords):
+        return False
+    if name in _WEAK_HASHES:
+        return True
+    algorithm = call.args[0] if call.args else None
+    return (
+        name == "hashlib.new"
+        and isinstance(algorithm, ast.Constant)
+        and str(algorithm.value).lower() in _WEAK_HASH_NAMES
+    )
 
 
 def _safe_yaml_loader(call: ast.Call) -> bool:

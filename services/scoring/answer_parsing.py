@@ -1,7 +1,8 @@
 """Pulling the final answer out of a model's reply with regexes, and normalizing multiple-choice and math answers.
 
 A regex's first group is the answer (the whole match when it has no group); the first regex, in order, that matches
-anywhere in the reply wins.
+anywhere in the reply wins. Regexes are a caller's input: they run with the `regex` module's timeout, so one that
+backtracks catastrophically stops after REGEX_TIMEOUT_S instead of holding a worker thread forever.
 """
 
 from __future__ import annotations
@@ -9,6 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from fractions import Fraction
+
+import regex as timed_re
+
+# Time one regex may take on one reply; caps on what a request may give.
+REGEX_TIMEOUT_S = 1.0
+MAX_REGEXES = 20
+MAX_REGEX_CHARS = 1000
+
+
+class RegexTimeout(ValueError):
+    """A regex did not finish within REGEX_TIMEOUT_S on a reply (a ValueError: the row is refused, naming it)."""
+
 
 # "Answer: B", "The answer is (C)", "answer is **D**", or a reply that is only the letter.
 MULTIPLE_CHOICE_REGEXES: tuple[str, ...] = (
@@ -24,16 +37,22 @@ MATH_REGEXES: tuple[str, ...] = (
 _BOXED = "\\boxed{"
 
 
-def compile_regexes(patterns: Sequence[str]) -> list[re.Pattern[str]]:
-    """Compiled patterns (re.error for a bad one, MULTILINE so that `$` ends a line)."""
-    return [re.compile(pattern, re.MULTILINE) for pattern in patterns]
+def compile_regexes(patterns: Sequence[str]) -> list[timed_re.Pattern[str]]:
+    """Compiled patterns (timed_re.error for a bad one, MULTILINE so that `$` ends a line)."""
+    return [timed_re.compile(pattern, timed_re.MULTILINE) for pattern in patterns]
 
 
-def first_match(text: str, regexes: Sequence[re.Pattern[str]]) -> str | None:
-    for regex in regexes:
-        match = regex.search(text)
+def first_match(text: str, regexes: Sequence[timed_re.Pattern[str]]) -> str | None:
+    for pattern in regexes:
+        try:
+            match = pattern.search(text, timeout=REGEX_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise RegexTimeout(
+                f"regex {pattern.pattern[:100]!r} did not finish within {REGEX_TIMEOUT_S:g}s on this reply "
+                "(it backtracks too much; make it more specific)"
+            ) from exc
         if match:
-            return (match.group(1) if regex.groups else match.group(0)).strip()
+            return (match.group(1) if pattern.groups else match.group(0)).strip()
     return None
 
 
@@ -57,7 +76,7 @@ def multiple_choice_letter(text: str) -> str:
     return text.strip().strip("()[]*. ").upper()
 
 
-def math_answer(reply: str, regexes: Sequence[re.Pattern[str]]) -> str | None:
+def math_answer(reply: str, regexes: Sequence[timed_re.Pattern[str]]) -> str | None:
     found = first_match(reply, regexes)
     if found is not None and _BOXED in found:
         found = last_boxed(found)

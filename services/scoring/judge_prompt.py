@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llama_mesh.runtime.errors import InvalidArgument
+from services.scoring.answer_parsing import first_match
 from services.scoring.provider import Row, text_of
 
 DEFAULT_TEMPLATE = (
@@ -42,13 +43,12 @@ def render(template: str, row: Row) -> str:
 
 
 def parse_score(reply: str, regexes: Sequence[re.Pattern[str]]) -> Any:
-    """The judge's score: the first group of the first regex that matches (a number when it reads as one), or None."""
-    for regex in regexes:
-        match = regex.search(reply)
-        if match:
-            found = (match.group(1) if regex.groups else match.group(0)).strip()
-            try:
-                return float(found)
-            except ValueError:
-                return found
-    return None
+    """The judge's score: the first group of the first regex that matches (a number when it reads as one), or None.
+    RegexTimeout when a regex runs past its time limit."""
+    found = first_match(reply, regexes)
+    if found is None:
+        return None
+    try:
+        return float(found)
+    except ValueError:
+        return found

@@ -34,6 +34,11 @@ class Condition:
     value: str | float | bool
 
 
+MAX_FILTERS = 16
+MAX_KEY_CHARS = 256
+MAX_VALUE_CHARS = 4096
+
+
 @dataclass(frozen=True)
 class OrderTerm:
     field: Literal["start_time", "end_time"]
@@ -41,11 +46,19 @@ class OrderTerm:
 
 
 def conditions(filters: Sequence[pb.QueryCondition], field: str = "attribute_filters") -> list[Condition]:
+    """The filters, within their caps: MAX_FILTERS conditions (each one more join over the attribute rows, run under
+    the store's one lock), keys of MAX_KEY_CHARS and string values of MAX_VALUE_CHARS at most."""
+    if len(filters) > MAX_FILTERS:
+        raise InvalidArgument(field, f"at most {MAX_FILTERS} conditions, got {len(filters)}")
     parsed: list[Condition] = []
     for index, condition in enumerate(filters):
         where = f"{field}[{index}]"
         if not condition.key:
             raise InvalidArgument(f"{where}.key", "is required")
+        if len(condition.key) > MAX_KEY_CHARS:
+            raise InvalidArgument(f"{where}.key", f"is at most {MAX_KEY_CHARS} characters")
+        if len(condition.value.string_value) > MAX_VALUE_CHARS:
+            raise InvalidArgument(f"{where}.value", f"a string value is at most {MAX_VALUE_CHARS} characters")
         op = _OPS.get(condition.op)
         if op is None:
             raise InvalidArgument(f"{where}.op", "must be one of EQ, NE, GT, LT")
@@ -116,4 +129,3 @@ def query_fingerprint(*parts: object) -> str:
 def wanted_attributes(names: Sequence[str]) -> frozenset[str] | None:
     """attributes_to_return: None (every attribute) when empty."""
     return frozenset(names) if names else None
-

@@ -1,8 +1,10 @@
 """The text of a RAG document: given inline, read from an allowed local path, or fetched from an allowed URL.
 
 Every check happens before anything is read or contacted: a path must resolve (symlinks followed) inside one of the
-allowed directories; a URL's host must resolve only to public addresses unless the config allows private ones, so
-a document URI cannot be used to reach the mesh's own network (SSRF).
+allowed directories and never inside the mesh's data dir (its databases); a URL is fetched with the runtime's pinned
+client (llama_mesh/runtime/url_fetch.py), which connects only to the public address it checked unless the config
+allows private ones, so a document URI cannot be used to reach the mesh's own network (SSRF). Bodies are read in
+chunks and refused past MAX_DOCUMENT_BYTES.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from urllib.parse import unquote, urlparse
 import httpx
 
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
-from services.tool_runtime.url_guard import check_public_url
+from llama_mesh.runtime.url_fetch import UrlPolicy, check_http_url, pinned_client, read_bounded
 
 TEXT_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "text/csv", "application/json"}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 PDF_TYPE = "application/pdf"
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+DOCUMENTS_FOLDER = "documents"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class SourcePolicy:
     allowed_dirs: tuple[Path, ...]
     allow_private_urls: bool = False
     fetch_timeout_s: float = 30.0
+    # The mesh's data dir: its databases (registry, agents, traces and their -wal files) are never documents, even
+    # where an allowed dir contains it; only its `documents` folder is readable.
+    data_dir: Path | None = None
 
 
 class _HTMLText(HTMLParser):
@@ -97,10 +103,21 @@ def guess_type(location: str, given: str) -> str:
 def allowed_path(uri: str, policy: SourcePolicy, field: str) -> Path:
     """The local file a file:// URI or absolute path names, if it lies inside an allowed directory."""
     raw = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
+    if "\x00" in raw:
+        raise InvalidArgument(field, "a document path must not contain a NUL byte")
     path = Path(raw)
     if not path.is_absolute():
         raise InvalidArgument(field, "a local document path must be absolute")
     resolved = path.resolve()
+    if policy.data_dir is not None:
+        data_dir = policy.data_dir.resolve()
+        if resolved.is_relative_to(data_dir) and not resolved.is_relative_to(data_dir / DOCUMENTS_FOLDER):
+            raise InvalidArgument(
+                field,
+                f"{uri!r} is inside the mesh's data dir, whose files are its own databases; put documents in "
+                f"{data_dir / DOCUMENTS_FOLDER}",
+                reason="PATH_NOT_ALLOWED",
+            )
     if not any(resolved.is_relative_to(root.resolve()) for root in policy.allowed_dirs):
         raise InvalidArgument(
             field,
@@ -109,15 +126,6 @@ def allowed_path(uri: str, policy: SourcePolicy, field: str) -> Path:
             reason="PATH_NOT_ALLOWED",
         )
     return resolved
-
-
-async def check_url(uri: str, policy: SourcePolicy, field: str) -> None:
-    """Refuses a URL whose host is, or resolves to, a non-public address, without connecting to it."""
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidArgument(field, f"unsupported document URI {uri!r}: use http(s)://, file:// or a path")
-    if not policy.allow_private_urls:
-        await check_public_url(uri, field, unresolved_reason="DOCUMENT_UNREACHABLE")
 
 
 async def read_path(path: Path, field: str) -> bytes:
@@ -136,17 +144,21 @@ async def read_path(path: Path, field: str) -> bytes:
 
 async def fetch_url(uri: str, policy: SourcePolicy, field: str) -> tuple[bytes, str]:
     """The body and content type of an allowed URL. Redirects are not followed (each hop would need checking)."""
-    await check_url(uri, policy, field)
+    check_http_url(uri, field)
+    url_policy = UrlPolicy(field, "DOCUMENT_UNREACHABLE", allow_private=policy.allow_private_urls)
     try:
-        async with httpx.AsyncClient(timeout=policy.fetch_timeout_s, follow_redirects=False) as client:
-            response = await client.get(uri)
+        async with (
+            pinned_client(url_policy, timeout=policy.fetch_timeout_s) as client,
+            client.stream("GET", uri, headers={"Accept-Encoding": "identity"}) as response,
+        ):
+            if response.status_code != 200:
+                raise FailedPrecondition(
+                    f"{field}: fetching {uri!r} answered HTTP {response.status_code}", reason="DOCUMENT_UNREACHABLE"
+                )
+            body = await read_bounded(response.aiter_bytes(), MAX_DOCUMENT_BYTES, f"document {uri!r}", field)
+            return body, response.headers.get("content-type", "")
     except httpx.HTTPError as exc:
         raise FailedPrecondition(f"{field}: cannot fetch {uri!r}: {exc}", reason="DOCUMENT_UNREACHABLE") from exc
-    if response.status_code != 200:
-        raise FailedPrecondition(
-            f"{field}: fetching {uri!r} answered HTTP {response.status_code}", reason="DOCUMENT_UNREACHABLE"
-        )
-    return response.content[:MAX_DOCUMENT_BYTES], response.headers.get("content-type", "")
 
 
 async def document_text(uri: str, mime_type: str, policy: SourcePolicy, field: str) -> str:

@@ -19,7 +19,7 @@ HYBRID_OVERFETCH = 3
 # The rank constant of reciprocal rank fusion: Qdrant's default (server and qdrant-client local mode), so the edge
 # engine fuses to the same scores.
 RRF_K = 2
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 
 
 def point_id(chunk_id: str) -> str:
@@ -29,7 +29,7 @@ def point_id(chunk_id: str) -> str:
 def collection_name(provider_resource_id: str) -> str:
     """Qdrant allows fewer characters in names than the registry does in identifiers: others are replaced, with a
     short hash of the original keeping the names distinct ("." and ".." are refused too)."""
-    if _SAFE_NAME.match(provider_resource_id) and provider_resource_id.strip("."):
+    if _SAFE_NAME.fullmatch(provider_resource_id) and provider_resource_id.strip("."):
         return provider_resource_id
     digest = hashlib.sha256(provider_resource_id.encode()).hexdigest()[:10]
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', provider_resource_id)[:180]}-{digest}"

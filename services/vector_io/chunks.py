@@ -18,7 +18,7 @@ DEFAULT_MAX_CHUNKS = 10
 MAX_MAX_CHUNKS = 1000
 # Namespace of the chunk ids the service assigns (from document_id and content).
 ASSIGNED_ID_NAMESPACE = uuid.UUID("0d5c7a51-2f0e-4d8e-b6a4-74c1c3f1e9a2")
-_FILTER_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+_FILTER_KEY = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 
 SEARCH_MODES = {
     retrieval_pb2.SEARCH_MODE_UNSPECIFIED: SearchMode.VECTOR,
@@ -46,7 +46,7 @@ def metadata_filter(struct: struct_pb2.Struct, field: str) -> MetadataFilter:
     result: MetadataFilter = {}
     for key, value in struct.fields.items():
         kind = value.WhichOneof("kind")
-        if not _FILTER_KEY.match(key):
+        if not _FILTER_KEY.fullmatch(key):
             raise InvalidArgument(f"{field}.{key}", "filter keys are letters, digits, '_' and '-'")
         if kind == "string_value":
             result[key] = value.string_value

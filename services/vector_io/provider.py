@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from llama_mesh.runtime.errors import NotFound
+
 # Equality filters on top-level metadata keys: each value is a string, a number or a boolean.
 MetadataFilter = dict[str, str | float | bool]
 
@@ -50,6 +52,16 @@ class SearchQuery:
     metadata_filter: MetadataFilter = field(default_factory=dict)
 
 
+def refuse_if_dropped(collection: str, dropped: set[str]) -> None:
+    """NOT_FOUND for a collection dropped since the service started (its vector DB was unregistered while a write was
+    on its way): the write must not create it again."""
+    if collection in dropped:
+        raise NotFound(
+            f"the vector DB of collection {collection!r} was unregistered; register it again to write to it",
+            reason="VECTOR_DB_NOT_FOUND",
+        )
+
+
 class VectorStore(ABC):
     """Collections of chunks, named by the vector DB's provider_resource_id. Implementations keep their data across
     restarts and never block the event loop."""
@@ -59,11 +71,14 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def create_collection(self, name: str, dimension: int) -> None:
-        """Make the collection exist with this dimension; an existing one with the same dimension is kept."""
+        """Make the collection exist, empty, with this dimension (a vector DB is being registered): whatever a
+        collection of that name held before (a vector DB unregistered, or one whose registration did not complete) is
+        removed, so a new registration never inherits old chunks."""
 
     @abstractmethod
     async def drop_collection(self, name: str) -> None:
-        """Remove the collection and its chunks; dropping an unknown collection is not an error."""
+        """Remove the collection and its chunks; dropping an unknown collection is not an error. Until it is created
+        again, writes to it are NOT_FOUND (an insert that raced the unregister must not bring it back)."""
 
     @abstractmethod
     async def upsert(self, name: str, dimension: int, chunks: list[StoredChunk]) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from llama.common.v1 import resources_pb2 as res
 from llama_mesh.runtime.errors import InvalidArgument
+from services.datasetio.huggingface_rows import _load
 from services.datasetio.paging import next_start, window_bounds
 from services.datasetio.purposes import check_columns
 from services.datasetio.sources import FileSource, HuggingFaceSource, InlineSource, parse_source
@@ -51,6 +52,44 @@ def test_inline_and_huggingface_sources(tmp_path: Path) -> None:
     assert llama_stack_style == HuggingFaceSource(repo="llamastack/simpleqa", split="train")
     with pytest.raises(InvalidArgument, match="unknown option"):
         parse_source(dataset("huggingface://a/b?shuffle=1"), (tmp_path,))
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "huggingface://../../../somewhere",
+        "huggingface://owner/../x",
+        "hf:///etc/passwd",
+        "huggingface://a/b/c",
+        "huggingface://owner/name.py",
+        "huggingface://owner/na me",
+        "huggingface://" + "x" * 200,
+        "huggingface://owner/name?data_dir=../../etc",
+        "huggingface://owner/name?data_dir=/etc",
+        "huggingface://owner/name?split=tr%00ain",
+    ],
+)
+def test_huggingface_ids_that_are_paths_are_refused(tmp_path: Path, uri: str) -> None:
+    with pytest.raises(InvalidArgument):
+        parse_source(dataset(uri), (tmp_path,))
+
+
+def test_a_hub_id_shadowed_by_a_local_folder_is_not_read_from_disk(tmp_path: Path, monkeypatch) -> None:
+    """load_dataset("owner/name") reads ./owner/name when it exists; the service refuses instead of loading it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "owner" / "name").mkdir(parents=True)
+    (tmp_path / "owner" / "name" / "rows.jsonl").write_text('{"secret": "local rows"}\n')
+    source = parse_source(dataset("huggingface://owner/name"), (tmp_path,))
+    with pytest.raises(InvalidArgument) as caught:
+        _load(source)
+    assert caught.value.reason == "HUGGINGFACE_DATASET_INVALID"
+
+
+def test_a_nul_byte_in_a_dataset_path_is_an_invalid_argument(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument):
+        parse_source(dataset(f"file://{tmp_path}/a%00b.jsonl"), (tmp_path,))
+    with pytest.raises(InvalidArgument):
+        parse_source(dataset(f"{tmp_path}/a\x00b.jsonl"), (tmp_path,))
 
 
 def test_windows() -> None:

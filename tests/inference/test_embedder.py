@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("sentence_transformers")
 
+from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import ModelLoadError
 from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
@@ -51,3 +52,37 @@ async def test_order_is_kept_and_empty_input(embedder: SentenceTransformersEmbed
 async def test_missing_model() -> None:
     with pytest.raises(ModelLoadError):
         await SentenceTransformersEmbedder("/nonexistent/minilm").start()
+
+
+LONG = " ".join(f"word{number}" for number in range(400)) + " the final sentence is about volcanoes erupting."
+
+
+async def test_truncation_none_refuses_a_text_too_long_for_the_model(
+    embedder: SentenceTransformersEmbedder,
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await embedder.embed(["short", LONG], truncation="none")
+    assert caught.value.field == "contents[1]" and caught.value.reason == "INPUT_TOO_LONG"
+    assert len((await embedder.embed(["short"], truncation="none"))[0]) == 384
+
+
+async def test_truncation_start_keeps_the_end_of_the_text(embedder: SentenceTransformersEmbedder) -> None:
+    end, topic = await embedder.embed([LONG, "volcanoes erupting"], truncation="end")
+    (start,) = await embedder.embed([LONG], truncation="start")
+    assert cosine(end, start) < 0.99  # the two cuts embed different parts of the text
+    assert cosine(start, topic) > cosine(end, topic)  # START kept the sentence at the end
+
+
+async def test_a_task_selects_the_models_prompt_where_it_has_one(embedder: SentenceTransformersEmbedder) -> None:
+    model = embedder._require_model()
+    saved = dict(model.prompts)
+    try:
+        model.prompts = {"query": "search query: ", "document": "search document: "}
+        plain, query, document = [
+            (await embedder.embed(["how tall is the tower"], task=task))[0] for task in ("", "query", "document")
+        ]
+        assert cosine(plain, query) < 0.999 and cosine(query, document) < 0.999
+        model.prompts = {}
+        assert cosine((await embedder.embed(["how tall is the tower"], task="query"))[0], plain) > 0.9999
+    finally:
+        model.prompts = saved

@@ -295,7 +295,7 @@ def test_cancelling_a_streamed_turn_keeps_it_failed_and_frees_the_session(agents
         if event.HasField("step_progress"):
             break
     call.cancel()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # the engine stops at its next token, later on a loaded machine
     stopped = pb.Turn()
     while time.monotonic() < deadline:
         stopped = agents.GetTurn(pb.GetTurnRequest(agent_id=agent_id, session_id=session_id, turn_id=turn_id))
@@ -330,6 +330,29 @@ def test_a_batch_job_runs_every_item_in_its_own_session(agents) -> None:
     assert [j.job_id for j in listed.jobs] == [job.job_id]
 
 
+def test_bytes_that_are_not_a_request_are_an_invalid_argument(gateway: grpc.Channel) -> None:
+    """Garbage sent through the gateway to RPCs it does not route by a resource reaches the service, which answers
+    INVALID_ARGUMENT (not UNKNOWN "Unexpected DecodeError")."""
+    for method in ("/llama.agents.v1.AgentsService/ListAgents", "/llama.inspect.v1.InspectService/ListProviders"):
+        error = expect_error(
+            lambda method=method: gateway.unary_unary(method)(b"\xff\xff\xff\xff", timeout=30),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert reason_and_field(error)[0] == "MALFORMED_REQUEST"
+
+
+def test_batch_concurrency_past_its_cap_is_refused(agents) -> None:
+    agent = agents.CreateAgent(pb.CreateAgentRequest(agent_config=config()), timeout=60)
+    items = [pb.AgentBatchItem(messages=[user("hi")])]
+    error = expect_error(
+        lambda: agents.CreateAgentBatchJob(
+            pb.CreateAgentBatchJobRequest(agent_id=agent.agent_id, items=items, max_concurrency=1000), timeout=30
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error)[1] == "max_concurrency"
+
+
 def test_bad_input_gets_clear_errors(agents, registry) -> None:
     def create(agent_config: agent_config_pb2.AgentConfig):
         return lambda: agents.CreateAgent(pb.CreateAgentRequest(agent_config=agent_config), timeout=60)
@@ -342,8 +365,9 @@ def test_bad_input_gets_clear_errors(agents, registry) -> None:
     error = expect_error(create(config(toolgroups=[unknown_group])), grpc.StatusCode.NOT_FOUND)
     assert "mcp::nowhere" in error.details()
     expect_error(create(config(input_shields=["no-such-shield"])), grpc.StatusCode.NOT_FOUND)
-    error = expect_error(create(config(max_infer_iters=0)), grpc.StatusCode.INVALID_ARGUMENT)
-    assert reason_and_field(error)[1] == "agent_config.max_infer_iters"
+    for iters in (0, 101):
+        error = expect_error(create(config(max_infer_iters=iters)), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error)[1] == "agent_config.max_infer_iters"
     clash = tools_pb2.ToolDefinition(name="knowledge_search")
     rag = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag")
     expect_error(create(config(toolgroups=[rag], client_tools=[clash])), grpc.StatusCode.INVALID_ARGUMENT)
@@ -459,16 +483,22 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
     request = pb.CreateTurnAndWaitRequest(agent_id=agent_id, session_id=session_id, messages=[user("Lighthouse?")])
     done = agents.CreateTurnAndWait(request, metadata=metadata, timeout=300)
 
+    def served(spans: dict[str, tuple[object, object]], service: str, method: str) -> object | None:
+        """The span of `service` serving `method` (e.g. "/ChatCompletion"), when it has arrived."""
+        return next((s for s, _ in spans.values() if service_of(s) == service and s.name.endswith(method)), None)
+
     def turn_spans() -> dict[str, tuple[object, object]] | None:
+        """Every span the assertions below read, once it has arrived. A span is in the tree only with its whole
+        chain of parents up to the gateway's root, so its ancestors are complete too."""
         tree = tree_of(telemetry, trace_id)
         if tree is None or service_of(tree.span) != "llama-mesh.gateway":
             return None
         spans = {span.span_id: (span, parent) for span, parent in flat(tree)}
         names = {span.name for span, _ in spans.values()}
         wanted = {"agents.turn", "agents.step.inference", "agents.step.tool_execution"}
-        tool_spans = [s for s, _ in spans.values() if service_of(s) == "llama-mesh.tool_runtime"]
-        chat_spans = [s for s, _ in spans.values() if service_of(s) == "llama-mesh.inference"]
-        return spans if wanted <= names and tool_spans and chat_spans else None
+        chat = served(spans, "llama-mesh.inference", "/ChatCompletion")
+        tool = served(spans, "llama-mesh.tool_runtime", "/InvokeTool")
+        return spans if wanted <= names and chat is not None and tool is not None else None
 
     spans = eventually(turn_spans, "the spans of the agent turn")
     by_name = {span.name: (span, parent) for span, parent in spans.values()}
@@ -486,11 +516,9 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
             span_id = parent.span_id
         return names
 
-    chat = next(s for s, _ in spans.values() if service_of(s) == "llama-mesh.inference")
+    chat = served(spans, "llama-mesh.inference", "/ChatCompletion")
     assert "agents.step.inference" in ancestors(chat.span_id)  # the model call hangs under its step
-    tool = next(
-        s for s, _ in spans.values() if s.name.endswith("InvokeTool") and service_of(s) == "llama-mesh.tool_runtime"
-    )
+    tool = served(spans, "llama-mesh.tool_runtime", "/InvokeTool")
     assert "agents.step.tool_execution" in ancestors(tool.span_id)
 
 

@@ -207,6 +207,42 @@ def test_embeddings_output_dimension_truncates_and_renormalises(inference) -> No
     assert math.isclose(sum(v * v for v in values), 1.0, rel_tol=1e-3)
 
 
+def test_embeddings_text_truncation_is_honoured(inference) -> None:
+    """NONE refuses a text longer than the model reads, naming it; START and END embed different ends of it."""
+    long_text = " ".join(f"word{number}" for number in range(400)) + " volcanoes erupting"
+    error = expect_error(
+        lambda: inference.Embeddings(
+            pb.EmbeddingsRequest(
+                model_id=EMBEDDING_MODEL, contents=["ok", long_text], text_truncation=pb.TEXT_TRUNCATION_NONE
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error) == ("INPUT_TOO_LONG", "contents[1]")
+    start, end = (
+        list(
+            inference.Embeddings(
+                pb.EmbeddingsRequest(model_id=EMBEDDING_MODEL, contents=[long_text], text_truncation=truncation)
+            )
+            .embeddings[0]
+            .values
+        )
+        for truncation in (pb.TEXT_TRUNCATION_START, pb.TEXT_TRUNCATION_END)
+    )
+    assert _cosine(start, end) < 0.99
+
+
+def test_batch_chat_past_its_cap_is_refused(inference) -> None:
+    conversations = [pb.ChatConversation(messages=[user("hi")])] * 257
+    error = expect_error(
+        lambda: inference.BatchChatCompletion(
+            pb.BatchChatCompletionRequest(model_id=CHAT_MODEL, conversations=conversations)
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error)[1] == "conversations"
+
+
 def test_batch_chat_keeps_good_items_when_one_is_bad(inference) -> None:
     reply = inference.BatchChatCompletion(
         pb.BatchChatCompletionRequest(

@@ -288,7 +288,12 @@ def test_a_plain_opentelemetry_exporter_is_accepted(telemetry, telemetry_address
     provider.shutdown()
     trace_id = f"{outer.get_span_context().trace_id:032x}"
 
-    tree = eventually(lambda: tree_of(telemetry, trace_id), "the SDK's trace")
+    def both_spans() -> pb.SpanNode | None:
+        """The trace once both spans are stored (until "outer" is, "inner" would look like the root)."""
+        tree = tree_of(telemetry, trace_id)
+        return tree if tree is not None and tree.span.name == "outer" and tree.children else None
+
+    tree = eventually(both_spans, "the SDK's two spans")
     assert tree.span.name == "outer"
     assert tree.span.attributes["service.name"] == "plain-sdk-client"
     (child,) = tree.children

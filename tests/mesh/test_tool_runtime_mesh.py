@@ -87,6 +87,45 @@ def test_query_knowledge_returns_context_with_document_ids(tools, rag_db) -> Non
     assert context.startswith("knowledge_search tool found 2 chunks")
 
 
+@pytest.mark.parametrize(
+    ("query_config", "field"),
+    [
+        (pb.RAGQueryConfig(chunk_template="Result {index} {metadata}"), "query_config.chunk_template"),
+        (pb.RAGQueryConfig(chunk_template="{chunk.content}" * 1000), "query_config.chunk_template"),
+        (pb.RAGQueryConfig(max_chunks=1_000_000), "query_config.max_chunks"),
+        (pb.RAGQueryConfig(max_tokens_in_context=-1), "query_config.max_tokens_in_context"),
+    ],
+)
+def test_query_configs_past_their_caps_are_refused(tools, rag_db, query_config, field: str) -> None:
+    """A template without {chunk.content} would hand the model empty context while reporting ids and scores."""
+    error = expect_error(
+        lambda: tools.QueryKnowledge(
+            pb.QueryKnowledgeRequest(vector_db_ids=[rag_db], content=text("Eiffel"), query_config=query_config)
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error)[1] == field
+
+
+@pytest.mark.parametrize(
+    ("size", "overlap", "field"),
+    [(64, 63, "chunk_overlap_in_tokens"), (64, 33, "chunk_overlap_in_tokens"), (100_000, 0, "chunk_size_in_tokens")],
+)
+def test_chunk_sizes_past_their_caps_are_refused(tools, rag_db, size: int, overlap: int, field: str) -> None:
+    error = expect_error(
+        lambda: tools.InsertDocuments(
+            pb.InsertDocumentsRequest(
+                vector_db_id=rag_db,
+                chunk_size_in_tokens=size,
+                chunk_overlap_in_tokens=overlap,
+                documents=[pb.RAGDocument(document_id="x", content=text("one token per chunk " * 50))],
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error)[1] == field
+
+
 def test_markdown_file_is_chunked_and_found(tools, rag_db) -> None:
     reply = tools.InvokeTool(
         pb.InvokeToolRequest(

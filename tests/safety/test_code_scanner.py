@@ -52,8 +52,8 @@ def test_clean_code_and_prose_pass() -> None:
 
 def test_code_blocks_are_taken_from_fences() -> None:
     text = "Try this:\n```python\nimport os\nos.system(cmd)\n```\nand in a shell:\n```bash\nls -l\n```\n"
-    assert code_blocks(text) == ["import os\nos.system(cmd)\n"]
-    assert code_blocks("x = 1") == ["x = 1"]
+    assert code_blocks(text) == [("python", "import os\nos.system(cmd)\n")]
+    assert code_blocks("x = 1") == [(None, "x = 1")]
 
 
 def _run(turns: list[Turn]):
@@ -82,3 +82,43 @@ def test_medium_findings_only_warn() -> None:
 
 def test_shield_passes_clean_code_and_text() -> None:
     assert _run([Turn("user", "How do I read a JSON file?"), Turn("assistant", f"```python\n{CLEAN}```")]) is None
+
+
+INDENTED_FENCE = """Steps:
+1. Save this:
+    ```python
+    import os
+    os.system(input())
+    ```
+"""
+
+
+def test_an_indented_fence_is_dedented_and_scanned() -> None:
+    violation = _run([Turn("assistant", INDENTED_FENCE)])
+    assert violation is not None and violation.level is Level.ERROR
+    assert violation.metadata["rules"] == ["os-shell-command"]
+
+
+def test_python_that_does_not_parse_fails_closed() -> None:
+    broken = "```python\nimport os\nif True:\nos.system(input())\n   x = (\n```"
+    violation = _run([Turn("assistant", broken)])
+    assert violation is not None and violation.level is Level.ERROR
+    assert violation.metadata["rules"] == ["unparseable-code"]
+    untagged_risky = "```\nimport os\n  os.system(input())\n x\n```"
+    assert _run([Turn("assistant", untagged_risky)]).level is Level.ERROR
+    # Other languages and prose that do not parse as Python still pass.
+    assert _run([Turn("assistant", "```\n$ ls -l | grep foo\n```")]) is None
+    assert _run([Turn("user", "Why is my code slow? It loops twice.")]) is None
+    question = _run([Turn("user", "What does os.system() do, and is eval( safe?")])
+    assert question is not None and question.level is Level.WARN
+
+
+def test_weak_hashes_are_refused() -> None:
+    llama_stack_example = "import hashlib\ndef hash_password(password):\n    return hashlib.md5(password).hexdigest()"
+    assert rules(llama_stack_example) == {"weak-hash"}
+    assert rules("from hashlib import sha1\nsha1(secret)") == {"weak-hash"}
+    assert rules("import hashlib\nhashlib.new('MD5', data)") == {"weak-hash"}
+    assert rules("import hashlib\nhashlib.md5(blob, usedforsecurity=False)") == set()
+    assert rules("import hashlib\nhashlib.sha256(password)") == set()
+    violation = _run([Turn("assistant", f"```python\n{llama_stack_example}\n```")])
+    assert violation is not None and violation.level is Level.ERROR

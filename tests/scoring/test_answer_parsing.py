@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from llama_mesh.runtime.errors import InvalidArgument
 from services.scoring.answer_parsing import (
     MATH_REGEXES,
+    MAX_REGEX_CHARS,
+    MAX_REGEXES,
     MULTIPLE_CHOICE_REGEXES,
+    RegexTimeout,
     compile_regexes,
     first_match,
     last_boxed,
@@ -14,6 +18,7 @@ from services.scoring.answer_parsing import (
     math_equal,
     multiple_choice_letter,
 )
+from services.scoring.providers.basic import compiled
 
 CHOICE = compile_regexes(MULTIPLE_CHOICE_REGEXES)
 MATH = compile_regexes(MATH_REGEXES)
@@ -69,3 +74,24 @@ def test_math_answers(reply: str, parsed: str | None) -> None:
 )
 def test_math_equality(parsed: str, expected: str, equal: bool) -> None:
     assert math_equal(parsed, expected) is equal
+
+
+def test_a_catastrophically_backtracking_regex_stops_at_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(a|aa)+$ on many a's and a b backtracks for ages (with `re` too); here it stops at the time limit."""
+    from services.scoring import answer_parsing
+
+    monkeypatch.setattr(answer_parsing, "REGEX_TIMEOUT_S", 0.2)
+    evil = compile_regexes([r"^(a|aa)+$"])
+    with pytest.raises(RegexTimeout, match="did not finish"):
+        first_match("a" * 60 + "b", evil)
+
+
+def test_regex_caps_are_invalid_arguments() -> None:
+    with pytest.raises(InvalidArgument):
+        compiled(["x"] * (MAX_REGEXES + 1), "parsing_regexes")
+    with pytest.raises(InvalidArgument) as caught:
+        compiled(["ok", "y" * (MAX_REGEX_CHARS + 1)], "parsing_regexes")
+    assert caught.value.field == "parsing_regexes[1]"
+    with pytest.raises(InvalidArgument) as caught:
+        compiled(["ok", "(unclosed"], "parsing_regexes")
+    assert caught.value.field == "parsing_regexes[1]"

@@ -33,14 +33,16 @@ def _span(trace: int, span: int, parent: int = 0, start: int = 0, **attributes: 
 @pytest.fixture
 def store() -> SpanStore:
     store = SpanStore(":memory:")
-    store.insert([
-        _span(1, 11, start=0, **{"service.name": "gateway", "resource_id": "m1"}),
-        _span(1, 12, parent=11, start=1, model_id="m1", completion_tokens=7),
-        _span(1, 13, parent=12, start=2, flag=True),
-        _span(2, 21, start=10, **{"service.name": "gateway", "resource_id": "m2"}),
-        _span(2, 22, parent=21, start=11, model_id="m2", completion_tokens=30),
-        _span(3, 31, parent=99, start=20, **{"service.name": "gateway"}),  # the caller's span was never received
-    ])
+    store.insert(
+        [
+            _span(1, 11, start=0, **{"service.name": "gateway", "resource_id": "m1"}),
+            _span(1, 12, parent=11, start=1, model_id="m1", completion_tokens=7),
+            _span(1, 13, parent=12, start=2, flag=True),
+            _span(2, 21, start=10, **{"service.name": "gateway", "resource_id": "m2"}),
+            _span(2, 22, parent=21, start=11, model_id="m2", completion_tokens=30),
+            _span(3, 31, parent=99, start=20, **{"service.name": "gateway"}),  # the caller's span was never received
+        ]
+    )
     return store
 
 
@@ -73,8 +75,10 @@ def test_filters_match_any_span_of_a_trace(store: SpanStore) -> None:
     assert _trace_ids(store, _condition("flag", pb.QUERY_CONDITION_OP_EQ, True)) == [1]
     # A trace without the attribute fails NE too.
     assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_NE, "m1")) == [2]
-    both = [_condition("service.name", pb.QUERY_CONDITION_OP_EQ, "gateway"),
-            _condition("resource_id", pb.QUERY_CONDITION_OP_EQ, "m2")]
+    both = [
+        _condition("service.name", pb.QUERY_CONDITION_OP_EQ, "gateway"),
+        _condition("resource_id", pb.QUERY_CONDITION_OP_EQ, "m2"),
+    ]
     assert _trace_ids(store, *both) == [2]
     # A number does not equal a string attribute.
     assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, 1)) == []
@@ -87,12 +91,21 @@ def test_filters_match_any_span_of_a_trace(store: SpanStore) -> None:
         (pb.QueryCondition(key="a"), "attribute_filters[0].op"),
         (pb.QueryCondition(key="a", op=pb.QUERY_CONDITION_OP_EQ), "attribute_filters[0].value"),
         (_condition("a", pb.QUERY_CONDITION_OP_GT, True), "attribute_filters[0].value"),
+        (_condition("k" * 257, pb.QUERY_CONDITION_OP_EQ, "x"), "attribute_filters[0].key"),
+        (_condition("a", pb.QUERY_CONDITION_OP_EQ, "v" * 4097), "attribute_filters[0].value"),
     ],
 )
 def test_bad_filters_name_the_field(condition: pb.QueryCondition, field: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         terms.conditions([condition])
     assert caught.value.field == field
+
+
+def test_filters_are_capped() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        terms.conditions([_condition("a", pb.QUERY_CONDITION_OP_EQ, "x")] * 17)
+    assert caught.value.field == "attribute_filters"
+    assert len(terms.conditions([_condition("a", pb.QUERY_CONDITION_OP_EQ, "x")] * 16)) == 16
 
 
 @pytest.mark.parametrize("order_by", ["name", "start_time up", "start_time, start_time desc", "start_time desc x"])
@@ -142,8 +155,13 @@ def test_resent_span_replaces_the_earlier_copy(store: SpanStore) -> None:
 
 def _otlp(trace_id: bytes, span_id: bytes = b"\x01" * 8, parent: bytes = b"") -> ExportTraceServiceRequest:
     span = trace_pb2.Span(
-        trace_id=trace_id, span_id=span_id, parent_span_id=parent, name="op", kind=trace_pb2.Span.SPAN_KIND_SERVER,
-        start_time_unix_nano=10, end_time_unix_nano=20,
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent,
+        name="op",
+        kind=trace_pb2.Span.SPAN_KIND_SERVER,
+        start_time_unix_nano=10,
+        end_time_unix_nano=20,
         attributes=[KeyValue(key="n", value=AnyValue(int_value=3))],
         status=trace_pb2.Status(code=trace_pb2.Status.STATUS_CODE_ERROR, message="boom"),
     )

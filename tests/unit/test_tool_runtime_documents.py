@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url
 from services.tool_runtime.chunking import split_into_chunks, whitespace_spans
-from services.tool_runtime.document_sources import SourcePolicy, allowed_path, check_url, decode, html_text
+from services.tool_runtime.document_sources import SourcePolicy, allowed_path, decode, html_text
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
 from tests.pdf_fixture import text_pdf
 
@@ -45,7 +46,7 @@ def test_paths_must_be_inside_allowed_dirs(tmp_path: Path) -> None:
 )
 def test_private_and_odd_urls_are_refused(url: str) -> None:
     with pytest.raises(InvalidArgument):
-        asyncio.run(check_url(url, SourcePolicy(()), "uri"))
+        asyncio.run(check_public_url(url, UrlPolicy("uri", "DOCUMENT_UNREACHABLE")))
 
 
 def test_html_text_drops_scripts() -> None:

@@ -3,13 +3,14 @@ local mode. Real engines on disk in a temp dir; small hand-made 4-d vectors so t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from llama_mesh.runtime.config import ProviderConfig, load_run_config
-from llama_mesh.runtime.errors import FailedPrecondition
+from llama_mesh.runtime.errors import FailedPrecondition, NotFound
 from services.vector_io.provider import SearchMode, SearchQuery, StoredChunk, VectorStore
 from services.vector_io.providers import PROVIDER_TYPES
 from services.vector_io.providers.qdrant import QdrantVectorStore
@@ -147,7 +148,6 @@ async def test_chunks_survive_closing_and_reopening(engine: str, tmp_path: Path)
     reopened = make_store(engine, tmp_path)
     await reopened.start()
     try:
-        await reopened.create_collection("docs", DIM)  # kept: same dimension
         assert await ids(reopened, ask(SearchMode.VECTOR, vector=[1.0, 1.0, 1.0, 1.0])) == ["paris"]
         assert await ids(reopened, ask(SearchMode.KEYWORD, text="capital France")) == ["paris"]
     finally:
@@ -186,3 +186,43 @@ async def test_an_edge_shard_held_by_another_store_is_a_clear_error(tmp_path: Pa
     finally:
         await other.close()
         await holder.close()
+
+
+async def test_a_write_after_the_drop_does_not_bring_the_collection_back(store: VectorStore) -> None:
+    """An insert that was on its way when the vector DB was unregistered is NOT_FOUND, and creates nothing."""
+    await store.drop_collection("docs")
+    with pytest.raises(NotFound):
+        await store.upsert("docs", DIM, [stored("paris")])
+    with pytest.raises(NotFound):
+        await store.search("docs", DIM, ask(SearchMode.KEYWORD, text="Paris"))
+    await store.create_collection("docs", DIM)  # registered again: empty, and writable
+    assert await ids(store, ask(SearchMode.KEYWORD, text="Paris")) == []
+    await store.upsert("docs", DIM, [stored("paris")])
+    assert await ids(store, ask(SearchMode.KEYWORD, text="Paris")) == ["paris"]
+
+
+async def test_an_insert_racing_the_drop_never_resurrects_it(store: VectorStore) -> None:
+    """Inserts and the drop run concurrently: afterwards the collection is gone (every insert either landed before
+    the drop or was refused), and creating it again starts empty."""
+    writes = [store.upsert("docs", DIM, [stored(chunk_id)]) for chunk_id in CHUNKS for _ in range(5)]
+    results = await asyncio.gather(*writes[:10], store.drop_collection("docs"), *writes[10:], return_exceptions=True)
+    assert all(result is None or isinstance(result, NotFound) for result in results)
+    await store.create_collection("docs", DIM)
+    assert await ids(store, ask(SearchMode.VECTOR, vector=[1.0, 1.0, 1.0, 1.0])) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_creating_over_a_leftover_of_the_same_dimension_starts_empty(engine: str, tmp_path: Path) -> None:
+    """A collection left by a registration that never completed (or a crash) is not inherited by the next one."""
+    first = make_store(engine, tmp_path)
+    await first.start()
+    await first.create_collection("docs", DIM)
+    await first.upsert("docs", DIM, [stored("paris")])
+    await first.close()
+    second = make_store(engine, tmp_path)
+    await second.start()
+    try:
+        await second.create_collection("docs", DIM)
+        assert await ids(second, ask(SearchMode.KEYWORD, text="Paris")) == []
+    finally:
+        await second.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
+from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import Embedder, ModelLoadError
 
 
@@ -43,12 +44,40 @@ class SentenceTransformersEmbedder(Embedder):
     async def close(self) -> None:
         self._model = None
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        model = self._require_model()
+    async def embed(self, texts: list[str], truncation: str = "end", task: str = "") -> list[list[float]]:
         if not texts:
             return []
-        vectors = await asyncio.to_thread(model.encode, texts, normalize_embeddings=True, convert_to_numpy=True)
+        return await asyncio.to_thread(self._encode, texts, truncation, task)
+
+    def _encode(self, texts: list[str], truncation: str, task: str) -> list[list[float]]:
+        model = self._require_model()
+        if truncation != "end":  # sentence-transformers itself cuts at the end
+            texts = self._fitted(model, texts, truncation)
+        prompt_name = task if task and task in (getattr(model, "prompts", None) or {}) else None
+        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, prompt_name=prompt_name)
         return vectors.tolist()
+
+    @staticmethod
+    def _fitted(model: SentenceTransformer, texts: list[str], truncation: str) -> list[str]:
+        """The texts, refused ("none") or cut at their start ("start") where they are longer than the model reads."""
+        tokenizer = model.tokenizer
+        room = model.max_seq_length - tokenizer.num_special_tokens_to_add()
+        fitted = []
+        for index, (text, ids) in enumerate(
+            zip(texts, tokenizer(texts, add_special_tokens=False)["input_ids"], strict=True)
+        ):
+            if len(ids) <= room:
+                fitted.append(text)
+            elif truncation == "none":
+                raise InvalidArgument(
+                    f"contents[{index}]",
+                    f"is {len(ids)} tokens; this model reads at most {room} (text_truncation NONE refuses longer "
+                    "texts; END or START cut them)",
+                    reason="INPUT_TOO_LONG",
+                )
+            else:
+                fitted.append(tokenizer.decode(ids[-room:]))
+        return fitted
 
     def _require_model(self) -> SentenceTransformer:
         if self._model is None:

@@ -5,13 +5,13 @@ other params), or a user's REGEX_PARSER with its own parsing_regexes."""
 from __future__ import annotations
 
 import asyncio
-import re
 
+import regex as timed_re
 from pydantic import BaseModel, ConfigDict
 
 from llama.common.v1 import resources_pb2 as res
 from llama_mesh.runtime.errors import InvalidArgument
-from services.scoring.answer_parsing import compile_regexes
+from services.scoring.answer_parsing import MAX_REGEX_CHARS, MAX_REGEXES, compile_regexes
 from services.scoring.basic_functions import BUILTINS, REGEX_PARSER, BasicFunction
 from services.scoring.ifeval_checks import InstructionError
 from services.scoring.provider import ScoreRow, ScoringCall, ScoringProvider
@@ -21,18 +21,24 @@ class BasicConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def compiled(patterns: list[str], field: str) -> list[re.Pattern[str]]:
+def compiled(patterns: list[str], field: str) -> list[timed_re.Pattern[str]]:
+    """The compiled regexes, within the caps (MAX_REGEXES, MAX_REGEX_CHARS each)."""
+    if len(patterns) > MAX_REGEXES:
+        raise InvalidArgument(field, f"at most {MAX_REGEXES} regexes, got {len(patterns)}")
+    for index, pattern in enumerate(patterns):
+        if len(pattern) > MAX_REGEX_CHARS:
+            raise InvalidArgument(f"{field}[{index}]", f"a regex is at most {MAX_REGEX_CHARS} characters")
     try:
         return compile_regexes(patterns)
-    except re.error as exc:
+    except timed_re.error as exc:
         bad = next(index for index, pattern in enumerate(patterns) if _fails(pattern))
         raise InvalidArgument(f"{field}[{bad}]", f"not a valid regular expression: {exc}") from exc
 
 
 def _fails(pattern: str) -> bool:
     try:
-        re.compile(pattern)
-    except re.error:
+        timed_re.compile(pattern)
+    except timed_re.error:
         return True
     return False
 
@@ -80,7 +86,7 @@ class BasicScoring(ScoringProvider):
         return await asyncio.to_thread(self._score_rows, call, chosen, regexes)
 
     @staticmethod
-    def _score_rows(call: ScoringCall, chosen: BasicFunction, regexes: list[re.Pattern[str]]) -> list[ScoreRow]:
+    def _score_rows(call: ScoringCall, chosen: BasicFunction, regexes: list[timed_re.Pattern[str]]) -> list[ScoreRow]:
         scores: list[ScoreRow] = []
         for index, row in enumerate(call.rows):
             try:

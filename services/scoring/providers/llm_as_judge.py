@@ -20,6 +20,7 @@ from llama.inference.v1 import inference_pb2
 from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
+from services.scoring.answer_parsing import RegexTimeout
 from services.scoring.judge_prompt import (
     DEFAULT_SCORE_REGEXES,
     DEFAULT_TEMPLATE,
@@ -102,7 +103,10 @@ class JudgeScoring(ScoringProvider):
         async def judge(prompt: str) -> ScoreRow:
             async with gate:
                 reply = await self._ask(params.judge_model, prompt, metadata, call.timeout)
-            score = parse_score(reply, regexes)
+            try:
+                score = await asyncio.to_thread(parse_score, reply, regexes)
+            except RegexTimeout as exc:
+                return {"score": None, "judge_feedback": reply, "error": str(exc)}
             if score is None:
                 return {
                     "score": None,

@@ -2,9 +2,10 @@
 SDK over Streamable HTTP or, for older servers, SSE (`args.transport: sse` on the tool group, or an endpoint path
 ending in /sse). Each operation opens its own client session: tool groups are few and calls are not hot.
 
-Before any connection the endpoint goes through the tool runtime's SSRF guard: a host that is or resolves to a private,
-loopback or link-local address is refused (at registration, and on every later call) unless the provider config
-trusts it (`allowed_hosts`) or all private endpoints (`allow_private_endpoints`).
+Before any connection the endpoint goes through the runtime's SSRF guard (llama_mesh/runtime/url_fetch.py): a host
+that is or resolves to a private, loopback or link-local address is refused (at registration, and on every later call)
+unless the provider config trusts it (`allowed_hosts`) or all private endpoints (`allow_private_endpoints`); the SDK's
+HTTP client connects only to the address that was checked (no second lookup a rebinding name could answer).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx2
 import jsonschema
 from mcp import Client
 from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llama.common.v1 import resources_pb2
 from llama_mesh.runtime.errors import DeadlineExceeded, InvalidArgument, MeshError, NotFound, Unavailable
+from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url, pinned_client_factory, split_hosts
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
-from services.tool_runtime.url_guard import check_public_url, split_hosts
 
 DEFAULT_TIMEOUT_S = 60.0
 ENDPOINT_FIELD = "tool_group.mcp_endpoint.uri"
@@ -61,10 +64,21 @@ def _transport(tool_group: resources_pb2.ToolGroup, uri: str) -> str:
     return "sse" if urlparse(uri).path.rstrip("/").endswith("/sse") else "streamable-http"
 
 
-def _client(uri: str, transport: str, timeout: float) -> Client:
+def _client(uri: str, transport: str, timeout: float, policy: UrlPolicy) -> Client:
+    factory = pinned_client_factory(policy)
     if transport == "sse":
-        return Client(sse_client(uri, timeout=timeout, sse_read_timeout=timeout), read_timeout_seconds=timeout)
-    return Client(uri, read_timeout_seconds=timeout)
+        return Client(
+            sse_client(uri, timeout=timeout, sse_read_timeout=timeout, httpx_client_factory=factory),
+            read_timeout_seconds=timeout,
+        )
+    return Client(_streamable_http(uri, factory(timeout=httpx2.Timeout(timeout))), read_timeout_seconds=timeout)
+
+
+@asynccontextmanager
+async def _streamable_http(uri: str, http_client: httpx2.AsyncClient) -> AsyncIterator[Any]:
+    """The Streamable HTTP transport over `http_client`, closed with it (the SDK leaves a given client open)."""
+    async with http_client, streamable_http_client(uri, http_client=http_client) as streams:
+        yield streams
 
 
 @asynccontextmanager
@@ -75,18 +89,18 @@ async def _session(
     UNAVAILABLE."""
     uri = _endpoint(tool_group)
     transport = _transport(tool_group, uri)
-    if not config.allow_private_endpoints:
-        await check_public_url(
-            uri,
-            ENDPOINT_FIELD,
-            unresolved_reason="MCP_SERVER_UNAVAILABLE",
-            unresolved_error=Unavailable,
-            allowed_hosts=config.allowed_hosts,
-        )
+    policy = UrlPolicy(
+        ENDPOINT_FIELD,
+        "MCP_SERVER_UNAVAILABLE",
+        Unavailable,
+        allowed_hosts=frozenset(config.allowed_hosts),
+        allow_private=config.allow_private_endpoints,
+    )
+    await check_public_url(uri, policy)
     timeout = time_left if time_left is not None else DEFAULT_TIMEOUT_S
     try:
         async with asyncio.timeout(timeout):
-            async with _client(uri, transport, timeout) as client:
+            async with _client(uri, transport, timeout, policy) as client:
                 yield client
     except MeshError:
         raise

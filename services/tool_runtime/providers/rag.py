@@ -16,15 +16,19 @@ from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.tool_runtime.chunking import split_into_chunks
-from services.tool_runtime.document_sources import SourcePolicy, decode, document_text, guess_type
+from services.tool_runtime.document_sources import DOCUMENTS_FOLDER, SourcePolicy, decode, document_text, guess_type
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 from services.tool_runtime.query_writer import LLMQueryWriter
 
 DEFAULT_CHUNK_TOKENS = 512
 MIN_CHUNK_TOKENS = 16
+MAX_CHUNK_TOKENS = 8192
 DEFAULT_MAX_CONTEXT_TOKENS = 4096
+MAX_CONTEXT_TOKENS = 131072
 DEFAULT_MAX_CHUNKS = 5
+MAX_CHUNKS = 100
+MAX_TEMPLATE_CHARS = 4096
 INSERT_BATCH = 1000
 
 KNOWLEDGE_SEARCH = ToolSpec(
@@ -70,7 +74,8 @@ INSERT = ToolSpec(
 class RagRuntimeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Directories local documents may be read from; empty: the distribution's data dir.
+    # Directories local documents may be read from; empty: the `documents` folder of the distribution's data dir.
+    # The rest of the data dir (the mesh's databases) is never readable, whatever this lists.
     allowed_dirs: list[str] = []
     # Fetch URLs whose host is a private, loopback or link-local address (off by default: SSRF).
     allow_private_urls: bool = False
@@ -85,18 +90,35 @@ def content_text(content: content_pb2.Content) -> str:
 
 def _chunk_sizes(request: pb.InsertDocumentsRequest) -> tuple[int, int]:
     size = request.chunk_size_in_tokens or DEFAULT_CHUNK_TOKENS
-    if size < MIN_CHUNK_TOKENS:
-        raise InvalidArgument("chunk_size_in_tokens", f"must be >= {MIN_CHUNK_TOKENS}")
+    if not MIN_CHUNK_TOKENS <= size <= MAX_CHUNK_TOKENS:
+        raise InvalidArgument("chunk_size_in_tokens", f"must be in {MIN_CHUNK_TOKENS}..{MAX_CHUNK_TOKENS}")
     overlap = request.chunk_overlap_in_tokens if request.HasField("chunk_overlap_in_tokens") else size // 4
-    if not 0 <= overlap < size:
-        raise InvalidArgument("chunk_overlap_in_tokens", f"must be in 0..{size - 1}")
+    if not 0 <= overlap <= size // 2:
+        raise InvalidArgument("chunk_overlap_in_tokens", f"must be in 0..{size // 2} (half the chunk size)")
     return size, overlap
+
+
+def _check_query_config(config: pb.RAGQueryConfig) -> None:
+    """The caps of a query config (see RAGQueryConfig in the contract)."""
+    if not 0 <= config.max_chunks <= MAX_CHUNKS:
+        raise InvalidArgument("query_config.max_chunks", f"must be in 0..{MAX_CHUNKS}")
+    if not 0 <= config.max_tokens_in_context <= MAX_CONTEXT_TOKENS:
+        raise InvalidArgument("query_config.max_tokens_in_context", f"must be in 0..{MAX_CONTEXT_TOKENS}")
+    template = config.chunk_template
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise InvalidArgument("query_config.chunk_template", f"is at most {MAX_TEMPLATE_CHARS} characters")
+    if template and "{chunk.content}" not in template:
+        raise InvalidArgument(
+            "query_config.chunk_template",
+            'has no "{chunk.content}" placeholder, so the model would get no context; use e.g. '
+            '"Result {index}\\nContent: {chunk.content}\\nMetadata: {metadata}\\n"',
+        )
 
 
 class RagRuntime(ToolRuntimeProvider):
     def __init__(self, config: RagRuntimeConfig, data_dir: Path, gateway: GatewayClient) -> None:
-        dirs = tuple(Path(d).expanduser() for d in config.allowed_dirs) or (data_dir,)
-        self._policy = SourcePolicy(dirs, config.allow_private_urls, config.fetch_timeout_s)
+        dirs = tuple(Path(d).expanduser() for d in config.allowed_dirs) or (data_dir / DOCUMENTS_FOLDER,)
+        self._policy = SourcePolicy(dirs, config.allow_private_urls, config.fetch_timeout_s, data_dir)
         self._gateway = gateway
         self._query_writer = LLMQueryWriter(gateway)
 
@@ -157,6 +179,7 @@ class RagRuntime(ToolRuntimeProvider):
         if generator.HasField("llm"):
             query = await self._query_writer.write(generator.llm, query, time_left)
         max_chunks = config.max_chunks or DEFAULT_MAX_CHUNKS
+        _check_query_config(config)
         params = vio.QueryParams(max_chunks=max_chunks, mode=config.mode)
         replies = await asyncio.gather(
             *(

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from llama.common.v1 import resources_pb2
 from llama_mesh.runtime.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from llama_mesh.runtime.url_fetch import UrlPolicy, check_http_url, pinned_client
 from services.tool_runtime import provider_data
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 
@@ -85,6 +86,11 @@ class WebSearchRuntime(ToolRuntimeProvider):
     def __init__(self, config: WebSearchConfig) -> None:
         self._config = config
         self._base_url = (config.base_url or DEFAULT_URLS[config.engine]).rstrip("/")
+        # The operator names the search API, so its host is trusted; the client still connects only where it checked.
+        host, _ = check_http_url(self._base_url, "base_url")
+        self._url_policy = UrlPolicy(
+            "base_url", "SEARCH_UNAVAILABLE", Unavailable, allowed_hosts=frozenset({host.lower()})
+        )
 
     def _api_key(self) -> str:
         field = f"{self._config.engine}_api_key"
@@ -122,7 +128,7 @@ class WebSearchRuntime(ToolRuntimeProvider):
         key = self._api_key()
         timeout = min(time_left, self._config.timeout_s) if time_left is not None else self._config.timeout_s
         try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
+            async with pinned_client(self._url_policy, timeout=timeout) as client:
                 if self._config.engine == "brave":
                     response = await client.get(
                         f"{self._base_url}/res/v1/web/search",

@@ -28,7 +28,15 @@ from services.vector_io.chunk_points import (
     point_id,
     stored_chunk,
 )
-from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, SearchQuery, StoredChunk, VectorStore
+from services.vector_io.provider import (
+    ChunkHit,
+    MetadataFilter,
+    SearchMode,
+    SearchQuery,
+    StoredChunk,
+    VectorStore,
+    refuse_if_dropped,
+)
 from services.vector_io.providers.qdrant_config import QdrantConfig
 from services.vector_io.providers.qdrant_local import LocalQdrantClient
 
@@ -75,6 +83,7 @@ class QdrantVectorStore(VectorStore):
         # Collections known to exist, with their dimension; filled on first use.
         self._known: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._dropped: set[str] = set()  # collections unregistered since this process started
 
     @property
     def client(self) -> AsyncQdrantClient | LocalQdrantClient:
@@ -136,36 +145,38 @@ class QdrantVectorStore(VectorStore):
         name = collection_name(name)
         with _server_errors():
             async with self._lock(name):
-                stored = await self._stored_dimension(name)
-                if stored is not None and stored != dimension:
+                if await self.client.collection_exists(name):
                     # No registered vector DB refers to it (the registry asks before storing one): a leftover.
-                    log.warning("qdrant: replacing leftover collection %s (%d-d, wanted %d-d)", name, stored, dimension)
+                    log.warning("qdrant: removing leftover collection %s before creating it empty", name)
                     await self.client.delete_collection(name)
-                    stored = None
-                if stored is None:
-                    await self._create(name, dimension)
+                await self._create(name, dimension)
                 self._known[name] = dimension
+                self._dropped.discard(name)
 
     async def drop_collection(self, name: str) -> None:
         name = collection_name(name)
         with _server_errors():
             async with self._lock(name):
+                self._dropped.add(name)
                 self._known.pop(name, None)
                 if await self.client.collection_exists(name):
                     await self.client.delete_collection(name)
                     log.info("qdrant: dropped collection %s", name)
 
     async def _ready(self, name: str, dimension: int) -> str:
-        """The collection of a registered vector DB, made again if its storage lost it."""
+        """The collection of a registered vector DB, made again if its storage lost it; NOT_FOUND once dropped."""
         name = collection_name(name)
+        refuse_if_dropped(name, self._dropped)
         known = self._known.get(name)
         if known is None:
-            stored = await self._stored_dimension(name)
-            if stored is None:
-                log.warning("qdrant: collection %s of a registered vector DB is missing; creating it empty", name)
-                await self._create(name, dimension)
-                stored = dimension
-            self._known[name] = known = stored
+            async with self._lock(name):
+                refuse_if_dropped(name, self._dropped)
+                stored = await self._stored_dimension(name)
+                if stored is None:
+                    log.warning("qdrant: collection %s of a registered vector DB is missing; creating it empty", name)
+                    await self._create(name, dimension)
+                    stored = dimension
+                self._known[name] = known = stored
         if known != dimension:
             raise FailedPrecondition(
                 f"collection {name!r} holds {known}-d vectors but the vector DB is registered with {dimension}",
@@ -184,7 +195,9 @@ class QdrantVectorStore(VectorStore):
         ]
         with _server_errors():
             name = await self._ready(name, dimension)
-            await self.client.upsert(name, points=points, wait=True)
+            async with self._lock(name):  # not while the collection is being dropped
+                refuse_if_dropped(name, self._dropped)
+                await self.client.upsert(name, points=points, wait=True)
 
     async def search(self, name: str, dimension: int, query: SearchQuery) -> list[ChunkHit]:
         with _server_errors():

@@ -57,7 +57,15 @@ from services.vector_io.chunk_points import (
     point_id,
     stored_chunk,
 )
-from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, SearchQuery, StoredChunk, VectorStore
+from services.vector_io.provider import (
+    ChunkHit,
+    MetadataFilter,
+    SearchMode,
+    SearchQuery,
+    StoredChunk,
+    VectorStore,
+    refuse_if_dropped,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,6 +136,7 @@ class EdgeVectorStore(VectorStore):
         # Open shards with their dimension, by collection name; opened on first use.
         self._shards: dict[str, tuple[EdgeShard, int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._dropped: set[str] = set()  # collections unregistered since this process started
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -175,30 +184,31 @@ class EdgeVectorStore(VectorStore):
     async def create_collection(self, name: str, dimension: int) -> None:
         name = collection_name(name)
         async with self._lock(name):
-            stored = (
-                self._shards[name][1]
-                if name in self._shards
-                else await self._run(_shard_dimension, self._directory(name))
-            )
-            if stored is not None and stored != dimension:
-                # No registered vector DB refers to it (the registry asks before storing one): a leftover.
-                log.warning("qdrant-edge: replacing leftover shard %s (%d-d, wanted %d-d)", name, stored, dimension)
-                await self._remove(name)
-            if name not in self._shards:
+            if name not in self._shards and await self._run(_shard_dimension, self._directory(name)) is not None:
+                # Opened first: a shard another process holds is refused here, never deleted under it.
                 self._shards[name] = await self._run(self._open, name, dimension)
-                log.info("qdrant-edge: collection %s ready (%d-d, cosine)", name, dimension)
+            if name in self._shards:
+                # No registered vector DB refers to it (the registry asks before storing one): a leftover.
+                log.warning("qdrant-edge: removing leftover shard %s before creating it empty", name)
+                await self._remove(name)
+            self._shards[name] = await self._run(self._open, name, dimension)
+            self._dropped.discard(name)
+            log.info("qdrant-edge: collection %s ready (%d-d, cosine)", name, dimension)
 
     async def drop_collection(self, name: str) -> None:
         name = collection_name(name)
         async with self._lock(name):
+            self._dropped.add(name)
             await self._remove(name)
             log.info("qdrant-edge: dropped collection %s", name)
 
     async def _ready(self, name: str, dimension: int) -> EdgeShard:
-        """The shard of a registered vector DB, made again (empty) if its storage lost it."""
+        """The shard of a registered vector DB, made again (empty) if its storage lost it; NOT_FOUND once dropped."""
         name = collection_name(name)
+        refuse_if_dropped(name, self._dropped)
         if name not in self._shards:
             async with self._lock(name):
+                refuse_if_dropped(name, self._dropped)
                 if name not in self._shards:
                     if await self._run(_shard_dimension, self._directory(name)) is None:
                         log.warning("qdrant-edge: shard %s of a registered vector DB is missing; creating it", name)
@@ -214,7 +224,11 @@ class EdgeVectorStore(VectorStore):
     async def upsert(self, name: str, dimension: int, chunks: list[StoredChunk]) -> None:
         points = [Point(point_id(c.chunk_id), c.embedding, chunk_payload(c)) for c in chunks]
         shard = await self._ready(name, dimension)
-        await self._run(shard.update, UpdateOperation.upsert_points(points))
+        name = collection_name(name)
+        async with self._lock(name):  # not while the collection is being dropped
+            refuse_if_dropped(name, self._dropped)
+            shard = self._shards[name][0]
+            await self._run(shard.update, UpdateOperation.upsert_points(points))
 
     async def search(self, name: str, dimension: int, query: SearchQuery) -> list[ChunkHit]:
         shard = await self._ready(name, dimension)
