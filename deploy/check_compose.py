@@ -1,32 +1,69 @@
-"""Check docker-compose.yml against the distribution it runs: a container for the gateway and for every service of
-the run.yaml, and a valid file with the gpu profile too. Usage: check_compose.py <compose command...>"""
+"""Check docker-compose.yml against the distributions it runs: a container for the gateway and for every service of
+local-cpu's run.yaml; and with deploy/gpu.env and the gpu profile, the whole gpu-vllm mesh with inference on the
+inference-gpu container (vLLM's CUDA image, NVIDIA GPUs reserved). Usage: check_compose.py <compose command...>"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from llama_mesh.runtime.config import distribution_path, load_run_config
 
+GPU_ENV = Path(__file__).resolve().parent / "gpu.env"
+
+
+def rendered(compose: list[str], *options: str) -> dict[str, Any]:
+    command = [*compose, *options, "config", "--format", "json"]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def missing_containers(project: dict[str, Any], distribution: str, stand_ins: dict[str, str]) -> list[str]:
+    """Services of the distribution with no running container (scale 0 counts as none); `stand_ins` maps a service
+    to the container that serves it instead of its namesake."""
+    running = {name for name, service in project["services"].items() if service.get("scale", 1) != 0}
+    wanted = {"gateway", *(service.name for service in load_run_config(distribution_path(distribution)).services)}
+    return sorted(name for name in wanted if stand_ins.get(name, name) not in running)
+
+
+def gpu_profile_errors(project: dict[str, Any]) -> list[str]:
+    errors = [
+        f"--profile gpu with deploy/gpu.env: no container runs {name} of distributions/gpu-vllm"
+        for name in missing_containers(project, "gpu-vllm", {"inference": "inference-gpu"})
+    ]
+    services = project["services"]
+    if services["inference"].get("scale", 1) != 0:
+        errors.append("--profile gpu with deploy/gpu.env: the CPU inference container still runs beside inference-gpu")
+    if not project["configs"]["distribution"]["file"].endswith("distributions/gpu-vllm/run.yaml"):
+        errors.append("--profile gpu with deploy/gpu.env: the containers do not read distributions/gpu-vllm")
+    for name, service in services.items():
+        if (
+            service.get("scale", 1) != 0
+            and service["environment"]["LLAMA_MESH_INFERENCE_ADDRESS"] != "inference-gpu:50061"
+        ):
+            errors.append(f"--profile gpu: {name} does not reach inference at inference-gpu:50061")
+    gpu = services["inference-gpu"]
+    devices = gpu.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices", [])
+    if gpu["build"]["target"] != "vllm-cuda" or not any(d.get("driver") == "nvidia" for d in devices):
+        errors.append("inference-gpu must build the vllm-cuda target and reserve NVIDIA GPUs")
+    return errors
+
 
 def main(compose: list[str]) -> int:
-    rendered = json.loads(
-        subprocess.run([*compose, "config", "--format", "json"], check=True, capture_output=True, text=True).stdout
-    )
-    subprocess.run([*compose, "--profile", "gpu", "config", "--quiet"], check=True)
-    containers = set(rendered["services"])
-    distribution = load_run_config(distribution_path("local-cpu"))
-    wanted = {"gateway", *(service.name for service in distribution.services)}
-    missing = sorted(wanted - containers)
-    if missing:
-        print(
-            f"docker-compose.yml has no container for {', '.join(missing)} of distributions/local-cpu/run.yaml: "
-            "add a block for each (see the file's header)",
-            file=sys.stderr,
-        )
+    default = rendered(compose)
+    missing = missing_containers(default, "local-cpu", {})
+    errors = [
+        f"docker-compose.yml has no container for {', '.join(missing)} of distributions/local-cpu/run.yaml: "
+        "add a block for each (see the file's header)"
+    ] if missing else []  # fmt: skip
+    errors += gpu_profile_errors(rendered(compose, "--env-file", str(GPU_ENV), "--profile", "gpu"))
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
         return 1
-    print(f"docker-compose.yml: {len(containers)} containers for gateway + {len(wanted) - 1} services")
+    print(f"docker-compose.yml: {len(default['services'])} containers; the gpu profile runs all of gpu-vllm")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Write the distributions the Kubernetes manifests carry, from distributions/local-cpu/run.yaml:
 
 - deploy/k8s/base/run.yaml: local-cpu with vector_io on the Qdrant StatefulSet, directories at the pods' mounts;
-- deploy/k8s/overlays/gpu/run.yaml: that, with vLLM on GPUs serving a model directory in place of llama.cpp.
+- deploy/k8s/overlays/gpu/run.yaml: that, with vLLM on GPUs serving a model directory in place of llama.cpp (the
+  vLLM provider block of distributions/gpu-vllm/run.yaml, settings and comments included).
 
 `make k8s-distribution` runs this after local-cpu changes (`make validate-k8s` says when the services differ). The
 edits are made on the text, so that local-cpu's comments and layout carry over; each fails loudly when the part of
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 LOCAL_CPU = REPO / "distributions" / "local-cpu" / "run.yaml"
 BASE = REPO / "deploy" / "k8s" / "base" / "run.yaml"
 GPU = REPO / "deploy" / "k8s" / "overlays" / "gpu" / "run.yaml"
+GPU_VLLM = REPO / "distributions" / "gpu-vllm" / "run.yaml"
 
 GENERATED = "# Written by deploy/k8s/distribution.py (make k8s-distribution) from distributions/local-cpu/run.yaml.\n"
 CLUSTER_COMMENT = (
@@ -42,18 +44,6 @@ GPU_HEADER = (
     "# local-cpu on Kubernetes with vLLM on NVIDIA GPUs for chat (tensor parallel over a pod's GPUs) and embeddings\n"
     "# on the same GPUs; the chat model is a Hugging Face directory on the models volume (overlays/gpu).\n"
 )
-VLLM_PROVIDER = """      - provider_id: vllm
-        provider_type: inline::vllm
-        config:
-          max_model_len: ${env.LLAMA_MESH_MAX_MODEL_LEN:8192}
-          dtype: bfloat16
-          tensor_parallel_size: ${env.LLAMA_MESH_TENSOR_PARALLEL:1}
-          gpu_memory_utilization: ${env.LLAMA_MESH_GPU_MEMORY_UTILIZATION:0.9}
-          preload: true
-          models:
-            Llama-3.1-8B-Instruct:
-              source: ${env.LLAMA_MESH_GPU_MODEL_DIR:/models/Llama-3.1-8B-Instruct}
-"""
 CPU_CHAT_MODEL = ("smollm2-135m-instruct", "llama-cpp", "SmolLM2-135M-Instruct")
 GPU_CHAT_MODEL = ("meta-llama/Llama-3.1-8B-Instruct", "vllm", "Llama-3.1-8B-Instruct")
 
@@ -78,11 +68,18 @@ def cluster(local_cpu: str) -> str:
     return GENERATED + text
 
 
-def gpu(cluster_text: str) -> str:
+def vllm_provider(gpu_vllm: str) -> str:
+    """The vLLM provider block of distributions/gpu-vllm/run.yaml, as it is written there."""
+    match = re.search(r"^      - provider_id: vllm\n(        .*\n)*", gpu_vllm, flags=re.MULTILINE)
+    if match is None:
+        raise ShapeChanged("distributions/gpu-vllm/run.yaml: no vllm provider; update deploy/k8s/distribution.py")
+    return match.group(0)
+
+
+def gpu(cluster_text: str, gpu_vllm: str) -> str:
     text = cluster_text.replace(CLUSTER_COMMENT, GPU_HEADER, 1).replace("local-cpu-k8s", "gpu-k8s", 1)
-    text = replace_once(
-        text, r"^      - provider_id: llama-cpp\n(        .*\n)*", VLLM_PROVIDER, "the llama-cpp provider"
-    )
+    provider = vllm_provider(gpu_vllm).replace("\\", "\\\\")  # a replacement template: backslashes stay
+    text = replace_once(text, r"^      - provider_id: llama-cpp\n(        .*\n)*", provider, "the llama-cpp provider")
     text = replace_once(
         text, r"^(      - provider_id: sentence-transformers\n        provider_type: .*\n        config:\n)",
         r"\1          device: ${env.LLAMA_MESH_EMBEDDING_DEVICE:cuda}\n", "the sentence-transformers provider",
@@ -96,7 +93,7 @@ def gpu(cluster_text: str) -> str:
 def main() -> None:
     cluster_text = cluster(LOCAL_CPU.read_text())
     BASE.write_text(cluster_text)
-    GPU.write_text(gpu(cluster_text))
+    GPU.write_text(gpu(cluster_text, GPU_VLLM.read_text()))
     print(f"wrote {BASE.relative_to(REPO)} and {GPU.relative_to(REPO)}")
 
 

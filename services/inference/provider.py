@@ -62,6 +62,8 @@ class GenerationChunk:
     completion_tokens: int  # total so far
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish_reason: FinishReason | None = None
+    # prompt tokens whose KV came from the engine's prefix cache (engines that report it; 0 otherwise)
+    cached_prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,12 @@ class EngineStats:
 
 
 class ModelLoadError(Exception):
-    """The model cannot be loaded (missing file, unsupported format...)."""
+    """The model cannot be loaded (missing file, unsupported format...). `setting`: the provider setting to change
+    when the cause is one (the model does not fit the GPUs or memory it was given, a context window the model lacks)."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class TextEngine(abc.ABC):

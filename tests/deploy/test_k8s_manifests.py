@@ -47,3 +47,12 @@ def test_cluster_distributions_put_vector_io_on_qdrant_and_inference_on_vllm_for
     vllm = config.service("inference").providers[0].config
     assert vllm["tensor_parallel_size"] == "1"  # LLAMA_MESH_TENSOR_PARALLEL, set by overlays/gpu/inference-gpu.yaml
     assert [model["provider_id"] for model in config.resources.models] == ["vllm", "sentence-transformers"]
+
+
+def test_the_gpu_overlay_serves_with_gpu_vllms_engine_settings() -> None:
+    from llama_mesh.runtime.config import distribution_path, load_run_config
+
+    objects = [obj for obj in yaml.safe_load_all(validate.render("gpu")) if obj]
+    carried = validate.carried_distribution(objects).service("inference").providers[0]
+    gpu_vllm = load_run_config(distribution_path("gpu-vllm"), {}).service("inference").providers[0]
+    assert carried.config == gpu_vllm.config  # same settings and defaults; set per pod by inference-gpu.yaml's env

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import uuid
 from pathlib import Path
 
 import jsonschema
@@ -25,6 +26,8 @@ from tests.inference.vllm_fixtures import (
 )
 
 pytestmark = pytest.mark.vllm
+
+DISTRIBUTIONS = Path(__file__).resolve().parents[2] / "distributions"
 
 PERSON_SCHEMA = {
     "type": "object",
@@ -199,3 +202,38 @@ async def test_cancelling_the_consumer_aborts_it(vllm_engine) -> None:
 
     chunks = await collect(vllm_engine, GenerationRequest("after-cancel", prompt, greedy(3)))
     assert chunks[-1].completion_tokens == 3
+
+
+async def test_a_shared_prefix_comes_from_the_prefix_cache(vllm_engine) -> None:
+    """Prefix caching is on: a second request that shares a long prompt prefix reuses its KV blocks."""
+    nonce = uuid.uuid4().hex  # first in the prompt: no earlier request shares even its first block
+    rules = " ".join(f"Rule {i}: answer politely and briefly, in plain English." for i in range(60))
+    system = {"role": "system", "content": f"Session {nonce}. {rules}"}
+
+    def prompt(question: str) -> str:
+        return vllm_engine.render_chat([system, {"role": "user", "content": question}], None)
+
+    first = await collect(vllm_engine, GenerationRequest("prefix-1", prompt("What is rain?"), greedy(2)))
+    second = await collect(vllm_engine, GenerationRequest("prefix-2", prompt("What is snow?"), greedy(2)))
+    assert first[-1].cached_prompt_tokens == 0
+    assert second[-1].prompt_tokens > 600
+    assert second[-1].cached_prompt_tokens >= second[-1].prompt_tokens // 2  # the ~700-token system prompt
+
+
+async def test_a_setting_the_model_cannot_take_is_failed_precondition_naming_it(tmp_path: Path) -> None:
+    """vLLM's own check, run before any engine process starts: SmolLM2 has 8192 positions."""
+    from llama_mesh.runtime.config import ProviderConfig, load_run_config
+    from llama_mesh.runtime.errors import FailedPrecondition
+    from services.inference.providers import PROVIDER_TYPES
+
+    model_dir = model_conversion.ensure_hf_model_from_gguf(str(smollm2_gguf()), str(model_cache_dir()))
+    run = load_run_config(DISTRIBUTIONS / "vllm-cpu" / "run.yaml", {"LLAMA_MESH_DATA_DIR": str(tmp_path)})
+    settings = {"max_model_len": 100_000, "preload": False, "models": {"smol": {"source": model_dir}}}
+    provider = PROVIDER_TYPES["inline::vllm"](
+        ProviderConfig(provider_id="vllm", provider_type="inline::vllm", config=settings), run
+    )
+    with pytest.raises(FailedPrecondition) as raised:
+        await provider.get("smol")
+    assert raised.value.reason == "ENGINE_SETTING_UNSATISFIABLE"
+    assert raised.value.metadata["setting"] == "max_model_len"
+    assert "max_model_len" in raised.value.message and "100000" in raised.value.message

@@ -36,13 +36,21 @@ class LlamaCppConfig(BaseModel):
 
 
 class VllmConfig(BaseModel):
+    """vLLM's engine settings (docs/gpu.md has the table). A model entry whose source is a PEFT LoRA adapter directory
+    is served on top of its base model (`base_model`: another entry of this provider; the only other entry when
+    omitted), whose engine then starts with LoRA enabled."""
+
     model_config = ConfigDict(extra="forbid")
     models: dict[str, ModelEntry]
-    max_model_len: int = 4096
+    max_model_len: int = Field(default=4096, gt=0)
     dtype: str = "auto"
-    tensor_parallel_size: int = 1
-    gpu_memory_utilization: float = 0.9
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     enforce_eager: bool = False
+    enable_prefix_caching: bool = True
+    max_num_seqs: int | None = Field(default=None, gt=0)  # None: vLLM's default for the platform
+    max_loras: int = Field(default=4, ge=1)
+    max_lora_rank: int = Field(default=16, ge=1)
     engine_args: dict[str, Any] = Field(default_factory=dict)
     preload: bool = True
 
@@ -120,6 +128,15 @@ class InferenceProvider:
                     engine = await asyncio.to_thread(self._factory, name, self.models[name])
                     await engine.start()
                 except (ModelLoadError, ModelSourceError, ModelConversionError) as exc:
+                    setting = getattr(exc, "setting", None)
+                    if setting is not None:  # the model does not fit what this setting gives it
+                        raise FailedPrecondition(
+                            f"provider {self.provider_id!r} cannot serve model {name!r} with its {setting} "
+                            f"setting: {exc}",
+                            reason="ENGINE_SETTING_UNSATISFIABLE",
+                            provider_id=self.provider_id,
+                            setting=setting,
+                        ) from exc
                     raise FailedPrecondition(
                         f"provider {self.provider_id!r} cannot load model {name!r}: {exc}",
                         reason="MODEL_LOAD_FAILED",
@@ -150,15 +167,21 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
 
 def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     settings = VllmConfig.model_validate(provider.config)
+    adapters = _lora_adapters(provider.provider_id, settings.models)
 
     def build(name: str, entry: ModelEntry) -> TextEngine:
-        from services.inference.providers.vllm import VllmEngine
+        from services.inference.providers.vllm import LoraSettings, VllmAdapterEngine, VllmEngine
 
+        if name in adapters:
+            base, adapter_dir = adapters[name]
+            lora_id = list(adapters).index(name) + 1  # vLLM wants a positive id, unique per adapter
+            return VllmAdapterEngine(name, str(adapter_dir), lora_id, lambda: served.get(base))
         model = entry.source
         if not model.startswith("hf://"):
             model = str(_vllm_model_dir(resolve_model_source(model), run))
         else:
             model = model.removeprefix("hf://")
+        with_lora = any(base == name for base, _ in adapters.values())
         return VllmEngine(
             model=model,
             max_model_len=settings.max_model_len,
@@ -166,10 +189,44 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
             tensor_parallel_size=settings.tensor_parallel_size,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             enforce_eager=settings.enforce_eager,
+            enable_prefix_caching=settings.enable_prefix_caching,
+            max_num_seqs=settings.max_num_seqs,
+            lora=LoraSettings(settings.max_loras, settings.max_lora_rank) if with_lora else None,
             extra_engine_args=settings.engine_args,
         )
 
-    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+    served = InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+    return served
+
+
+def _lora_adapters(provider_id: str, models: dict[str, ModelEntry]) -> dict[str, tuple[str, Path]]:
+    """The entries that are PEFT LoRA adapter directories: name -> (base model entry, adapter directory)."""
+    from services.inference.providers.vllm import is_lora_adapter
+
+    paths: dict[str, Path] = {}
+    for name, entry in models.items():
+        if entry.source.startswith("hf://"):
+            continue
+        try:
+            path = resolve_model_source(entry.source)
+        except ModelSourceError:
+            continue  # reported when the model loads
+        if path.is_dir() and is_lora_adapter(str(path)):
+            paths[name] = path
+    bases = [name for name in models if name not in paths]
+    adapters: dict[str, tuple[str, Path]] = {}
+    for name, path in paths.items():
+        base = (models[name].model_extra or {}).get("base_model") or (bases[0] if len(bases) == 1 else None)
+        if base not in bases:
+            raise FailedPrecondition(
+                f"provider {provider_id!r}: model {name!r} is a LoRA adapter; set its base_model to the model entry "
+                f"it adapts (one of: {', '.join(bases) or 'none configured'})",
+                reason="LORA_BASE_MODEL_MISSING",
+                provider_id=provider_id,
+                setting="base_model",
+            )
+        adapters[name] = (base, path)
+    return adapters
 
 
 def _vllm_model_dir(path: Path, run: RunConfig) -> Path:

@@ -8,16 +8,29 @@ previous one, usually one per engine step, several when the consumer falls behin
 
 Structured output goes through vLLM's `StructuredOutputsParams` (xgrammar by default, with vLLM's own fallbacks);
 the constraint is validated off the event loop first, so a bad schema or grammar is an `InvalidConstraint`.
+
+Prefix caching is set explicitly (vLLM 0.32 turns it on by default for models that support it): requests that share a
+prompt prefix (a system prompt, an agent's instructions and tools, a growing conversation) reuse its KV blocks, and
+each request's first chunk reports how many prompt tokens came from the cache. Continuous batching is vLLM's own:
+every running request advances by one token per engine step. LoRA: `VllmAdapterEngine` serves a PEFT adapter directory
+on top of a base engine started with LoRA enabled (vLLM's `LoRARequest` per generation).
+
+Starting: the engine config is built in this process first, so a setting the model or the machine cannot take (a
+context window longer than the model's, more tensor-parallel ranks than GPUs, a memory share the GPUs do not have free)
+is a `ModelLoadError` naming that setting before any engine process starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from services.inference.provider import (
@@ -35,6 +48,8 @@ from services.inference.provider import (
 
 if TYPE_CHECKING:
     import vllm
+    from vllm.config import VllmConfig
+    from vllm.lora.request import LoRARequest
     from vllm.v1.engine.async_llm import AsyncLLM
 
 log = logging.getLogger(__name__)
@@ -50,6 +65,50 @@ SHUTDOWN_TIMEOUT_S = 15.0
 
 _FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length", "abort": "abort", "repetition": "stop"}
 
+# vLLM's config errors that name one of the provider's settings (matched on vLLM's own messages, from its config
+# validation in this process): the setting to change, by pattern.
+_SETTING_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"max_model_len", re.IGNORECASE), "max_model_len"),
+    (re.compile(r"tensor.parallel|world.size", re.IGNORECASE), "tensor_parallel_size"),
+    (re.compile(r"gpu_memory_utilization|out of memory|No available memory", re.IGNORECASE), "gpu_memory_utilization"),
+    (re.compile(r"lora", re.IGNORECASE), "max_lora_rank"),
+)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA on a base engine: how many adapters run in one batch and the largest adapter rank it takes."""
+
+    max_loras: int = 4
+    max_lora_rank: int = 16
+
+
+@dataclass(frozen=True)
+class Device:
+    free_bytes: int
+    total_bytes: int
+
+
+def device_shortfall(
+    tensor_parallel_size: int, gpu_memory_utilization: float, devices: list[Device]
+) -> tuple[str, str] | None:
+    """(setting, reason) when the GPUs cannot take the engine as configured, None when they can. vLLM wants
+    `tensor_parallel_size` GPUs, each with `gpu_memory_utilization` of its memory free at start."""
+    if tensor_parallel_size > len(devices):
+        return "tensor_parallel_size", (
+            f"tensor_parallel_size is {tensor_parallel_size} but this machine has {len(devices)} GPU(s): "
+            "lower tensor_parallel_size (LLAMA_MESH_TENSOR_PARALLEL) or give the service more GPUs"
+        )
+    for index, device in enumerate(devices[:tensor_parallel_size]):
+        wanted = gpu_memory_utilization * device.total_bytes
+        if device.free_bytes < wanted:
+            return "gpu_memory_utilization", (
+                f"gpu_memory_utilization {gpu_memory_utilization} asks for {wanted / 2**30:.1f} GiB of GPU {index}, "
+                f"which has {device.free_bytes / 2**30:.1f} of {device.total_bytes / 2**30:.1f} GiB free: lower "
+                "gpu_memory_utilization (LLAMA_MESH_GPU_MEMORY_UTILIZATION) or free the GPU"
+            )
+    return None
+
 
 class VllmEngine(TextEngine):
     """A Hugging Face model directory served by vLLM."""
@@ -62,6 +121,9 @@ class VllmEngine(TextEngine):
         tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.9,
         enforce_eager: bool = False,
+        enable_prefix_caching: bool = True,
+        max_num_seqs: int | None = None,
+        lora: LoraSettings | None = None,
         extra_engine_args: dict[str, Any] | None = None,
     ) -> None:
         self._model = model
@@ -70,6 +132,9 @@ class VllmEngine(TextEngine):
         self._tensor_parallel_size = tensor_parallel_size
         self._gpu_memory_utilization = gpu_memory_utilization
         self._enforce_eager = enforce_eager
+        self._enable_prefix_caching = enable_prefix_caching
+        self._max_num_seqs = max_num_seqs
+        self._lora = lora
         self._extra_engine_args = dict(extra_engine_args or {})
         self._llm: AsyncLLM | None = None
         self._tokenizer: Any = None
@@ -83,6 +148,10 @@ class VllmEngine(TextEngine):
     @property
     def context_length(self) -> int:
         return self._max_model_len
+
+    @property
+    def lora(self) -> LoraSettings | None:
+        return self._lora
 
     async def start(self) -> None:
         if self._llm is not None:
@@ -120,17 +189,70 @@ class VllmEngine(TextEngine):
             "tensor_parallel_size": self._tensor_parallel_size,
             "gpu_memory_utilization": self._gpu_memory_utilization,
             "enforce_eager": self._enforce_eager,
+            "enable_prefix_caching": self._enable_prefix_caching,
             "disable_log_stats": True,
-            **self._extra_engine_args,
         }
+        if self._max_num_seqs is not None:
+            arguments["max_num_seqs"] = self._max_num_seqs
+        if self._lora is not None:
+            arguments |= {
+                "enable_lora": True,
+                "max_loras": self._lora.max_loras,
+                "max_lora_rank": self._lora.max_lora_rank,
+            }
+        arguments |= self._extra_engine_args
         try:
             engine_args = AsyncEngineArgs(**arguments)
         except TypeError as exc:  # an unknown key in extra_engine_args
             raise ModelLoadError(f"invalid vLLM engine arguments: {exc}") from exc
+        vllm_config = self._engine_config(engine_args)
+        if current_platform.is_cuda():
+            self._check_devices(current_platform)
         try:
-            built.append(AsyncLLM.from_engine_args(engine_args))
-        except Exception as exc:  # config errors, missing files, out of memory, a failed EngineCore start...
-            raise ModelLoadError(f"vLLM cannot load {self._model}: {type(exc).__name__}: {exc}") from exc
+            built.append(AsyncLLM.from_vllm_config(vllm_config))
+        except Exception as exc:  # missing weights, out of memory in the engine process...
+            message = str(exc)
+            if "Engine core initialization failed" in message:  # vLLM's reason is in its own log lines, not here
+                raise ModelLoadError(
+                    f"vLLM's engine process for {self._model} failed to start; its reason is in this service's log "
+                    f"just above. Most often the KV cache for max_model_len={self._max_model_len} does not fit the "
+                    f"memory left: lower max_model_len or raise gpu_memory_utilization "
+                    f"(now {self._gpu_memory_utilization}; on CPU: VLLM_CPU_KVCACHE_SPACE)",
+                    setting="max_model_len",
+                ) from exc
+            raise ModelLoadError(
+                f"vLLM cannot load {self._model}: {type(exc).__name__}: {message}", setting=_setting_named(message)
+            ) from exc
+
+    def _engine_config(self, engine_args: Any) -> VllmConfig:
+        """vLLM's config, checked against the model's own (in this process, before any engine process starts)."""
+        try:
+            return engine_args.create_engine_config()
+        except Exception as exc:  # pydantic's ValidationError and vLLM's ValueErrors, each with vLLM's explanation
+            message = str(exc)
+            setting = _setting_named(message)
+            hint = f" (change the provider's {setting} setting)" if setting else ""
+            raise ModelLoadError(f"vLLM refuses the settings for {self._model}{hint}: {message}", setting) from exc
+
+    def _check_devices(self, platform: Any) -> None:
+        """The visible GPUs' memory, read through NVML as vLLM does (initialising CUDA here would force vLLM's engine
+        processes from fork to spawn)."""
+        from vllm.utils.import_utils import import_pynvml
+
+        pynvml = import_pynvml()
+        pynvml.nvmlInit()
+        try:
+            devices = []
+            for index in range(platform.device_count()):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(platform.device_id_to_physical_device_id(index))
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                devices.append(Device(int(memory.free), int(memory.total)))
+        finally:
+            pynvml.nvmlShutdown()
+        shortfall = device_shortfall(self._tensor_parallel_size, self._gpu_memory_utilization, devices)
+        if shortfall is not None:
+            setting, reason = shortfall
+            raise ModelLoadError(f"vLLM cannot start {self._model}: {reason}", setting=setting)
 
     async def close(self) -> None:
         if self._closed:
@@ -200,7 +322,13 @@ class VllmEngine(TextEngine):
 
     # -- generation ------------------------------------------------------------------------------------------------
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        return self.generate_with(request, None)
+
+    async def generate_with(
+        self, request: GenerationRequest, lora_request: LoRARequest | None
+    ) -> AsyncIterator[GenerationChunk]:
+        """Generate with the base model, or with a LoRA adapter on top of it."""
         from vllm.exceptions import VLLMValidationError
         from vllm.inputs.engine import tokens_input
 
@@ -220,13 +348,17 @@ class VllmEngine(TextEngine):
         if request_id in self._live:
             raise ValueError(f"request id {request_id!r} is already running")
         self._live[request_id] = False
-        stream = llm.generate(tokens_input(prompt_tokens, prompt=request.prompt), params, request_id)
+        stream = llm.generate(
+            tokens_input(prompt_tokens, prompt=request.prompt), params, request_id, lora_request=lora_request
+        )
         completion_tokens = 0
+        cached_tokens = 0
         pending_tokens = 0  # tokens not reported yet (their text is still held back by the detokenizer)
         pending_logprobs: list[TokenLogprob] = []
         try:
             async for output in stream:
                 self._live[request_id] = True
+                cached_tokens = max(cached_tokens, output.num_cached_tokens or 0)
                 completion = output.outputs[0]
                 new_tokens = len(completion.token_ids)
                 pending_tokens += new_tokens
@@ -245,6 +377,7 @@ class VllmEngine(TextEngine):
                     completion_tokens=completion_tokens,
                     logprobs=pending_logprobs,
                     finish_reason=finish_reason,
+                    cached_prompt_tokens=cached_tokens,
                 )
                 pending_tokens, pending_logprobs = 0, []
         except VLLMValidationError as exc:  # the request was refused before it started
@@ -318,6 +451,83 @@ class VllmEngine(TextEngine):
         if reason == "error":
             raise RuntimeError("vLLM failed the request (internal error)")
         return _FINISH_REASONS.get(reason or "stop", "stop")
+
+
+class VllmAdapterEngine(TextEngine):
+    """A PEFT LoRA adapter directory served by a base `VllmEngine` started with LoRA enabled: the base model's
+    tokenizer, chat template and context window, and the adapter's weights added in every generation."""
+
+    def __init__(self, name: str, adapter_dir: str, lora_id: int, base: Callable[[], Awaitable[TextEngine]]) -> None:
+        self._name = name
+        self._adapter_dir = adapter_dir
+        self._lora_id = lora_id
+        self._load_base = base
+        self._base: VllmEngine | None = None
+        self._request: LoRARequest | None = None
+
+    @property
+    def context_length(self) -> int:
+        return self._require_base().context_length
+
+    async def start(self) -> None:
+        from vllm.lora.request import LoRARequest
+
+        base = await self._load_base()
+        if not isinstance(base, VllmEngine) or base.lora is None:
+            raise ModelLoadError(f"LoRA adapter {self._name!r}: its base model is not served by vLLM with LoRA on")
+        rank = adapter_rank(self._adapter_dir)
+        if rank > base.lora.max_lora_rank:
+            raise ModelLoadError(
+                f"LoRA adapter {self._name!r} has rank {rank}, above the provider's max_lora_rank "
+                f"{base.lora.max_lora_rank}: raise max_lora_rank",
+                setting="max_lora_rank",
+            )
+        self._base = base
+        self._request = LoRARequest(lora_name=self._name, lora_int_id=self._lora_id, lora_path=self._adapter_dir)
+
+    async def close(self) -> None:
+        self._base = None  # the base engine belongs to its own model entry
+
+    @property
+    def chat_template_source(self) -> str | None:
+        return self._require_base().chat_template_source
+
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        return self._require_base().render_chat(messages, tools)
+
+    def count_tokens(self, text: str) -> int:
+        return self._require_base().count_tokens(text)
+
+    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        return self._require_base().generate_with(request, self._request)
+
+    def stats(self) -> EngineStats:
+        return self._require_base().stats()
+
+    def _require_base(self) -> VllmEngine:
+        if self._base is None:
+            raise RuntimeError(f"LoRA adapter {self._name!r} is not started")
+        return self._base
+
+
+def is_lora_adapter(path: str) -> bool:
+    """A PEFT adapter directory: `adapter_config.json` beside the adapter weights."""
+    return os.path.isfile(os.path.join(path, "adapter_config.json"))
+
+
+def adapter_rank(path: str) -> int:
+    with open(os.path.join(path, "adapter_config.json"), encoding="utf-8") as file:
+        config = json.load(file)
+    if config.get("peft_type", "LORA") != "LORA":
+        raise ModelLoadError(f"{path}: a {config.get('peft_type')} adapter; vLLM serves LoRA adapters only")
+    return int(config.get("r", 8))
+
+
+def _setting_named(message: str) -> str | None:
+    for pattern, setting in _SETTING_ERRORS:
+        if pattern.search(message):
+            return setting
+    return None
 
 
 def _sampler_arguments(sampling: SamplingParams) -> dict[str, Any]:

