@@ -25,8 +25,10 @@ async def progress_then_result(
     try:
         while not task.done():
             waiter = asyncio.ensure_future(changed.wait())
-            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
+            try:
+                await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
             changed.clear()
             # Messages that pile up while one is being sent collapse into the latest per unit.
             while latest:

@@ -169,8 +169,9 @@ def _statistics(
     scores = [c.score for c in candidates if c.score is not None]
     kept_scores = [c.score for c in candidates if c.kept and c.score is not None]
     filter_row: Row = {"function": spec.name, **stages}
-    filter_row.update({name: value for name, value in (("k", spec.k), ("p", spec.p), ("threshold", spec.threshold))
-                       if value is not None})
+    # p and threshold arrived as float32: shown as the caller wrote them (0.9, not 0.8999999761581421).
+    filter_row.update({name: round(value, 6) for name, value in (("k", spec.k), ("p", spec.p),
+                                                                  ("threshold", spec.threshold)) if value is not None})
     stats: Row = {
         "seed": seed,
         "num_dialogs": len({c.dialog_index for c in candidates}),
