@@ -59,8 +59,13 @@ def request(**fields: object) -> pb.SynthesizeDataRequest:
     return pb.SynthesizeDataRequest(**values)
 
 
+INDEX_COLUMNS = ("dialog_index", "candidate_index", "seed", "chosen_candidate_index", "rejected_candidate_index")
+
+
 def dicts(structs) -> list[dict]:  # noqa: ANN001 - repeated Struct
-    return [json_format.MessageToDict(item) for item in structs]
+    """Rows as dicts, with the index columns as ints (a Struct holds every number as a double)."""
+    rows = [json_format.MessageToDict(item) for item in structs]
+    return [{key: int(value) if key in INDEX_COLUMNS else value for key, value in row.items()} for row in rows]
 
 
 def struct(row: dict) -> struct_pb2.Struct:
@@ -123,8 +128,8 @@ def test_preference_pairs_hold_the_best_kept_and_the_worst_candidate(top_k_reply
             continue
         pair = pairs[dialog_index]
         assert (pair["chosen_score"], pair["rejected_score"]) == (best, worst)
-        assert pair["chosen"] == group[int(pair["chosen_candidate_index"])]["response"]
-        assert pair["rejected"] == group[int(pair["rejected_candidate_index"])]["response"]
+        assert pair["chosen"] == group[pair["chosen_candidate_index"]]["response"]
+        assert pair["rejected"] == group[pair["rejected_candidate_index"]]["response"]
         assert pair["prompt"] == [{"role": "user", "content": DIALOGS[dialog_index].messages[0].content.text}]
 
 
