@@ -22,6 +22,7 @@ from llama_mesh.cli.rag import rag
 from llama_mesh.cli.resources import RESOURCE_GROUPS
 from llama_mesh.cli.safety import safety
 from llama_mesh.cli.scoring import scoring
+from llama_mesh.cli.sdg import sdg
 from llama_mesh.cli.state import GATEWAY_ENV, SERVER_ADDRESS_ENV, TLS_CA_ENV, TOKEN_ENV, CliState, default_gateway
 from llama_mesh.cli.traces import traces
 
@@ -48,7 +49,7 @@ for _group in RESOURCE_GROUPS:
     if _group.name == "datasets":
         extend_datasets_group(_group)
     cli.add_command(_group)
-for _command in (agent_group, chat, completion, embeddings, eval_group, inspect, rag, safety, scoring, traces):
+for _command in (agent_group, chat, completion, embeddings, eval_group, inspect, rag, safety, scoring, sdg, traces):
     cli.add_command(_command)
 
 

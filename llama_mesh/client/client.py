@@ -9,8 +9,9 @@
         response = await client.inference.chat_completion("smollm2-135m-instruct", "Hi!", max_tokens=16)
 
 Attributes: `models`, `shields`, `vector_dbs`, `tool_groups`, `datasets`, `scoring_functions`, `benchmarks` (registry
-collections), `inference`, `datasetio` (dataset rows), `scoring`, `eval`, `agents` and `inspect`. Every call takes an
-optional `timeout=` (seconds) that overrides the client's default; failures raise `LlamaMeshError` subclasses.
+collections), `inference`, `datasetio` (dataset rows), `scoring`, `synthetic_data`, `eval`, `agents` and `inspect`.
+Every call takes an optional `timeout=` (seconds) that overrides the client's default; failures raise `LlamaMeshError`
+subclasses.
 """
 
 # ruff: noqa: ASYNC109 - `timeout` is the gRPC deadline handed to the call, named as grpc.aio names it.
@@ -31,6 +32,7 @@ from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources
 from llama_mesh.client.scoring import AsyncScoring, Scoring
+from llama_mesh.client.synthetic_data import AsyncSyntheticData, SyntheticData
 from llama_mesh.client.transport import DEFAULT_ADDRESS, AsyncTransport, Metadata, Transport
 from llama_mesh.resources import KIND_BY_NAME
 
@@ -63,6 +65,7 @@ class LlamaMeshClient:
         self.inspect = Inspect(self._transport)
         self.datasetio = DatasetIO(self._transport)
         self.scoring = Scoring(self._transport)
+        self.synthetic_data = SyntheticData(self._transport)
         self.agents = Agents(self._transport)
 
     @property
@@ -121,6 +124,7 @@ class AsyncLlamaMeshClient:
         self.inspect = AsyncInspect(self._transport)
         self.datasetio = AsyncDatasetIO(self._transport)
         self.scoring = AsyncScoring(self._transport)
+        self.synthetic_data = AsyncSyntheticData(self._transport)
         self.agents = AsyncAgents(self._transport)
 
     @property

@@ -18,6 +18,7 @@ from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources
 from llama_mesh.client.scoring import AsyncScoring, Scoring
+from llama_mesh.client.synthetic_data import AsyncSyntheticData, SyntheticData
 from llama_mesh.client.transport import AsyncTransport, Transport
 
 PAIRS = [
@@ -31,6 +32,7 @@ PAIRS = [
     (Resources, AsyncResources),
     (Models, AsyncModels),
     (Scoring, AsyncScoring),
+    (SyntheticData, AsyncSyntheticData),
     (Transport, AsyncTransport),
 ]
 # The blocking Agent.create_turn also takes stream=False (an async generator cannot return a Turn instead; both

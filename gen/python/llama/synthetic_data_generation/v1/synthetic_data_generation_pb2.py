@@ -23,11 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from llama.common.v1 import jobs_pb2 as llama_dot_common_dot_v1_dot_jobs__pb2
 from llama.common.v1 import messages_pb2 as llama_dot_common_dot_v1_dot_messages__pb2
+from llama.common.v1 import resources_pb2 as llama_dot_common_dot_v1_dot_resources__pb2
 from llama.common.v1 import sampling_pb2 as llama_dot_common_dot_v1_dot_sampling__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\nBllama/synthetic_data_generation/v1/synthetic_data_generation.proto\x12\"llama.synthetic_data_generation.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ellama/common/v1/messages.proto\x1a\x1ellama/common/v1/sampling.proto\"4\n\x06\x44ialog\x12*\n\x08messages\x18\x01 \x03(\x0b\x32\x18.llama.common.v1.Message\"\xf2\x02\n\x15SynthesizeDataRequest\x12;\n\x07\x64ialogs\x18\x01 \x03(\x0b\x32*.llama.synthetic_data_generation.v1.Dialog\x12Q\n\x12\x66iltering_function\x18\x02 \x01(\x0e\x32\x35.llama.synthetic_data_generation.v1.FilteringFunction\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x01k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x01p\x18\x05 \x01(\x02H\x01\x88\x01\x01\x12\x16\n\tthreshold\x18\x06 \x01(\x02H\x02\x88\x01\x01\x12\x1b\n\x0enum_candidates\x18\x07 \x01(\x05H\x03\x88\x01\x01\x12\x38\n\x0fsampling_params\x18\x08 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParamsB\x04\n\x02_kB\x04\n\x02_pB\x0c\n\n_thresholdB\x11\n\x0f_num_candidates\"v\n\x16SynthesizeDataResponse\x12/\n\x0esynthetic_data\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12+\n\nstatistics\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct*\xf3\x01\n\x11\x46ilteringFunction\x12\"\n\x1e\x46ILTERING_FUNCTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x46ILTERING_FUNCTION_NONE\x10\x01\x12\x1d\n\x19\x46ILTERING_FUNCTION_RANDOM\x10\x02\x12\x1c\n\x18\x46ILTERING_FUNCTION_TOP_K\x10\x03\x12\x1c\n\x18\x46ILTERING_FUNCTION_TOP_P\x10\x04\x12\"\n\x1e\x46ILTERING_FUNCTION_TOP_K_TOP_P\x10\x05\x12\x1e\n\x1a\x46ILTERING_FUNCTION_SIGMOID\x10\x06\x32\xaa\x01\n\x1eSyntheticDataGenerationService\x12\x87\x01\n\x0eSynthesizeData\x12\x39.llama.synthetic_data_generation.v1.SynthesizeDataRequest\x1a:.llama.synthetic_data_generation.v1.SynthesizeDataResponseB\xaa\x01\n0dev.llamamesh.llama.synthetic_data_generation.v1P\x01ZQllamamesh.dev/gen/go/llama/synthetic_data_generation/v1;syntheticdatagenerationv1\xaa\x02 Llama.SyntheticDataGeneration.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\nBllama/synthetic_data_generation/v1/synthetic_data_generation.proto\x12\"llama.synthetic_data_generation.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1allama/common/v1/jobs.proto\x1a\x1ellama/common/v1/messages.proto\x1a\x1fllama/common/v1/resources.proto\x1a\x1ellama/common/v1/sampling.proto\"M\n\x06\x44ialog\x12*\n\x08messages\x18\x01 \x03(\x0b\x32\x18.llama.common.v1.Message\x12\x17\n\x0f\x65xpected_answer\x18\x02 \x01(\t\"l\n\x15ScoringFunctionScorer\x12\x1b\n\x13scoring_function_id\x18\x01 \x01(\t\x12\x36\n\x06params\x18\x02 \x01(\x0b\x32&.llama.common.v1.ScoringFunctionParams\"C\n\x13JudgeLogprobsScorer\x12\x13\n\x0bjudge_model\x18\x01 \x01(\t\x12\x17\n\x0fprompt_template\x18\x02 \x01(\t\"\xbc\x01\n\x06Scorer\x12U\n\x10scoring_function\x18\x01 \x01(\x0b\x32\x39.llama.synthetic_data_generation.v1.ScoringFunctionScorerH\x00\x12Q\n\x0ejudge_logprobs\x18\x02 \x01(\x0b\x32\x37.llama.synthetic_data_generation.v1.JudgeLogprobsScorerH\x00\x42\x08\n\x06scorer\"\xb1\x04\n\x15SynthesizeDataRequest\x12;\n\x07\x64ialogs\x18\x01 \x03(\x0b\x32*.llama.synthetic_data_generation.v1.Dialog\x12Q\n\x12\x66iltering_function\x18\x02 \x01(\x0e\x32\x35.llama.synthetic_data_generation.v1.FilteringFunction\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x01k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x01p\x18\x05 \x01(\x02H\x01\x88\x01\x01\x12\x16\n\tthreshold\x18\x06 \x01(\x02H\x02\x88\x01\x01\x12\x1b\n\x0enum_candidates\x18\x07 \x01(\x05H\x03\x88\x01\x01\x12\x38\n\x0fsampling_params\x18\x08 \x01(\x0b\x32\x1f.llama.common.v1.SamplingParams\x12\x11\n\x04seed\x18\t \x01(\x03H\x04\x88\x01\x01\x12:\n\x06scorer\x18\n \x01(\x0b\x32*.llama.synthetic_data_generation.v1.Scorer\x12\x1c\n\x14\x61ppend_to_dataset_id\x18\x0b \x01(\t\x12G\n\rappend_format\x18\x0c \x01(\x0e\x32\x30.llama.synthetic_data_generation.v1.OutputFormatB\x04\n\x02_kB\x04\n\x02_pB\x0c\n\n_thresholdB\x11\n\x0f_num_candidatesB\x07\n\x05_seed\"\xd6\x01\n\x16SynthesizeDataResponse\x12/\n\x0esynthetic_data\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12+\n\nstatistics\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x31\n\x10preference_pairs\x18\x03 \x03(\x0b\x32\x17.google.protobuf.Struct\x12+\n\ncandidates\x18\x04 \x03(\x0b\x32\x17.google.protobuf.Struct\"\xa7\x01\n\x1cStreamSynthesizeDataResponse\x12\x30\n\x08progress\x18\x01 \x01(\x0b\x32\x1c.llama.common.v1.JobProgressH\x00\x12L\n\x06result\x18\x02 \x01(\x0b\x32:.llama.synthetic_data_generation.v1.SynthesizeDataResponseH\x00\x42\x07\n\x05\x65vent*\xf3\x01\n\x11\x46ilteringFunction\x12\"\n\x1e\x46ILTERING_FUNCTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x46ILTERING_FUNCTION_NONE\x10\x01\x12\x1d\n\x19\x46ILTERING_FUNCTION_RANDOM\x10\x02\x12\x1c\n\x18\x46ILTERING_FUNCTION_TOP_K\x10\x03\x12\x1c\n\x18\x46ILTERING_FUNCTION_TOP_P\x10\x04\x12\"\n\x1e\x46ILTERING_FUNCTION_TOP_K_TOP_P\x10\x05\x12\x1e\n\x1a\x46ILTERING_FUNCTION_SIGMOID\x10\x06*k\n\x0cOutputFormat\x12\x1d\n\x19OUTPUT_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n\x14OUTPUT_FORMAT_DIALOG\x10\x01\x12\"\n\x1eOUTPUT_FORMAT_PREFERENCE_PAIRS\x10\x02\x32\xc2\x02\n\x1eSyntheticDataGenerationService\x12\x87\x01\n\x0eSynthesizeData\x12\x39.llama.synthetic_data_generation.v1.SynthesizeDataRequest\x1a:.llama.synthetic_data_generation.v1.SynthesizeDataResponse\x12\x95\x01\n\x14StreamSynthesizeData\x12\x39.llama.synthetic_data_generation.v1.SynthesizeDataRequest\x1a@.llama.synthetic_data_generation.v1.StreamSynthesizeDataResponse0\x01\x42\xaa\x01\n0dev.llamamesh.llama.synthetic_data_generation.v1P\x01ZQllamamesh.dev/gen/go/llama/synthetic_data_generation/v1;syntheticdatagenerationv1\xaa\x02 Llama.SyntheticDataGeneration.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +37,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llama.synthetic_data_genera
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n0dev.llamamesh.llama.synthetic_data_generation.v1P\001ZQllamamesh.dev/gen/go/llama/synthetic_data_generation/v1;syntheticdatagenerationv1\252\002 Llama.SyntheticDataGeneration.V1'
-  _globals['_FILTERINGFUNCTION']._serialized_start=748
-  _globals['_FILTERINGFUNCTION']._serialized_end=991
-  _globals['_DIALOG']._serialized_start=200
-  _globals['_DIALOG']._serialized_end=252
-  _globals['_SYNTHESIZEDATAREQUEST']._serialized_start=255
-  _globals['_SYNTHESIZEDATAREQUEST']._serialized_end=625
-  _globals['_SYNTHESIZEDATARESPONSE']._serialized_start=627
-  _globals['_SYNTHESIZEDATARESPONSE']._serialized_end=745
-  _globals['_SYNTHETICDATAGENERATIONSERVICE']._serialized_start=994
-  _globals['_SYNTHETICDATAGENERATIONSERVICE']._serialized_end=1164
+  _globals['_FILTERINGFUNCTION']._serialized_start=1662
+  _globals['_FILTERINGFUNCTION']._serialized_end=1905
+  _globals['_OUTPUTFORMAT']._serialized_start=1907
+  _globals['_OUTPUTFORMAT']._serialized_end=2014
+  _globals['_DIALOG']._serialized_start=261
+  _globals['_DIALOG']._serialized_end=338
+  _globals['_SCORINGFUNCTIONSCORER']._serialized_start=340
+  _globals['_SCORINGFUNCTIONSCORER']._serialized_end=448
+  _globals['_JUDGELOGPROBSSCORER']._serialized_start=450
+  _globals['_JUDGELOGPROBSSCORER']._serialized_end=517
+  _globals['_SCORER']._serialized_start=520
+  _globals['_SCORER']._serialized_end=708
+  _globals['_SYNTHESIZEDATAREQUEST']._serialized_start=711
+  _globals['_SYNTHESIZEDATAREQUEST']._serialized_end=1272
+  _globals['_SYNTHESIZEDATARESPONSE']._serialized_start=1275
+  _globals['_SYNTHESIZEDATARESPONSE']._serialized_end=1489
+  _globals['_STREAMSYNTHESIZEDATARESPONSE']._serialized_start=1492
+  _globals['_STREAMSYNTHESIZEDATARESPONSE']._serialized_end=1659
+  _globals['_SYNTHETICDATAGENERATIONSERVICE']._serialized_start=2017
+  _globals['_SYNTHETICDATAGENERATIONSERVICE']._serialized_end=2339
 # @@protoc_insertion_point(module_scope)

@@ -28,6 +28,11 @@ if _version_not_supported:
 class SyntheticDataGenerationServiceStub:
     """Generates synthetic training data: candidate answers to dialogs, scored (e.g. by a reward model, per provider)
     and filtered. Not routed: the model is used through the inference API.
+
+    Work per request is capped: at most 1000 dialogs, at most 64 candidates per dialog and at most 1024 candidates in
+    all (dialogs x num_candidates); a service may be configured with lower caps. Past a cap: INVALID_ARGUMENT naming
+    the field, with the cap in the ErrorInfo metadata ("limit"). The work runs within the call: the call's deadline
+    bounds every generation, scoring and append made for it, and a caller that goes away cancels them.
     """
 
     def __init__(self, channel):
@@ -41,16 +46,34 @@ class SyntheticDataGenerationServiceStub:
                 request_serializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataRequest.SerializeToString,
                 response_deserializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataResponse.FromString,
                 _registered_method=True)
+        self.StreamSynthesizeData = channel.unary_stream(
+                '/llama.synthetic_data_generation.v1.SyntheticDataGenerationService/StreamSynthesizeData',
+                request_serializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataRequest.SerializeToString,
+                response_deserializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.StreamSynthesizeDataResponse.FromString,
+                _registered_method=True)
 
 
 class SyntheticDataGenerationServiceServicer:
     """Generates synthetic training data: candidate answers to dialogs, scored (e.g. by a reward model, per provider)
     and filtered. Not routed: the model is used through the inference API.
+
+    Work per request is capped: at most 1000 dialogs, at most 64 candidates per dialog and at most 1024 candidates in
+    all (dialogs x num_candidates); a service may be configured with lower caps. Past a cap: INVALID_ARGUMENT naming
+    the field, with the cap in the ErrorInfo metadata ("limit"). The work runs within the call: the call's deadline
+    bounds every generation, scoring and append made for it, and a caller that goes away cancels them.
     """
 
     def SynthesizeData(self, request, context):
         """Generates and filters within the call. No dialogs: INVALID_ARGUMENT; a filtering function without the
         parameters it needs (k, p or threshold): INVALID_ARGUMENT; unknown model: NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSynthesizeData(self, request, context):
+        """The same work and errors as SynthesizeData, reported as it goes: `progress` messages while candidates are
+        generated and scored, then one `result`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +87,11 @@ def add_SyntheticDataGenerationServiceServicer_to_server(servicer, server):
                     request_deserializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataRequest.FromString,
                     response_serializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataResponse.SerializeToString,
             ),
+            'StreamSynthesizeData': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamSynthesizeData,
+                    request_deserializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataRequest.FromString,
+                    response_serializer=llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.StreamSynthesizeDataResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'llama.synthetic_data_generation.v1.SyntheticDataGenerationService', rpc_method_handlers)
@@ -75,6 +103,11 @@ def add_SyntheticDataGenerationServiceServicer_to_server(servicer, server):
 class SyntheticDataGenerationService:
     """Generates synthetic training data: candidate answers to dialogs, scored (e.g. by a reward model, per provider)
     and filtered. Not routed: the model is used through the inference API.
+
+    Work per request is capped: at most 1000 dialogs, at most 64 candidates per dialog and at most 1024 candidates in
+    all (dialogs x num_candidates); a service may be configured with lower caps. Past a cap: INVALID_ARGUMENT naming
+    the field, with the cap in the ErrorInfo metadata ("limit"). The work runs within the call: the call's deadline
+    bounds every generation, scoring and append made for it, and a caller that goes away cancels them.
     """
 
     @staticmethod
@@ -94,6 +127,33 @@ class SyntheticDataGenerationService:
             '/llama.synthetic_data_generation.v1.SyntheticDataGenerationService/SynthesizeData',
             llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataRequest.SerializeToString,
             llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSynthesizeData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/llama.synthetic_data_generation.v1.SyntheticDataGenerationService/StreamSynthesizeData',
+            llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.SynthesizeDataRequest.SerializeToString,
+            llama_dot_synthetic__data__generation_dot_v1_dot_synthetic__data__generation__pb2.StreamSynthesizeDataResponse.FromString,
             options,
             channel_credentials,
             insecure,
