@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -345,3 +347,40 @@ def test_a_client_that_disconnects_stops_the_generation(
             break
         time.sleep(0.05)
     assert _engine_running(inference) == 0
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "openai.md"
+DOC_URL = "http://127.0.0.1:8321/v1"
+
+
+def _doc_block(section: str, language: str) -> str:
+    """The first `language` code block of a section of docs/openai.md."""
+    text = DOC.read_text().split(f"\n{section}\n", 1)[1].split("\n## ", 1)[0]
+    return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_docs_python_example_runs(edge_url: str, tmp_path: Path) -> None:
+    code = _doc_block("## Python", "python")
+    assert DOC_URL in code
+    result = subprocess.run(
+        [sys.executable, "-c", code.replace(DOC_URL, edge_url)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert CHAT_MODEL in lines[0] and EMBEDDING_MODEL in lines[0]
+    assert "get_weather" in result.stdout and "384" in lines
+    assert "forty-two brass lanterns" in lines[-1]
+
+
+def test_the_docs_curl_commands_run(edge_url: str) -> None:
+    script = _doc_block("## curl", "bash")
+    assert script.count(DOC_URL) == 4
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script.replace(DOC_URL, edge_url)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert CHAT_MODEL in result.stdout.splitlines()
+    assert "data: [DONE]" in result.stdout and '"chat.completion.chunk"' in result.stdout
+    assert result.stdout.splitlines()[-1] == "true"
