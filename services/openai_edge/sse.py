@@ -56,10 +56,14 @@ def _data(payload: Any) -> str:
     return f"data: {json.dumps(payload, separators=(',', ':'), ensure_ascii=False)}\n\n"
 
 
-async def _frames(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+# A chunk (`data: {...}`), or a named event (`event: NAME` + `data: {...}`, as OpenAI's Responses API streams them).
+Event = dict[str, Any] | tuple[str, dict[str, Any]]
+
+
+async def _frames(events: AsyncIterator[Event], done: bool) -> AsyncIterator[str]:
     try:
         async for event in events:
-            yield _data(event)
+            yield f"event: {event[0]}\n{_data(event[1])}" if isinstance(event, tuple) else _data(event)
     except OpenAIError as error:
         yield f"event: error\n{_data(error.body())}"
         return
@@ -70,14 +74,18 @@ async def _frames(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
         log.exception("stream failed")
         yield f"event: error\n{_data(OpenAIError(500, 'internal error in the OpenAI edge; see its log').body())}"
         return
-    yield "data: [DONE]\n\n"
+    if done:
+        yield "data: [DONE]\n\n"
 
 
 class EventStream(StreamingResponse):
-    def __init__(self, events: AsyncIterator[dict[str, Any]]) -> None:
-        self._events = events
+    """`events` rendered as SSE, then `data: [DONE]` unless `done` is false. `sources`: the iterators `events` reads
+    from, closed with it (closing an async generator does not close the iterators it was reading)."""
+
+    def __init__(self, events: AsyncIterator[Event], *sources: AsyncIterator[Any], done: bool = True) -> None:
+        self._iterators = (events, *sources)
         super().__init__(
-            _frames(events),
+            _frames(events, done),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -86,8 +94,8 @@ class EventStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self.body_iterator.aclose()  # type: ignore[attr-defined]  # an async generator (_frames)
-            await self._events.aclose()  # type: ignore[attr-defined]  # the handlers' async generators
+            for iterator in (self.body_iterator, *self._iterators):
+                await iterator.aclose()  # type: ignore[attr-defined]  # async generators
 
 
 async def opened(messages: AsyncIterator[Message]) -> AsyncIterator[Message]:

@@ -3,7 +3,9 @@ validation never reach the gateway (here an address where nothing listens, which
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from llama_mesh.runtime.errors import InvalidArgument, MeshError, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
+from services.openai_edge import sse
 from services.openai_edge.app import create_app
 from services.openai_edge.errors import from_mesh_error, openai_param
 from services.openai_edge.routes.chat import CHAT_FIELDS
@@ -156,3 +159,18 @@ def test_field_paths_are_named_as_openai_parameters() -> None:
 
 def test_base64_embeddings_are_little_endian_float32() -> None:
     assert base64_floats([1.0, -2.5]) == "AACAPwAAIMA="
+
+
+def test_an_error_after_the_stream_started_is_an_sse_error_event_without_done() -> None:
+    async def events() -> AsyncIterator[dict]:
+        yield {"n": 1}
+        raise from_mesh_error(NotFound("the model went away"))
+
+    async def frames() -> list[str]:
+        return [frame async for frame in sse._frames(events(), done=True)]
+
+    first, error = asyncio.run(frames())
+    assert first == 'data: {"n":1}\n\n'
+    assert error.startswith("event: error\ndata: ") and error.endswith("\n\n")
+    body = json.loads(error.split("data: ", 1)[1])
+    assert body["error"]["type"] == "not_found_error" and body["error"]["message"] == "the model went away"

@@ -293,7 +293,7 @@ async def chat_completions(body: ChatCompletionRequest, mesh: Mesh) -> Any:
         envelope = Envelope("chat.completion.chunk", "chatcmpl", body.model, include_usage)
         streamed = convert.as_stream_request(request, inference_pb2.StreamChatCompletionRequest)
         events = await opened(mesh.stream(mesh.client.inference.StreamChatCompletion, streamed, CHAT_FIELDS))
-        return EventStream(_chunks(body, events, envelope))
+        return EventStream(_chunks(body, events, envelope), events)
     reply = await mesh.call(mesh.client.inference.ChatCompletion, request, CHAT_FIELDS)
     message = reply.completion_message
     tool_calls = _tool_calls(message)

@@ -108,7 +108,7 @@ async def completions(body: CompletionRequest, mesh: Mesh) -> Any:
         envelope = Envelope("text_completion", "cmpl", body.model, include_usage)
         streamed = convert.as_stream_request(request, inference_pb2.StreamCompletionRequest)
         events = await opened(mesh.stream(mesh.client.inference.StreamCompletion, streamed, COMPLETION_FIELDS))
-        return EventStream(_chunks(body, events, envelope))
+        return EventStream(_chunks(body, events, envelope), events)
     reply = await mesh.call(mesh.client.inference.Completion, request, COMPLETION_FIELDS)
     choice = {
         "index": 0,
