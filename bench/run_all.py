@@ -1,5 +1,5 @@
 """Run every benchmark (what `make bench` runs): gateway overhead, mesh vs in-process engines, tracing cost, the
-agents service's overhead per turn and synthetic data candidates/s.
+agents service's overhead per turn, synthetic data candidates/s and the OpenAI edge's cost.
 
     python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
 
@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench import agent_overhead, gateway_overhead, mesh_vs_engine, synthetic_data, tracing_cost
+from bench import agent_overhead, gateway_overhead, mesh_vs_engine, openai_edge, synthetic_data, tracing_cost
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,12 +28,14 @@ def main(argv: list[str] | None = None) -> None:
         tracing_args = ["--requests", "20", "--chat-requests", "1", "--warmup", "5", "--max-tokens", "16"]
         agent_args = ["--turns", "2", "--max-tokens", "16"]
         sdg_args = ["--dialogs", "2", "--candidates", "2", "--rounds", "1", "--max-tokens", "16"]
+        edge_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
         tracing_args = ["--requests", "200", "--chat-requests", "5"]
         agent_args = ["--turns", "10"]
         sdg_args = ["--dialogs", "4", "--candidates", "4", "--rounds", "3"]
+        edge_args = ["--requests", "10"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         tracing_args += ["--json", str(Path(args.json_dir) / "tracing_cost.json")]
         agent_args += ["--json", str(Path(args.json_dir) / "agent_overhead.json")]
         sdg_args += ["--json", str(Path(args.json_dir) / "synthetic_data.json")]
+        edge_args += ["--json", str(Path(args.json_dir) / "openai_edge.json")]
     started = time.perf_counter()
     print("== gateway_overhead ==", flush=True)
     gateway_overhead.main(gateway_args)
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     agent_overhead.main(agent_args)
     print("\n== synthetic_data ==", flush=True)
     synthetic_data.main(sdg_args)
+    print("\n== openai_edge ==", flush=True)
+    openai_edge.main(edge_args)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 
 

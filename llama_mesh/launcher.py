@@ -10,14 +10,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from llama_mesh.runtime.config import RunConfig, distribution_path, load_run_config
-from llama_mesh.runtime.transport_security import channel_credentials
+from llama_mesh.runtime.transport_security import OPENAI_EDGE_SERVICE, channel_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +51,7 @@ def isolated_env(data_dir: Path) -> dict[str, str]:
         "LLAMA_MESH_SCORING_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "LLAMA_MESH_EVAL_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "LLAMA_MESH_SYNTHETIC_DATA_GENERATION_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
+        "LLAMA_MESH_OPENAI_EDGE_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -82,6 +85,8 @@ class LocalMesh:
         """Start the gateway and every service (or just those named in `only`) and wait until they serve."""
         targets = [(service.name, service.address, f"services.{service.api}") for service in self.config.services]
         targets.append(("gateway", self.gateway_address, "gateway"))
+        if self.config.openai_edge is not None:
+            targets.append((OPENAI_EDGE_SERVICE, self.config.openai_edge.address, "services.openai_edge"))
         targets = [target for target in targets if only is None or target[0] in only]
         for name, _, module in targets:
             self._spawn(name, module)
@@ -99,22 +104,36 @@ class LocalMesh:
         return "\n".join((self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
 
     def _wait_ready(self, name: str, address: str, deadline: float) -> None:
+        if name == OPENAI_EDGE_SERVICE:  # an HTTP server: its /health answers once it serves
+            url = f"http://{address}/health"
+            self._poll(name, url, lambda: httpx.get(url, timeout=1.0).status_code == 200, httpx.HTTPError, deadline)
+            return
         credentials = channel_credentials(self.config, address)  # TLS / mTLS where the distribution sets it up
         with grpc.secure_channel(address, credentials) if credentials else grpc.insecure_channel(address) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            while True:
-                process = self.processes[name]
-                if process.poll() is not None:
-                    raise MeshStartError(f"{name} exited with code {process.returncode}\n{self.log_tail(name)}")
-                try:
-                    reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=1.0)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise MeshStartError(f"{name} at {address} was not ready in time\n{self.log_tail(name)}")
-                time.sleep(0.25)
+
+            def serving() -> bool:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=1.0)
+                return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+            self._poll(name, address, serving, grpc.RpcError, deadline)
+
+    def _poll(
+        self, name: str, where: str, ready: Callable[[], bool], not_yet: type[Exception], deadline: float
+    ) -> None:
+        """Until `ready()` (failing with `not_yet` while the process starts), the process exits, or the deadline."""
+        while True:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise MeshStartError(f"{name} exited with code {process.returncode}\n{self.log_tail(name)}")
+            try:
+                if ready():
+                    return
+            except not_yet:
+                pass
+            if time.monotonic() > deadline:
+                raise MeshStartError(f"{name} at {where} was not ready in time\n{self.log_tail(name)}")
+            time.sleep(0.25)
 
     def stop(self, grace: float = 15.0) -> None:
         for process in self.processes.values():
@@ -154,8 +173,10 @@ def main() -> None:
     except (MeshStartError, KeyboardInterrupt) as exc:
         print(f"could not start the mesh: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    edge = mesh.config.openai_edge
+    edge_line = f"  OpenAI-compatible API: http://{edge.address}/v1\n" if edge else ""
     print(
-        f"\nllama-mesh is up. Gateway: {mesh.gateway_address}\n"
+        f"\nllama-mesh is up. Gateway: {mesh.gateway_address}\n{edge_line}"
         f'  try: llama-mesh --gateway {mesh.gateway_address} chat -m smollm2-135m-instruct "Hello!"\n'
         "  Ctrl-C stops every service.",
         flush=True,

@@ -66,6 +66,14 @@ class ServiceConfig(_Strict):
     metrics_address: str = ""
 
 
+class EdgeConfig(_Strict):
+    """An HTTP edge in front of the gateway (the OpenAI-compatible API, `services/openai_edge`): the host:port it
+    listens on and its own settings (validated by the edge)."""
+
+    address: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
 class RegistryConfig(_Strict):
     """sqlite: one gateway, a file under data_dir. postgres: several gateways share one database (dsn: a libpq
     connection string or URI, or dsn_file: a file holding it, e.g. a mounted secret)."""
@@ -212,6 +220,8 @@ class RunConfig(_Strict):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     # mTLS between the services (and the gateway's side of it); none: plaintext inside the mesh.
     tls: MeshTLSConfig | None = None
+    # The OpenAI-compatible HTTP edge; none: not started.
+    openai_edge: EdgeConfig | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

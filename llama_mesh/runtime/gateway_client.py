@@ -46,6 +46,7 @@ def time_left(context: grpc.aio.ServicerContext | None, default: float = DEFAULT
 
 
 Deadline = grpc.aio.ServicerContext | float | None
+Metadata = tuple[tuple[str, str], ...]
 
 
 def _timeout(deadline: Deadline) -> float:
@@ -113,20 +114,27 @@ class GatewayClient:
     def synthetic_data(self) -> synthetic_data_generation_pb2_grpc.SyntheticDataGenerationServiceStub:
         return synthetic_data_generation_pb2_grpc.SyntheticDataGenerationServiceStub(self.channel)
 
-    async def call(self, method: Callable[..., Awaitable[Reply]], request: object, deadline: Deadline = None) -> Reply:
+    async def call(
+        self,
+        method: Callable[..., Awaitable[Reply]],
+        request: object,
+        deadline: Deadline = None,
+        metadata: Metadata | None = None,
+    ) -> Reply:
         """One unary call. `deadline`: the served call's context (its remaining time is passed on), a timeout in
-        seconds, or None for the default. A failed call raises RemoteError."""
+        seconds, or None for the default. `metadata`: headers of this call (an edge's caller token, trace context).
+        A failed call raises RemoteError."""
         try:
-            return await method(request, timeout=_timeout(deadline))
+            return await method(request, timeout=_timeout(deadline), metadata=metadata)
         except grpc.aio.AioRpcError as error:
             raise RemoteError(error) from error
 
     async def stream(
-        self, method: Callable[..., Any], request: object, deadline: Deadline = None
+        self, method: Callable[..., Any], request: object, deadline: Deadline = None, metadata: Metadata | None = None
     ) -> AsyncIterator[Any]:
-        """The messages of one server-streaming call, with the same deadline and error rules as `call`. Closing the
-        iterator early cancels the call."""
-        call = method(request, timeout=_timeout(deadline))
+        """The messages of one server-streaming call, with the same deadline, metadata and error rules as `call`.
+        Closing the iterator early cancels the call."""
+        call = method(request, timeout=_timeout(deadline), metadata=metadata)
         try:
             async for message in call:
                 yield message

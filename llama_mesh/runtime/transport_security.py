@@ -18,6 +18,9 @@ from llama_mesh.runtime.config import ConfigError, MeshTLSConfig, RunConfig
 from llama_mesh.runtime.secrets import SecretError
 
 GATEWAY_SERVICE = "gateway"
+# Calls the gateway only with each of its callers' own tokens (the bearer token of an HTTP request), never with the
+# service token: an edge must not give its clients wider rights than theirs.
+OPENAI_EDGE_SERVICE = "openai_edge"
 
 
 def _read(path: str, what: str) -> bytes:
@@ -105,7 +108,7 @@ _process = ProcessSecurity()
 def configure(config: RunConfig, service: str) -> None:
     """Read this process's certificates and service token (ConfigError if one cannot be read)."""
     global _process
-    token = service_token(config) if service != GATEWAY_SERVICE else ""
+    token = service_token(config) if service not in (GATEWAY_SERVICE, OPENAI_EDGE_SERVICE) else ""
     _process = ProcessSecurity(server_credentials(config, service), config.gateway.address, token, config=config)
     channel_credentials(config, config.gateway.address)  # fail now, not on the first call, if a file is missing
 

@@ -22,7 +22,9 @@ from services.vector_io.providers.qdrant_edge import EdgeVectorStore
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTIONS = sorted(path.parent.name for path in (ROOT / "distributions").glob("*/run.yaml"))
 CONTRACT_APIS = {service.full_name.split(".")[1] for service in api_services()} - GATEWAY_APIS
-SERVICE_FOLDERS = {path.parent.name for path in (ROOT / "services").glob("*/__main__.py")}
+# The OpenAI-compatible HTTP edge is a client of the gateway, not a gRPC API: its own section of run.yaml.
+HTTP_EDGE = "openai_edge"
+SERVICE_FOLDERS = {path.parent.name for path in (ROOT / "services").glob("*/__main__.py")} - {HTTP_EDGE}
 APIS = sorted(CONTRACT_APIS | SERVICE_FOLDERS)
 # Resources every distribution registers as local-cpu does (models differ: each serves its own chat model).
 SHARED_RESOURCES = ("tool_groups", "shields", "scoring_functions")
@@ -52,6 +54,11 @@ def test_every_api_has_a_service(name: str, api: str, tmp_path: Path) -> None:
         pytest.skip(f"the {api} contract has no service yet (services/{api}/__main__.py)")
     served = {service.api for service in load(name, tmp_path).services}
     assert api in served, f"distributions/{name}/run.yaml has no service for the {api} API (add one as in local-cpu)"
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_every_distribution_serves_the_openai_edge(name: str, tmp_path: Path) -> None:
+    assert getattr(load(name, tmp_path), HTTP_EDGE) is not None, f"distributions/{name}/run.yaml has no {HTTP_EDGE}"
 
 
 @pytest.mark.parametrize("name", DISTRIBUTIONS)

@@ -121,4 +121,5 @@ async def _forward_without_deadline(config: RunConfig, default_timeout: float) -
 
 def test_a_forwarded_call_without_a_deadline_gets_the_default_one(tmp_path: Path) -> None:
     (time_left,) = asyncio.run(_forward_without_deadline(_config(tmp_path), 120.0))
-    assert time_left is not None and 0 < time_left <= 120.0
+    # gRPC sends a timeout in whole units and may round it up by up to one second on the wire.
+    assert time_left is not None and 60.0 < time_left <= 121.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from llama_mesh.runtime.errors import InvalidArgument
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url
 from services.tool_runtime.chunking import split_into_chunks, whitespace_spans
-from services.tool_runtime.document_sources import SourcePolicy, allowed_path, decode, html_text
+from services.tool_runtime.document_sources import SourcePolicy, allowed_path, decode, document_text, html_text
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
 from tests.pdf_fixture import text_pdf
 
@@ -61,4 +62,17 @@ def test_pdf_text_is_read_page_by_page() -> None:
 def test_broken_pdf_is_an_invalid_argument() -> None:
     with pytest.raises(InvalidArgument) as caught:
         decode(b"%PDF-1.4 not really", "application/pdf", "documents[0].uri")
+    assert caught.value.field == "documents[0].uri"
+
+
+def test_data_urls_are_read_by_their_media_type() -> None:
+    pdf = base64.b64encode(text_pdf(["Kiwis (the birds) cannot fly."])).decode()
+    policy = SourcePolicy(())
+    assert asyncio.run(document_text(f"data:application/pdf;base64,{pdf}", "", policy, "u")) == (
+        "Kiwis (the birds) cannot fly."
+    )
+    html = "data:text/html,%3Cp%3EHello%3C%2Fp%3E"
+    assert asyncio.run(document_text(html, "", policy, "u")) == "Hello"
+    with pytest.raises(InvalidArgument) as caught:
+        asyncio.run(document_text("data:text/plain;base64", "", policy, "documents[0].uri"))
     assert caught.value.field == "documents[0].uri"

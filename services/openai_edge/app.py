@@ -1,0 +1,94 @@
+"""The ASGI app: OpenAI's HTTP API under /v1, each endpoint a router of its own (routes/), translated into calls
+through the gateway. New OpenAI APIs (Responses, Conversations) are further routers on the same app and MeshCalls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from opentelemetry import context, propagate, trace
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from llama_mesh.runtime.gateway_client import GatewayClient
+from services.openai_edge.errors import HANDLERS, OpenAIError
+from services.openai_edge.routes import chat, completions, embeddings, files, models, moderations, vector_stores
+from services.openai_edge.settings import EdgeSettings
+from services.openai_edge.stores import EdgeStore
+
+UPLOAD_PATHS = ("/v1/files",)
+
+
+class TraceContext:
+    """Continues the caller's trace (`traceparent`): with tracing on, each request is a server span whose children
+    are the gateway calls it makes; with tracing off, MeshCalls passes the header on as it came."""
+
+    def __init__(self, app: ASGIApp, traced: bool) -> None:
+        self.app = app
+        self.traced = traced
+        self.tracer = trace.get_tracer("llama_mesh.openai_edge")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.traced:
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        token = context.attach(propagate.extract(headers))
+        try:
+            name = f"{scope['method']} {scope['path']}"
+            with self.tracer.start_as_current_span(name, kind=trace.SpanKind.SERVER):
+                await self.app(scope, receive, send)
+        finally:
+            context.detach(token)
+
+
+class BodyLimit:
+    """Refuses (413) a request body over the limit, counted as it arrives (uploads have the larger file limit)."""
+
+    def __init__(self, app: ASGIApp, settings: EdgeSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["path"] in UPLOAD_PATHS
+        limit = self.settings.max_file_bytes + 1024 * 1024 if upload else self.settings.max_request_bytes
+        what = "an uploaded file (max_file_bytes)" if upload else "a request body (max_request_bytes)"
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            refusal = OpenAIError(413, f"{what} may be at most {limit} bytes", code="too_large")
+            await refusal.response()(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise OpenAIError(413, f"{what} may be at most {limit} bytes", code="too_large")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def create_app(gateway: GatewayClient, settings: EdgeSettings, data_dir: Path, traced: bool) -> FastAPI:
+    app = FastAPI(title="llama-mesh OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.gateway = gateway
+    app.state.settings = settings
+    app.state.traced = traced
+    app.state.store = EdgeStore(data_dir)
+    app.state.tasks = set()
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)
+    for module in (models, chat, completions, embeddings, moderations, files, vector_stores):
+        app.include_router(module.router, prefix="/v1")
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(TraceContext, traced=traced)
+    return app

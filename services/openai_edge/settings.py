@@ -1,0 +1,27 @@
+"""The edge's settings: `openai_edge.config` of the distribution's run.yaml, with every cap it applies."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MIB = 1024 * 1024
+
+
+class EdgeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The shield that answers /v1/moderations when a request names no `model`; empty: such requests are refused.
+    moderation_shield: str = ""
+    # The embedding model of a vector store created without `embedding_model`; empty: it must be given.
+    vector_store_embedding_model: str = ""
+    # Files: stored under <data_dir>/openai_edge/files; one upload at most max_file_bytes, all files together at most
+    # max_total_file_bytes (413 / 429 beyond).
+    max_file_bytes: int = Field(default=32 * MIB, gt=0)
+    max_total_file_bytes: int = Field(default=1024 * MIB, gt=0)
+    # Any other request body at most this many bytes (413 beyond).
+    max_request_bytes: int = Field(default=16 * MIB, gt=0)
+    # Chunking of files added to a vector store, in tokens, unless the request's chunking_strategy says otherwise.
+    chunk_size_tokens: int = Field(default=512, ge=16)
+    chunk_overlap_tokens: int = Field(default=128, ge=0)
+    # Seconds a call through the gateway may take.
+    call_timeout_seconds: float = Field(default=600.0, gt=0)

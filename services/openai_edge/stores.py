@@ -1,0 +1,215 @@
+"""What the edge keeps itself, under <data_dir>/openai_edge: uploaded files (one file each, plus a row in SQLite) and
+the records of vector stores and of the files added to them (the chunks live in vector_io). Every record has an
+owner, a digest of the bearer token that created it; other tokens see NOT_FOUND. SQLite work runs off the event loop.
+
+To run several edge replicas, give them one shared data directory (a ReadWriteMany volume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, filename TEXT NOT NULL, purpose TEXT NOT NULL,
+    bytes INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vector_stores (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL,
+    metadata TEXT NOT NULL, embedding_model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vector_store_files (
+    vector_store_id TEXT NOT NULL, file_id TEXT NOT NULL, status TEXT NOT NULL, last_error TEXT,
+    usage_bytes INTEGER NOT NULL, created_at INTEGER NOT NULL, attributes TEXT NOT NULL, chunking TEXT NOT NULL,
+    PRIMARY KEY (vector_store_id, file_id));
+"""
+
+
+def owner_of(metadata: tuple[tuple[str, str], ...]) -> str:
+    """The owner key of a caller: a digest of its bearer token (empty without one)."""
+    token = next((value for key, value in metadata if key == "authorization"), "")
+    return hashlib.sha256(token.encode()).hexdigest() if token else ""
+
+
+@dataclass
+class FileRecord:
+    id: str
+    owner: str
+    filename: str
+    purpose: str
+    bytes: int
+    created_at: int
+
+
+@dataclass
+class VectorStoreRecord:
+    id: str
+    owner: str
+    name: str
+    created_at: int
+    metadata: dict[str, Any]
+    embedding_model: str
+
+
+@dataclass
+class VectorStoreFileRecord:
+    vector_store_id: str
+    file_id: str
+    status: str
+    last_error: dict[str, str] | None
+    usage_bytes: int
+    created_at: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+    chunking: dict[str, Any] = field(default_factory=dict)
+
+
+class StorageFull(Exception):
+    pass
+
+
+class EdgeStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files_dir = root / "files"
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.root / "openai_edge.db", check_same_thread=False, isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        return self._db
+
+    def _run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._connection().execute(sql, args).fetchall()
+
+    async def run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        return await asyncio.to_thread(self._run, sql, *args)
+
+    # files
+
+    def _save_file(self, owner: str, filename: str, purpose: str, data: bytes, max_total: int) -> FileRecord:
+        with self._lock:
+            db = self._connection()
+            (used,) = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()
+            if used + len(data) > max_total:
+                raise StorageFull(f"the edge's file storage is full ({used} of {max_total} bytes used)")
+            record = FileRecord(f"file-{uuid.uuid4().hex}", owner, filename, purpose, len(data), int(time.time()))
+            (self.files_dir / record.id).write_bytes(data)
+            db.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, owner, filename, purpose, record.bytes, record.created_at),
+            )
+            return record
+
+    async def save_file(self, owner: str, filename: str, purpose: str, data: bytes, max_total: int) -> FileRecord:
+        return await asyncio.to_thread(self._save_file, owner, filename, purpose, data, max_total)
+
+    async def files(self, owner: str, purpose: str | None = None) -> list[FileRecord]:
+        rows = await self.run(
+            "SELECT * FROM files WHERE owner = ? AND (? IS NULL OR purpose = ?) ORDER BY created_at, rowid",
+            owner,
+            purpose,
+            purpose,
+        )
+        return [FileRecord(*row) for row in rows]
+
+    async def file(self, owner: str, file_id: str) -> FileRecord | None:
+        rows = await self.run("SELECT * FROM files WHERE owner = ? AND id = ?", owner, file_id)
+        return FileRecord(*rows[0]) if rows else None
+
+    async def file_content(self, record: FileRecord) -> bytes:
+        return await asyncio.to_thread((self.files_dir / record.id).read_bytes)
+
+    async def delete_file(self, record: FileRecord) -> None:
+        await self.run("DELETE FROM files WHERE id = ?", record.id)
+        await asyncio.to_thread((self.files_dir / record.id).unlink, missing_ok=True)
+
+    # vector stores
+
+    async def add_vector_store(self, record: VectorStoreRecord) -> None:
+        await self.run(
+            "INSERT INTO vector_stores VALUES (?, ?, ?, ?, ?, ?)",
+            record.id,
+            record.owner,
+            record.name,
+            record.created_at,
+            json.dumps(record.metadata),
+            record.embedding_model,
+        )
+
+    @staticmethod
+    def _vector_store(row: tuple[Any, ...]) -> VectorStoreRecord:
+        return VectorStoreRecord(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    async def vector_stores(self, owner: str) -> list[VectorStoreRecord]:
+        rows = await self.run("SELECT * FROM vector_stores WHERE owner = ? ORDER BY created_at, rowid", owner)
+        return [self._vector_store(row) for row in rows]
+
+    async def vector_store(self, owner: str, store_id: str) -> VectorStoreRecord | None:
+        rows = await self.run("SELECT * FROM vector_stores WHERE owner = ? AND id = ?", owner, store_id)
+        return self._vector_store(rows[0]) if rows else None
+
+    async def delete_vector_store(self, store_id: str) -> None:
+        await self.run("DELETE FROM vector_store_files WHERE vector_store_id = ?", store_id)
+        await self.run("DELETE FROM vector_stores WHERE id = ?", store_id)
+
+    @staticmethod
+    def _store_file(row: tuple[Any, ...]) -> VectorStoreFileRecord:
+        error = json.loads(row[3]) if row[3] else None
+        return VectorStoreFileRecord(
+            row[0], row[1], row[2], error, row[4], row[5], json.loads(row[6]), json.loads(row[7])
+        )
+
+    async def put_store_file(self, record: VectorStoreFileRecord) -> None:
+        await self.run(
+            "INSERT OR REPLACE INTO vector_store_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            record.vector_store_id,
+            record.file_id,
+            record.status,
+            json.dumps(record.last_error) if record.last_error else None,
+            record.usage_bytes,
+            record.created_at,
+            json.dumps(record.attributes),
+            json.dumps(record.chunking),
+        )
+
+    async def store_files(self, store_id: str, status: str | None = None) -> list[VectorStoreFileRecord]:
+        rows = await self.run(
+            "SELECT * FROM vector_store_files WHERE vector_store_id = ? AND (? IS NULL OR status = ?) "
+            "ORDER BY created_at, rowid",
+            store_id,
+            status,
+            status,
+        )
+        return [self._store_file(row) for row in rows]
+
+    async def store_file(self, store_id: str, file_id: str) -> VectorStoreFileRecord | None:
+        rows = await self.run(
+            "SELECT * FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?", store_id, file_id
+        )
+        return self._store_file(rows[0]) if rows else None
+
+    async def delete_store_file(self, store_id: str, file_id: str) -> None:
+        await self.run("DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?", store_id, file_id)
+
+    async def fail_unfinished(self) -> None:
+        """Files left in_progress by an edge that stopped are failed (their chunks may be partly inserted)."""
+        error = json.dumps({"code": "server_error", "message": "the edge restarted while the file was being added"})
+        await self.run(
+            "UPDATE vector_store_files SET status = 'failed', last_error = ? WHERE status = 'in_progress'", error
+        )
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await asyncio.to_thread(db.close)

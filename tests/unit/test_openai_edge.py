@@ -1,0 +1,176 @@
+"""The OpenAI edge's request validation, error shapes and status mapping, without a mesh: requests that fail
+validation never reach the gateway (here an address where nothing listens, which answers 503 if one did)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from fastapi.testclient import TestClient
+
+from llama_mesh.runtime.errors import InvalidArgument, MeshError, NotFound
+from llama_mesh.runtime.gateway_client import GatewayClient
+from services.openai_edge import sse
+from services.openai_edge.app import create_app
+from services.openai_edge.errors import from_mesh_error, openai_param
+from services.openai_edge.routes.chat import CHAT_FIELDS
+from services.openai_edge.routes.embeddings import base64_floats
+from services.openai_edge.settings import EdgeSettings
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+@pytest.fixture()
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = EdgeSettings(max_request_bytes=4096, max_file_bytes=2048)
+    app = create_app(GatewayClient("127.0.0.1:1"), settings, tmp_path, traced=False)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _error(reply) -> dict:
+    body = reply.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"temperature": 2.5}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"n": 3}, "n"),
+        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"top_logprobs": 21, "logprobs": True}, "top_logprobs"),
+        ({"stop": ["x"] * 17}, "stop"),
+        ({"presence_penalty": 1.0}, "presence_penalty"),
+        ({"logit_bias": {"1": 5}}, "logit_bias"),
+        ({"stream_options": {"include_usage": True}}, "stream_options"),
+        ({"unknown_option": 1}, "unknown_option"),
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
+        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format"),
+        ({"tool_choice": "sometimes"}, "tool_choice"),
+    ],
+)
+def test_bad_chat_parameters_are_400s_naming_the_parameter(client: TestClient, change: dict, param: str) -> None:
+    reply = client.post("/v1/chat/completions", json={**CHAT, **change})
+    assert reply.status_code == 400, reply.text
+    error = _error(reply)
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param and error["message"].startswith(param)
+
+
+def test_other_endpoints_validate_too(client: TestClient) -> None:
+    reply = client.post("/v1/embeddings", json={"model": "e", "input": [[1, 2, 3]]})
+    assert (reply.status_code, _error(reply)["param"]) == (400, "input")
+    reply = client.post("/v1/embeddings", json={"model": "e", "input": "x", "encoding_format": "int8"})
+    assert (reply.status_code, _error(reply)["param"]) == (400, "encoding_format")
+    reply = client.post("/v1/completions", json={"model": "m", "prompt": ["a", "b"]})
+    assert (reply.status_code, _error(reply)["param"]) == (400, "prompt")
+    reply = client.post("/v1/moderations", json={"input": [{"type": "image_url", "image_url": {"url": "x"}}]})
+    assert (reply.status_code, _error(reply)["param"]) == (400, "input")
+    reply = client.post("/v1/vector_stores/vs_1/search", json={"query": "x", "max_num_results": 500})
+    assert (reply.status_code, _error(reply)["param"]) == (400, "max_num_results")
+
+
+def test_unknown_routes_bodies_over_the_limit_and_bad_json(client: TestClient) -> None:
+    assert (client.get("/v1/nothing").status_code, _error(client.get("/v1/nothing"))["type"]) == (
+        404,
+        "not_found_error",
+    )
+    too_big = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
+    reply = client.post("/v1/chat/completions", json=too_big)
+    assert reply.status_code == 413 and "max_request_bytes" in _error(reply)["message"]
+    reply = client.post("/v1/files", files={"file": ("a.txt", b"x" * 4096)}, data={"purpose": "assistants"})
+    assert reply.status_code == 413
+    reply = client.post("/v1/chat/completions", content=b"{oops", headers={"content-type": "application/json"})
+    assert reply.status_code == 400 and "not valid JSON" in _error(reply)["message"]
+
+
+def test_an_unreachable_gateway_is_a_503_without_a_traceback(client: TestClient) -> None:
+    reply = client.post("/v1/chat/completions", json=CHAT)
+    error = _error(reply)
+    assert reply.status_code == 503 and error["type"] == "service_unavailable_error"
+    assert "Traceback" not in error["message"]
+
+
+def test_files_of_another_token_are_not_found(client: TestClient) -> None:
+    upload = client.post(
+        "/v1/files",
+        files={"file": ("notes.txt", b"hello")},
+        data={"purpose": "assistants"},
+        headers={"authorization": "Bearer alice"},
+    )
+    assert upload.status_code == 200, upload.text
+    file_id = upload.json()["id"]
+    assert client.get(f"/v1/files/{file_id}", headers={"authorization": "Bearer alice"}).status_code == 200
+    assert client.get(f"/v1/files/{file_id}", headers={"authorization": "Bearer bob"}).status_code == 404
+    assert client.get("/v1/files", headers={"authorization": "Bearer bob"}).json()["data"] == []
+    content = client.get(f"/v1/files/{file_id}/content", headers={"authorization": "Bearer alice"})
+    assert content.content == b"hello"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        (InvalidArgument("sampling_params.max_tokens", "must be >= 0"), 400, "invalid_request_error"),
+        (NotFound("no model 'x'"), 404, "not_found_error"),
+    ],
+)
+def test_mesh_errors_map_to_http_statuses(error: MeshError, status: int, kind: str) -> None:
+    mapped = from_mesh_error(error, CHAT_FIELDS)
+    assert (mapped.status, mapped.kind) == (status, kind)
+    if isinstance(error, InvalidArgument):
+        assert mapped.param == "max_tokens" and mapped.message == "max_tokens: must be >= 0"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (grpc.StatusCode.UNAUTHENTICATED, 401),
+        (grpc.StatusCode.PERMISSION_DENIED, 403),
+        (grpc.StatusCode.ALREADY_EXISTS, 409),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+        (grpc.StatusCode.UNAVAILABLE, 503),
+        (grpc.StatusCode.INTERNAL, 500),
+    ],
+)
+def test_grpc_statuses_map_to_http_statuses(code: grpc.StatusCode, status: int) -> None:
+    error = MeshError("failed")
+    error.code = code
+    mapped = from_mesh_error(error)
+    assert mapped.status == status
+    assert (mapped.headers.get("x-should-retry") == "false") == (status == 409)
+
+
+def test_field_paths_are_named_as_openai_parameters() -> None:
+    assert openai_param("model_id", CHAT_FIELDS) == "model"
+    assert openai_param("messages[2].content", CHAT_FIELDS) == "messages[2].content"
+    assert openai_param("tool_choice.tool_name", CHAT_FIELDS) == "tool_choice.function.name"
+    assert openai_param("sampling_params.strategy.top_p.temperature", CHAT_FIELDS) == "temperature"
+    assert openai_param("something_else", CHAT_FIELDS) == "something_else"
+
+
+def test_base64_embeddings_are_little_endian_float32() -> None:
+    assert base64_floats([1.0, -2.5]) == "AACAPwAAIMA="
+
+
+def test_an_error_after_the_stream_started_is_an_sse_error_event_without_done() -> None:
+    async def events() -> AsyncIterator[dict]:
+        yield {"n": 1}
+        raise from_mesh_error(NotFound("the model went away"))
+
+    async def frames() -> list[str]:
+        return [frame async for frame in sse._frames(events(), done=True)]
+
+    first, error = asyncio.run(frames())
+    assert first == 'data: {"n":1}\n\n'
+    assert error.startswith("event: error\ndata: ") and error.endswith("\n\n")
+    body = json.loads(error.split("data: ", 1)[1])
+    assert body["error"]["type"] == "not_found_error" and body["error"]["message"] == "the model went away"
