@@ -133,16 +133,24 @@ def test_preference_pairs_hold_the_best_kept_and_the_worst_candidate(top_k_reply
         assert pair["prompt"] == [{"role": "user", "content": DIALOGS[dialog_index].messages[0].content.text}]
 
 
-def test_sigmoid_and_top_p_keep_what_the_scores_say(sdg, top_k_reply) -> None:
+def test_sigmoid_keeps_by_score_and_pairs_reach_a_dataset(sdg, registry, datasetio, top_k_reply) -> None:
     scores = [row["score"] for row in dicts(top_k_reply.candidates)]
-    threshold = 1 / (1 + math.exp(-sorted(scores)[3]))  # exactly three candidates reach it (the top three scores)
-    reply = sdg.SynthesizeData(request(filtering_function=pb.FILTERING_FUNCTION_SIGMOID, threshold=threshold),
-                               timeout=600)
+    threshold = 1 / (1 + math.exp(-sorted(scores)[3]))  # the three best scores reach it
+    pair_row = {"prompt": [{"role": "user", "content": "hi"}], "chosen": "hello", "rejected": "go away"}
+    dataset = res.Dataset(identifier="sdg/pairs", source=res.DataSource(rows=res.RowsSource(rows=[struct(pair_row)])))
+    registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), timeout=30)
+    reply = sdg.SynthesizeData(
+        request(filtering_function=pb.FILTERING_FUNCTION_SIGMOID, threshold=threshold,
+                append_to_dataset_id="sdg/pairs", append_format=pb.OUTPUT_FORMAT_PREFERENCE_PAIRS),
+        timeout=600,
+    )
     kept = [row["score"] for row in dicts(reply.synthetic_data)]
     assert [row["score"] for row in dicts(reply.candidates)] == scores  # the same seed: the same candidates
     assert sorted(kept) == sorted(s for s in scores if 1 / (1 + math.exp(-s)) >= threshold - 1e-6)
-    top_p = sdg.SynthesizeData(request(filtering_function=pb.FILTERING_FUNCTION_TOP_P, p=1.0), timeout=600)
-    assert len(top_p.synthetic_data) == 6
+    assert len(kept) >= 3
+    page = datasetio.IterRows(datasetio_pb2.IterRowsRequest(dataset_id="sdg/pairs", limit=100), timeout=30)
+    assert reply.preference_pairs
+    assert dicts(page.rows) == [pair_row, *dicts(reply.preference_pairs)]
 
 
 def test_scoring_function_rows_reach_the_dataset(sdg, registry, datasetio) -> None:
@@ -163,7 +171,7 @@ def test_scoring_function_rows_reach_the_dataset(sdg, registry, datasetio) -> No
     candidates = dicts(reply.candidates)
     for row in candidates:  # 1 when the reference answer occurs in the candidate, else 0
         reference = DIALOGS[row["dialog_index"]].expected_answer
-        assert row["score"] == (1.0 if reference.lower() in row["response"].lower() else 0.0), row
+        assert row["score"] == (1.0 if reference in row["response"] else 0.0), row
     stats = json_format.MessageToDict(reply.statistics)
     assert stats["appended_rows"] == 6 and stats["dataset_total_rows"] == 7
     page = datasetio.IterRows(datasetio_pb2.IterRowsRequest(dataset_id="sdg/subset-of", limit=100), timeout=30)
