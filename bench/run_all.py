@@ -1,5 +1,5 @@
 """Run every benchmark (what `make bench` runs): gateway overhead, mesh vs in-process engines, tracing cost and the
-agents service's overhead per turn.
+agents service's overhead per turn, and the llama.cpp engine's prefix cache.
 
     python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
 
@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench import agent_overhead, gateway_overhead, mesh_vs_engine, tracing_cost
+from bench import agent_overhead, gateway_overhead, mesh_vs_engine, prefix_reuse, tracing_cost
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,17 +27,20 @@ def main(argv: list[str] | None = None) -> None:
         engine_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
         tracing_args = ["--requests", "20", "--chat-requests", "1", "--warmup", "5", "--max-tokens", "16"]
         agent_args = ["--turns", "2", "--max-tokens", "16"]
+        prefix_args = ["--rounds", "2"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
         tracing_args = ["--requests", "200", "--chat-requests", "5"]
         agent_args = ["--turns", "10"]
+        prefix_args = ["--rounds", "10"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
         engine_args += ["--json", str(Path(args.json_dir) / "mesh_vs_engine.json")]
         tracing_args += ["--json", str(Path(args.json_dir) / "tracing_cost.json")]
         agent_args += ["--json", str(Path(args.json_dir) / "agent_overhead.json")]
+        prefix_args += ["--json", str(Path(args.json_dir) / "prefix_reuse.json")]
     started = time.perf_counter()
     print("== gateway_overhead ==", flush=True)
     gateway_overhead.main(gateway_args)
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     tracing_cost.main(tracing_args)
     print("\n== agent_overhead ==", flush=True)
     agent_overhead.main(agent_args)
+    print("\n== prefix_reuse ==", flush=True)
+    prefix_reuse.main(prefix_args)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 
 
