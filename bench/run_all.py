@@ -1,5 +1,6 @@
 """Run every benchmark (what `make bench` runs): gateway overhead, mesh vs in-process engines, tracing cost, the
-agents service's overhead per turn, synthetic data candidates/s and the OpenAI edge's cost.
+agents service's overhead per turn, synthetic data candidates/s, the OpenAI edge's cost
+and the llama.cpp engine's prefix cache.
 
     python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
 
@@ -12,7 +13,15 @@ import argparse
 import time
 from pathlib import Path
 
-from bench import agent_overhead, gateway_overhead, mesh_vs_engine, openai_edge, synthetic_data, tracing_cost
+from bench import (
+    agent_overhead,
+    gateway_overhead,
+    mesh_vs_engine,
+    openai_edge,
+    prefix_reuse,
+    synthetic_data,
+    tracing_cost,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         agent_args = ["--turns", "2", "--max-tokens", "16"]
         sdg_args = ["--dialogs", "2", "--candidates", "2", "--rounds", "1", "--max-tokens", "16"]
         edge_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
+        prefix_args = ["--rounds", "2"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
@@ -36,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         agent_args = ["--turns", "10"]
         sdg_args = ["--dialogs", "4", "--candidates", "4", "--rounds", "3"]
         edge_args = ["--requests", "10"]
+        prefix_args = ["--rounds", "10"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
@@ -44,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         agent_args += ["--json", str(Path(args.json_dir) / "agent_overhead.json")]
         sdg_args += ["--json", str(Path(args.json_dir) / "synthetic_data.json")]
         edge_args += ["--json", str(Path(args.json_dir) / "openai_edge.json")]
+        prefix_args += ["--json", str(Path(args.json_dir) / "prefix_reuse.json")]
     started = time.perf_counter()
     print("== gateway_overhead ==", flush=True)
     gateway_overhead.main(gateway_args)
@@ -57,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     synthetic_data.main(sdg_args)
     print("\n== openai_edge ==", flush=True)
     openai_edge.main(edge_args)
+    print("\n== prefix_reuse ==", flush=True)
+    prefix_reuse.main(prefix_args)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 
 

@@ -240,3 +240,50 @@ async def test_zero_max_tokens_runs_to_the_end_of_the_context(smollm2_path: str)
         await engine.close()
     assert chunks[-1].finish_reason == "length"
     assert chunks[-1].prompt_tokens + chunks[-1].completion_tokens == 64
+
+
+LONG_SYSTEM = "You answer questions about colours. " + " ".join(f"Fact {i}: colour {i} is a hue." for i in range(60))
+
+
+async def tokens_of(engine: LlamaCppEngine, generation_request: GenerationRequest) -> tuple[list, str | None]:
+    """Every generated token with its log-probability, and the finish reason."""
+    chunks = await collect(engine, generation_request)
+    return [(entry.token, entry.logprob) for chunk in chunks for entry in chunk.logprobs], chunks[-1].finish_reason
+
+
+async def test_prefix_reuse_gives_what_a_fresh_evaluation_gives(
+    llama_engine: LlamaCppEngine, smollm2_path: str
+) -> None:
+    """Prompts sharing prefixes, after early stops (stop strings, max_tokens), token for token and to the last bit of
+    every log-probability against an engine that evaluates each prompt from scratch."""
+    fresh = LlamaCppEngine(smollm2_path, n_ctx=2048, prefix_cache=False)
+    await fresh.start()
+    try:
+        answer = full_text(await collect(fresh, request(fresh, max_tokens=24)))
+        stop_word = answer.split()[2]
+        follow_up = [*QUESTION, {"role": "assistant", "content": answer}, {"role": "user", "content": "Two more?"}]
+        long_one = [{"role": "system", "content": LONG_SYSTEM}, *QUESTION]
+        long_two = [{"role": "system", "content": LONG_SYSTEM}, {"role": "user", "content": "What is red?"}]
+        steps = [
+            {"max_tokens": 24},
+            {"max_tokens": 24, "stop": (stop_word,)},  # stops early
+            {"max_tokens": 24},  # the same prompt again: the case llama-cpp-python's own reuse got wrong
+            {"max_tokens": 16, "messages": follow_up},  # the conversation goes on
+            {"max_tokens": 1},
+            {"max_tokens": 16, "messages": follow_up, "stop": ("\n",)},
+            {"max_tokens": 5, "messages": [{"role": "user", "content": "What is 2+2?"}]},
+            {"max_tokens": 12, "messages": long_one},  # longer than one 512-token batch
+            {"max_tokens": 3, "messages": long_one},
+            {"max_tokens": 12, "messages": long_two},
+            {"max_tokens": 24},
+        ]
+        reused_before = llama_engine.reused_prompt_tokens
+        for step in steps:
+            reused = await tokens_of(llama_engine, request(llama_engine, logprobs=1, **step))
+            expected = await tokens_of(fresh, request(fresh, logprobs=1, **step))
+            assert reused == expected, step
+            assert reused[0]
+        assert fresh.reused_prompt_tokens == 0
+        assert llama_engine.reused_prompt_tokens - reused_before > 1000  # the long system prompt was reused
+    finally:
+        await fresh.close()

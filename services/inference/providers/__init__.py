@@ -32,6 +32,8 @@ class LlamaCppConfig(BaseModel):
     models: dict[str, ModelEntry]
     n_ctx: int = 4096
     n_threads: int | None = None
+    # Keep the last prompt's KV cache and evaluate only what a new prompt adds to a shared prefix.
+    prefix_cache: bool = True
     preload: bool = True
 
 
@@ -159,7 +161,10 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         from services.inference.providers.llama_cpp import LlamaCppEngine
 
         return LlamaCppEngine(
-            str(resolve_model_source(entry.source)), n_ctx=settings.n_ctx, n_threads=settings.n_threads
+            str(resolve_model_source(entry.source)),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            prefix_cache=settings.prefix_cache,
         )
 
     return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)

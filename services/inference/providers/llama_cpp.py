@@ -10,6 +10,15 @@ back in ways the caller cannot see, and only returns logprobs when the model was
 stores n_ctx x n_vocab floats (about 800 MB for a 49k vocabulary at n_ctx 4096) and computes logits for every prompt
 token. Working per token gives exact token counts, a cancel check per token, and logprobs read from the logits llama.cpp
 already computes for the sampled position.
+
+Prefix reuse: the KV cache keeps the last request's prompt, and a new prompt that shares a prefix with it evaluates only
+the rest. llama.cpp's CPU kernels do not give a token decoded alone (a one-token batch) exactly the numbers the same
+token gets inside a multi-token batch (up to ~0.5 apart in the logits of SmolLM2), and greedy decoding turns the first
+near-tie that difference meets into different text. llama-cpp-python's own prefix matching replays just the last
+prompt token alone, and reuses generated tokens (each decoded alone) as if they were prompt, so its answers differed
+from a fresh evaluation's after an early stop. Here every prompt token is evaluated in a batch of two or more (the
+prompt is cut so that no piece has one token), only prompt tokens are ever reused, and at least the last two prompt
+tokens are evaluated again: every cached or evaluated position gets exactly the numbers a fresh evaluation gives it.
 """
 
 from __future__ import annotations
@@ -123,6 +132,18 @@ def _sampler_arguments(sampling: SamplingParams) -> dict[str, Any]:
     return {**common, "temp": temperature, "top_k": sampling.top_k, "top_p": sampling.top_p}
 
 
+def _prefill_pieces(start: int, end: int, n_batch: int) -> list[tuple[int, int]]:
+    """Cut [start, end) into batches of at most `n_batch` tokens, none of one token unless the whole range is one."""
+    pieces = []
+    while start < end:
+        size = min(n_batch, end - start)
+        if end - start - size == 1:
+            size -= 1  # leave two tokens for the last piece
+        pieces.append((start, start + size))
+        start += size
+    return pieces
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float64) - float(logits.max())
     return shifted - np.log(np.exp(shifted).sum())
@@ -160,8 +181,20 @@ def _raise_template_error(message: str) -> None:
 class LlamaCppEngine(TextEngine):
     """A GGUF model served by llama.cpp, one request at a time."""
 
-    def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int | None = None, n_batch: int = 512) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        prefix_cache: bool = True,
+    ) -> None:
+        if n_batch < 3:
+            raise ValueError("n_batch must be at least 3")
         self._model_path = model_path
+        self._prefix_cache = prefix_cache
+        self._cached_prompt: list[int] = []  # prompt tokens whose KV cells are in the cache (worker thread only)
+        self._reused_tokens = 0
         self._n_ctx = n_ctx
         self._n_threads = n_threads
         self._n_batch = n_batch
@@ -237,6 +270,11 @@ class LlamaCppEngine(TextEngine):
         llm, self._llm = self._llm, None
         if llm is not None:
             llm.close()
+
+    @property
+    def reused_prompt_tokens(self) -> int:
+        """Prompt tokens taken from the KV cache instead of evaluated, over the engine's life."""
+        return self._reused_tokens
 
     def stats(self) -> EngineStats:
         with self._counts_lock:
@@ -372,10 +410,9 @@ class LlamaCppEngine(TextEngine):
         stop_filter = _StopStringFilter(sampling.stop)
         generated = 0
         finish_reason: FinishReason = "length"
-        # llama-cpp-python's prefix reuse (the KV cache of the previous request) gives different, wrong greedy output
-        # here after a request stopped early; evaluate every prompt from scratch so equal requests give equal answers.
-        llm.reset()
-        tokens = llm.generate(job.prompt_tokens, grammar=grammar, **_sampler_arguments(sampling))
+        self._prefill(llm, job.prompt_tokens)
+        # The prompt is in the cache and its last logits are current: generate samples first, then decodes one by one.
+        tokens = llm.generate([], reset=False, grammar=grammar, **_sampler_arguments(sampling))
         try:
             for token in tokens:
                 if job.cancelled.is_set():
@@ -395,6 +432,20 @@ class LlamaCppEngine(TextEngine):
             tokens.close()
         shown, stopped = stop_filter.push(decoder.decode(b"", final=True))
         return _Finished(shown if stopped else shown + stop_filter.flush(), "stop" if stopped else finish_reason)
+
+    def _prefill(self, llm: llama_cpp.Llama, prompt: list[int]) -> None:
+        """Evaluate `prompt`, reusing the cached prompt's shared prefix (see the module docstring for the rules)."""
+        keep = 0
+        if self._prefix_cache:
+            limit = min(len(self._cached_prompt), len(prompt) - 2)
+            while keep < limit and self._cached_prompt[keep] == prompt[keep]:
+                keep += 1
+        self._cached_prompt = []  # until the evaluation below completes
+        self._reused_tokens += keep
+        llm.n_tokens = keep  # eval() first drops every cell from this position on
+        for start, end in _prefill_pieces(keep, len(prompt), self._n_batch):
+            llm.eval(prompt[start:end])
+        self._cached_prompt = list(prompt)
 
     def _grammar_for(self, constraint: OutputConstraint) -> llama_cpp.LlamaGrammar:
         if constraint.json_schema is not None:
