@@ -108,10 +108,10 @@ def _need(row: Row, *columns: str) -> tuple[str, Any]:
 
 
 def _instruct(row: Row) -> Row:
-    column, prompt = _need(row, "input_query", "chat_completion_input")
+    column, prompt = _need(row, "input_query", "chat_completion_input", "question", "messages")
     prompt_messages = _turn(prompt, column, "user")
-    _, answer = _need(row, "expected_answer")
-    return {"prompt": prompt_messages, "completion": _turn(answer, "expected_answer", "assistant")}
+    column, answer = _need(row, "expected_answer", "answer")
+    return {"prompt": prompt_messages, "completion": _turn(answer, column, "assistant")}
 
 
 def _dialog(row: Row) -> Row:

@@ -204,7 +204,7 @@ def test_bad_input_is_refused_before_anything_is_written(mesh, training, dataset
         assert reason_and_field(error) == (reason, field), error.details()
     error = expect_error(lambda: training.SupervisedFineTune(_sft(dataset="no-answers"), timeout=60),
                          grpc.StatusCode.INVALID_ARGUMENT)  # fmt: skip
-    assert "dataset 'no-answers': row 1: column expected_answer is missing" in error.details()
+    assert "dataset 'no-answers': row 1: column expected_answer or answer is missing" in error.details()
     for call in (training.GetTrainingJob, training.CancelTrainingJob):
         expect_error(lambda call=call: call(pb.GetTrainingJobRequest(job_id="no-such-job"), timeout=30),
                      grpc.StatusCode.NOT_FOUND)  # fmt: skip
