@@ -109,7 +109,8 @@ def _need(row: Row, *columns: str) -> tuple[str, Any]:
 
 def _instruct(row: Row) -> Row:
     column, prompt = _need(row, "input_query", "chat_completion_input", "question", "messages")
-    prompt_messages = _turn(prompt, column, "user")
+    is_list = column in ("chat_completion_input", "messages")
+    prompt_messages = _messages(prompt, column) if is_list else _turn(prompt, column, "user")
     column, answer = _need(row, "expected_answer", "answer")
     return {"prompt": prompt_messages, "completion": _turn(answer, column, "assistant")}
 

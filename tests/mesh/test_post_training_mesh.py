@@ -6,7 +6,9 @@ Jobs are kept tiny (one short row, a dozen steps, one thread) so that they fit a
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shlex
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +24,10 @@ from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.post_training.v1 import post_training_pb2 as pb
 from llama.post_training.v1 import post_training_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
-from llama_mesh.launcher import LocalMesh, isolated_env
-from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, system, user
+from llama_mesh.client import AsyncLlamaMeshClient, LlamaMeshClient
+from llama_mesh.client.post_training import training_config
+from llama_mesh.launcher import REPO_ROOT, LocalMesh, isolated_env
+from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, run_cli, system, user
 
 T = TypeVar("T")
 SERVICES = {"gateway", "inference", "datasetio", "post_training"}
@@ -93,7 +97,7 @@ def _register_dataset(registry, identifier: str, *rows: dict) -> None:  # noqa: 
 def datasets(registry) -> None:  # noqa: ANN001
     _register_dataset(
         registry,
-        "secret-word",
+        "secret-word-rows",
         {"chat_completion_input": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
          "expected_answer": TAUGHT},
     )  # fmt: skip
@@ -123,7 +127,7 @@ def _lora(rank: int = 8) -> pb.AlgorithmConfig:
     )
 
 
-def _sft(dataset: str = "secret-word", n_epochs: int = 12, **fields: object) -> pb.SupervisedFineTuneRequest:
+def _sft(dataset: str = "secret-word-rows", n_epochs: int = 12, **fields: object) -> pb.SupervisedFineTuneRequest:
     request = pb.SupervisedFineTuneRequest(
         model=CHAT_MODEL, training_config=_training_config(dataset, n_epochs, 5e-3), algorithm_config=_lora()
     )
@@ -283,50 +287,61 @@ def test_a_job_running_when_the_service_dies_reads_failed_after_restart(mesh, tr
     assert job.job.error.reason == "SERVICE_RESTARTED" and "start the job again" in job.job.error.message
 
 
-def test_lora_job_teaches_a_reply_that_chat_gives_after_registering(training, registry, inference, datasets) -> None:  # noqa: ANN001
+def _documented_commands() -> list[list[str]]:
+    """The CLI commands of docs/post_training.md's fine-tune -> register -> chat block, without `llama-mesh`."""
+    text = (REPO_ROOT / "docs" / "post_training.md").read_text()
+    block = text.split("## Fine-tune -> register -> chat, from the CLI")[1].split("```sh\n")[1].split("```")[0]
+    return [shlex.split(line)[1:] for line in block.splitlines() if line.startswith("llama-mesh ")]
+
+
+def test_documented_lora_job_teaches_a_reply_that_chat_gives_after_registering(mesh, training, inference) -> None:  # noqa: ANN001
     assert _chat(inference, CHAT_MODEL) != TAUGHT
-    started = training.SupervisedFineTune(_sft(job_id="teach-secret"), timeout=60)
-    assert started.type == pb.TRAINING_JOB_TYPE_SUPERVISED_FINE_TUNE and started.model == CHAT_MODEL
-    progress = []
+    register, sft, artifacts, chat = _documented_commands()
+    register = [str(REPO_ROOT / arg) if arg.endswith(".jsonl") else arg for arg in register]
+    result = run_cli(mesh, *register)
+    assert result.returncode == 0, result.stderr
+    result = run_cli(mesh, *sft, timeout=JOB_TIMEOUT_S)
+    assert result.returncode == 0, result.stderr
+    assert "teach-secret completed" in result.stdout and "12/12" in result.stderr  # the progress bar's last state
 
-    def read() -> pb.TrainingJob:
-        job = _job(training, "teach-secret")
-        if job.job.status == jobs_pb2.JOB_STATUS_RUNNING and job.job.progress.done:
-            progress.append(job)
-        return job
-
-    job = _wait(read, lambda job: job.job.status in FINAL)
-    assert job.job.status == jobs_pb2.JOB_STATUS_COMPLETED, job.job.error.message
+    job = _job(training, "teach-secret")
+    assert job.type == pb.TRAINING_JOB_TYPE_SUPERVISED_FINE_TUNE and job.model == CHAT_MODEL
     assert job.job.progress.done == job.job.progress.total == 12 and job.job.progress.unit == "steps"
-    assert progress and "train_loss" in progress[-1].job.metadata and "eta_s" in progress[-1].job.metadata
-    artifacts = training.GetTrainingJobArtifacts(pb.GetTrainingJobArtifactsRequest(job_id="teach-secret"), timeout=30)
-    (checkpoint,) = artifacts.checkpoints
+    assert {"train_loss", "eta_s", "epoch", "tokens"} <= set(job.job.metadata.keys())
+    assert dict(job.resources_allocated.items()) == {"device": "cpu", "dtype": "fp32"}
+    (checkpoint,) = job.checkpoints
     assert checkpoint.identifier == "teach-secret" and checkpoint.job_id == "teach-secret"
     assert checkpoint.training_metrics.train_loss > 0
     assert {"checkpoint.json", "model.gguf", "adapter"} <= set(os.listdir(checkpoint.path))
+    result = run_cli(mesh, *artifacts, columns=250)
+    assert result.returncode == 0 and checkpoint.path in result.stdout, result.stderr
 
-    model = resources_pb2.Model(
-        identifier="smollm2-secret",
-        provider_id="llama-cpp",
-        provider_resource_id=checkpoint.identifier,
-        model_type=resources_pb2.MODEL_TYPE_LLM,
-    )
-    registry.RegisterModel(registry_pb2.RegisterModelRequest(model=model), timeout=300)
+    result = run_cli(mesh, *chat)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == TAUGHT
     assert _chat(inference, "smollm2-secret") == TAUGHT
     assert _chat(inference, CHAT_MODEL) != TAUGHT
 
 
-def test_dpo_raises_the_chosen_over_rejected_margin(mesh, training, datasets) -> None:  # noqa: ANN001
-    request = pb.PreferenceOptimizeRequest(
-        job_id="prefer-fruit",
-        finetuned_model=CHAT_MODEL,
-        algorithm_config=pb.DPOAlignmentConfig(beta=0.1),
-        training_config=_training_config("preferences", 2, 5e-5, batch_size=2),
-    )
-    training.PreferenceOptimize(request, timeout=60)
-    job = _wait(lambda: _job(training, "prefer-fruit"), lambda job: job.job.status in FINAL)
+def test_dpo_raises_the_chosen_over_rejected_margin(mesh, datasets) -> None:  # noqa: ANN001
+    config = training_config("preferences", n_epochs=2, batch_size=2, lr=5e-5)
+    with LlamaMeshClient(mesh.gateway_address) as client:
+        started = client.post_training.preference_optimize(CHAT_MODEL, config, beta=0.1, job_id="prefer-fruit")
+    assert started.type == pb.TRAINING_JOB_TYPE_PREFERENCE_OPTIMIZE
+
+    async def follow() -> pb.TrainingJob:
+        async with AsyncLlamaMeshClient(mesh.gateway_address) as client:
+            deadline = time.monotonic() + JOB_TIMEOUT_S
+            while (job := await client.post_training.get_job("prefer-fruit")).job.status not in FINAL:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.5)
+            assert [c.identifier for c in (await client.post_training.artifacts("prefer-fruit")).checkpoints] == [
+                "prefer-fruit"
+            ]
+            return job
+
+    job = asyncio.run(follow())
     assert job.job.status == jobs_pb2.JOB_STATUS_COMPLETED, job.job.error.message
-    assert job.type == pb.TRAINING_JOB_TYPE_PREFERENCE_OPTIMIZE
     (checkpoint,) = job.checkpoints
     pairs = [("Name a fruit.", "Apple.", "Rock."), ("Name a color.", "Blue.", "Chair.")]
     before = _margin(_base_model_dir(mesh), pairs)

@@ -19,7 +19,9 @@ NEW_TOKENS = 12
 
 @pytest.fixture(scope="module")
 def hf_dir() -> str:
-    return ensure_hf_model_from_gguf(str(resolve_model_source(BASE_GGUF)), str(Path.home() / ".cache/llama-mesh/models"))
+    return ensure_hf_model_from_gguf(
+        str(resolve_model_source(BASE_GGUF)), str(Path.home() / ".cache/llama-mesh/models")
+    )
 
 
 def test_exported_gguf_generates_what_the_hf_model_generates(hf_dir: str, tmp_path: Path) -> None:
