@@ -197,8 +197,8 @@ def train(spec: dict[str, Any]) -> None:
     work = Path(spec["work_dir"])
     final = Path(spec["checkpoint_path"])
     device, dtype = _device_and_dtype(spec["training"]["dtype"])
-    emit("started", device=device, dtype=dtype)
     model, tokenizer = _load_base(spec)
+    emit("started", device=device, dtype=dtype)  # the model is loaded (and converted once, for the first job)
     train_rows = _read_rows(spec["rows_path"])
     validation_rows = _read_rows(spec.get("validation_rows_path"))
     if validation_rows:
