@@ -11,6 +11,7 @@ directory exists only when complete (see llama_mesh/checkpoints.py for the layou
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import json
 import math
@@ -234,6 +235,9 @@ def train(spec: dict[str, Any]) -> None:
         config = DPOConfig(**args, beta=spec["dpo"]["beta"], loss_type=[spec["dpo"]["loss_type"]])
         trainer = DPOTrainer(
             model=model,
+            # the reference is the model as it starts (TRL would reload it from its config's path, which for a
+            # checkpoint trained with LoRA is the base model's)
+            ref_model=copy.deepcopy(model),
             args=config,
             train_dataset=train_set,
             eval_dataset=validation_set,
