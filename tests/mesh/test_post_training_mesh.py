@@ -242,10 +242,13 @@ def test_a_model_cannot_name_a_file_outside_the_checkpoint_dir(mesh, registry, t
             grpc.StatusCode.INVALID_ARGUMENT,
         )
         assert reason_and_field(error) == ("NOT_A_CHECKPOINT", "model.provider_resource_id"), error.details()
+    result = run_cli(mesh, "models", "register", "attack", "--provider-id", "llama-cpp", "--provider-resource-id",
+                     "/etc/passwd")  # fmt: skip
+    assert result.returncode != 0 and "is not a post-training checkpoint" in result.stderr
     (root / "escape").unlink()
 
 
-def test_cancel_stops_the_training_process_and_queued_jobs_wait(training, datasets) -> None:  # noqa: ANN001
+def test_cancel_stops_the_training_process_and_queued_jobs_wait(mesh, training, datasets) -> None:  # noqa: ANN001
     first = training.SupervisedFineTune(_sft(job_id="long-one", n_epochs=100), timeout=60)
     second = training.SupervisedFineTune(_sft(job_id="waiting-one", n_epochs=100), timeout=60)
     assert first.job.status in (jobs_pb2.JOB_STATUS_QUEUED, jobs_pb2.JOB_STATUS_RUNNING)
@@ -260,11 +263,16 @@ def test_cancel_stops_the_training_process_and_queued_jobs_wait(training, datase
     assert cancelled.job.status == jobs_pb2.JOB_STATUS_CANCELLED
     assert not _training_processes("long-one")
     assert not cancelled.checkpoints
-    # the queued job got the slot; cancel it too
+    # the queued job got the slot; cancel it too, from the CLI
     _running(training, "waiting-one")
-    cancelled = training.CancelTrainingJob(pb.CancelTrainingJobRequest(job_id="waiting-one"), timeout=30)
-    assert cancelled.job.status == jobs_pb2.JOB_STATUS_CANCELLED
+    result = run_cli(mesh, "post-training", "status", "waiting-one", columns=250)
+    assert result.returncode == 0 and "running" in result.stdout, result.stderr
+    result = run_cli(mesh, "post-training", "cancel", "waiting-one", columns=250)
+    assert result.returncode == 0 and "cancelled" in result.stdout, result.stderr
+    assert _job(training, "waiting-one").job.status == jobs_pb2.JOB_STATUS_CANCELLED
     assert not _training_processes("waiting-one")
+    result = run_cli(mesh, "post-training", "jobs", columns=250)
+    assert result.returncode == 0 and "long-one" in result.stdout and "waiting-one" in result.stdout
     page = training.ListTrainingJobs(pb.ListTrainingJobsRequest(page_size=1), timeout=30)
     assert [job.job.job_id for job in page.jobs] == ["waiting-one"] and page.next_page_token
     rest = training.ListTrainingJobs(pb.ListTrainingJobsRequest(page_token=page.next_page_token), timeout=30)
