@@ -243,7 +243,7 @@ def test_a_model_cannot_name_a_file_outside_the_checkpoint_dir(mesh, registry, t
         )
         assert reason_and_field(error) == ("NOT_A_CHECKPOINT", "model.provider_resource_id"), error.details()
     result = run_cli(mesh, "models", "register", "attack", "--provider-id", "llama-cpp", "--provider-resource-id",
-                     "/etc/passwd")  # fmt: skip
+                     "/etc/passwd", columns=400)  # fmt: skip
     assert result.returncode != 0 and "is not a post-training checkpoint" in result.stderr
     (root / "escape").unlink()
 
