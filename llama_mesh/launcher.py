@@ -52,6 +52,7 @@ def isolated_env(data_dir: Path) -> dict[str, str]:
         "LLAMA_MESH_EVAL_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "LLAMA_MESH_SYNTHETIC_DATA_GENERATION_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "LLAMA_MESH_OPENAI_EDGE_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
+        "LLAMA_MESH_POST_TRAINING_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }

@@ -18,6 +18,7 @@ from llama_mesh.cli.embeddings import embeddings
 from llama_mesh.cli.eval import eval_group
 from llama_mesh.cli.failures import MeshGroup
 from llama_mesh.cli.inspection import inspect
+from llama_mesh.cli.post_training import post_training_group
 from llama_mesh.cli.rag import rag
 from llama_mesh.cli.resources import RESOURCE_GROUPS
 from llama_mesh.cli.safety import safety
@@ -51,6 +52,7 @@ for _group in RESOURCE_GROUPS:
     cli.add_command(_group)
 for _command in (agent_group, chat, completion, embeddings, eval_group, inspect, rag, safety, scoring, sdg, traces):
     cli.add_command(_command)
+cli.add_command(post_training_group)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from llama_mesh.client.datasetio import AsyncDatasetIO, DatasetIO
 from llama_mesh.client.eval import AsyncEval, Eval
 from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
+from llama_mesh.client.post_training import AsyncPostTraining, PostTraining
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources
 from llama_mesh.client.scoring import AsyncScoring, Scoring
 from llama_mesh.client.synthetic_data import AsyncSyntheticData, SyntheticData
@@ -62,6 +63,7 @@ class LlamaMeshClient:
         self.benchmarks: Resources[res.Benchmark] = Resources(self._transport, registry, KIND_BY_NAME["benchmark"])
         self.inference = Inference(self._transport)
         self.eval = Eval(self._transport)
+        self.post_training = PostTraining(self._transport)
         self.inspect = Inspect(self._transport)
         self.datasetio = DatasetIO(self._transport)
         self.scoring = Scoring(self._transport)
@@ -121,6 +123,7 @@ class AsyncLlamaMeshClient:
         self.benchmarks: AsyncResources[res.Benchmark] = collection("benchmark")
         self.inference = AsyncInference(self._transport)
         self.eval = AsyncEval(self._transport)
+        self.post_training = AsyncPostTraining(self._transport)
         self.inspect = AsyncInspect(self._transport)
         self.datasetio = AsyncDatasetIO(self._transport)
         self.scoring = AsyncScoring(self._transport)

@@ -94,6 +94,11 @@ class Internal(MeshError):
     default_reason = "INTERNAL"
 
 
+class Unimplemented(MeshError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+    default_reason = "UNIMPLEMENTED"
+
+
 class RemoteError(MeshError):
     """An error another service answered, passed on with its status code, message and ErrorInfo."""
 

@@ -16,6 +16,7 @@ from llama_mesh.client.datasetio import AsyncDatasetIO, DatasetIO
 from llama_mesh.client.eval import AsyncEval, Eval
 from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
+from llama_mesh.client.post_training import AsyncPostTraining, PostTraining
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources
 from llama_mesh.client.scoring import AsyncScoring, Scoring
 from llama_mesh.client.synthetic_data import AsyncSyntheticData, SyntheticData
@@ -31,6 +32,7 @@ PAIRS = [
     (Inspect, AsyncInspect),
     (Resources, AsyncResources),
     (Models, AsyncModels),
+    (PostTraining, AsyncPostTraining),
     (Scoring, AsyncScoring),
     (SyntheticData, AsyncSyntheticData),
     (Transport, AsyncTransport),

@@ -11,7 +11,9 @@ from llama.common.v1 import resources_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
+from llama.synthetic_data_generation.v1 import synthetic_data_generation_pb2, synthetic_data_generation_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
+from tests.gateway.distribution_variant import distribution_variant
 from tests.mesh.helpers import CHAT_MODEL, expect_error, reason_and_field, user
 
 
@@ -48,6 +50,23 @@ def test_a_service_that_is_not_running_is_unavailable_by_name(tmp_path: Path) ->
                 pb.StreamChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("hi")])
             )
             expect_error(lambda: list(stream), grpc.StatusCode.UNAVAILABLE)
+    finally:
+        mesh.stop()
+
+
+def test_an_api_whose_service_is_not_in_the_distribution_is_unavailable(tmp_path: Path) -> None:
+    def without_synthetic_data(raw: dict) -> None:
+        raw["services"] = [s for s in raw["services"] if s["api"] != "synthetic_data_generation"]
+
+    variant = distribution_variant(tmp_path / "variant", without_synthetic_data)
+    mesh = LocalMesh(str(variant), env=isolated_env(tmp_path / "data"), log_dir=tmp_path / "logs")
+    mesh.start(only={"gateway"})
+    try:
+        with grpc.insecure_channel(mesh.gateway_address) as channel:
+            synthesis = synthetic_data_generation_pb2_grpc.SyntheticDataGenerationServiceStub(channel)
+            request = synthetic_data_generation_pb2.SynthesizeDataRequest()
+            error = expect_error(lambda: synthesis.SynthesizeData(request, timeout=30), grpc.StatusCode.UNAVAILABLE)
+            assert "synthetic_data_generation service" in error.details()
     finally:
         mesh.stop()
 

@@ -16,7 +16,6 @@ from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
-from llama.post_training.v1 import post_training_pb2, post_training_pb2_grpc
 from llama.registry.v1 import registry_pb2
 from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, expect_error, greedy, reason_and_field, system, user
 
@@ -465,13 +464,6 @@ def test_deadline_exceeded_reaches_the_caller(inference) -> None:
             break
         time.sleep(0.05)
     assert _engine_running(inference) == 0
-
-
-def test_api_whose_service_is_not_in_the_distribution_is_unavailable(gateway: grpc.Channel) -> None:
-    training = post_training_pb2_grpc.PostTrainingServiceStub(gateway)
-    request = post_training_pb2.ListTrainingJobsRequest()
-    error = expect_error(lambda: training.ListTrainingJobs(request), grpc.StatusCode.UNAVAILABLE)
-    assert "post_training service" in error.details()
 
 
 def test_inspect_reports_health_providers_and_version(gateway: grpc.Channel) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llama_mesh.checkpoints import GGUF_FILE, checkpoint_root, find_checkpoint
 from llama_mesh.model_conversion import ModelConversionError
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
@@ -35,6 +36,9 @@ class LlamaCppConfig(BaseModel):
     # Keep the last prompt's KV cache and evaluate only what a new prompt adds to a shared prefix.
     prefix_cache: bool = True
     preload: bool = True
+    # Post-training checkpoints this provider serves (a model registered with a checkpoint's identifier as its
+    # provider_resource_id); empty: <data_dir>/post_training/checkpoints. Nothing outside it is ever loaded.
+    checkpoint_dir: str = ""
 
 
 class VllmConfig(BaseModel):
@@ -93,12 +97,14 @@ class InferenceProvider:
         preload: bool,
         factory: Callable[[str, ModelEntry], TextEngine | ChatEngine | Embedder],
         serves_embeddings: bool = False,
+        checkpoints: Callable[[str], ModelEntry] | None = None,
     ) -> None:
         self.provider_id = provider_id
         self.serves_embeddings = serves_embeddings
         self.models = models
         self.preload = preload
         self._factory = factory
+        self._checkpoints = checkpoints
         self._loaded: dict[str, TextEngine | ChatEngine | Embedder] = {}
         self._locks: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in models}
 
@@ -110,7 +116,10 @@ class InferenceProvider:
         return dict(self._loaded)
 
     def require_model(self, name: str) -> None:
-        """NOT_FOUND unless this provider's config lists the model."""
+        """NOT_FOUND unless this provider's config lists the model or it names a checkpoint this provider serves."""
+        if name not in self.models and self._checkpoints is not None:
+            self.models[name] = self._checkpoints(name)
+            self._locks[name] = asyncio.Lock()
         if name not in self.models:
             raise NotFound(
                 f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}",
@@ -167,7 +176,12 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
             prefix_cache=settings.prefix_cache,
         )
 
-    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+    root = checkpoint_root(settings.checkpoint_dir, run.data_dir)
+
+    def checkpoint(name: str) -> ModelEntry:
+        return ModelEntry(source=str(find_checkpoint(root, name, "model.provider_resource_id") / GGUF_FILE))
+
+    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build, checkpoints=checkpoint)
 
 
 def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:

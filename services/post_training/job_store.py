@@ -1,0 +1,174 @@
+"""Training jobs in SQLite (<data_dir>/post_training/jobs.db): what was asked, where the job is, its checkpoint.
+
+Blocking; the job runner calls it off the event loop. A job that was QUEUED or RUNNING when the service stopped is
+marked FAILED when the store opens again (`fail_unfinished`), so that no job is ever silently lost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llama.common.v1 import jobs_pb2
+
+FINAL_STATES = (jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS training_jobs (
+    job_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    details TEXT NOT NULL DEFAULT '{}',
+    error_code INTEGER NOT NULL DEFAULT 0,
+    error_reason TEXT NOT NULL DEFAULT '',
+    error_message TEXT NOT NULL DEFAULT '',
+    checkpoints TEXT NOT NULL DEFAULT '[]',
+    create_time REAL NOT NULL,
+    start_time REAL,
+    end_time REAL
+);
+CREATE INDEX IF NOT EXISTS training_jobs_by_owner ON training_jobs (owner, create_time);
+"""
+_COLUMNS = (
+    "job_id, owner, kind, model, status, done, total, details, error_code, error_reason, error_message, checkpoints, "
+    "create_time, start_time, end_time"
+)
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    code: int  # google.rpc.Code number
+    reason: str
+    message: str
+
+
+@dataclass
+class JobRecord:
+    job_id: str
+    owner: str
+    kind: int  # post_training_pb2.TrainingJobType
+    model: str
+    status: int = jobs_pb2.JOB_STATUS_QUEUED
+    done: int = 0
+    total: int = 0
+    details: dict[str, Any] = field(default_factory=dict)  # epoch, losses, ETA, device, dtype
+    failure: JobFailure | None = None
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    create_time: float = field(default_factory=time.time)
+    start_time: float | None = None
+    end_time: float | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATES
+
+
+def _record(row: tuple) -> JobRecord:
+    (job_id, owner, kind, model, status, done, total, details, code, reason, message, saved, created, started,
+     ended) = row  # fmt: skip
+    return JobRecord(
+        job_id, owner, kind, model, status, done, total, json.loads(details),
+        JobFailure(code, reason, message) if reason else None, json.loads(saved), created, started, ended,
+    )  # fmt: skip
+
+
+class JobStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, values: tuple) -> int:
+        with self._lock:
+            return self._db.execute(sql, values).rowcount
+
+    def insert(self, record: JobRecord) -> bool:
+        """False when the job id is taken."""
+        try:
+            self._write(
+                f"INSERT INTO training_jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, 0, 0, '{{}}', 0, '', '', '[]', ?, "
+                "NULL, NULL)",
+                (record.job_id, record.owner, record.kind, record.model, record.status, record.create_time),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def exists(self, job_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM training_jobs WHERE job_id = ?", (job_id,)).fetchone() is not None
+
+    def get(self, job_id: str, owner: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM training_jobs WHERE job_id = ? AND owner = ?", (job_id, owner)
+            ).fetchone()
+        return _record(row) if row else None
+
+    def page(self, owner: str, offset: int, limit: int) -> list[JobRecord]:
+        """The owner's jobs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM training_jobs WHERE owner = ? ORDER BY create_time DESC, job_id "
+                "LIMIT ? OFFSET ?",
+                (owner, limit, offset),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def mark_running(self, job_id: str) -> bool:
+        return bool(
+            self._write(
+                "UPDATE training_jobs SET status = ?, start_time = ? WHERE job_id = ? AND status = ?",
+                (jobs_pb2.JOB_STATUS_RUNNING, time.time(), job_id, jobs_pb2.JOB_STATUS_QUEUED),
+            )
+        )
+
+    def set_progress(self, job_id: str, done: int, total: int, details: dict[str, Any]) -> None:
+        self._write(
+            "UPDATE training_jobs SET done = ?, total = ?, details = ? WHERE job_id = ?",
+            (done, total, json.dumps(details), job_id),
+        )
+
+    def add_checkpoint(self, job_id: str, checkpoint: dict[str, Any]) -> None:
+        with self._lock:
+            row = self._db.execute("SELECT checkpoints FROM training_jobs WHERE job_id = ?", (job_id,)).fetchone()
+            saved = [*json.loads(row[0]), checkpoint] if row else [checkpoint]
+            self._db.execute("UPDATE training_jobs SET checkpoints = ? WHERE job_id = ?", (json.dumps(saved), job_id))
+
+    def finish(self, job_id: str, status: int, failure: JobFailure | None = None) -> None:
+        """Put a job in a final state (once: a job already final keeps its state)."""
+        failure = failure or JobFailure(0, "", "")
+        self._write(
+            "UPDATE training_jobs SET status = ?, error_code = ?, error_reason = ?, error_message = ?, end_time = ? "
+            "WHERE job_id = ? AND status NOT IN (?, ?, ?)",
+            (status, failure.code, failure.reason, failure.message, time.time(), job_id, *FINAL_STATES),
+        )
+
+    def fail_unfinished(self, failure: JobFailure) -> list[str]:
+        """Mark every QUEUED or RUNNING job FAILED (at start-up: nothing runs them any more); their ids."""
+        with self._lock:
+            unfinished = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT job_id FROM training_jobs WHERE status IN (?, ?)",
+                    (jobs_pb2.JOB_STATUS_QUEUED, jobs_pb2.JOB_STATUS_RUNNING),
+                )
+            ]
+        for job_id in unfinished:
+            self.finish(job_id, jobs_pb2.JOB_STATUS_FAILED, failure)
+        return unfinished

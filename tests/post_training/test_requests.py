@@ -1,0 +1,122 @@
+"""Checks the post-training service makes before a job starts (settings, rows, checkpoint names) and its job store's
+restart rule, without a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llama.common.v1 import jobs_pb2
+from llama.post_training.v1 import post_training_pb2 as pb
+from llama_mesh import checkpoints
+from llama_mesh.runtime.errors import InvalidArgument, NotFound, Unimplemented
+from services.post_training.config import HuggingFacePostTrainingConfig
+from services.post_training.job_store import JobFailure, JobRecord, JobStore
+from services.post_training.providers.huggingface import _lora_settings, _training_settings
+from services.post_training.training_rows import training_rows
+
+
+def _config(**changes: object) -> pb.TrainingConfig:
+    config = pb.TrainingConfig(
+        n_epochs=1,
+        data_config=pb.DataConfig(dataset_id="d", batch_size=1, data_format=pb.DATASET_FORMAT_INSTRUCT),
+        optimizer_config=pb.OptimizerConfig(optimizer_type=pb.OPTIMIZER_TYPE_ADAMW, lr=1e-4),
+    )
+    for path, value in changes.items():
+        target = config
+        *parents, name = path.split("__")
+        for parent in parents:
+            target = getattr(target, parent)
+        setattr(target, name, value)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"optimizer_config__lr": -1e-4}, "training_config.optimizer_config.lr"),
+        ({"optimizer_config__lr": float("nan")}, "training_config.optimizer_config.lr"),
+        ({"n_epochs": 0}, "training_config.n_epochs"),
+        ({"data_config__batch_size": 0}, "training_config.data_config.batch_size"),
+        ({"data_config__data_format": 0}, "training_config.data_config.data_format"),
+        ({"gradient_accumulation_steps": 0}, "training_config.gradient_accumulation_steps"),
+        ({"dtype": "int4"}, "training_config.dtype"),
+    ],
+)
+def test_bad_training_settings_name_their_field(change: dict, field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _training_settings(_config(**change), HuggingFacePostTrainingConfig(), sft=True)
+    assert caught.value.field == field
+
+
+def test_lora_settings() -> None:
+    lora = pb.AlgorithmConfig(lora=pb.LoraFinetuningConfig(lora_attn_modules=["q_proj"], rank=0, alpha=8))
+    with pytest.raises(InvalidArgument, match="rank"):
+        _lora_settings(lora)
+    lora.lora.rank, lora.lora.lora_attn_modules[0] = 4, "attn"
+    with pytest.raises(InvalidArgument, match="unknown module 'attn'"):
+        _lora_settings(lora)
+    lora.lora.lora_attn_modules[0] = "output_proj"
+    assert _lora_settings(lora)["attn_modules"] == ["output_proj"]
+    assert _lora_settings(pb.AlgorithmConfig()) is None  # full fine-tuning
+    with pytest.raises(Unimplemented):
+        _lora_settings(pb.AlgorithmConfig(qat=pb.QATFinetuningConfig(quantizer_name="int8")))
+
+
+def test_rows_become_trl_rows_and_a_missing_column_names_dataset_row_and_column() -> None:
+    rows = [
+        {"input_query": "Hi?", "expected_answer": "Hello."},
+        {"chat_completion_input": '[{"role": "user", "content": "Yo?"}]', "answer": "Hey."},
+    ]
+    converted = training_rows(rows, "greetings", "f", pb.DATASET_FORMAT_INSTRUCT)
+    assert converted[0] == {
+        "prompt": [{"role": "user", "content": "Hi?"}],
+        "completion": [{"role": "assistant", "content": "Hello."}],
+    }
+    assert converted[1]["prompt"] == [{"role": "user", "content": "Yo?"}]
+    with pytest.raises(InvalidArgument) as caught:
+        training_rows([*rows, {"input_query": "no answer"}], "greetings", "f", pb.DATASET_FORMAT_INSTRUCT)
+    assert "dataset 'greetings': row 2: column expected_answer or answer is missing" in caught.value.message
+    assert caught.value.metadata["row"] == "2"
+    with pytest.raises(InvalidArgument, match="row 0: column dialog does not end with an assistant"):
+        training_rows([{"dialog": [{"role": "user", "content": "x"}]}], "d", "f", pb.DATASET_FORMAT_DIALOG)
+    with pytest.raises(InvalidArgument, match="row 0: column rejected is missing"):
+        training_rows([{"prompt": "p", "chosen": "c", "rejected": ""}], "d", "f", None)
+
+
+def test_checkpoint_names_never_leave_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "checkpoints"
+    good = root / "job-1"
+    good.mkdir(parents=True)
+    (good / checkpoints.MANIFEST).write_text("{}")
+    (good / checkpoints.GGUF_FILE).write_bytes(b"GGUF")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / checkpoints.MANIFEST).write_text("{}")
+    (outside / checkpoints.GGUF_FILE).write_bytes(b"GGUF")
+    (root / "link").symlink_to(outside)
+    assert checkpoints.find_checkpoint(root, "job-1", "f") == good.resolve()
+    assert checkpoints.find_checkpoint(root, str(good), "f") == good.resolve()
+    for name in ("/etc/passwd", "../outside", str(outside), "link", "job-1/../../outside", "", ".", "a\x00b"):
+        with pytest.raises(InvalidArgument):
+            checkpoints.find_checkpoint(root, name, "f")
+    with pytest.raises(NotFound):
+        checkpoints.find_checkpoint(root, "job-2", "f")
+
+
+def test_jobs_left_running_read_failed_when_the_store_opens_again(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    for job_id in ("a", "b", "c"):
+        assert store.insert(JobRecord(job_id=job_id, owner="", kind=1, model="m"))
+    assert not store.insert(JobRecord(job_id="a", owner="", kind=1, model="m"))
+    store.mark_running("a")
+    store.finish("c", jobs_pb2.JOB_STATUS_COMPLETED)
+    store.close()
+    reopened = JobStore(tmp_path / "jobs.db")
+    assert sorted(reopened.fail_unfinished(JobFailure(10, "SERVICE_RESTARTED", "gone"))) == ["a", "b"]
+    assert reopened.get("a", "").status == jobs_pb2.JOB_STATUS_FAILED
+    assert reopened.get("a", "").failure.reason == "SERVICE_RESTARTED"
+    assert reopened.get("c", "").status == jobs_pb2.JOB_STATUS_COMPLETED
+    assert reopened.get("a", "someone else") is None
+    assert [r.job_id for r in reopened.page("", 0, 2)] == ["c", "b"]
