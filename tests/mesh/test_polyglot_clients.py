@@ -1,6 +1,6 @@
 """Clients in other languages, generated from protos/, against a real gateway and inference service (llama.cpp on
-SmolLM2-135M): each lists the models and streams a chat. Also the `buf curl` examples of docs/grpc-from-any-language.md,
-which find the methods through the gateway's server reflection."""
+SmolLM2-135M): Node.js (clients/node) and Go (clients/go) each list the models and stream a chat. Also the `buf curl`
+examples of docs/grpc-from-any-language.md, which find the methods through the gateway's server reflection."""
 
 from __future__ import annotations
 
@@ -52,6 +52,28 @@ def test_node_client_reports_a_failed_call(gateway_address: str) -> None:
     chat = _run([node, "clients/node/client.js", "--address", gateway_address, "chat", "--model", "no-such-model",
                  "hello"])
     assert chat.returncode == 1 and chat.stderr.startswith("error: NOT_FOUND:"), chat.stderr
+
+
+@pytest.fixture(scope="module")
+def go_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """clients/go built from protos/ with Debian's Go packages (clients/go/build.sh)."""
+    assert shutil.which("go") and shutil.which("protoc-gen-go-grpc"), "run `make setup` (Debian's Go packages)"
+    out = tmp_path_factory.mktemp("go")
+    built = _run(["bash", "clients/go/build.sh", str(out)], timeout=900)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return out / "bin" / "llama-mesh-go"
+
+
+def test_go_client_lists_models_and_streams_a_chat(gateway_address: str, go_client: Path) -> None:
+    listed = _run([str(go_client), "-address", gateway_address, "models"])
+    assert listed.returncode == 0, listed.stderr
+    assert MODEL in listed.stdout.split()
+    chat = _run([str(go_client), "-address", gateway_address, "-model", MODEL, "-max-tokens", "12", "chat",
+                 "Say hello."])
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.strip(), "the streamed reply has text"
+    unknown = _run([str(go_client), "-address", gateway_address, "-model", "no-such-model", "chat", "hello"])
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: NOT_FOUND:"), unknown.stderr
 
 
 def _doc_commands() -> list[str]:
