@@ -99,3 +99,37 @@ async def test_unary_chat_and_bad_input(engine: ScriptedEngine) -> None:
                                       timeout=30)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "messages" in refused.value.details()
+
+
+class BreakingEngine(ScriptedEngine):
+    """Fails after `good` chunks, as an engine that crashes mid-generation."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self.good = good
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        for index, piece in enumerate(REPLY[: self.good]):
+            yield GenerationChunk(piece, 1, 3, index + 1)
+        raise RuntimeError("the engine crashed")
+
+
+async def test_a_failure_after_output_is_the_streams_error_event() -> None:
+    servicer = _servicer(BreakingEngine(good=1))
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, servicer)) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        events = [event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL),
+                                                                     timeout=30)]
+    assert events[0].chunk.text_delta == REPLY[0]
+    assert events[-1].WhichOneof("event") == "error" and len(events) == 2
+    assert (events[-1].error.code, events[-1].error.reason) == (grpc.StatusCode.INTERNAL.value[0], "ENGINE_FAILED")
+
+
+async def test_a_failure_before_output_is_the_calls_status() -> None:
+    servicer = _servicer(BreakingEngine(good=0))
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, servicer)) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            async for _ in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL), timeout=30):
+                pass
+    assert failed.value.code() == grpc.StatusCode.INTERNAL
