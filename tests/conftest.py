@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -10,6 +11,27 @@ import pytest
 from llama_mesh.launcher import LocalMesh, isolated_env
 
 pytest_plugins = ["tests.ci_skips"]
+# Tests that start real processes (the mesh, Postgres, containers) or load a model carry the `mesh` marker; the fast
+# tier (`make test-fast`: -m "not mesh") is everything else, in-process with small fakes (tests/fast/harness.py).
+REAL_PROCESS_TESTS = (
+    "mesh/",
+    "compose/",
+    "deploy/",
+    "inference/",
+    "gateway/test_auth_mesh.py",
+    "gateway/test_tls_mesh.py",
+    "gateway/test_postgres_registry.py",
+    "gateway/test_openai_edge_auth_mesh.py",
+    "post_training/test_gguf_export.py",
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = item.path.resolve().relative_to(TESTS).as_posix()
+        if relative.startswith(REAL_PROCESS_TESTS):
+            item.add_marker(pytest.mark.mesh)
 
 
 @pytest.fixture(scope="session")

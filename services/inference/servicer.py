@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 import grpc
 
@@ -13,11 +16,11 @@ from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, stream_er
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
-from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, status_code_number
+from llama_mesh.runtime.errors import FailedPrecondition, Internal, InvalidArgument, MeshError, status_code_number
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
 from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.providers import ProviderSet
-from services.inference.request_parsing import content_text, parse_chat, parse_completion
+from services.inference.request_parsing import ChatInput, CompletionInput, content_text, parse_chat, parse_completion
 from services.inference.span_attributes import record_generation, record_model
 from services.inference.usage_metrics import record_usage
 
@@ -26,6 +29,8 @@ MAX_BATCH_CONVERSATIONS = 256
 BATCH_CONCURRENCY = 16  # conversations of one BatchChatCompletion handed to the engine at a time
 _TRUNCATION = {pb.TEXT_TRUNCATION_NONE: "none", pb.TEXT_TRUNCATION_END: "end", pb.TEXT_TRUNCATION_START: "start"}
 _TASK = {pb.EMBEDDING_TASK_TYPE_QUERY: "query", pb.EMBEDDING_TASK_TYPE_DOCUMENT: "document"}
+Event = TypeVar("Event")
+log = logging.getLogger(__name__)
 
 
 def _usage(result: GenerationResult) -> sampling_pb2.Usage:
@@ -61,6 +66,29 @@ def _assistant_message(result: GenerationResult) -> messages_pb2.Message:
 
 def _stream_error(error: MeshError) -> stream_error_pb2.StreamError:
     return stream_error_pb2.StreamError(code=status_code_number(error.code), reason=error.reason, message=error.message)
+
+
+async def _failure_as_last_event(
+    events: AsyncIterator[Event], error_event: Callable[[stream_error_pb2.StreamError], Event]
+) -> AsyncIterator[Event]:
+    """The events, passed on. A failure before the first one is the call's status; after it (some output was sent)
+    it is the stream's last event, an `error` event (llama.common.v1.StreamError), which clients raise. Closing this
+    iterator (the caller went away) closes `events` at once, which aborts the generation in the engine."""
+    sent = False
+    try:
+        async with contextlib.aclosing(events):
+            async for event in events:
+                sent = True
+                yield event
+    except MeshError as error:
+        if not sent:
+            raise
+        yield error_event(_stream_error(error))
+    except Exception as exc:
+        if not sent:
+            raise
+        log.exception("generation failed mid-stream")
+        yield error_event(_stream_error(Internal(f"generation failed: {type(exc).__name__}", reason="ENGINE_FAILED")))
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
@@ -110,6 +138,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     async def StreamChatCompletion(self, request, context) -> AsyncIterator[pb.StreamChatCompletionResponse]:  # noqa: N802, ANN001
         chat = parse_chat(request)
         name, engine = await self._text_engine(request.model_id, context)
+        events = self._chat_events(chat, name, engine)
+        async for event in _failure_as_last_event(events, lambda error: pb.StreamChatCompletionResponse(error=error)):
+            yield event
+
+    async def _chat_events(
+        self, chat: ChatInput, name: str, engine: TextEngine | ChatEngine
+    ) -> AsyncIterator[pb.StreamChatCompletionResponse]:
         result = GenerationResult()
         async for chunk in record_generation(stream_chat(engine, chat, name, result), result, name):
             if chunk.text or chunk.logprobs:
@@ -134,6 +169,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     async def StreamCompletion(self, request, context) -> AsyncIterator[pb.StreamCompletionResponse]:  # noqa: N802, ANN001
         completion = parse_completion(request)
         name, engine = await self._text_engine(request.model_id, context)
+        events = self._completion_events(completion, name, engine)
+        async for event in _failure_as_last_event(events, lambda error: pb.StreamCompletionResponse(error=error)):
+            yield event
+
+    async def _completion_events(
+        self, completion: CompletionInput, name: str, engine: TextEngine | ChatEngine
+    ) -> AsyncIterator[pb.StreamCompletionResponse]:
         result = GenerationResult()
         async for chunk in record_generation(stream_completion(engine, completion, name, result), result, name):
             if chunk.text or chunk.logprobs:

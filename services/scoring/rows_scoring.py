@@ -30,7 +30,9 @@ class RowsScorer:
         self._providers = providers
         self._gateway = gateway
 
-    async def resolve(self, requested: Mapping[str, res.ScoringFunctionParams]) -> list[Scoring]:
+    async def resolve(
+        self, requested: Mapping[str, res.ScoringFunctionParams], time_left: float | None = None
+    ) -> list[Scoring]:
         """The registered functions a request names, with the params to use (NOT_FOUND for an unknown one)."""
         if not requested:
             raise InvalidArgument("scoring_functions", "name at least one registered scoring function")
@@ -39,7 +41,7 @@ class RowsScorer:
         resolved: list[Scoring] = []
         for function_id in sorted(requested):
             request = registry_pb2.GetScoringFunctionRequest(scoring_function_id=function_id)
-            function = await self._gateway.call(self._gateway.registry.GetScoringFunction, request)
+            function = await self._gateway.call(self._gateway.registry.GetScoringFunction, request, time_left)
             given = requested[function_id]
             params = given if given.type != res.SCORING_FUNCTION_TYPE_UNSPECIFIED else function.params
             resolved.append(Scoring(function, params, self._providers.get(function.provider_id)))

@@ -32,7 +32,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             raise InvalidArgument(
                 "input_rows", f"at most {MAX_INPUT_ROWS} rows per call; use ScoreBatch over a dataset for more"
             )
-        scorings = await self._scorer.resolve(request.scoring_functions)
+        scorings = await self._scorer.resolve(request.scoring_functions, remaining_timeout(context))
         rows = [json_format.MessageToDict(row) for row in request.input_rows]
         results = await self._scorer.score(scorings, rows, RowsOrigin(), remaining_timeout(context))
         return scoring_pb2.ScoreResponse(results={key: result for key, (_, result) in results.items()})
@@ -40,7 +40,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     async def ScoreBatch(self, request, context):  # noqa: N802, ANN001, ANN201
         if not request.dataset_id:
             raise InvalidArgument("dataset_id", "is required")
-        scorings = await self._scorer.resolve(request.scoring_functions)
+        scorings = await self._scorer.resolve(request.scoring_functions, remaining_timeout(context))
         gateway = self._gateway
         lookup = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
         dataset = await gateway.call(gateway.registry.GetDataset, lookup, context)

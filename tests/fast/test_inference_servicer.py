@@ -1,0 +1,135 @@
+"""InferenceService in-process over a fake engine: the servicer's parsing, streaming and packing of chunks, usage and
+stop reason, with no model loaded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+
+from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2
+from llama.inference.v1 import inference_pb2 as pb
+from llama.inference.v1 import inference_pb2_grpc
+from services.inference.provider import EngineStats, GenerationChunk, GenerationRequest, TextEngine
+from services.inference.providers import InferenceProvider, ModelEntry, ProviderSet
+from services.inference.servicer import InferenceServicer
+from tests.fast.harness import as_resolved, connected
+
+REPLY = ["Hel", "lo", " there"]
+
+
+class ScriptedEngine(TextEngine):
+    """Answers every prompt with REPLY, one piece per chunk; remembers the prompts it was given."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    @property
+    def context_length(self) -> int:
+        return 4096
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        self.prompts.append(request.prompt)
+        prompt_tokens = self.count_tokens(request.prompt)
+        for index, piece in enumerate(REPLY):
+            last = index == len(REPLY) - 1
+            yield GenerationChunk(piece, 1, prompt_tokens, index + 1, finish_reason="stop" if last else None)
+
+    def stats(self) -> EngineStats:
+        return EngineStats(running_requests=0, waiting_requests=0)
+
+
+MODEL = resources_pb2.Model(identifier="scripted", provider_id="fake", provider_resource_id="scripted-1",
+                            model_type=resources_pb2.MODEL_TYPE_LLM)
+
+
+@pytest.fixture
+def engine() -> ScriptedEngine:
+    return ScriptedEngine()
+
+
+def _servicer(engine: ScriptedEngine) -> InferenceServicer:
+    provider = InferenceProvider("fake", {"scripted-1": ModelEntry(source="none")}, False, lambda name, entry: engine)
+    return InferenceServicer(ProviderSet({"fake": provider}))
+
+
+def _request(**fields: Any) -> pb.StreamChatCompletionRequest:
+    message = messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text="Say hello"))
+    return pb.StreamChatCompletionRequest(
+        model_id="scripted", messages=[message], sampling_params=sampling_pb2.SamplingParams(max_tokens=8), **fields
+    )
+
+
+async def test_stream_chat_sends_chunks_then_the_whole_message(engine: ScriptedEngine) -> None:
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        events = [event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL),
+                                                                     timeout=30)]
+    assert [event.chunk.text_delta for event in events[:-1]] == REPLY
+    complete = events[-1].complete
+    assert complete.completion_message.content.text == "".join(REPLY)
+    assert complete.completion_message.role == messages_pb2.ROLE_ASSISTANT
+    assert complete.usage.completion_tokens == len(REPLY)
+    assert engine.prompts and "Say hello" in engine.prompts[0]
+
+
+async def test_unary_chat_and_bad_input(engine: ScriptedEngine) -> None:
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        unary = pb.ChatCompletionRequest()
+        unary.CopyFrom(pb.ChatCompletionRequest.FromString(_request().SerializeToString()))  # the paired message
+        reply = await stub.ChatCompletion(unary, metadata=as_resolved(MODEL), timeout=30)
+        assert reply.completion_message.content.text == "".join(REPLY)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ChatCompletion(pb.ChatCompletionRequest(model_id="scripted"), metadata=as_resolved(MODEL),
+                                      timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "messages" in refused.value.details()
+
+
+class BreakingEngine(ScriptedEngine):
+    """Fails after `good` chunks, as an engine that crashes mid-generation."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self.good = good
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        for index, piece in enumerate(REPLY[: self.good]):
+            yield GenerationChunk(piece, 1, 3, index + 1)
+        raise RuntimeError("the engine crashed")
+
+
+async def test_a_failure_after_output_is_the_streams_error_event() -> None:
+    servicer = _servicer(BreakingEngine(good=1))
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, servicer)) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        events = [event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL),
+                                                                     timeout=30)]
+    assert events[0].chunk.text_delta == REPLY[0]
+    assert events[-1].WhichOneof("event") == "error" and len(events) == 2
+    assert (events[-1].error.code, events[-1].error.reason) == (grpc.StatusCode.INTERNAL.value[0], "ENGINE_FAILED")
+
+
+async def test_a_failure_before_output_is_the_calls_status() -> None:
+    servicer = _servicer(BreakingEngine(good=0))
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, servicer)) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            async for _ in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL), timeout=30):
+                pass
+    assert failed.value.code() == grpc.StatusCode.INTERNAL

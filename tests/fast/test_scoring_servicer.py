@@ -1,0 +1,74 @@
+"""ScoringService.Score in-process, calling a fake gateway (a registry that knows one scoring function) through the
+real GatewayClient: the servicer's logic, the gateway call and the error passed back, without a mesh."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+
+from llama.common.v1 import resources_pb2 as res
+from llama.registry.v1 import registry_pb2_grpc
+from llama.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from llama_mesh.runtime.errors import NotFound
+from llama_mesh.runtime.gateway_client import GatewayClient
+from services.scoring.providers import ScoringProviders
+from services.scoring.providers.basic import BasicConfig, BasicScoring
+from services.scoring.rows_scoring import RowsScorer
+from services.scoring.servicer import ScoringServicer
+from tests.fast.harness import connected, serving
+
+EQUALITY = res.ScoringFunction(
+    identifier="basic::equality",
+    provider_id="basic",
+    params=res.ScoringFunctionParams(
+        type=res.SCORING_FUNCTION_TYPE_BASIC, aggregation_functions=[res.AGGREGATION_FUNCTION_ACCURACY]
+    ),
+)
+
+
+class FakeRegistry(registry_pb2_grpc.RegistryServiceServicer):
+    """The gateway's registry, as far as scoring uses it; records the deadline each call came with."""
+
+    def __init__(self) -> None:
+        self.deadlines: list[float | None] = []
+
+    async def GetScoringFunction(self, request, context):  # noqa: N802 - gRPC method
+        self.deadlines.append(context.time_remaining())
+        if request.scoring_function_id != EQUALITY.identifier:
+            raise NotFound(f"scoring function {request.scoring_function_id!r} is not registered",
+                           reason="RESOURCE_NOT_FOUND")
+        return EQUALITY
+
+
+def _row(generated: str, expected: str) -> struct_pb2.Struct:
+    row = struct_pb2.Struct()
+    row.update({"generated_answer": generated, "expected_answer": expected})
+    return row
+
+
+async def test_score_through_a_fake_gateway() -> None:
+    registry = FakeRegistry()
+    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, registry)) as gateway_address:
+        gateway = GatewayClient(gateway_address)
+        providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
+        servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
+        async with connected((scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)) as channel:
+            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
+            rows = [_row("Paris", "Paris"), _row("Lyon", "Paris")]
+            request = scoring_pb2.ScoreRequest(input_rows=rows)
+            request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
+            reply = await stub.Score(request, timeout=30)
+            result = reply.results["basic::equality"]
+            assert [row["score"] for row in result.score_rows] == [1.0, 0.0]
+            assert result.aggregated_results["accuracy"]["accuracy"] == 0.5
+
+            unknown = scoring_pb2.ScoreRequest(input_rows=rows)
+            unknown.scoring_functions["no::such"].CopyFrom(res.ScoringFunctionParams())
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.Score(unknown, timeout=30)
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND  # the registry's answer, passed on
+            assert "no::such" in refused.value.details()
+        await gateway.close()
+    # The served call's 30 s deadline passed on (gRPC rounds it on the wire), not the client's 600 s default.
+    assert registry.deadlines and all(0 < d < 60 for d in registry.deadlines)
