@@ -29,8 +29,9 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
 
     async def startup() -> None:
         await stores.start()
-        candidates = await stored_at_start(stores)
-        sweeps.append(asyncio.create_task(sweep_orphans(stores, candidates, registry_lister(gateway))))
+        if not config.gateway.auth.enabled:  # with auth, a token may not see every vector DB: nothing is swept
+            candidates = await stored_at_start(stores)
+            sweeps.append(asyncio.create_task(sweep_orphans(stores, candidates, registry_lister(gateway))))
 
     async def shutdown() -> None:
         for sweep in sweeps:

@@ -4,7 +4,9 @@
 Only collections that were on storage when the service started are candidates (`stored_at_start`), so a vector DB
 being registered right now is never touched; the sweep waits SWEEP_DELAY_S first (a registration that was between
 its prepare and its registry write when this process started has landed by then), then asks the registry, through
-the gateway, which vector DBs exist, retrying while the gateway is not up yet.
+the gateway, which vector DBs exist, retrying while the gateway is not up yet. It runs only where the gateway has no
+auth: a token's view of the registry may leave out vector DBs (resources it may not use), and those must not be
+taken for orphans.
 """
 
 from __future__ import annotations
