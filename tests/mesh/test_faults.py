@@ -1,11 +1,12 @@
-"""Faults under load, with real processes: each of vector_io, datasetio and the gateway is killed with SIGKILL while a
-writer keeps writing through the gateway. Callers get UNAVAILABLE (naming the service) instead of a hang, the
+"""Faults under load, with real processes: each of vector_io, datasetio, telemetry and the gateway is killed with
+SIGKILL while a writer keeps writing. Callers get UNAVAILABLE (naming the service) instead of a hang, the
 launcher's supervision starts the process again with backoff, the writer gets through again, and nothing a call
-acknowledged before the kill is lost: vector chunks, dataset rows, registry entries."""
+acknowledged before the kill is lost: vector chunks, dataset rows, spans, registry entries."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import threading
 import time
@@ -15,11 +16,14 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import struct_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from llama.common.v1 import content_pb2
 from llama.common.v1 import resources_pb2 as res
 from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
+from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
 from tests.mesh.helpers import EMBEDDING_MODEL, expect_error
@@ -80,7 +84,7 @@ class Writer(threading.Thread):
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[LocalMesh]:
     mesh = LocalMesh("local-cpu", env=isolated_env(tmp_path / "data"), log_dir=tmp_path / "logs")
-    mesh.start(only={"gateway", "vector_io", "datasetio"})
+    mesh.start(only={"gateway", "vector_io", "datasetio", "telemetry"})
     yield mesh
     mesh.stop()
 
@@ -179,3 +183,45 @@ def test_a_process_that_keeps_dying_is_restarted_with_growing_backoff(mesh: Loca
             lambda: registry.GetDataset(registry_pb2.GetDatasetRequest(dataset_id="none"), timeout=60),
             grpc.StatusCode.NOT_FOUND,
         )
+
+
+def test_a_killed_telemetry_service_keeps_the_spans_it_acknowledged(mesh: LocalMesh) -> None:
+    """Spans exported straight to the receiver (as every service does) while it is killed: an Export that was
+    answered is stored; queries through the gateway are UNAVAILABLE meanwhile."""
+    trace_ids: dict[int, str] = {}
+    with (
+        grpc.insecure_channel(mesh.config.service("telemetry").address) as receiver,
+        grpc.insecure_channel(mesh.gateway_address) as channel,
+    ):
+        otlp = trace_service_pb2_grpc.TraceServiceStub(receiver)
+        telemetry = telemetry_pb2_grpc.TelemetryServiceStub(channel)
+
+        def export(number: int) -> object:
+            trace_id = secrets.token_bytes(16)
+            span = trace_pb2.Span(
+                trace_id=trace_id,
+                span_id=secrets.token_bytes(8),
+                name=f"s{number}",
+                start_time_unix_nano=1,
+                end_time_unix_nano=2,
+            )
+            request = trace_service_pb2.ExportTraceServiceRequest(
+                resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[span])])]
+            )
+            reply = otlp.Export(request, timeout=10)
+            trace_ids[number] = trace_id.hex()
+            return reply
+
+        writer = Writer(export)
+        writer.start()
+        try:
+            writer.wait_for(3)
+            probe = lambda: telemetry.QueryTraces(telemetry_pb2.QueryTracesRequest(page_size=1), timeout=10)  # noqa: E731
+            _kill_and_supervise(mesh, "telemetry", probe)
+            writer.wait_for(len(writer.acknowledged) + 3)
+        finally:
+            writer.finish()
+        assert set(writer.failures) <= {grpc.StatusCode.UNAVAILABLE}, writer.failures
+        for number in writer.acknowledged:
+            trace = telemetry.GetTrace(telemetry_pb2.GetTraceRequest(trace_id=trace_ids[number]), timeout=60)
+            assert trace.trace_id == trace_ids[number]
