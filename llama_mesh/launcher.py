@@ -1,5 +1,6 @@
 """Start a distribution as local processes (the gateway and one process per service), wait until all are ready,
-and stop them all cleanly.  `python -m llama_mesh.launcher --distribution local-cpu` is what `make up` runs."""
+keep them running (a process that dies is started again, with backoff, while the rest keep serving), and stop them
+all cleanly.  `python -m llama_mesh.launcher --distribution local-cpu` is what `make up` runs."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from llama_mesh.runtime.config import RunConfig, distribution_path, load_run_con
 from llama_mesh.runtime.transport_security import OPENAI_EDGE_SERVICE, channel_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Restart backoff of a process that died: 1 s, doubling up to 30 s; back to 1 s once it has stayed up a minute.
+RESTART_BACKOFF_S = (1.0, 30.0)
+STABLE_AFTER_S = 60.0
 
 
 class MeshStartError(Exception):
@@ -66,6 +70,10 @@ class LocalMesh:
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: list[IO[bytes]] = []
+        self._modules: dict[str, str] = {}
+        self._started_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}  # deaths in a row, for the backoff
+        self._restart_at: dict[str, float] = {}  # when a dead process is due to start again
 
     @property
     def gateway_address(self) -> str:
@@ -76,11 +84,36 @@ class LocalMesh:
         output: IO[bytes] | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
+            mode = "ab" if name in self.processes else "wb"  # a restart keeps the log of the run that died
+            output = open(self.log_dir / f"{name}.log", mode)  # noqa: SIM115 - closed in stop()
             self._logs.append(output)
+        self._modules[name] = module
+        self._started_at[name] = time.monotonic()
         self.processes[name] = subprocess.Popen(
             command, cwd=REPO_ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT if output else None
         )
+
+    def supervise(self) -> list[str]:
+        """One round of supervision: a process that exited is scheduled to start again after its backoff, and
+        started once that has passed. Returns what happened, one line per event, for the log."""
+        events = []
+        now = time.monotonic()
+        for name, process in list(self.processes.items()):
+            if process.poll() is None:
+                if now - self._started_at[name] > STABLE_AFTER_S:
+                    self._failures[name] = 0
+                continue
+            if name not in self._restart_at:
+                failures = self._failures.get(name, 0)
+                delay = min(RESTART_BACKOFF_S[0] * 2**failures, RESTART_BACKOFF_S[1])
+                self._failures[name] = failures + 1
+                self._restart_at[name] = now + delay
+                events.append(f"{name} exited with code {process.returncode}; restarting it in {delay:g}s")
+            elif now >= self._restart_at[name]:
+                del self._restart_at[name]
+                self._spawn(name, self._modules[name])
+                events.append(f"{name} restarted (pid {self.processes[name].pid})")
+        return events
 
     def start(self, timeout: float = 900.0, only: set[str] | None = None) -> None:
         """Start the gateway and every service (or just those named in `only`) and wait until they serve."""
@@ -98,6 +131,11 @@ class LocalMesh:
         except BaseException:
             self.stop()
             raise
+
+    def wait_until_serving(self, name: str, timeout: float = 900.0) -> None:
+        """Wait until process `name` (the gateway or a service) reports SERVING, e.g. after `supervise` restarted it."""
+        address = self.gateway_address if name == "gateway" else self.config.service(name).address
+        self._wait_ready(name, address, time.monotonic() + timeout)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         if self.log_dir is None or not (self.log_dir / f"{name}.log").exists():
@@ -184,10 +222,8 @@ def main() -> None:
     )
     try:
         while not stopping:
-            for name, process in mesh.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping the mesh", file=sys.stderr)
-                    stopping = True
+            for event in mesh.supervise():
+                print(event, file=sys.stderr, flush=True)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

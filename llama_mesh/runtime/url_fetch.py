@@ -131,7 +131,9 @@ _PinnedHttpx = _pinned_transport_class(httpx)
 
 
 def pinned_client(policy: UrlPolicy, *, timeout: float) -> httpx.AsyncClient:
-    """An httpx client that connects only to checked addresses (see the module doc); redirects are not followed."""
+    """An httpx client that connects only to checked addresses (see the module doc); redirects are not followed.
+    Use one client per host: its connection pool is keyed by address, and two names on one address would share a
+    TLS connection made for the first."""
     return httpx.AsyncClient(transport=_PinnedHttpx(policy), timeout=timeout, follow_redirects=False, trust_env=False)
 
 

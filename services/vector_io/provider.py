@@ -69,6 +69,10 @@ class VectorStore(ABC):
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect or open local storage; called once before serving."""
 
+    async def collections(self) -> list[str]:
+        """The names of the collections on storage (for the orphan sweep); an engine that cannot list them: []."""
+        return []
+
     @abstractmethod
     async def create_collection(self, name: str, dimension: int) -> None:
         """Make the collection exist, empty, with this dimension (a vector DB is being registered): whatever a

@@ -141,6 +141,10 @@ class QdrantVectorStore(VectorStore):
         )
         log.info("qdrant: created collection %s (%d-d, cosine)", name, dimension)
 
+    async def collections(self) -> list[str]:
+        with _server_errors():
+            return sorted(collection.name for collection in (await self.client.get_collections()).collections)
+
     async def create_collection(self, name: str, dimension: int) -> None:
         name = collection_name(name)
         with _server_errors():

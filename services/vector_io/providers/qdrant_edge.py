@@ -181,6 +181,15 @@ class EdgeVectorStore(VectorStore):
             await self._run(opened[0].close)
         await self._run(functools.partial(shutil.rmtree, self._directory(name), ignore_errors=True))
 
+    async def collections(self) -> list[str]:
+        def listed() -> list[str]:
+            prefix = "collection-"
+            if not self._root.is_dir():
+                return []
+            return sorted(p.name.removeprefix(prefix) for p in self._root.iterdir() if p.name.startswith(prefix))
+
+        return await self._run(listed)
+
     async def create_collection(self, name: str, dimension: int) -> None:
         name = collection_name(name)
         async with self._lock(name):

@@ -1,0 +1,227 @@
+"""Faults under load, with real processes: each of vector_io, datasetio, telemetry and the gateway is killed with
+SIGKILL while a writer keeps writing. Callers get UNAVAILABLE (naming the service) instead of a hang, the
+launcher's supervision starts the process again with backoff, the writer gets through again, and nothing a call
+acknowledged before the kill is lost: vector chunks, dataset rows, spans, registry entries."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from llama.common.v1 import content_pb2
+from llama.common.v1 import resources_pb2 as res
+from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
+from llama.registry.v1 import registry_pb2, registry_pb2_grpc
+from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
+from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
+from llama_mesh.launcher import LocalMesh, isolated_env
+from tests.mesh.helpers import EMBEDDING_MODEL, expect_error
+
+WAIT_SECONDS = 300  # bounds on every wait below; a loaded machine is slow, a broken mesh never gets there
+DIMENSION = 384
+VECTOR_DB = "kept-chunks"
+DATASET = "kept-rows"
+
+
+def _row(number: int) -> struct_pb2.Struct:
+    row = struct_pb2.Struct()
+    row.update({"input_query": f"q{number}", "expected_answer": str(number), "chat_completion_input": "[]"})
+    return row
+
+
+def _chunk(number: int) -> vector_io_pb2.Chunk:
+    embedding = [0.0] * DIMENSION
+    embedding[number % DIMENSION] = 1.0
+    return vector_io_pb2.Chunk(
+        chunk_id=f"c{number}", content=content_pb2.Content(text=f"marker {number}"), embedding=embedding
+    )
+
+
+class Writer(threading.Thread):
+    """Calls `write(n)` for n = 0, 1, 2... until stopped; remembers which calls were acknowledged and the status
+    codes of those that failed."""
+
+    def __init__(self, write: Callable[[int], object]) -> None:
+        super().__init__(daemon=True)
+        self._write = write
+        self._stopping = threading.Event()
+        self.acknowledged: list[int] = []
+        self.failures: list[grpc.StatusCode] = []
+
+    def run(self) -> None:
+        number = 0
+        while not self._stopping.is_set():
+            try:
+                self._write(number)
+                self.acknowledged.append(number)
+            except grpc.RpcError as error:
+                self.failures.append(error.code())
+                self._stopping.wait(0.1)
+            number += 1
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(self.acknowledged) < count:
+            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} writes acknowledged: {self.failures}"
+            self._stopping.wait(0.05)
+
+    def finish(self) -> None:
+        self._stopping.set()
+        self.join(timeout=WAIT_SECONDS)
+
+
+@pytest.fixture
+def mesh(tmp_path: Path) -> Iterator[LocalMesh]:
+    mesh = LocalMesh("local-cpu", env=isolated_env(tmp_path / "data"), log_dir=tmp_path / "logs")
+    mesh.start(only={"gateway", "vector_io", "datasetio", "telemetry"})
+    yield mesh
+    mesh.stop()
+
+
+def _kill_and_supervise(mesh: LocalMesh, name: str, probe: Callable[[], object] | None) -> list[str]:
+    """SIGKILL `name`; `probe` (a call that needs it) must fail UNAVAILABLE at once, naming it; then supervision
+    starts it again and it serves."""
+    process = mesh.processes[name]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=WAIT_SECONDS)
+    if probe is not None:
+        error = expect_error(probe, grpc.StatusCode.UNAVAILABLE)
+        assert f"{name} service" in error.details()
+    events: list[str] = []
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not any(event.startswith(f"{name} restarted") for event in events):
+        assert time.monotonic() < deadline, f"{name} was not restarted: {events}"
+        events += mesh.supervise()
+        time.sleep(0.1)
+    mesh.wait_until_serving(name, timeout=WAIT_SECONDS)
+    assert events[0].startswith(f"{name} exited with code -9; restarting it in")
+    return events
+
+
+def test_killed_processes_come_back_and_keep_what_they_acknowledged(mesh: LocalMesh) -> None:
+    with grpc.insecure_channel(mesh.gateway_address) as channel:
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
+        vectors = vector_io_pb2_grpc.VectorIOServiceStub(channel)
+        datasets = datasetio_pb2_grpc.DatasetIOServiceStub(channel)
+        registry.RegisterVectorDB(
+            registry_pb2.RegisterVectorDBRequest(
+                vector_db=res.VectorDB(
+                    identifier=VECTOR_DB, embedding_model=EMBEDDING_MODEL, embedding_dimension=DIMENSION
+                )
+            ),
+            timeout=60,
+        )
+        rows_source = res.DataSource(rows=res.RowsSource(rows=[_row(-1)]))
+        dataset = res.Dataset(identifier=DATASET, purpose=res.DATASET_PURPOSE_EVAL_QUESTION_ANSWER, source=rows_source)
+        registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), timeout=60)
+
+        def insert(number: int) -> object:
+            request = vector_io_pb2.InsertChunksRequest(vector_db_id=VECTOR_DB, chunks=[_chunk(number)])
+            return vectors.InsertChunks(request, timeout=10)
+
+        def append(number: int) -> object:
+            request = datasetio_pb2.AppendRowsRequest(dataset_id=DATASET, rows=[_row(number)])
+            return datasets.AppendRows(request, timeout=10)
+
+        for name, write in (("vector_io", insert), ("datasetio", append), ("gateway", insert)):
+            writer = Writer(write)
+            writer.start()
+            try:
+                writer.wait_for(3)
+                probe = None if name == "gateway" else (lambda write=write: write(10**6))
+                _kill_and_supervise(mesh, name, probe)
+                written = len(writer.acknowledged)
+                writer.wait_for(written + 3)  # the writer gets through again
+            finally:
+                writer.finish()
+            assert set(writer.failures) <= {grpc.StatusCode.UNAVAILABLE}, writer.failures
+
+            if write is insert:
+                ids = [f"c{number}" for number in writer.acknowledged]
+                deleted = vectors.DeleteChunks(
+                    vector_io_pb2.DeleteChunksRequest(vector_db_id=VECTOR_DB, chunk_ids=ids), timeout=60
+                )
+                assert deleted.deleted_count == len(ids)  # every acknowledged chunk was still there
+            else:
+                stored = set()
+                start = 0
+                while True:
+                    page = datasets.IterRows(
+                        datasetio_pb2.IterRowsRequest(dataset_id=DATASET, start_index=start, limit=1000), timeout=60
+                    )
+                    stored |= {row["input_query"] for row in page.rows}
+                    if not page.HasField("next_start_index"):
+                        break
+                    start = page.next_start_index
+                assert {f"q{number}" for number in writer.acknowledged} <= stored
+
+        # The registry kept both entries across the gateway's SIGKILL.
+        registry.GetVectorDB(registry_pb2.GetVectorDBRequest(vector_db_id=VECTOR_DB), timeout=60)
+        registry.GetDataset(registry_pb2.GetDatasetRequest(dataset_id=DATASET), timeout=60)
+
+
+def test_a_process_that_keeps_dying_is_restarted_with_growing_backoff(mesh: LocalMesh) -> None:
+    """Backoff doubles with each death in a row, and the rest of the mesh keeps serving meanwhile."""
+    first = _kill_and_supervise(mesh, "datasetio", None)
+    second = _kill_and_supervise(mesh, "datasetio", None)
+    assert "restarting it in 1s" in first[0] and "restarting it in 2s" in second[0]
+    with grpc.insecure_channel(mesh.gateway_address) as channel:
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
+        registry.ListModels(registry_pb2.ListModelsRequest(), timeout=60)
+        expect_error(
+            lambda: registry.GetDataset(registry_pb2.GetDatasetRequest(dataset_id="none"), timeout=60),
+            grpc.StatusCode.NOT_FOUND,
+        )
+
+
+def test_a_killed_telemetry_service_keeps_the_spans_it_acknowledged(mesh: LocalMesh) -> None:
+    """Spans exported straight to the receiver (as every service does) while it is killed: an Export that was
+    answered is stored; queries through the gateway are UNAVAILABLE meanwhile."""
+    trace_ids: dict[int, str] = {}
+    with (
+        grpc.insecure_channel(mesh.config.service("telemetry").address) as receiver,
+        grpc.insecure_channel(mesh.gateway_address) as channel,
+    ):
+        otlp = trace_service_pb2_grpc.TraceServiceStub(receiver)
+        telemetry = telemetry_pb2_grpc.TelemetryServiceStub(channel)
+
+        def export(number: int) -> object:
+            trace_id = secrets.token_bytes(16)
+            span = trace_pb2.Span(
+                trace_id=trace_id,
+                span_id=secrets.token_bytes(8),
+                name=f"s{number}",
+                start_time_unix_nano=1,
+                end_time_unix_nano=2,
+            )
+            request = trace_service_pb2.ExportTraceServiceRequest(
+                resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[span])])]
+            )
+            reply = otlp.Export(request, timeout=10)
+            trace_ids[number] = trace_id.hex()
+            return reply
+
+        writer = Writer(export)
+        writer.start()
+        try:
+            writer.wait_for(3)
+            probe = lambda: telemetry.QueryTraces(telemetry_pb2.QueryTracesRequest(page_size=1), timeout=10)  # noqa: E731
+            _kill_and_supervise(mesh, "telemetry", probe)
+            writer.wait_for(len(writer.acknowledged) + 3)
+        finally:
+            writer.finish()
+        assert set(writer.failures) <= {grpc.StatusCode.UNAVAILABLE}, writer.failures
+        for number in writer.acknowledged:
+            trace = telemetry.GetTrace(telemetry_pb2.GetTraceRequest(trace_id=trace_ids[number]), timeout=60)
+            assert trace.trace_id == trace_ids[number]
