@@ -394,7 +394,7 @@ async def search_vector_store(store_id: str, body: SearchRequest, mesh: Mesh, st
     attributes = {record.file_id: record.attributes for record in await store.store_files(store_id)}
     results = []
     for chunk, score in zip(reply.chunks, reply.scores, strict=False):
-        metadata = chunk.metadata
+        metadata = json_format.MessageToDict(chunk.metadata)
         file_id = str(metadata.get("file_id", metadata.get("document_id", "")))
         text = (
             chunk.content.text
