@@ -19,6 +19,7 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from llama.common.v1 import content_pb2, resources_pb2, retrieval_pb2
