@@ -101,8 +101,15 @@ def from_status(code: grpc.StatusCode, message: str, reason: str = "", param: st
     return OpenAIError(status, message, param=param, code=reason.lower() or None, kind=kind, headers=headers)
 
 
+# The request field that names a resource of each kind, for a resource the gateway did not find (its NOT_FOUND
+# names the kind and identifier, not the field).
+_ROUTING_FIELDS = {"model": "model_id", "shield": "shield_id", "vector_db": "vector_db_id"}
+
+
 def from_mesh_error(error: MeshError, names: FieldNames = {}) -> OpenAIError:  # noqa: B006 - read only
     field = error.metadata.get("field")
+    if field is None and error.code == grpc.StatusCode.NOT_FOUND:
+        field = _ROUTING_FIELDS.get(error.metadata.get("kind", "").lower())
     param = openai_param(field, names) if field else None
     message = error.message
     if param and field and message.startswith(f"{field}:"):

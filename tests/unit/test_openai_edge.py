@@ -174,3 +174,9 @@ def test_an_error_after_the_stream_started_is_an_sse_error_event_without_done() 
     assert error.startswith("event: error\ndata: ") and error.endswith("\n\n")
     body = json.loads(error.split("data: ", 1)[1])
     assert body["error"]["type"] == "not_found_error" and body["error"]["message"] == "the model went away"
+
+
+def test_a_resource_the_gateway_did_not_find_names_the_parameter_that_named_it() -> None:
+    error = NotFound("model 'x' is not registered", reason="RESOURCE_NOT_FOUND", kind="model", identifier="x")
+    mapped = from_mesh_error(error, CHAT_FIELDS)
+    assert (mapped.status, mapped.param, mapped.code) == (404, "model", "resource_not_found")

@@ -19,6 +19,7 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from llama.common.v1 import content_pb2, resources_pb2, retrieval_pb2
@@ -394,7 +395,7 @@ async def search_vector_store(store_id: str, body: SearchRequest, mesh: Mesh, st
     attributes = {record.file_id: record.attributes for record in await store.store_files(store_id)}
     results = []
     for chunk, score in zip(reply.chunks, reply.scores, strict=False):
-        metadata = chunk.metadata
+        metadata = json_format.MessageToDict(chunk.metadata)
         file_id = str(metadata.get("file_id", metadata.get("document_id", "")))
         text = (
             chunk.content.text
