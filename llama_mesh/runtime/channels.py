@@ -35,21 +35,24 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
 CLIENT_CHANNEL_OPTIONS: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")]
 
 
-class _BearerToken(
+class _CallMetadata(
     grpc.aio.UnaryUnaryClientInterceptor,
     grpc.aio.UnaryStreamClientInterceptor,
     grpc.aio.StreamUnaryClientInterceptor,
     grpc.aio.StreamStreamClientInterceptor,
 ):
-    """Adds `authorization: Bearer <token>` to every call of a channel, and the caller the served call acts for."""
+    """Adds this process's proof of identity (the mesh secret) to every call of a channel, and on channels to the
+    gateway with auth on `authorization: Bearer <token>` and the caller the served call acts for."""
 
-    def __init__(self, token: str) -> None:
-        self._header = ("authorization", f"Bearer {token}")
+    def __init__(self, headers: tuple[tuple[str, str], ...], token: str) -> None:
+        self._headers = (*headers, ("authorization", f"Bearer {token}")) if token else headers
+        self._for_caller = bool(token)
 
     def _with_token(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata.add(*self._header)
-        caller = on_behalf_of()
+        for header in self._headers:
+            metadata.add(*header)
+        caller = on_behalf_of() if self._for_caller else ""
         if caller:
             metadata.add(CALLER_HEADER, caller)
         return details._replace(metadata=metadata)
@@ -76,8 +79,9 @@ def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     security = process_security()
     interceptors: list[grpc.aio.ClientInterceptor] = list(client_interceptors() if traced else [])
     token = security.token_for(address)
-    if token:
-        interceptors.append(_BearerToken(token))
+    headers = security.peer_metadata_for(address)
+    if token or headers:
+        interceptors.append(_CallMetadata(headers, token))
     credentials = security.channel_credentials(address)
     if credentials is not None:
         return grpc.aio.secure_channel(

@@ -86,14 +86,17 @@ class RegistryConfig(_Strict):
 
 
 class TokenConfig(_Strict):
-    """One bearer token the gateway accepts: the secret (token, token_env or token_file), a name for logs, and the
-    resources it may use: `all`, or per kind (models, shields, vector_dbs, ...) a list of ids or glob patterns."""
+    """One bearer token the gateway accepts: the secret (token, token_env or token_file), a name for logs (and the
+    owner of what it creates), the resources it may use: `all`, or per kind (models, shields, vector_dbs, ...) a list
+    of ids or glob patterns, and whether it has the admin scope."""
 
     name: str
     token: str = Field(default="", repr=False)
     token_env: str = ""
     token_file: str = ""
     resources: Literal["all"] | dict[str, list[str]]
+    # Sees every principal's records (agents, sessions, jobs, traces); others see only their own.
+    admin: bool = False
 
     @model_validator(mode="after")
     def _one_secret(self) -> TokenConfig:
@@ -138,11 +141,14 @@ class GatewayTLSConfig(_Strict):
 
 class MeshTLSConfig(_Strict):
     """Mutual TLS between the services: each serves with cert/key and asks for a client certificate signed by ca_file;
-    each channel it opens trusts ca_file and presents cert/key."""
+    each channel it opens trusts ca_file and presents cert/key. `{service}` in cert_file / key_file is the process's
+    name (gateway, inference, ...). A service serves only certificates with the URI SAN
+    `spiffe://<trust_domain>/gateway`, and peers' `spiffe://<trust_domain>/<service>` for span export."""
 
     ca_file: str
     cert_file: str
     key_file: str
+    trust_domain: str = "llama-mesh"
 
 
 class GatewayConfig(_Strict):

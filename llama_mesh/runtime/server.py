@@ -91,6 +91,7 @@ class ServiceServer:
             *server_interceptors(),
             *metrics_interceptors(),
             ErrorMappingInterceptor(),
+            *process_security().server_interceptors(),  # who may call: the gateway, peers for span export
             CallerCapture(),
             *self.interceptors,
         ]

@@ -52,7 +52,7 @@ def container_like_distribution(tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="module")
 def bound_service(container_like_distribution: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "LLAMA_MESH_BIND_HOST": "127.0.0.1"}
+    env = {**os.environ, "LLAMA_MESH_BIND_HOST": "127.0.0.1", "LLAMA_MESH_SECRET": "a-test-mesh-secret"}
     command = [sys.executable, "-m", "services.telemetry", "--distribution", str(container_like_distribution)]
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE)
     yield process
