@@ -158,6 +158,10 @@ class GatewayConfig(_Strict):
     registry: RegistryConfig
     auth: AuthConfig = Field(default_factory=AuthConfig)
     tls: GatewayTLSConfig | None = None
+    # With mesh TLS and no gateway.tls: serve callers (and the services' calls to the gateway, which carry the
+    # service token) in plaintext while the gateway's calls to the services stay mTLS. For a gateway reached only
+    # on loopback or a private network (docker compose publishes it on 127.0.0.1).
+    plaintext: bool = False
 
 
 class ResourcesConfig(_Strict):
@@ -212,8 +216,18 @@ class RunConfig(_Strict):
     services: list[ServiceConfig]
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
-    # mTLS between the services (and the gateway's side of it); none: plaintext inside the mesh.
+    # mTLS between the services (and the gateway's side of it); none: plaintext inside the mesh (the services then
+    # need the per-mesh secret, see mesh_identity.py). A `tls:` whose three files are all empty counts as none, so a
+    # distribution can leave it to the environment (LLAMA_MESH_TLS_CA_FILE...).
     tls: MeshTLSConfig | None = None
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _empty_tls_is_none(cls, value: Any) -> Any:
+        files = ("ca_file", "cert_file", "key_file")
+        if isinstance(value, dict) and not any(value.get(name) for name in files):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

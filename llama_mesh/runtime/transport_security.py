@@ -46,7 +46,7 @@ def server_credentials(config: RunConfig, service: str) -> grpc.ServerCredential
         client_ca = _read(public.client_ca_file, "gateway.tls.client_ca_file") if public.client_ca_file else None
         return grpc.ssl_server_credentials([pair], root_certificates=client_ca, require_client_auth=bool(client_ca))
     mesh = config.tls
-    if mesh is None:
+    if mesh is None or (service == GATEWAY_SERVICE and config.gateway.plaintext):
         return None
     key, cert = _mesh_identity(mesh, service)
     return grpc.ssl_server_credentials(
@@ -61,6 +61,8 @@ def channel_credentials(
     launcher's readiness checks present the gateway's certificate (health checks ask for no identity)."""
     mesh = config.tls
     public = config.gateway.tls
+    if address == config.gateway.address and public is None and config.gateway.plaintext:
+        return None
     if address == config.gateway.address and public is not None:
         ca_file = public.ca_file or (mesh.ca_file if mesh else "")
         roots = _read(ca_file, "gateway.tls.ca_file") if ca_file else None  # None: the system's roots
