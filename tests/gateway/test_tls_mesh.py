@@ -161,7 +161,9 @@ def test_with_mtls_a_service_serves_only_the_gateways_identity(mutual_tls: tuple
     export spans, and internal headers count from the gateway alone)."""
     mesh, ca = mutual_tls
     inference = mesh.config.service("inference").address
-    model = resources_pb2.Model(identifier=CHAT_MODEL, provider_id="llama-cpp", provider_resource_id=CHAT_MODEL)
+    model = resources_pb2.Model(
+        identifier=CHAT_MODEL, provider_id="llama-cpp", provider_resource_id="SmolLM2-135M-Instruct"
+    )
     forged = (resource_metadata(model), ("llama-mesh-caller", "admin"))
     for client, reason in ((ca.issue("operator"), "NOT_A_MESH_PEER"), (ca.issue("peer", spiffe_id("vector_io")), "")):
         for metadata in ((), forged):
