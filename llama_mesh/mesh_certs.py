@@ -129,8 +129,8 @@ def process_hosts(process: str) -> list[str]:
     """The names a process is reached at: its compose service name, its Kubernetes Service (underscores become
     dashes), and the loopback."""
     names = dict.fromkeys([process, process.replace("_", "-"), "localhost", "127.0.0.1"])
-    if process == "gateway":
-        names.update(dict.fromkeys(["gateway-mesh"]))
+    extra = {"gateway": ["gateway-mesh"], "inference": ["inference-gpu"]}  # k8s' mesh Service; compose's gpu profile
+    names.update(dict.fromkeys(extra.get(process, [])))
     return list(names)
 
 

@@ -24,6 +24,7 @@ from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama.vector_io.v1 import vector_io_pb2_grpc
 from llama_mesh.client import LlamaMeshClient
 from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.mesh_certs import make_mesh_certs
 from llama_mesh.resources import resource_metadata
 from llama_mesh.runtime.mesh_identity import spiffe_id
 from tests.gateway.certificates import CertFiles, ThrowawayCA
@@ -233,3 +234,37 @@ def _services_traced(telemetry: telemetry_pb2_grpc.TelemetryServiceStub, trace_i
             services.add(node.span.attributes["service.name"])
             nodes.extend(node.children)
     return services
+
+
+@pytest.fixture(scope="module")
+def compose_like(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
+    """local-cpu as docker compose configures it, by environment alone: certificates of `make certs`, each process
+    its own ({service}), and the gateway serving callers in plaintext."""
+    root = tmp_path_factory.mktemp("compose-like")
+    certs = root / "certs"
+    make_mesh_certs(certs, ["gateway", "inference"])
+    env = {
+        **isolated_env(root / "data"),
+        **UNTRACED,
+        "LLAMA_MESH_TLS_CA_FILE": str(certs / "ca.crt"),
+        "LLAMA_MESH_TLS_CERT_FILE": str(certs / "{service}.crt"),
+        "LLAMA_MESH_TLS_KEY_FILE": str(certs / "{service}.key"),
+        "LLAMA_MESH_GATEWAY_PLAINTEXT": "true",
+    }
+    mesh = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
+    mesh.start(only={"gateway", "inference"}, timeout=300)
+    yield mesh
+    mesh.stop()
+
+
+def test_a_plaintext_gateway_reaches_the_services_over_mtls(compose_like: LocalMesh) -> None:
+    mesh = compose_like
+    assert mesh.config.tls is not None and not mesh.secret
+    with grpc.insecure_channel(mesh.gateway_address) as channel:
+        reply = inference_pb2_grpc.InferenceServiceStub(channel).ChatCompletion(
+            inference_pb2.ChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("hi")], sampling_params=greedy(2)),
+            timeout=120,
+        )
+        assert reply.completion_message.content.text
+    with grpc.insecure_channel(mesh.config.service("inference").address) as channel:
+        _refused(channel)  # the service itself speaks only mTLS
