@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -18,6 +19,7 @@ from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
 from llama_mesh.resources import KIND_BY_NUMBER
 from llama_mesh.runtime.config import RunConfig, ServiceConfig
 
+log = logging.getLogger(__name__)
 _SECRET_WORDS = frozenset({"key", "token", "secret", "password", "passwd", "credential", "credentials", "dsn", "auth"})
 _SECRET_ENDINGS = ("key", "token", "secret", "password")
 _HIDDEN = "********"
@@ -122,7 +124,8 @@ class InspectServicer(inspect_pb2_grpc.InspectServiceServicer):
             )
         except grpc.aio.AioRpcError as error:
             health.status = inspect_pb2.SERVING_STATUS_UNREACHABLE
-            health.message = f"{error.code().name}: {error.details()}"
+            health.message = error.code().name  # gRPC's connection details (addresses) go to the log only
+            log.info("health check of %s: %s: %s", service.name, error.code().name, error.details())
             return health
         serving = reply.status == health_pb2.HealthCheckResponse.SERVING
         health.status = inspect_pb2.SERVING_STATUS_SERVING if serving else inspect_pb2.SERVING_STATUS_NOT_SERVING

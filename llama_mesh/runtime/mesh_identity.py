@@ -80,7 +80,9 @@ class MeshPeerAuth(BeforeCallInterceptor):
         names = [san.removeprefix(self._prefix) for san in sans if san.startswith(self._prefix)]
         if not names:
             if not auth.get("x509_pem_cert"):
-                raise Unauthenticated("this service serves only the mesh: present a mesh certificate")
+                raise Unauthenticated(
+                    "this service serves only the mesh: present a mesh certificate", reason="NOT_A_MESH_PEER"
+                )
             raise PermissionDenied(
                 "this service serves only the gateway and its peer services: the client certificate names no mesh "
                 "identity (a URI SAN spiffe://<trust domain>/<process>)",

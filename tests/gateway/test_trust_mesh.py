@@ -362,3 +362,8 @@ def test_an_unreachable_service_is_named_without_its_address(mesh: LocalMesh, ch
     address = mesh.config.service("safety").address
     assert "safety" in error.details() and address not in error.details()
     assert address.rsplit(":", 1)[1] not in str(error.trailing_metadata())
+    health = inspect_pb2_grpc.InspectServiceStub(channel).GetHealth(
+        inspect_pb2.GetHealthRequest(), metadata=bearer(ALICE)
+    )
+    (safety,) = [service for service in health.services if service.service == "safety"]
+    assert safety.status == inspect_pb2.SERVING_STATUS_UNREACHABLE and safety.message == "UNAVAILABLE"
