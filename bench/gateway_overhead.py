@@ -37,6 +37,7 @@ from bench._common import (
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama_mesh.resources import resource_metadata
+from llama_mesh.runtime.mesh_identity import peer_metadata
 
 
 def time_calls(calls: list[Callable[[], object]], total: int, block: int, warmup: int) -> list[list[float]]:
@@ -62,7 +63,8 @@ def run(requests: int, chat_requests: int, block: int, warmup: int, max_tokens: 
             via_gateway = inference_pb2_grpc.InferenceServiceStub(gw)
             to_service = inference_pb2_grpc.InferenceServiceStub(direct)
             model = registry.GetModel(registry_pb2.GetModelRequest(model_id=MODEL_ID), timeout=10)
-            metadata = (resource_metadata(model),)  # what the gateway attaches when it forwards
+            # what the gateway attaches when it forwards: the resource, and its proof of identity (the mesh secret)
+            metadata = (resource_metadata(model), *peer_metadata("gateway", mesh.secret))
             status = inference_pb2.GetEngineStatusRequest(model_id=MODEL_ID)
             get_model = registry_pb2.GetModelRequest(model_id=MODEL_ID)
 

@@ -77,6 +77,9 @@ DOCKER_BUILDKIT=1 "$DOCKER" build --quiet -f deploy/Dockerfile --target local-cp
 # Every service of the distribution has its container, and the compose file is valid with the gpu profile too.
 .venv/bin/python deploy/check_compose.py "${COMPOSE[@]}"
 
+# mTLS between the containers: the mesh's certificates (kept between runs; `make certs ARGS=--force` renews them).
+.venv/bin/python -m llama_mesh.mesh_certs --out deploy/certs
+
 port=$(.venv/bin/python -c 'from llama_mesh.launcher import free_loopback_port; print(free_loopback_port())')
 export LLAMA_MESH_GATEWAY_PUBLISH="127.0.0.1:$port" LLAMA_MESH_IMAGE="$IMAGE"
 step "docker compose up (gateway on 127.0.0.1:$port)"

@@ -35,6 +35,7 @@ class Caller:
 
     name: str
     patterns: dict[int, tuple[str, ...]] | None
+    admin: bool = False  # sees every principal's records (agents, sessions, jobs, traces) and may alias resources
 
     def may_use(self, kind: ResourceKind, identifier: str) -> bool:
         if self.patterns is None:
@@ -83,10 +84,9 @@ def _patterns(name: str, resources: Any) -> dict[int, tuple[str, ...]] | None:
     return patterns
 
 
-def current_caller_name() -> str:
-    """The name of this call's caller; empty with auth off."""
-    caller = _caller.get()
-    return "" if caller is None else caller.name
+def current_caller() -> Caller | None:
+    """This call's caller; None with auth off."""
+    return _caller.get()
 
 
 class TokenTable:
@@ -99,7 +99,7 @@ class TokenTable:
                 secret = token.secret()
             except SecretError as exc:
                 raise StartupError(str(exc)) from exc
-            caller = Caller(token.name, _patterns(token.name, token.resources))
+            caller = Caller(token.name, _patterns(token.name, token.resources), token.admin)
             self._callers[_digest(secret)] = caller
             self._by_name[token.name] = caller
 

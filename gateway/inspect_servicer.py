@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 from google.protobuf import struct_pb2
@@ -15,15 +19,43 @@ from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
 from llama_mesh.resources import KIND_BY_NUMBER
 from llama_mesh.runtime.config import RunConfig, ServiceConfig
 
-_SECRET_WORDS = ("key", "token", "secret", "password")
+log = logging.getLogger(__name__)
+_SECRET_WORDS = frozenset({"key", "token", "secret", "password", "passwd", "credential", "credentials", "dsn", "auth"})
+_SECRET_ENDINGS = ("key", "token", "secret", "password")
+_HIDDEN = "********"
 HEALTH_TIMEOUT_SECONDS = 2.0
 
 
-def _redacted(config: dict) -> dict:
-    return {
-        key: "********" if any(word in key.lower() for word in _SECRET_WORDS) else value
-        for key, value in config.items()
-    }
+def _redacted_url(text: str) -> str:
+    """`text` with the password of a URL in it hidden (scheme://user:password@host/...)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    if not parts.scheme or not parts.netloc or parts.password is None:
+        return text
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{_HIDDEN}@{host}"))
+
+
+def _secret_key(key: str) -> bool:
+    """api_key, hf_token, db_password, apiKey, dsn... (not max_tokens)."""
+    lowered = key.lower()
+    return bool(_SECRET_WORDS.intersection(re.split(r"[^a-z0-9]+", lowered))) or lowered.endswith(_SECRET_ENDINGS)
+
+
+def _redacted(value: Any, key: str = "") -> Any:
+    """A provider's config as callers may see it: values under a secret-sounding key hidden at every depth (nested
+    mappings such as engine_args, and lists), and passwords in URLs hidden wherever they appear."""
+    if _secret_key(key) and not isinstance(value, dict | list):
+        return _HIDDEN if value not in ("", None) else value
+    if isinstance(value, dict):
+        return {item_key: _redacted(item, str(item_key)) for item_key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, key) for item in value]
+    if isinstance(value, str):
+        return _redacted_url(value)
+    return value
 
 
 def mesh_version() -> str:
@@ -92,7 +124,8 @@ class InspectServicer(inspect_pb2_grpc.InspectServiceServicer):
             )
         except grpc.aio.AioRpcError as error:
             health.status = inspect_pb2.SERVING_STATUS_UNREACHABLE
-            health.message = f"{error.code().name}: {error.details()}"
+            health.message = error.code().name  # gRPC's connection details (addresses) go to the log only
+            log.info("health check of %s: %s: %s", service.name, error.code().name, error.details())
             return health
         serving = reply.status == health_pb2.HealthCheckResponse.SERVING
         health.status = inspect_pb2.SERVING_STATUS_SERVING if serving else inspect_pb2.SERVING_STATUS_NOT_SERVING

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS llama_mesh_resources (
     identifier TEXT NOT NULL,
     body BYTEA NOT NULL,
     PRIMARY KEY (kind, identifier)
-)
+);
+ALTER TABLE llama_mesh_resources ADD COLUMN IF NOT EXISTS owner TEXT NOT NULL DEFAULT ''
 """
 CONNECT_TIMEOUT_SECONDS = 10.0
 RELISTEN_DELAY_SECONDS = 1.0
@@ -127,14 +128,22 @@ class PostgresRegistryStore:
             rows = await cursor.fetchall()
         return [_decode(kind, body) for (body,) in rows]
 
-    async def insert(self, kind: int, resource: Message) -> bool:
+    async def owners(self, kind: int) -> dict[str, str]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT identifier, owner FROM llama_mesh_resources WHERE kind = %s", (kind,)
+            )
+            rows = await cursor.fetchall()
+        return dict(rows)
+
+    async def insert(self, kind: int, resource: Message, owner: str = "") -> bool:
         identifier = resource.identifier  # type: ignore[attr-defined]
         invalidations = self._invalidations
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
-                "INSERT INTO llama_mesh_resources (kind, identifier, body) VALUES (%s, %s, %s) "
+                "INSERT INTO llama_mesh_resources (kind, identifier, body, owner) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (kind, identifier) DO NOTHING",
-                (kind, identifier, resource.SerializeToString()),
+                (kind, identifier, resource.SerializeToString(), owner),
             )
             if cursor.rowcount != 1:
                 return False

@@ -8,6 +8,7 @@ unchanged, except that a service nobody answers for becomes UNAVAILABLE naming t
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
@@ -15,14 +16,16 @@ import grpc
 from opentelemetry import trace
 
 from gateway.api_catalog import MethodRoute, forwarded_routes
-from gateway.auth import current_caller_name
+from gateway.auth import current_caller
 from gateway.backends import Backends
 from gateway.router import Router, Target
 from llama_mesh.resources import resource_metadata
-from llama_mesh.runtime.caller import CALLER_HEADER
+from llama_mesh.runtime.caller import ADMIN_SCOPE, CALLER_HEADER, CALLER_SCOPE_HEADER
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import Unavailable, answered_by_service, error_info
 from llama_mesh.runtime.tracing import record_failure
+
+log = logging.getLogger(__name__)
 
 # Headers that belong to one hop and are not passed on; the caller's token is the gateway's alone.
 _HOP_HEADERS = frozenset(
@@ -38,9 +41,11 @@ def _outgoing_metadata(context: grpc.aio.ServicerContext, target: Target) -> lis
     ]
     if target.resource is not None:
         metadata.append(resource_metadata(target.resource))
-    caller = current_caller_name()
-    if caller:
-        metadata.append((CALLER_HEADER, caller))  # the service's calls through the gateway act for this caller
+    caller = current_caller()
+    if caller is not None:
+        metadata.append((CALLER_HEADER, caller.name))  # the service's calls through the gateway act for this caller
+        if caller.admin:
+            metadata.append((CALLER_SCOPE_HEADER, ADMIN_SCOPE))
     return metadata
 
 
@@ -55,11 +60,12 @@ def _record_route(target: Target) -> None:
 async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.aio.ServicerContext) -> None:
     """Pass a service's error on as it is; a transport failure becomes UNAVAILABLE naming the service."""
     if error.code() == grpc.StatusCode.UNAVAILABLE and not answered_by_service(error):
+        # The caller learns which service; where it runs (and gRPC's connection details) go to the log only.
+        log.warning("the %s service at %s is not reachable: %s", target.service, target.address, error.details())
         raise Unavailable(
-            f"the {target.service} service at {target.address} is not reachable (is it running?): {error.details()}",
+            f"the {target.service} service is not reachable (is it running?)",
             reason="SERVICE_UNAVAILABLE",
             service=target.service,
-            address=target.address,
         ) from error
     info = error_info(error)
     record_failure(f"{error.code().name}: {error.details()}", info.reason if info else error.code().name)

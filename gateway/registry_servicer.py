@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 from google.protobuf.message import Message
 
-from gateway.auth import may_use, require_access
+from gateway.auth import current_caller, may_use, require_access
 from gateway.registry_store import RegistryStore
 from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2 as res
@@ -15,11 +15,32 @@ from llama.registry.v1 import registry_pb2
 from llama_mesh.resources import KINDS, ResourceKind, check_identifier
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.config import RunConfig
-from llama_mesh.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from llama_mesh.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
 
 Validator = Callable[[Message], Awaitable[None]]
+
+# Kinds whose physical resource holds a principal's data: a registration may name (by provider_resource_id) only one
+# that is not another principal's, and never one the mesh keeps for itself (an agent session's documents).
+DATA_KINDS = frozenset({res.RESOURCE_KIND_VECTOR_DB, res.RESOURCE_KIND_DATASET})
+INTERNAL_PHYSICAL_PREFIXES: dict[int, tuple[str, ...]] = {res.RESOURCE_KIND_VECTOR_DB: ("agent-session-",)}
+
+
+def _attached(kind: ResourceKind, resource: Message, existing: Message) -> Message:
+    """`resource` as a second name for the physical resource `existing` holds: a vector DB takes its embedding model
+    and dimension (another model's vectors would not fit the collection)."""
+    if kind.kind == res.RESOURCE_KIND_VECTOR_DB:
+        model = resource.embedding_model  # type: ignore[attr-defined]
+        if model and model != existing.embedding_model:  # type: ignore[attr-defined]
+            raise FailedPrecondition(
+                f"vector_db.provider_resource_id {resource.provider_resource_id!r} is the collection of vector DB "  # type: ignore[attr-defined]
+                f"{existing.identifier!r}, embedded with {existing.embedding_model!r}, not {model!r}",  # type: ignore[attr-defined]
+                reason="EMBEDDING_MODEL_MISMATCH",
+            )
+        resource.embedding_model = existing.embedding_model  # type: ignore[attr-defined]
+        resource.embedding_dimension = existing.embedding_dimension  # type: ignore[attr-defined]
+    return resource
 
 
 def _pascal(kind: ResourceKind) -> str:
@@ -81,11 +102,51 @@ class Registry:
             await validator(resource)
         if await self.store.get(kind.kind, identifier) is not None:
             raise _already_registered(kind, identifier)
-        if prepare and self.lifecycle is not None:
+        caller = current_caller()
+        owner = "" if caller is None else caller.name
+        await self._check_physical(kind, resource, owner, admin=caller is None or caller.admin)
+        # A second name for data another registered resource already holds attaches to it: preparing would make the
+        # physical resource anew (a vector DB's collection is created empty) and lose that data.
+        sharing = await self._sharing(kind, resource) if kind.kind in DATA_KINDS else []
+        if sharing:
+            resource = _attached(kind, resource, sharing[0][0])
+        elif prepare and self.lifecycle is not None:
             resource = await self.lifecycle.prepare(kind, resource)
-        if not await self.store.insert(kind.kind, resource):
+        if not await self.store.insert(kind.kind, resource, owner):
             raise _already_registered(kind, identifier)
         return resource
+
+    async def _sharing(self, kind: ResourceKind, resource: Message) -> list[tuple[Message, str]]:
+        """The other registered resources (with their owners) backed by the same physical resource."""
+        owners = await self.store.owners(kind.kind)
+        return [
+            (other, owners.get(other.identifier, ""))  # type: ignore[attr-defined]
+            for other in await self.store.list(kind.kind)
+            if other.identifier != resource.identifier  # type: ignore[attr-defined]
+            and other.provider_id == resource.provider_id  # type: ignore[attr-defined]
+            and other.provider_resource_id == resource.provider_resource_id  # type: ignore[attr-defined]
+        ]
+
+    async def _check_physical(self, kind: ResourceKind, resource: Message, owner: str, *, admin: bool) -> None:
+        """PERMISSION_DENIED for a provider_resource_id that names an internal resource, or one holding another
+        principal's data (admins, and a mesh with auth off, may share theirs)."""
+        identifier, physical = resource.identifier, resource.provider_resource_id  # type: ignore[attr-defined]
+        internal = INTERNAL_PHYSICAL_PREFIXES.get(kind.kind, ())
+        if physical != identifier and physical.startswith(internal):
+            raise PermissionDenied(
+                f"{kind.name}.provider_resource_id {physical!r} names a resource the mesh keeps for itself",
+                reason="RESOURCE_ALIAS_REFUSED",
+                kind=kind.name,
+            )
+        if admin or kind.kind not in DATA_KINDS:
+            return
+        if any(other_owner != owner for _, other_owner in await self._sharing(kind, resource)):
+            raise PermissionDenied(
+                f"{kind.name}.provider_resource_id {physical!r} holds another principal's data; register a "
+                "resource of your own instead",
+                reason="RESOURCE_ALIAS_REFUSED",
+                kind=kind.name,
+            )
 
     async def get(self, kind: ResourceKind, identifier: str, field: str) -> Message:
         check_identifier(field, identifier)
@@ -101,7 +162,8 @@ class Registry:
         resource = await self.store.get(kind.kind, identifier)
         if resource is None:
             raise not_registered(kind, identifier)
-        if self.lifecycle is not None:
+        # The physical resource goes only with the last registration that names it.
+        if self.lifecycle is not None and not await self._sharing(kind, resource):
             await self.lifecycle.release(kind, resource)
         removed = await self.store.delete(kind.kind, identifier)
         if removed is None:  # unregistered meanwhile by another call

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from llama_mesh.resources import KIND_BY_NUMBER
 from llama_mesh.runtime.config import RunConfig
+from llama_mesh.runtime.owners import ensure_owner_column
 from llama_mesh.runtime.secrets import SecretError
 from llama_mesh.runtime.server import StartupError
 
@@ -43,8 +44,12 @@ class RegistryStore(Protocol):
         """Every resource of a kind, sorted by identifier."""
         ...
 
-    async def insert(self, kind: int, resource: Message) -> bool:
-        """Store a new resource; False (and nothing written) if the identifier is taken."""
+    async def insert(self, kind: int, resource: Message, owner: str = "") -> bool:
+        """Store a new resource, registered by `owner`; False (and nothing written) if the identifier is taken."""
+        ...
+
+    async def owners(self, kind: int) -> dict[str, str]:
+        """Who registered each resource of a kind ('' for the distribution's, and for those made with auth off)."""
         ...
 
     async def delete(self, kind: int, identifier: str) -> Message | None:
@@ -72,6 +77,7 @@ class SqliteRegistryStore:
         self._path = path
         self._db: sqlite3.Connection | None = None
         self._items: dict[int, dict[str, Message]] = {kind: {} for kind in KIND_BY_NUMBER}
+        self._owners: dict[int, dict[str, str]] = {kind: {} for kind in KIND_BY_NUMBER}
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -80,9 +86,11 @@ class SqliteRegistryStore:
             db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
-            for kind, identifier, body in db.execute("SELECT kind, identifier, body FROM resources"):
+            ensure_owner_column(db, "resources")
+            for kind, identifier, body, owner in db.execute("SELECT kind, identifier, body, owner FROM resources"):
                 if kind in KIND_BY_NUMBER:
                     self._items[kind][identifier] = KIND_BY_NUMBER[kind].message.FromString(body)
+                    self._owners[kind][identifier] = owner
             return db
 
         self._db = await asyncio.to_thread(load)
@@ -101,7 +109,7 @@ class SqliteRegistryStore:
     async def list(self, kind: int) -> list[Message]:
         return [self._items[kind][key] for key in sorted(self._items[kind])]
 
-    async def insert(self, kind: int, resource: Message) -> bool:
+    async def insert(self, kind: int, resource: Message, owner: str = "") -> bool:
         identifier = resource.identifier  # type: ignore[attr-defined]
         async with self._write_lock:
             if identifier in self._items[kind]:
@@ -109,11 +117,15 @@ class SqliteRegistryStore:
             body = resource.SerializeToString()
             await asyncio.to_thread(
                 self._execute,
-                "INSERT INTO resources (kind, identifier, body) VALUES (?, ?, ?)",
-                (kind, identifier, body),
+                "INSERT INTO resources (kind, identifier, body, owner) VALUES (?, ?, ?, ?)",
+                (kind, identifier, body, owner),
             )
             self._items[kind][identifier] = resource
+            self._owners[kind][identifier] = owner
             return True
+
+    async def owners(self, kind: int) -> dict[str, str]:
+        return dict(self._owners[kind])
 
     async def delete(self, kind: int, identifier: str) -> Message | None:
         async with self._write_lock:
@@ -124,6 +136,7 @@ class SqliteRegistryStore:
                 self._execute, "DELETE FROM resources WHERE kind = ? AND identifier = ?", (kind, identifier)
             )
             del self._items[kind][identifier]
+            self._owners[kind].pop(identifier, None)
             return resource
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:

@@ -4,6 +4,8 @@ as they are."""
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -13,6 +15,8 @@ from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.resources import ResourceKind
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.errors import RemoteError, Unavailable, answered_by_service
+
+log = logging.getLogger(__name__)
 
 # Preparing may load a model: allow for it.
 PREPARE_TIMEOUT_SECONDS = 600.0
@@ -73,11 +77,11 @@ def _failure(
     error: grpc.aio.AioRpcError, kind: ResourceKind, resource: Message, service: str, address: str
 ) -> Exception:
     if error.code() == grpc.StatusCode.UNAVAILABLE and not answered_by_service(error):
+        log.warning("the %s service at %s is not reachable: %s", service, address, error.details())
         return Unavailable(
-            f"cannot change {kind.name} {resource.identifier!r}: the {service} service at {address} "  # type: ignore[attr-defined]
+            f"cannot change {kind.name} {resource.identifier!r}: the {service} service "  # type: ignore[attr-defined]
             "is not reachable; nothing was changed",
             reason="SERVICE_UNAVAILABLE",
             service=service,
-            address=address,
         )
     return RemoteError(error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from llama_mesh.runtime.config import RunConfig, distribution_path, load_run_config
+from llama_mesh.runtime.mesh_identity import SECRET_ENV, mesh_secret
 from llama_mesh.runtime.transport_security import OPENAI_EDGE_SERVICE, channel_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +69,10 @@ class LocalMesh:
         self.config_path = distribution_path(distribution).resolve()
         self.env = {**os.environ, **(env or {})}
         self.config: RunConfig = load_run_config(self.config_path, self.env)
+        if self.config.tls is None and not mesh_secret(self.env):
+            # Without mesh TLS, the processes prove to each other that they belong to this mesh with a secret made
+            # for this start only (see llama_mesh/runtime/mesh_identity.py).
+            self.env[SECRET_ENV] = secrets.token_urlsafe(32)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: list[IO[bytes]] = []
@@ -78,6 +84,11 @@ class LocalMesh:
     @property
     def gateway_address(self) -> str:
         return self.config.gateway.address
+
+    @property
+    def secret(self) -> str:
+        """The mesh secret its processes share (empty with mesh TLS)."""
+        return mesh_secret(self.env) if self.config.tls is None else ""
 
     def _spawn(self, name: str, module: str) -> None:
         command = [sys.executable, "-m", module, "--distribution", str(self.config_path), "--service", name]

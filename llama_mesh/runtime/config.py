@@ -94,14 +94,17 @@ class RegistryConfig(_Strict):
 
 
 class TokenConfig(_Strict):
-    """One bearer token the gateway accepts: the secret (token, token_env or token_file), a name for logs, and the
-    resources it may use: `all`, or per kind (models, shields, vector_dbs, ...) a list of ids or glob patterns."""
+    """One bearer token the gateway accepts: the secret (token, token_env or token_file), a name for logs (and the
+    owner of what it creates), the resources it may use: `all`, or per kind (models, shields, vector_dbs, ...) a list
+    of ids or glob patterns, and whether it has the admin scope."""
 
     name: str
     token: str = Field(default="", repr=False)
     token_env: str = ""
     token_file: str = ""
     resources: Literal["all"] | dict[str, list[str]]
+    # Sees every principal's records (agents, sessions, jobs, traces); others see only their own.
+    admin: bool = False
 
     @model_validator(mode="after")
     def _one_secret(self) -> TokenConfig:
@@ -146,11 +149,14 @@ class GatewayTLSConfig(_Strict):
 
 class MeshTLSConfig(_Strict):
     """Mutual TLS between the services: each serves with cert/key and asks for a client certificate signed by ca_file;
-    each channel it opens trusts ca_file and presents cert/key."""
+    each channel it opens trusts ca_file and presents cert/key. `{service}` in cert_file / key_file is the process's
+    name (gateway, inference, ...). A service serves only certificates with the URI SAN
+    `spiffe://<trust_domain>/gateway`, and peers' `spiffe://<trust_domain>/<service>` for span export."""
 
     ca_file: str
     cert_file: str
     key_file: str
+    trust_domain: str = "llama-mesh"
 
 
 class GatewayConfig(_Strict):
@@ -164,6 +170,10 @@ class GatewayConfig(_Strict):
     max_routed_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     # The deadline of a forwarded call whose caller set none, in seconds.
     default_forward_timeout_s: float = Field(default=900.0, gt=0)
+    # With mesh TLS and no gateway.tls: serve callers (and the services' calls to the gateway, which carry the
+    # service token) in plaintext while the gateway's calls to the services stay mTLS. For a gateway reached only
+    # on loopback or a private network (docker compose publishes it on 127.0.0.1).
+    plaintext: bool = False
 
 
 class ResourcesConfig(_Strict):
@@ -218,10 +228,20 @@ class RunConfig(_Strict):
     services: list[ServiceConfig]
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
-    # mTLS between the services (and the gateway's side of it); none: plaintext inside the mesh.
+    # mTLS between the services (and the gateway's side of it); none: plaintext inside the mesh (the services then
+    # need the per-mesh secret, see mesh_identity.py). A `tls:` whose three files are all empty counts as none, so a
+    # distribution can leave it to the environment (LLAMA_MESH_TLS_CA_FILE...).
     tls: MeshTLSConfig | None = None
     # The OpenAI-compatible HTTP edge; none: not started.
     openai_edge: EdgeConfig | None = None
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _empty_tls_is_none(cls, value: Any) -> Any:
+        files = ("ca_file", "cert_file", "key_file")
+        if isinstance(value, dict) and not any(value.get(name) for name in files):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

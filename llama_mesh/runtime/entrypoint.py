@@ -44,7 +44,13 @@ def run_main(
     try:
         config = load_run_config(distribution_path(args.distribution))
         transport_security.configure(config, args.service)
-        setup_tracing(args.service, config.telemetry, transport_security.mesh_channel_credentials(config))
+        security = transport_security.process_security()
+        setup_tracing(
+            args.service,
+            config.telemetry,
+            transport_security.mesh_channel_credentials(config, args.service),
+            security.peer_metadata_for(config.telemetry.otlp_endpoint),
+        )
         setup_metrics(args.service, config)
         asyncio.run(serve(config, args))
     except (ConfigError, StartupError) as exc:

@@ -4,7 +4,8 @@
 LLAMA_MESH_BIND_HOST there). The port comes from the service's address variable (LLAMA_MESH_<NAME>_ADDRESS, which
 compose sets for every service), else from the distribution. It runs every few seconds in every container, so it
 imports no more than gRPC's health stub unless it must read the distribution. It stands in for grpc_health_probe in
-images; Kubernetes uses its own gRPC probes instead.
+images; Kubernetes uses its own gRPC probes instead. With LLAMA_MESH_HEALTH_PORT set (mesh mTLS), it asks that
+plaintext health-only port instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from llama_mesh.runtime.addresses import address_env_var, listen_address
+from llama_mesh.runtime.addresses import HEALTH_PORT_ENV, address_env_var, listen_address
 
 
 def service_address(service: str, distribution: str) -> str:
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bad config is an unhealthy service, said in one line
         print(f"unhealthy: {exc}", file=sys.stderr)
         return 2
-    target = listen_address(address, args.host)
+    health_port = os.environ.get(HEALTH_PORT_ENV)  # under mesh mTLS: the plaintext health-only port
+    target = f"{args.host}:{health_port}" if health_port else listen_address(address, args.host)
     status = check(target, args.service, args.timeout)
     if status != "SERVING":
         print(f"unhealthy: {args.service} at {target}: {status}", file=sys.stderr)

@@ -144,9 +144,13 @@ class BeforeCallInterceptor(WrappingInterceptor):
     def before(self, context: grpc.aio.ServicerContext) -> None:
         raise NotImplementedError
 
+    def before_method(self, context: grpc.aio.ServicerContext, method: str) -> None:
+        """`before`, for interceptors that need the full method name too."""
+        self.before(context)
+
     def wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            self.before(context)
+            self.before_method(context, method)
             return await behavior(request, context)
 
         return wrapped
@@ -155,7 +159,7 @@ class BeforeCallInterceptor(WrappingInterceptor):
         self, behavior: Callable[..., AsyncIterator[Any]], method: str
     ) -> Callable[..., AsyncIterator[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            self.before(context)
+            self.before_method(context, method)
             async for response in behavior(request, context):
                 yield response
 

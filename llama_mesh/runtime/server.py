@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from llama_mesh.runtime.addresses import BIND_HOST_ENV, listen_address
+from llama_mesh.runtime.addresses import BIND_HOST_ENV, HEALTH_PORT_ENV, listen_address
 from llama_mesh.runtime.caller import CallerCapture
 from llama_mesh.runtime.channels import CHANNEL_OPTIONS
 from llama_mesh.runtime.interceptors import ErrorMappingInterceptor
@@ -52,6 +52,7 @@ class ServiceServer:
     _registrations: list[Callable[[grpc.aio.Server], None]] = field(default_factory=list)
     _service_names: list[str] = field(default_factory=list)
     bound_port: int | None = None
+    health_port: int = field(default_factory=lambda: int(os.environ.get(HEALTH_PORT_ENV) or 0))
     # Run after error mapping, so that their MeshErrors become statuses (the gateway's auth).
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
     # SO_REUSEPORT: off, so a port another process holds (a second mesh) stops start-up instead of splitting the
@@ -94,6 +95,7 @@ class ServiceServer:
             *server_interceptors(),
             *metrics_interceptors(),
             ErrorMappingInterceptor(),
+            *process_security().server_interceptors(),  # who may call: the gateway, peers for span export
             CallerCapture(),
             *self.interceptors,
         ]
@@ -120,7 +122,10 @@ class ServiceServer:
             raise StartupError(f"{self.name}: cannot listen on {listen} (is another process, or mesh, using it?)")
         for service_name in [self.name, *self._service_names]:
             await health.set(service_name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        health_only = self._health_only_server(health)
         await server.start()
+        if health_only is not None:
+            await health_only.start()
         log.info(
             "%s listening on %s (port %s, %s)",
             self.name,
@@ -144,6 +149,20 @@ class ServiceServer:
             log.info("%s draining", self.name)
             await health.enter_graceful_shutdown()
             await server.stop(self.grace_seconds)
+            if health_only is not None:
+                await health_only.stop(None)
             if shutdown is not None:
                 await shutdown()
             log.info("%s stopped", self.name)
+
+    def _health_only_server(self, health: HealthServicer) -> grpc.aio.Server | None:
+        """With LLAMA_MESH_HEALTH_PORT: the same health statuses, alone and in plaintext, on that port."""
+        if not self.health_port:
+            return None
+        server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        listen = f"{self.bind_host or '127.0.0.1'}:{self.health_port}"
+        if not server.add_insecure_port(listen):
+            raise StartupError(f"{self.name}: cannot serve health checks on {listen}")
+        log.info("%s serves health checks alone on %s (plaintext)", self.name, listen)
+        return server

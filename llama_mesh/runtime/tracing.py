@@ -32,13 +32,20 @@ _tracing_enabled = False
 
 
 def _otlp_processor(
-    endpoint: str, config: TelemetryConfig, credentials: grpc.ChannelCredentials | None = None
+    endpoint: str,
+    config: TelemetryConfig,
+    credentials: grpc.ChannelCredentials | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> BatchSpanProcessor:
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
     insecure = credentials is None and not endpoint.startswith("https://")
     exporter = OTLPSpanExporter(
-        endpoint=endpoint, insecure=insecure, credentials=credentials, timeout=config.export_timeout_seconds
+        endpoint=endpoint,
+        insecure=insecure,
+        credentials=credentials,
+        headers=headers or None,
+        timeout=config.export_timeout_seconds,
     )
     # Export runs on the processor's own thread; a receiver that is down costs at most export_timeout_seconds there
     # per batch (spans beyond the queue are dropped), never time on the service's event loop.
@@ -50,11 +57,15 @@ def _otlp_processor(
 
 
 def setup_tracing(
-    service: str, config: TelemetryConfig, mesh_credentials: grpc.ChannelCredentials | None = None
+    service: str,
+    config: TelemetryConfig,
+    mesh_credentials: grpc.ChannelCredentials | None = None,
+    mesh_headers: tuple[tuple[str, str], ...] = (),
 ) -> TracerProvider:
     """Install a tracer provider for this process; exports per `config`. With exporter "none" the gRPC tracing
     interceptors are left out altogether, so an untraced mesh pays nothing for tracing. `mesh_credentials` (mesh mTLS)
-    secure the export to `otlp_endpoint`, the mesh's own telemetry service."""
+    and `mesh_headers` (the mesh secret) go only with the export to `otlp_endpoint`, the mesh's own telemetry
+    service, never to the extra endpoints."""
     global _tracing_enabled
     _tracing_enabled = config.exporter != "none"
     provider = TracerProvider(resource=Resource.create({"service.name": f"llama-mesh.{service}"}))
@@ -65,8 +76,10 @@ def setup_tracing(
     elif config.exporter == "otlp":
         endpoints = config.otlp_endpoints() or [os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", _DEFAULT_OTLP_ENDPOINT)]
         for endpoint in endpoints:
-            credentials = mesh_credentials if endpoint == config.otlp_endpoint else None
-            provider.add_span_processor(_otlp_processor(endpoint, config, credentials))
+            own = endpoint == config.otlp_endpoint
+            provider.add_span_processor(
+                _otlp_processor(endpoint, config, mesh_credentials if own else None, mesh_headers if own else ())
+            )
     trace.set_tracer_provider(provider)
     return provider
 

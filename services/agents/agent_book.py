@@ -20,6 +20,7 @@ from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import agent_config_pb2, messages_pb2, resources_pb2, stream_error_pb2, tools_pb2
 from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime import paging
+from llama_mesh.runtime.caller import owner_filter, record_owner
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.agents.agent_store import AgentStore
@@ -67,7 +68,7 @@ class AgentBook:
     async def create_agent(self, config: agent_config_pb2.AgentConfig, time_left: TimeLeft) -> pb.Agent:
         await self._check_config(config, time_left)
         agent = pb.Agent(agent_id=uuid.uuid4().hex, agent_config=config, create_time=_now())
-        await asyncio.to_thread(self._disk.put_agent, agent)
+        await asyncio.to_thread(self._disk.put_agent, agent, record_owner())
         return agent
 
     async def _check_config(self, config: agent_config_pb2.AgentConfig, time_left: TimeLeft) -> None:
@@ -101,13 +102,17 @@ class AgentBook:
     async def agent(self, agent_id: str) -> pb.Agent:
         if not agent_id:
             raise InvalidArgument("agent_id", "is required")
-        agent = await asyncio.to_thread(self._disk.get_agent, agent_id)
-        if agent is None:
+        agent = await asyncio.to_thread(self._disk.get_agent, agent_id, owner_filter())
+        if agent is None:  # another principal's agent does not exist for this caller either
             raise NotFound(f"agent {agent_id!r} does not exist", reason="AGENT_NOT_FOUND", agent_id=agent_id)
         return agent
 
+    async def visible(self, agent_id: str) -> bool:
+        """Whether the agent exists for this call's caller."""
+        return await asyncio.to_thread(self._disk.get_agent, agent_id, owner_filter()) is not None
+
     async def list_agents(self, size: int, token: str) -> tuple[list[pb.Agent], str]:
-        return await asyncio.to_thread(self._disk.list_agents, paging.page_size(size), token)
+        return await asyncio.to_thread(self._disk.list_agents, paging.page_size(size), token, owner_filter())
 
     async def delete_agent(self, agent_id: str, time_left: TimeLeft) -> None:
         agent = await self.agent(agent_id)

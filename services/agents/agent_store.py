@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import jobs_pb2
 from llama_mesh.runtime import paging
+from llama_mesh.runtime.owners import ensure_owner_column
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agents (seq INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT UNIQUE NOT NULL,
@@ -46,6 +47,7 @@ class AgentStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        ensure_owner_column(self._db, "agents")  # an agent's sessions, turns and batch jobs are its owner's
         self._lock = threading.Lock()
 
     @contextmanager
@@ -79,15 +81,21 @@ class AgentStore:
         return items, paging.make_token(listing, rows[size - 1][0]) if len(rows) > size else ""
 
     # ---- agents ----
-    def put_agent(self, agent: pb.Agent) -> None:
+    def put_agent(self, agent: pb.Agent, owner: str = "") -> None:
         with self._transaction() as db:
-            db.execute("INSERT INTO agents (agent_id, body) VALUES (?, ?)", (agent.agent_id, agent.SerializeToString()))
+            db.execute(
+                "INSERT INTO agents (agent_id, body, owner) VALUES (?, ?, ?)",
+                (agent.agent_id, agent.SerializeToString(), owner),
+            )
 
-    def get_agent(self, agent_id: str) -> pb.Agent | None:
-        return self._one("SELECT body FROM agents WHERE agent_id = ?", (agent_id,), pb.Agent)  # type: ignore[return-value]
+    def get_agent(self, agent_id: str, owner: str | None = None) -> pb.Agent | None:
+        """The agent, if it exists and (unless `owner` is None) belongs to `owner`."""
+        mine, args = (" AND owner = ?", (owner,)) if owner is not None else ("", ())
+        return self._one(f"SELECT body FROM agents WHERE agent_id = ?{mine}", (agent_id, *args), pb.Agent)  # type: ignore[return-value]
 
-    def list_agents(self, size: int, token: str) -> tuple[list[pb.Agent], str]:
-        return self._page("agents", "1 = 1", (), size, token, pb.Agent)  # type: ignore[return-value]
+    def list_agents(self, size: int, token: str, owner: str | None = None) -> tuple[list[pb.Agent], str]:
+        where, args = ("owner = ?", (owner,)) if owner is not None else ("1 = 1", ())
+        return self._page("agents", where, args, size, token, pb.Agent)  # type: ignore[return-value]
 
     def delete_agent(self, agent_id: str) -> list[str]:
         """Deletes the agent's record; returns the ids of its sessions (whose turns go with them)."""

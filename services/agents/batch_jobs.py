@@ -68,7 +68,7 @@ class BatchJobs:
         if not job_id:
             raise InvalidArgument("job_id", "is required")
         job = await asyncio.to_thread(self._store.get_job, job_id)
-        if job is None:
+        if job is None or not await self._book.visible(job.metadata["agent_id"]):  # the job is its agent's owner's
             raise NotFound(f"batch job {job_id!r} does not exist", reason="JOB_NOT_FOUND", job_id=job_id)
         return job
 

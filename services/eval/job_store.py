@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llama.common.v1 import jobs_pb2
+from llama_mesh.runtime.owners import ensure_owner_column
 
 FINAL_STATES = frozenset({jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED})
 
@@ -59,6 +60,7 @@ class JobRecord:
     end_time: float | None
     candidate: str
     request: bytes  # a serialized RunEvalRequest
+    owner: str = ""  # the principal that started it (see llama_mesh/runtime/caller.py)
 
     @property
     def final(self) -> bool:
@@ -67,7 +69,7 @@ class JobRecord:
 
 _COLUMNS = (
     "job_id, benchmark_id, provider_id, status, done, total, error_code, error_reason, error_message, create_time, "
-    "start_time, end_time, candidate, request"
+    "start_time, end_time, candidate, request, owner"
 )
 
 
@@ -87,6 +89,7 @@ def _record(row: tuple) -> JobRecord:
         ended,
         candidate,
         request,
+        owner,
     ) = row
     failure = JobFailure(code, reason, message) if reason else None
     return JobRecord(
@@ -102,6 +105,7 @@ def _record(row: tuple) -> JobRecord:
         ended,
         candidate,
         bytes(request),
+        owner,
     )
 
 
@@ -111,6 +115,7 @@ class JobStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        ensure_owner_column(self._db, "eval_jobs")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -120,7 +125,7 @@ class JobStore:
     def insert(self, record: JobRecord) -> None:
         with self._lock:
             self._db.execute(
-                f"INSERT INTO eval_jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, '', '', ?, NULL, NULL, ?, ?)",
+                f"INSERT INTO eval_jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, '', '', ?, NULL, NULL, ?, ?, ?)",
                 (
                     record.job_id,
                     record.benchmark_id,
@@ -131,6 +136,7 @@ class JobStore:
                     record.create_time,
                     record.candidate,
                     record.request,
+                    record.owner,
                 ),
             )
 
@@ -139,13 +145,14 @@ class JobStore:
             row = self._db.execute(f"SELECT {_COLUMNS} FROM eval_jobs WHERE job_id = ?", (job_id,)).fetchone()
         return _record(row) if row else None
 
-    def page(self, benchmark_id: str, offset: int, limit: int) -> list[JobRecord]:
-        """The benchmark's jobs, newest first."""
+    def page(self, benchmark_id: str, offset: int, limit: int, owner: str | None = None) -> list[JobRecord]:
+        """The benchmark's jobs (only `owner`'s unless None), newest first."""
+        mine, args = ("AND owner = ?", (owner,)) if owner is not None else ("", ())
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM eval_jobs WHERE benchmark_id = ? ORDER BY create_time DESC, job_id "
+                f"SELECT {_COLUMNS} FROM eval_jobs WHERE benchmark_id = ? {mine} ORDER BY create_time DESC, job_id "
                 "LIMIT ? OFFSET ?",
-                (benchmark_id, limit, offset),
+                (benchmark_id, *args, limit, offset),
             ).fetchall()
         return [_record(row) for row in rows]
 

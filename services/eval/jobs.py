@@ -19,6 +19,7 @@ from google.protobuf import timestamp_pb2
 
 from llama.common.v1 import jobs_pb2, stream_error_pb2
 from llama.eval.v1 import eval_pb2
+from llama_mesh.runtime.caller import may_see, owner_filter, record_owner
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound, status_code_number
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.eval.candidates import open_candidate
@@ -101,6 +102,7 @@ class EvalJobs:
             end_time=None,
             candidate=candidate,
             request=request.SerializeToString(),
+            owner=record_owner(),
         )
         await self._db(self._store.insert, record)
         task = asyncio.create_task(self._run(record.job_id, request, plan), name=record.job_id)
@@ -163,7 +165,7 @@ class EvalJobs:
         if not job_id:
             raise InvalidArgument("job_id", "is required")
         record = await self._db(self._store.get, job_id)
-        if record is None or record.benchmark_id != benchmark_id:
+        if record is None or record.benchmark_id != benchmark_id or not may_see(record.owner):
             raise NotFound(
                 f"eval job {job_id!r} of benchmark {benchmark_id!r} does not exist (list them with "
                 f"`llama-mesh eval jobs {benchmark_id}`)",
@@ -196,7 +198,7 @@ class EvalJobs:
         return eval_pb2.GetEvalJobResultResponse.FromString(data or b"")
 
     async def page(self, benchmark_id: str, offset: int, size: int) -> list[JobRecord]:
-        return await self._db(self._store.page, benchmark_id, offset, size)
+        return await self._db(self._store.page, benchmark_id, offset, size, owner_filter())
 
     async def close(self) -> None:
         """Stop every job still running; they are recorded as FAILED (SERVICE_STOPPED)."""

@@ -11,13 +11,14 @@ from llama.registry.v1 import registry_pb2
 from llama.telemetry.v1 import telemetry_pb2 as pb
 from llama.telemetry.v1 import telemetry_pb2_grpc
 from llama_mesh.runtime import paging
+from llama_mesh.runtime.caller import owner_filter
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.telemetry import query_terms as terms
 from services.telemetry.conversions import node_message, span_message, trace_message
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_rows import span_rows
-from services.telemetry.span_store import SpanStore
+from services.telemetry.span_store import SpanStore, owned_by
 from services.telemetry.span_tree import span_tree
 
 _TRACE_ID_DIGITS = 32
@@ -40,27 +41,33 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         self._store = store
         self._gateway = gateway
 
+    async def _visible(self, trace_id: str) -> bool:
+        """Whether this call's caller may see the trace (its own, or every one for admins and with auth off)."""
+        owner = owner_filter()
+        return owner is None or await asyncio.to_thread(self._store.trace, trace_id, owned_by(owner)) is not None
+
     async def QueryTraces(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         conditions = terms.conditions(request.attribute_filters)
         order = terms.order_terms(request.order_by)
         size = paging.page_size(request.page_size)
         listing = "traces:" + terms.query_fingerprint(conditions, order)  # a token is bound to its query
         offset = paging.read_offset(request.page_token, listing)
+        conditions = [*conditions, *owned_by(owner_filter())]
         rows = await asyncio.to_thread(self._store.traces, conditions, order, size + 1, offset)
         token = paging.make_token(listing, offset + size) if len(rows) > size else ""
         return pb.QueryTracesResponse(traces=[trace_message(row) for row in rows[:size]], next_page_token=token)
 
     async def GetTrace(self, request, context):  # noqa: N802, ANN001, ANN201
         trace_id = _hex_id(request.trace_id, _TRACE_ID_DIGITS, "trace_id")
-        row = await asyncio.to_thread(self._store.trace, trace_id)
-        if row is None:
+        row = await asyncio.to_thread(self._store.trace, trace_id, owned_by(owner_filter()))
+        if row is None:  # another principal's trace is not found either
             raise NotFound(f"no trace {trace_id} has been recorded", reason="TRACE_NOT_FOUND", trace_id=trace_id)
         return trace_message(row)
 
     async def GetSpan(self, request, context):  # noqa: N802, ANN001, ANN201
         trace_id = _hex_id(request.trace_id, _TRACE_ID_DIGITS, "trace_id")
         span_id = _hex_id(request.span_id, _SPAN_ID_DIGITS, "span_id")
-        span = await asyncio.to_thread(self._store.span, trace_id, span_id)
+        span = await asyncio.to_thread(self._store.span, trace_id, span_id) if await self._visible(trace_id) else None
         if span is None:
             raise NotFound(
                 f"no span {span_id} in trace {trace_id} has been recorded",
@@ -74,7 +81,7 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         span_id = _hex_id(request.span_id, _SPAN_ID_DIGITS, "span_id")
         depth = terms.max_depth(request)
         span = await asyncio.to_thread(self._store.find_span, span_id)
-        if span is None:
+        if span is None or not await self._visible(span.trace_id):
             raise NotFound(f"no span {span_id} has been recorded", reason="SPAN_NOT_FOUND", span_id=span_id)
         spans = await asyncio.to_thread(self._store.trace_spans, span.trace_id)
         tree = span_tree(spans, span_id, depth)
@@ -87,6 +94,7 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         size = paging.page_size(request.page_size)
         listing = "spans:" + terms.query_fingerprint(conditions, depth)
         position = terms.span_position(request.page_token, listing)
+        conditions = [*conditions, *owned_by(owner_filter())]
         page = await asyncio.to_thread(matching_spans, self._store, conditions, depth, size, position)
         wanted = terms.wanted_attributes(request.attributes_to_return)
         token = terms.span_token(listing, page.next_position) if page.next_position else ""
@@ -104,6 +112,7 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         registered = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
         await gateway.call(gateway.registry.GetDataset, registered, context)
         attributes = list(dict.fromkeys(request.attributes_to_save))
+        conditions = [*conditions, *owned_by(owner_filter())]
         rows = await asyncio.to_thread(span_rows, self._store, conditions, depth, attributes, MAX_SAVED_SPANS)
         if rows is None:
             raise FailedPrecondition(

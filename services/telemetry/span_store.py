@@ -62,6 +62,21 @@ roots AS (SELECT trace_id, span_id, start_ns, end_ns FROM candidates WHERE rank 
 _COLUMN_OF_OP = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<"}
 
 
+# The gateway puts the authenticated caller's name on its span of each call; a trace belongs to the caller named on
+# its root span (the gateway's span of the call that began it).
+CALLER_ATTRIBUTE = "caller"
+
+
+@dataclass(frozen=True)
+class RootCondition(Condition):
+    """A Condition on the trace's root span alone."""
+
+
+def owned_by(owner: str | None) -> list[Condition]:
+    """The conditions that keep a query to `owner`'s traces (none for None: every trace)."""
+    return [] if owner is None else [RootCondition(CALLER_ATTRIBUTE, "eq", owner)]
+
+
 @dataclass(frozen=True)
 class TraceRow:
     trace_id: str
@@ -88,8 +103,9 @@ def _condition_sql(condition: Condition) -> tuple[str, list[Any]]:
         column, value = "num_value", condition.value
     else:
         column, value = "text_value", condition.value
+    root = "AND a.span_id = roots.span_id " if isinstance(condition, RootCondition) else ""
     sql = (
-        "EXISTS (SELECT 1 FROM span_attributes a WHERE a.trace_id = roots.trace_id AND a.key = ? "
+        f"EXISTS (SELECT 1 FROM span_attributes a WHERE a.trace_id = roots.trace_id {root}AND a.key = ? "
         f"AND a.{column} IS NOT NULL AND a.{column} {_COLUMN_OF_OP[condition.op]} ?)"
     )
     return sql, [condition.key, value]
@@ -161,10 +177,17 @@ class SpanStore:
             rows = self._db.execute(query, [*parameters, limit, offset]).fetchall()
         return [TraceRow(row["trace_id"], row["span_id"], row["start_ns"], row["end_ns"]) for row in rows]
 
-    def trace(self, trace_id: str) -> TraceRow | None:
-        query = f"{_ROOTS} SELECT * FROM roots WHERE trace_id = ?"
+    def trace(self, trace_id: str, conditions: Sequence[Condition] = ()) -> TraceRow | None:
+        """The trace, if it was recorded and passes `conditions`."""
+        clauses = ["trace_id = ?"]
+        parameters: list[Any] = [trace_id]
+        for condition in conditions:
+            sql, values = _condition_sql(condition)
+            clauses.append(sql)
+            parameters.extend(values)
+        query = f"{_ROOTS} SELECT * FROM roots WHERE {' AND '.join(clauses)}"
         with self._lock:
-            row = self._db.execute(query, (trace_id,)).fetchone()
+            row = self._db.execute(query, parameters).fetchone()
         return None if row is None else TraceRow(row["trace_id"], row["span_id"], row["start_ns"], row["end_ns"])
 
     def span(self, trace_id: str, span_id: str) -> StoredSpan | None:

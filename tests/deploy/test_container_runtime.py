@@ -22,6 +22,8 @@ from llama_mesh.runtime.channels import open_channel
 
 # A name no resolver knows: the service can only serve it by listening on the bind host.
 UNRESOLVABLE_HOST = "telemetry.mesh.invalid"
+# The plaintext health-only port (what probes use under mesh mTLS).
+HEALTH_PORT = str(free_loopback_port())
 
 
 def healthcheck(
@@ -52,7 +54,12 @@ def container_like_distribution(tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="module")
 def bound_service(container_like_distribution: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "LLAMA_MESH_BIND_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "LLAMA_MESH_BIND_HOST": "127.0.0.1",
+        "LLAMA_MESH_SECRET": "a-test-mesh-secret",
+        "LLAMA_MESH_HEALTH_PORT": HEALTH_PORT,
+    }
     command = [sys.executable, "-m", "services.telemetry", "--distribution", str(container_like_distribution)]
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE)
     yield process
@@ -91,6 +98,22 @@ def test_healthcheck_takes_the_port_from_the_address_variable_without_reading_th
     )
     env = {"LLAMA_MESH_TELEMETRY_ADDRESS": service_address}
     assert healthcheck(container_like_distribution.parent / "missing.yaml", "telemetry", env).returncode == 0
+
+
+def test_healthcheck_asks_the_health_only_port_when_one_is_set(
+    container_like_distribution: Path, bound_service: subprocess.Popen[bytes]
+) -> None:
+    env = {"LLAMA_MESH_HEALTH_PORT": HEALTH_PORT}
+    for _ in range(120):
+        result = healthcheck(container_like_distribution, "telemetry", env)
+        if result.returncode == 0 or bound_service.poll() is not None:
+            break
+        time.sleep(0.5)
+    assert result.returncode == 0, result.stderr
+    with grpc.insecure_channel(f"127.0.0.1:{HEALTH_PORT}") as channel:  # health alone: no API there
+        with pytest.raises(grpc.RpcError) as caught:
+            channel.unary_unary("/llama.telemetry.v1.TelemetryService/QueryTraces")(b"", timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
 def test_healthcheck_fails_for_a_service_that_does_not_answer(container_like_distribution: Path) -> None:

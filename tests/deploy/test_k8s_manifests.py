@@ -30,6 +30,21 @@ def test_a_service_without_a_deployment_or_probing_another_name_is_reported() ->
     ]
 
 
+def test_open_service_ports_and_a_missing_mesh_secret_are_reported() -> None:
+    objects = [obj for obj in yaml.safe_load_all(validate.render("cpu")) if obj]
+    assert validate.security_errors(objects) == []
+    kinds = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
+    assert ("NetworkPolicy", "qdrant-from-vector-io") in kinds and ("NetworkPolicy", "telemetry-from-the-mesh") in kinds
+    inference = next(obj for obj in objects if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "inference")
+    inference["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = []
+    open_mesh = [obj for obj in objects if obj["kind"] != "NetworkPolicy"]
+    assert validate.security_errors(open_mesh) == [
+        "no NetworkPolicy denies ingress to every pod by default",
+        "no NetworkPolicy lets the gateway (and only it) reach the services' gRPC ports",
+        "inference: the per-mesh secret is not mounted at /etc/llama-mesh-secret/secret",
+    ]
+
+
 def test_schema_errors_name_the_object_and_the_unexpected_field() -> None:
     manifest = validate.render("cpu").replace("readinessProbe:", "readinesProbe:", 1)
     errors = validate.schema_errors(manifest)

@@ -24,9 +24,12 @@ from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama.vector_io.v1 import vector_io_pb2_grpc
 from llama_mesh.client import LlamaMeshClient
 from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.mesh_certs import make_mesh_certs
+from llama_mesh.resources import resource_metadata
+from llama_mesh.runtime.mesh_identity import spiffe_id
 from tests.gateway.certificates import CertFiles, ThrowawayCA
 from tests.gateway.distribution_variant import distribution_variant
-from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, greedy, user
+from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, expect_error, greedy, reason_and_field, user
 
 UNTRACED = {"LLAMA_MESH_TRACE_EXPORTER": "none"}
 
@@ -113,16 +116,25 @@ def test_a_client_that_does_not_trust_the_ca_fails(public_tls: tuple[LocalMesh, 
         _refused(channel)
 
 
+MTLS_SERVICES = ("gateway", "inference", "vector_io", "telemetry")
+
+
 def _mesh_mtls(ca: ThrowawayCA, raw: dict[str, Any]) -> None:
-    service = ca.issue("mesh-service")
-    raw["tls"] = {"ca_file": str(ca.cert_file), "cert_file": str(service.cert), "key_file": str(service.key)}
+    """Each process its own certificate, naming it by its SPIFFE id; `{service}` picks each one's files."""
+    for name in MTLS_SERVICES:
+        ca.issue(name, spiffe_id(name))
+    raw["tls"] = {
+        "ca_file": str(ca.cert_file),
+        "cert_file": str(ca.directory / "{service}.crt"),
+        "key_file": str(ca.directory / "{service}.key"),
+    }
 
 
 @pytest.fixture(scope="module")
 def mutual_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalMesh, ThrowawayCA]]:
     """Gateway, inference, vector_io and telemetry with mesh mTLS: every server asks for a certificate of the mesh CA,
     and every process exports its spans to telemetry over it."""
-    services = {"gateway", "inference", "vector_io", "telemetry"}
+    services = set(MTLS_SERVICES)
     yield from _running(tmp_path_factory.mktemp("mutual-tls"), _mesh_mtls, services)
 
 
@@ -134,6 +146,37 @@ def test_with_mtls_a_client_without_a_certificate_is_refused(mutual_tls: tuple[L
             _refused(channel)
         with grpc.insecure_channel(address) as channel:
             _refused(channel)
+
+
+def _direct_chat(address: str, credentials: grpc.ChannelCredentials, *metadata: tuple[str, Any]) -> None:
+    with grpc.secure_channel(address, credentials) as channel:
+        inference_pb2_grpc.InferenceServiceStub(channel).ChatCompletion(
+            inference_pb2.ChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("hi")], sampling_params=greedy(2)),
+            metadata=metadata,
+            timeout=120,
+        )
+
+
+def test_with_mtls_a_service_serves_only_the_gateways_identity(mutual_tls: tuple[LocalMesh, ThrowawayCA]) -> None:
+    """A certificate of the mesh CA is not enough to call a service: it must name the gateway (a peer's may only
+    export spans, and internal headers count from the gateway alone)."""
+    mesh, ca = mutual_tls
+    inference = mesh.config.service("inference").address
+    model = resources_pb2.Model(
+        identifier=CHAT_MODEL, provider_id="llama-cpp", provider_resource_id="SmolLM2-135M-Instruct"
+    )
+    forged = (resource_metadata(model), ("llama-mesh-caller", "admin"))
+    for client, reason in ((ca.issue("operator"), "NOT_A_MESH_PEER"), (ca.issue("peer", spiffe_id("vector_io")), "")):
+        for metadata in ((), forged):
+            error = expect_error(
+                lambda c=client, m=metadata: _direct_chat(inference, _credentials(ca, c), *m),
+                grpc.StatusCode.PERMISSION_DENIED,
+            )
+            wanted = reason or ("INTERNAL_METADATA_REFUSED" if metadata else "GATEWAY_ONLY")
+            assert reason_and_field(error)[0] == wanted
+    # the gateway's identity is served (here by the test, which holds the gateway's key)
+    gateway = CertFiles(ca.directory / "gateway.crt", ca.directory / "gateway.key")
+    _direct_chat(inference, _credentials(ca, gateway), resource_metadata(model))
 
 
 def test_with_mtls_a_client_with_a_certificate_is_served_end_to_end(
@@ -191,3 +234,37 @@ def _services_traced(telemetry: telemetry_pb2_grpc.TelemetryServiceStub, trace_i
             services.add(node.span.attributes["service.name"])
             nodes.extend(node.children)
     return services
+
+
+@pytest.fixture(scope="module")
+def compose_like(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
+    """local-cpu as docker compose configures it, by environment alone: certificates of `make certs`, each process
+    its own ({service}), and the gateway serving callers in plaintext."""
+    root = tmp_path_factory.mktemp("compose-like")
+    certs = root / "certs"
+    make_mesh_certs(certs, ["gateway", "inference"])
+    env = {
+        **isolated_env(root / "data"),
+        **UNTRACED,
+        "LLAMA_MESH_TLS_CA_FILE": str(certs / "ca.crt"),
+        "LLAMA_MESH_TLS_CERT_FILE": str(certs / "{service}.crt"),
+        "LLAMA_MESH_TLS_KEY_FILE": str(certs / "{service}.key"),
+        "LLAMA_MESH_GATEWAY_PLAINTEXT": "true",
+    }
+    mesh = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
+    mesh.start(only={"gateway", "inference"}, timeout=300)
+    yield mesh
+    mesh.stop()
+
+
+def test_a_plaintext_gateway_reaches_the_services_over_mtls(compose_like: LocalMesh) -> None:
+    mesh = compose_like
+    assert mesh.config.tls is not None and not mesh.secret
+    with grpc.insecure_channel(mesh.gateway_address) as channel:
+        reply = inference_pb2_grpc.InferenceServiceStub(channel).ChatCompletion(
+            inference_pb2.ChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("hi")], sampling_params=greedy(2)),
+            timeout=120,
+        )
+        assert reply.completion_message.content.text
+    with grpc.insecure_channel(mesh.config.service("inference").address) as channel:
+        _refused(channel)  # the service itself speaks only mTLS

@@ -30,6 +30,14 @@ from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, expect_error, reason
 T = TypeVar("T")
 BENCHMARK_FILES = REPO_ROOT / "tests" / "data" / "benchmarks"
 MMLU = "meta-reference-mmlu-cot"
+# The open-benchmark distribution's benchmarks, read from the small copies under tests/data.
+BENCHMARK_ENV = {
+    "LLAMA_MESH_BENCHMARK_DATA_DIR": str(BENCHMARK_FILES),
+    "LLAMA_MESH_MMLU_COT_URI": str(BENCHMARK_FILES / "mmlu_cot.jsonl"),
+    "LLAMA_MESH_GPQA_COT_URI": str(BENCHMARK_FILES / "gpqa_cot.jsonl"),
+    "LLAMA_MESH_SIMPLEQA_URI": str(BENCHMARK_FILES / "simpleqa.jsonl"),
+    "LLAMA_MESH_MMMU_URI": f"file://{BENCHMARK_FILES / 'mmmu.jsonl'}",
+}
 MULTIPLE_CHOICE = "basic::regex_parser_multiple_choice_answer"
 # The services an eval needs; the rest of the distribution (safety, vector_io, tool_runtime, telemetry) is left out
 # to spare the machine.
@@ -40,17 +48,7 @@ EVAL_SERVICES = {"gateway", "inference", "agents", "datasetio", "scoring", "eval
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
     root = tmp_path_factory.mktemp("open-benchmark")
     env = isolated_env(root / "data")
-    env.update(
-        {
-            "LLAMA_MESH_TRACE_EXPORTER": "none",
-            "LLAMA_MESH_EVAL_MAX_CONCURRENT_JOBS": "1",
-            "LLAMA_MESH_BENCHMARK_DATA_DIR": str(BENCHMARK_FILES),
-            "LLAMA_MESH_MMLU_COT_URI": str(BENCHMARK_FILES / "mmlu_cot.jsonl"),
-            "LLAMA_MESH_GPQA_COT_URI": str(BENCHMARK_FILES / "gpqa_cot.jsonl"),
-            "LLAMA_MESH_SIMPLEQA_URI": str(BENCHMARK_FILES / "simpleqa.jsonl"),
-            "LLAMA_MESH_MMMU_URI": f"file://{BENCHMARK_FILES / 'mmmu.jsonl'}",
-        }
-    )
+    env.update({"LLAMA_MESH_TRACE_EXPORTER": "none", "LLAMA_MESH_EVAL_MAX_CONCURRENT_JOBS": "1", **BENCHMARK_ENV})
     local = LocalMesh("open-benchmark", env=env, log_dir=root / "logs")
     local.start(only=EVAL_SERVICES)
     yield local

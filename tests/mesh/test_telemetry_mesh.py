@@ -29,6 +29,7 @@ from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2 as pb
 from llama.telemetry.v1 import telemetry_pb2_grpc
 from llama_mesh.launcher import LocalMesh
+from llama_mesh.runtime.mesh_identity import peer_metadata
 from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, run_cli, user
 
 T = TypeVar("T")
@@ -57,10 +58,21 @@ def telemetry_address(local_mesh: LocalMesh) -> str:
     return local_mesh.config.service("telemetry").address
 
 
+class _PeerReceiver:
+    """The OTLP receiver, called as a peer service of the mesh calls it: with the mesh secret."""
+
+    def __init__(self, channel: grpc.Channel, secret: str) -> None:
+        self._stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+        self._metadata = peer_metadata("tests", secret)
+
+    def Export(self, request, **kwargs):  # noqa: N802 - the stub's method
+        return self._stub.Export(request, metadata=self._metadata, **kwargs)
+
+
 @pytest.fixture(scope="module")
-def otlp(telemetry_address: str) -> Iterator[trace_service_pb2_grpc.TraceServiceStub]:
+def otlp(local_mesh: LocalMesh, telemetry_address: str) -> Iterator[_PeerReceiver]:
     with grpc.insecure_channel(telemetry_address) as channel:
-        yield trace_service_pb2_grpc.TraceServiceStub(channel)
+        yield _PeerReceiver(channel, local_mesh.secret)
 
 
 def traceparent() -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -279,9 +291,13 @@ def test_spans_are_saved_to_a_dataset(otlp, telemetry, gateway) -> None:
     assert nothing.saved_rows == 0
 
 
-def test_a_plain_opentelemetry_exporter_is_accepted(telemetry, telemetry_address: str) -> None:
+def test_a_plain_opentelemetry_exporter_is_accepted(telemetry, telemetry_address: str, local_mesh: LocalMesh) -> None:
+    """Any OpenTelemetry SDK exports to the receiver, given the mesh's proof of identity (here the secret)."""
     provider = TracerProvider(resource=Resource.create({"service.name": "plain-sdk-client"}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=telemetry_address, insecure=True)))
+    exporter = OTLPSpanExporter(
+        endpoint=telemetry_address, insecure=True, headers=peer_metadata("plain-sdk-client", local_mesh.secret)
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("tests")
     with tracer.start_as_current_span("outer") as outer, tracer.start_as_current_span("inner") as inner:
         inner.set_attribute("answer", 42)

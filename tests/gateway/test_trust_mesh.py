@@ -1,0 +1,369 @@
+"""A mesh that trusts no one, with real processes on the loopback (the per-mesh secret; tests/gateway/
+test_tls_mesh.py has the same checks under mTLS): a service serves only the gateway (and peers, for span export);
+internal headers count only from the gateway, whether sent to a service or through the gateway; a registration may not
+alias another principal's data or the mesh's own; agents, sessions, batch jobs, eval jobs and traces are their
+owner's; ListProviders hides secrets at every depth."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+import grpc
+import pytest
+from google.protobuf import any_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from llama.agents.v1 import agents_pb2 as agents_pb
+from llama.agents.v1 import agents_pb2_grpc
+from llama.common.v1 import agent_config_pb2, content_pb2, resources_pb2
+from llama.eval.v1 import eval_pb2, eval_pb2_grpc
+from llama.inference.v1 import inference_pb2, inference_pb2_grpc
+from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
+from llama.provider.v1 import provider_pb2, provider_pb2_grpc
+from llama.registry.v1 import registry_pb2 as reg
+from llama.registry.v1 import registry_pb2_grpc
+from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
+from llama.vector_io.v1 import vector_io_pb2 as vio
+from llama.vector_io.v1 import vector_io_pb2_grpc
+from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.resources import resource_metadata
+from llama_mesh.runtime.mesh_identity import peer_metadata
+from tests.gateway.distribution_variant import distribution_variant
+from tests.gateway.test_auth_mesh import bearer
+from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, expect_error, greedy, reason_and_field, user
+from tests.mesh.test_eval_mesh import BENCHMARK_ENV, MMLU
+from tests.mesh.test_telemetry_mesh import eventually
+
+T = TypeVar("T")
+ALICE, BOB, ADMIN, SERVICE = (f"{name}-{secrets.token_hex(8)}" for name in ("alice", "bob", "admin", "service"))
+SERVICES = {"gateway", "inference", "vector_io", "telemetry", "agents", "datasetio", "scoring", "eval"}
+
+
+def _trusting_no_one(raw: dict[str, Any]) -> None:
+    raw["gateway"]["auth"] = {
+        "service_token": "mesh-services",
+        "tokens": [
+            {"name": "mesh-services", "token": SERVICE, "resources": "all"},
+            {"name": "admin", "token": ADMIN, "resources": "all", "admin": True},
+            {"name": "alice", "token": ALICE, "resources": "all"},
+            {"name": "bob", "token": BOB, "resources": "all"},
+        ],
+    }
+    # safety is not started (its provider never reads these): what ListProviders shows of a config
+    safety = next(service for service in raw["services"] if service["name"] == "safety")
+    provider = safety["providers"][0]["config"]
+    provider["engine_args"] = {"hf_token": "hf-SECRET-1", "nested": [{"api_key": "SECRET-2"}], "max_tokens": 7}
+    provider["endpoint"] = "postgresql://mesh:SECRET-3@db.internal:5432/mesh"
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
+    root = tmp_path_factory.mktemp("trust")
+    config = distribution_variant(root, _trusting_no_one, base="open-benchmark")
+    env = {**isolated_env(root / "data"), **BENCHMARK_ENV}
+    local = LocalMesh(str(config), env=env, log_dir=root / "logs")
+    local.start(only=SERVICES)
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def channel(mesh: LocalMesh) -> Iterator[grpc.Channel]:
+    """The gateway, the one way in."""
+    opened = grpc.insecure_channel(mesh.gateway_address)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _chat(channel: grpc.Channel, metadata: tuple[tuple[str, Any], ...]) -> inference_pb2.ChatCompletionResponse:
+    return inference_pb2_grpc.InferenceServiceStub(channel).ChatCompletion(
+        inference_pb2.ChatCompletionRequest(model_id=CHAT_MODEL, messages=[user("hi")], sampling_params=greedy(2)),
+        metadata=metadata,
+        timeout=120,
+    )
+
+
+def _query(channel: grpc.Channel, metadata: tuple[tuple[str, Any], ...]) -> vio.QueryChunksResponse:
+    return vector_io_pb2_grpc.VectorIOServiceStub(channel).QueryChunks(
+        vio.QueryChunksRequest(vector_db_id="alice-docs", query=content_pb2.Content(text="tower")),
+        metadata=metadata,
+        timeout=60,
+    )
+
+
+def _release(channel: grpc.Channel, vector_db_id: str, metadata: tuple[tuple[str, Any], ...]) -> None:
+    packed = any_pb2.Any()
+    packed.Pack(resources_pb2.VectorDB(identifier=vector_db_id, provider_resource_id=vector_db_id))
+    provider_pb2_grpc.ResourceLifecycleServiceStub(channel).ReleaseResource(
+        provider_pb2.ReleaseResourceRequest(resource=packed), metadata=metadata, timeout=30
+    )
+
+
+# ---------- (1) service ports serve only the gateway ----------
+
+
+def test_a_direct_call_to_a_service_is_unauthenticated(mesh: LocalMesh) -> None:
+    model = resources_pb2.Model(identifier=CHAT_MODEL, provider_id="llama-cpp", provider_resource_id=CHAT_MODEL)
+    forged = (resource_metadata(model), ("llama-mesh-caller", "admin"), ("llama-mesh-caller-scope", "admin"))
+    calls = {"inference": _chat, "vector_io": _query}
+    for service, call in calls.items():
+        with grpc.insecure_channel(mesh.config.service(service).address) as direct:
+            for metadata in ((), forged, (("llama-mesh-peer", "gateway"), ("llama-mesh-peer-secret", "guess"))):
+                error = expect_error(lambda c=call, d=direct, m=metadata: c(d, m), grpc.StatusCode.UNAUTHENTICATED)
+                assert reason_and_field(error)[0] == "NOT_A_MESH_PEER"
+            # dropping a collection straight at vector_io, as the gateway would on UnregisterVectorDB
+            expect_error(lambda direct=direct: _release(direct, "alice-docs", ()), grpc.StatusCode.UNAUTHENTICATED)
+            # health checks stay open (probes call them without an identity)
+            health = health_pb2_grpc.HealthStub(direct).Check(health_pb2.HealthCheckRequest(service=service))
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_peer_service_may_export_spans_but_not_call_apis_or_send_internal_headers(mesh: LocalMesh) -> None:
+    """A process holding the secret that is not the gateway (here named vector_io) is a peer: OTLP export only."""
+    peer = peer_metadata("vector_io", mesh.secret)
+    with grpc.insecure_channel(mesh.config.service("inference").address) as direct:
+        error = expect_error(lambda: _chat(direct, peer), grpc.StatusCode.PERMISSION_DENIED)
+        assert reason_and_field(error)[0] == "GATEWAY_ONLY"
+    model = resources_pb2.Model(identifier=CHAT_MODEL, provider_id="llama-cpp", provider_resource_id=CHAT_MODEL)
+    with grpc.insecure_channel(mesh.config.service("telemetry").address) as direct:
+        receiver = trace_service_pb2_grpc.TraceServiceStub(direct)
+        span = trace_pb2.Span(
+            trace_id=secrets.token_bytes(16),
+            span_id=secrets.token_bytes(8),
+            name="peer-span",
+            start_time_unix_nano=1_700_000_000_000_000_000,
+            end_time_unix_nano=1_700_000_000_000_000_500,
+        )
+        request = trace_service_pb2.ExportTraceServiceRequest(
+            resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[span])])]
+        )
+        receiver.Export(request, metadata=peer, timeout=10)
+        error = expect_error(
+            lambda: receiver.Export(request, metadata=(*peer, resource_metadata(model)), timeout=10),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
+        assert reason_and_field(error)[0] == "INTERNAL_METADATA_REFUSED"
+        expect_error(lambda: receiver.Export(request, timeout=10), grpc.StatusCode.UNAUTHENTICATED)
+
+
+def test_internal_headers_sent_through_the_gateway_are_dropped(mesh: LocalMesh, channel: grpc.Channel) -> None:
+    """Bob claims to be alice (caller header), an admin (scope header) and the gateway (peer headers): the gateway
+    drops them all, so bob still sees only bob's agents."""
+    agents = agents_pb2_grpc.AgentsServiceStub(channel)
+    agent = agents.CreateAgent(
+        agents_pb.CreateAgentRequest(agent_config=_agent_config("alice's secret instructions")),
+        metadata=bearer(ALICE),
+        timeout=60,
+    )
+    forged = (
+        *bearer(BOB),
+        ("llama-mesh-caller", "alice"),
+        ("llama-mesh-caller-scope", "admin"),
+        *peer_metadata("gateway", mesh.secret),
+    )
+    listed = agents.ListAgents(agents_pb.ListAgentsRequest(page_size=1000), metadata=forged, timeout=30)
+    assert agent.agent_id not in [item.agent_id for item in listed.agents]
+    expect_error(
+        lambda: agents.GetAgent(agents_pb.GetAgentRequest(agent_id=agent.agent_id), metadata=forged),
+        grpc.StatusCode.NOT_FOUND,
+    )
+
+
+# ---------- (3) owners ----------
+
+
+def _agent_config(instructions: str) -> agent_config_pb2.AgentConfig:
+    return agent_config_pb2.AgentConfig(model=CHAT_MODEL, instructions=instructions, sampling_params=greedy(2))
+
+
+def test_two_tokens_cannot_see_each_others_agents_sessions_turns_or_batch_jobs(channel: grpc.Channel) -> None:
+    agents = agents_pb2_grpc.AgentsServiceStub(channel)
+    mine = agents.CreateAgent(
+        agents_pb.CreateAgentRequest(agent_config=_agent_config("You are alice's assistant.")),
+        metadata=bearer(ALICE),
+        timeout=60,
+    )
+    session = agents.CreateSession(
+        agents_pb.CreateSessionRequest(agent_id=mine.agent_id, session_name="alice's"), metadata=bearer(ALICE)
+    )
+    turn = agents.CreateTurnAndWait(
+        agents_pb.CreateTurnRequest(agent_id=mine.agent_id, session_id=session.session_id, messages=[user("hi")]),
+        metadata=bearer(ALICE),
+        timeout=300,
+    )
+    job = agents.CreateAgentBatchJob(
+        agents_pb.CreateAgentBatchJobRequest(
+            agent_id=mine.agent_id, items=[agents_pb.AgentBatchItem(messages=[user("hello")])]
+        ),
+        metadata=bearer(ALICE),
+    )
+    ids = {"agent_id": mine.agent_id}
+    hidden = [
+        lambda: agents.GetAgent(agents_pb.GetAgentRequest(**ids), metadata=bearer(BOB)),
+        lambda: agents.ListSessions(agents_pb.ListSessionsRequest(**ids), metadata=bearer(BOB)),
+        lambda: agents.GetSession(
+            agents_pb.GetSessionRequest(**ids, session_id=session.session_id), metadata=bearer(BOB)
+        ),
+        lambda: agents.GetTurn(
+            agents_pb.GetTurnRequest(**ids, session_id=session.session_id, turn_id=turn.turn_id),
+            metadata=bearer(BOB),
+        ),
+        lambda: agents.CreateSession(agents_pb.CreateSessionRequest(**ids), metadata=bearer(BOB)),
+        lambda: agents.GetAgentBatchJob(agents_pb.GetAgentBatchJobRequest(job_id=job.job_id), metadata=bearer(BOB)),
+        lambda: agents.CancelAgentBatchJob(
+            agents_pb.CancelAgentBatchJobRequest(job_id=job.job_id), metadata=bearer(BOB)
+        ),
+        lambda: agents.DeleteSession(
+            agents_pb.DeleteSessionRequest(**ids, session_id=session.session_id), metadata=bearer(BOB)
+        ),
+        lambda: agents.DeleteAgent(agents_pb.DeleteAgentRequest(**ids), metadata=bearer(BOB)),
+    ]
+    for call in hidden:
+        expect_error(call, grpc.StatusCode.NOT_FOUND)  # as if it did not exist
+    bobs = agents.ListAgents(agents_pb.ListAgentsRequest(page_size=1000), metadata=bearer(BOB)).agents
+    assert mine.agent_id not in [agent.agent_id for agent in bobs]
+    alices = agents.ListAgents(agents_pb.ListAgentsRequest(page_size=1000), metadata=bearer(ALICE)).agents
+    assert mine.agent_id in [agent.agent_id for agent in alices]
+    everyone = agents.ListAgents(agents_pb.ListAgentsRequest(page_size=1000), metadata=bearer(ADMIN)).agents
+    assert mine.agent_id in [agent.agent_id for agent in everyone]  # the admin scope sees all
+    assert (
+        agents.GetAgentBatchJob(agents_pb.GetAgentBatchJobRequest(job_id=job.job_id), metadata=bearer(ADMIN)).job_id
+        == job.job_id
+    )
+    # still there for alice after bob's attempts
+    kept = agents.GetSession(agents_pb.GetSessionRequest(**ids, session_id=session.session_id), metadata=bearer(ALICE))
+    assert [item.turn_id for item in kept.turns] == [turn.turn_id]
+
+
+def test_eval_jobs_are_their_owners(channel: grpc.Channel) -> None:
+    evals = eval_pb2_grpc.EvalServiceStub(channel)
+    config = eval_pb2.BenchmarkConfig(
+        eval_candidate=eval_pb2.EvalCandidate(
+            model=eval_pb2.ModelCandidate(model=CHAT_MODEL, sampling_params=greedy(2))
+        ),
+        num_examples=1,
+    )
+    job = evals.RunEval(eval_pb2.RunEvalRequest(benchmark_id=MMLU, benchmark_config=config), metadata=bearer(ALICE))
+    get = eval_pb2.GetEvalJobRequest(benchmark_id=MMLU, job_id=job.job_id)
+    assert evals.GetEvalJob(get, metadata=bearer(ALICE)).job_id == job.job_id
+    error = expect_error(lambda: evals.GetEvalJob(get, metadata=bearer(BOB)), grpc.StatusCode.NOT_FOUND)
+    assert reason_and_field(error)[0] == "JOB_NOT_FOUND"
+    cancel = eval_pb2.CancelEvalJobRequest(benchmark_id=MMLU, job_id=job.job_id)
+    expect_error(lambda: evals.CancelEvalJob(cancel, metadata=bearer(BOB)), grpc.StatusCode.NOT_FOUND)
+    listing = eval_pb2.ListEvalJobsRequest(benchmark_id=MMLU, page_size=100)
+    assert job.job_id not in [item.job_id for item in evals.ListEvalJobs(listing, metadata=bearer(BOB)).jobs]
+    assert job.job_id in [item.job_id for item in evals.ListEvalJobs(listing, metadata=bearer(ALICE)).jobs]
+    assert job.job_id in [item.job_id for item in evals.ListEvalJobs(listing, metadata=bearer(ADMIN)).jobs]
+    evals.CancelEvalJob(cancel, metadata=bearer(ALICE))
+
+
+def test_traces_are_seen_only_by_their_caller(channel: grpc.Channel) -> None:
+    trace_id = secrets.token_hex(16)
+    _chat(channel, (*bearer(ALICE), ("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01")))
+    telemetry = telemetry_pb2_grpc.TelemetryServiceStub(channel)
+    get = telemetry_pb2.GetTraceRequest(trace_id=trace_id)
+
+    def visible_to(token: str) -> telemetry_pb2.Trace | None:
+        try:
+            return telemetry.GetTrace(get, metadata=bearer(token), timeout=10)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.NOT_FOUND, error.details()
+            return None
+
+    trace = eventually(lambda: visible_to(ALICE), "alice's trace")  # once the gateway's root span has arrived
+    assert visible_to(ADMIN) is not None
+    assert visible_to(BOB) is None
+    for call in (
+        lambda: telemetry.GetSpanTree(
+            telemetry_pb2.GetSpanTreeRequest(span_id=trace.root_span_id), metadata=bearer(BOB)
+        ),
+        lambda: telemetry.GetSpan(
+            telemetry_pb2.GetSpanRequest(trace_id=trace_id, span_id=trace.root_span_id), metadata=bearer(BOB)
+        ),
+    ):
+        expect_error(call, grpc.StatusCode.NOT_FOUND)
+    query = telemetry_pb2.QueryTracesRequest(page_size=1000)
+    assert trace_id not in [item.trace_id for item in telemetry.QueryTraces(query, metadata=bearer(BOB)).traces]
+    assert trace_id in [item.trace_id for item in telemetry.QueryTraces(query, metadata=bearer(ALICE)).traces]
+    spans = telemetry.QuerySpans(telemetry_pb2.QuerySpansRequest(page_size=1000), metadata=bearer(BOB)).spans
+    assert trace_id not in {span.trace_id for span in spans}
+
+
+def test_a_registration_may_not_alias_another_principals_data_or_the_meshs_own(channel: grpc.Channel) -> None:
+    registry = registry_pb2_grpc.RegistryServiceStub(channel)
+    vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
+
+    def register(token: str, identifier: str, physical: str = "") -> resources_pb2.VectorDB:
+        vector_db = resources_pb2.VectorDB(
+            identifier=identifier, embedding_model=EMBEDDING_MODEL, provider_resource_id=physical
+        )
+        return registry.RegisterVectorDB(reg.RegisterVectorDBRequest(vector_db=vector_db), metadata=bearer(token))
+
+    def query(token: str, identifier: str) -> list[str]:
+        found = vector_io.QueryChunks(
+            vio.QueryChunksRequest(vector_db_id=identifier, query=content_pb2.Content(text="where is the tower")),
+            metadata=bearer(token),
+            timeout=120,
+        )
+        return [chunk.chunk_id for chunk in found.chunks]
+
+    register(ALICE, "alice-docs")
+    chunk = vio.Chunk(chunk_id="tower", content=content_pb2.Content(text="The Eiffel Tower is in Paris."))
+    vector_io.InsertChunks(
+        vio.InsertChunksRequest(vector_db_id="alice-docs", chunks=[chunk]), metadata=bearer(ALICE), timeout=120
+    )
+    for identifier, physical in (("bob-view", "alice-docs"), ("bob-session", "agent-session-0123456789abcdef")):
+        error = expect_error(lambda i=identifier, p=physical: register(BOB, i, p), grpc.StatusCode.PERMISSION_DENIED)
+        assert reason_and_field(error)[0] == "RESOURCE_ALIAS_REFUSED"
+        expect_error(
+            lambda i=identifier: registry.GetVectorDB(reg.GetVectorDBRequest(vector_db_id=i), metadata=bearer(BOB)),
+            grpc.StatusCode.NOT_FOUND,
+        )
+    # alice may name her own collection twice; dropping one name keeps the data the other still names
+    register(ALICE, "alice-alias", "alice-docs")
+    assert query(ALICE, "alice-alias") == ["tower"]
+    registry.UnregisterVectorDB(reg.UnregisterVectorDBRequest(vector_db_id="alice-alias"), metadata=bearer(ALICE))
+    assert query(ALICE, "alice-docs") == ["tower"]
+
+
+# ---------- (4) secrets never leave ----------
+
+
+def test_list_providers_hides_secrets_at_every_depth(channel: grpc.Channel) -> None:
+    reply = inspect_pb2_grpc.InspectServiceStub(channel).ListProviders(
+        inspect_pb2.ListProvidersRequest(api="safety"), metadata=bearer(ALICE)
+    )
+    text = str(reply)
+    for secret in ("hf-SECRET-1", "SECRET-2", "SECRET-3"):
+        assert secret not in text
+    (config,) = [provider.config for provider in reply.providers if provider.provider_id == "llama-guard"]
+    assert config["engine_args"]["max_tokens"] == 7  # not a secret, still shown
+    assert config["endpoint"] == "postgresql://mesh:********@db.internal:5432/mesh"
+
+
+def test_an_unreachable_service_is_named_without_its_address(mesh: LocalMesh, channel: grpc.Channel) -> None:
+    """safety is configured but not started: the caller learns which service, not where it runs."""
+    from llama.safety.v1 import safety_pb2, safety_pb2_grpc
+
+    error = expect_error(
+        lambda: safety_pb2_grpc.SafetyServiceStub(channel).RunShield(
+            safety_pb2.RunShieldRequest(shield_id="code-scanner", messages=[user("x")]), metadata=bearer(ALICE)
+        ),
+        grpc.StatusCode.UNAVAILABLE,
+    )
+    address = mesh.config.service("safety").address
+    assert "safety" in error.details() and address not in error.details()
+    assert address.rsplit(":", 1)[1] not in str(error.trailing_metadata())
+    health = inspect_pb2_grpc.InspectServiceStub(channel).GetHealth(
+        inspect_pb2.GetHealthRequest(), metadata=bearer(ALICE)
+    )
+    (safety,) = [service for service in health.services if service.service == "safety"]
+    assert safety.status == inspect_pb2.SERVING_STATUS_UNREACHABLE and safety.message == "UNAVAILABLE"
