@@ -2,7 +2,7 @@
 into vector DBs, query them for context); sync and async.
 
     for tool in client.tool_runtime.iter_tools("builtin::rag"):
-        print(tool.definition.tool_name)
+        print(tool.definition.name)
     result = client.tool_runtime.invoke_tool("mcp::demo", "add", {"a": 2, "b": 3})
     client.tool_runtime.insert_documents("docs", [{"document_id": "paris", "content": "Paris is in France."}])
     reply = client.tool_runtime.query_knowledge(["docs"], "Where is Paris?", max_chunks=3)
