@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from llama.common.v1 import content_pb2, retrieval_pb2
-from llama.tool_runtime.v1 import tool_runtime_pb2, tool_runtime_pb2_grpc
+from llama.tool_runtime.v1 import tool_runtime_pb2
 from llama_mesh.cli.output import print_json, stderr, stdout
 from llama_mesh.cli.state import get_state, json_option
-from llama_mesh.cli.stub_calls import call
 
 SEARCH_MODES = {
     "vector": retrieval_pb2.SEARCH_MODE_VECTOR,
@@ -40,13 +39,10 @@ def insert(documents: tuple[str, ...], vector_db_id: str, texts: tuple[str, ...]
             for path in documents]
     docs += [tool_runtime_pb2.RAGDocument(document_id=f"text-{index}", content=content_pb2.Content(text=text))
              for index, text in enumerate(texts)]
-    request = tool_runtime_pb2.InsertDocumentsRequest(vector_db_id=vector_db_id, documents=docs,
-                                                      chunk_size_in_tokens=chunk_size)
-    if overlap is not None:
-        request.chunk_overlap_in_tokens = overlap
     state = get_state()
     stderr.print(f"inserting {len(docs)} document(s) into {vector_db_id}…", style="dim")
-    reply = call(state, tool_runtime_pb2_grpc.ToolRuntimeServiceStub(state.client().channel).InsertDocuments, request)
+    reply = state.client().tool_runtime.insert_documents(vector_db_id, docs, chunk_size_in_tokens=chunk_size,
+                                                         chunk_overlap_in_tokens=overlap)
     if state.json:
         print_json(reply)
     else:
@@ -60,12 +56,9 @@ def insert(documents: tuple[str, ...], vector_db_id: str, texts: tuple[str, ...]
 @click.option("--mode", type=click.Choice(list(SEARCH_MODES)), default="vector", show_default=True)
 @json_option
 def query(query: str, vector_db_ids: tuple[str, ...], max_chunks: int, mode: str) -> None:
-    request = tool_runtime_pb2.QueryKnowledgeRequest(
-        vector_db_ids=list(vector_db_ids), content=content_pb2.Content(text=query),
-        query_config=tool_runtime_pb2.RAGQueryConfig(max_chunks=max_chunks, mode=SEARCH_MODES[mode]),
-    )
     state = get_state()
-    reply = call(state, tool_runtime_pb2_grpc.ToolRuntimeServiceStub(state.client().channel).QueryKnowledge, request)
+    reply = state.client().tool_runtime.query_knowledge(vector_db_ids, query, max_chunks=max_chunks,
+                                                        mode=SEARCH_MODES[mode])
     if state.json:
         print_json(reply)
         return

@@ -5,10 +5,8 @@ from __future__ import annotations
 import click
 
 from llama.common.v1 import content_pb2, messages_pb2, safety_violation_pb2
-from llama.safety.v1 import safety_pb2, safety_pb2_grpc
 from llama_mesh.cli.output import print_json, stdout
 from llama_mesh.cli.state import get_state, json_option
-from llama_mesh.cli.stub_calls import call
 
 ROLES = {"user": messages_pb2.ROLE_USER, "assistant": messages_pb2.ROLE_ASSISTANT}
 
@@ -24,12 +22,9 @@ def safety() -> None:
 @click.option("--role", type=click.Choice(list(ROLES)), default="user", show_default=True)
 @json_option
 def check(shield_id: str, message: str, role: str) -> None:
-    request = safety_pb2.RunShieldRequest(
-        shield_id=shield_id,
-        messages=[messages_pb2.Message(role=ROLES[role], content=content_pb2.Content(text=message))],
-    )
     state = get_state()
-    reply = call(state, safety_pb2_grpc.SafetyServiceStub(state.client().channel).RunShield, request)
+    reply = state.client().safety.run_shield(
+        shield_id, messages_pb2.Message(role=ROLES[role], content=content_pb2.Content(text=message)))
     if state.json:
         print_json(reply)
     elif not reply.HasField("violation"):

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 import click
 from rich.text import Text
 from rich.tree import Tree
 
 from llama.telemetry.v1 import telemetry_pb2 as pb
-from llama.telemetry.v1 import telemetry_pb2_grpc
 from llama_mesh.cli.output import print_json, stdout, table
 from llama_mesh.cli.state import get_state, json_option
 
 # Attributes worth a glance in the tree, after the span's name and duration.
 _SHOWN_ATTRIBUTES = ("service.name", "resource_id", "model_id", "prompt_tokens", "completion_tokens",
                      "time_to_first_token_ms", "error.reason", "otel.status_description")
-
-
-def _stub() -> telemetry_pb2_grpc.TelemetryServiceStub:
-    return telemetry_pb2_grpc.TelemetryServiceStub(get_state().client().channel)
 
 
 def _condition(text: str) -> pb.QueryCondition:
@@ -58,14 +55,14 @@ def traces() -> None:
               help="A span attribute test: key=value, key!=value, key>value, key<value (repeatable).")
 @json_option
 def list_traces(limit: int, filters: tuple[str, ...]) -> None:
-    request = pb.QueryTracesRequest(attribute_filters=[_condition(item) for item in filters], page_size=limit)
-    response = _stub().QueryTraces(request, timeout=get_state().timeout)
+    found = get_state().client().telemetry.iter_traces([_condition(item) for item in filters], page_size=limit)
+    recorded = list(islice(found, limit))
     if get_state().json:
-        print_json(list(response.traces))
+        print_json(recorded)
         return
     table(["trace id", "root span", "started", "duration"],
           [[t.trace_id, t.root_span_id, t.start_time.ToDatetime().isoformat(sep=" ", timespec="milliseconds"),
-            _duration(t.start_time, t.end_time, t.HasField("end_time"))] for t in response.traces])
+            _duration(t.start_time, t.end_time, t.HasField("end_time"))] for t in recorded])
 
 
 def _label(span: pb.Span) -> Text:
@@ -90,9 +87,8 @@ def _grow(tree: Tree, node: pb.SpanNode) -> None:
 @click.argument("trace_id")
 @json_option
 def show(trace_id: str) -> None:
-    stub = _stub()
-    trace = stub.GetTrace(pb.GetTraceRequest(trace_id=trace_id), timeout=get_state().timeout)
-    root = stub.GetSpanTree(pb.GetSpanTreeRequest(span_id=trace.root_span_id), timeout=get_state().timeout).root
+    telemetry = get_state().client().telemetry
+    root = telemetry.get_span_tree(telemetry.get_trace(trace_id).root_span_id)
     if get_state().json:
         print_json(root)
         return

@@ -9,7 +9,8 @@
         response = await client.inference.chat_completion("smollm2-135m-instruct", "Hi!", max_tokens=16)
 
 Attributes: `models`, `shields`, `vector_dbs`, `tool_groups`, `datasets`, `scoring_functions`, `benchmarks` (registry
-collections), `inference`, `datasetio` (dataset rows), `scoring`, `synthetic_data`, `eval`, `agents` and `inspect`.
+collections), `inference`, `datasetio` (dataset rows), `scoring`, `synthetic_data`, `eval`, `agents`, `inspect`,
+`safety` (shields), `tool_runtime` (tools and builtin::rag), `vector_io` (chunks) and `telemetry` (traces).
 Every call takes an optional `timeout=` (seconds) that overrides the client's default; failures raise `LlamaMeshError`
 subclasses.
 """
@@ -32,9 +33,13 @@ from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
 from llama_mesh.client.post_training import AsyncPostTraining, PostTraining
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources
+from llama_mesh.client.safety import AsyncSafety, Safety
 from llama_mesh.client.scoring import AsyncScoring, Scoring
 from llama_mesh.client.synthetic_data import AsyncSyntheticData, SyntheticData
+from llama_mesh.client.telemetry import AsyncTelemetry, Telemetry
+from llama_mesh.client.tool_runtime import AsyncToolRuntime, ToolRuntime
 from llama_mesh.client.transport import DEFAULT_ADDRESS, AsyncTransport, Metadata, Transport
+from llama_mesh.client.vector_io import AsyncVectorIO, VectorIO
 from llama_mesh.resources import KIND_BY_NAME
 
 
@@ -69,6 +74,10 @@ class LlamaMeshClient:
         self.scoring = Scoring(self._transport)
         self.synthetic_data = SyntheticData(self._transport)
         self.agents = Agents(self._transport)
+        self.safety = Safety(self._transport)
+        self.tool_runtime = ToolRuntime(self._transport)
+        self.vector_io = VectorIO(self._transport)
+        self.telemetry = Telemetry(self._transport)
 
     @property
     def address(self) -> str:
@@ -129,6 +138,10 @@ class AsyncLlamaMeshClient:
         self.scoring = AsyncScoring(self._transport)
         self.synthetic_data = AsyncSyntheticData(self._transport)
         self.agents = AsyncAgents(self._transport)
+        self.safety = AsyncSafety(self._transport)
+        self.tool_runtime = AsyncToolRuntime(self._transport)
+        self.vector_io = AsyncVectorIO(self._transport)
+        self.telemetry = AsyncTelemetry(self._transport)
 
     @property
     def address(self) -> str:

@@ -18,9 +18,13 @@ from llama_mesh.client.inference import AsyncInference, Inference
 from llama_mesh.client.inspection import AsyncInspect, Inspect
 from llama_mesh.client.post_training import AsyncPostTraining, PostTraining
 from llama_mesh.client.resources import AsyncModels, AsyncResources, Models, Resources
+from llama_mesh.client.safety import AsyncSafety, Safety
 from llama_mesh.client.scoring import AsyncScoring, Scoring
 from llama_mesh.client.synthetic_data import AsyncSyntheticData, SyntheticData
+from llama_mesh.client.telemetry import AsyncTelemetry, Telemetry
+from llama_mesh.client.tool_runtime import AsyncToolRuntime, ToolRuntime
 from llama_mesh.client.transport import AsyncTransport, Transport
+from llama_mesh.client.vector_io import AsyncVectorIO, VectorIO
 
 PAIRS = [
     (LlamaMeshClient, AsyncLlamaMeshClient),
@@ -33,9 +37,13 @@ PAIRS = [
     (Resources, AsyncResources),
     (Models, AsyncModels),
     (PostTraining, AsyncPostTraining),
+    (Safety, AsyncSafety),
     (Scoring, AsyncScoring),
     (SyntheticData, AsyncSyntheticData),
+    (Telemetry, AsyncTelemetry),
+    (ToolRuntime, AsyncToolRuntime),
     (Transport, AsyncTransport),
+    (VectorIO, AsyncVectorIO),
 ]
 # The blocking Agent.create_turn also takes stream=False (an async generator cannot return a Turn instead; both
 # flavours have create_turn_and_wait for that).
