@@ -113,20 +113,22 @@ class JobStore:
         with self._lock:
             return self._db.execute("SELECT 1 FROM training_jobs WHERE job_id = ?", (job_id,)).fetchone() is not None
 
-    def get(self, job_id: str, owner: str) -> JobRecord | None:
+    def get(self, job_id: str, owner: str | None) -> JobRecord | None:
+        """The job, if it exists and (unless `owner` is None: an admin, or auth off) belongs to `owner`."""
+        mine, args = (" AND owner = ?", (owner,)) if owner is not None else ("", ())
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM training_jobs WHERE job_id = ? AND owner = ?", (job_id, owner)
+                f"SELECT {_COLUMNS} FROM training_jobs WHERE job_id = ?{mine}", (job_id, *args)
             ).fetchone()
         return _record(row) if row else None
 
-    def page(self, owner: str, offset: int, limit: int) -> list[JobRecord]:
-        """The owner's jobs, newest first."""
+    def page(self, owner: str | None, offset: int, limit: int) -> list[JobRecord]:
+        """The owner's jobs (every job for None), newest first."""
+        where, args = ("WHERE owner = ? ", (owner,)) if owner is not None else ("", ())
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM training_jobs WHERE owner = ? ORDER BY create_time DESC, job_id "
-                "LIMIT ? OFFSET ?",
-                (owner, limit, offset),
+                f"SELECT {_COLUMNS} FROM training_jobs {where}ORDER BY create_time DESC, job_id LIMIT ? OFFSET ?",
+                (*args, limit, offset),
             ).fetchall()
         return [_record(row) for row in rows]
 

@@ -25,7 +25,7 @@ from llama.post_training.v1 import post_training_pb2 as pb
 from llama.registry.v1 import registry_pb2
 from llama_mesh import checkpoints
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
-from llama_mesh.runtime.caller import on_behalf_of
+from llama_mesh.runtime.caller import owner_filter, record_owner
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import (
     AlreadyExists,
@@ -371,7 +371,7 @@ class HuggingFacePostTraining(PostTrainingProvider):
         spec_path = work / "spec.json"
         try:
             await asyncio.to_thread(_write_work_dir, spec_path, spec, rows, validation)
-            record = JobRecord(job_id=job_id, owner=on_behalf_of(), kind=kind, model=model)
+            record = JobRecord(job_id=job_id, owner=record_owner(), kind=kind, model=model)
             if not await asyncio.to_thread(self.store.insert, record):
                 raise AlreadyExists(f"training job {job_id!r} already exists", reason="JOB_EXISTS", job_id=job_id)
         except BaseException:
@@ -385,7 +385,7 @@ class HuggingFacePostTraining(PostTrainingProvider):
     async def _record(self, job_id: str) -> JobRecord:
         if not job_id:
             raise InvalidArgument("job_id", "is required")
-        record = await asyncio.to_thread(self.store.get, job_id, on_behalf_of())
+        record = await asyncio.to_thread(self.store.get, job_id, owner_filter())
         if record is None:
             raise NotFound(
                 f"training job {job_id!r} does not exist (list them with `llama-mesh post-training jobs`)",
@@ -402,7 +402,7 @@ class HuggingFacePostTraining(PostTrainingProvider):
         offset = read_token(token, LISTING) or 0
         if not isinstance(offset, int):
             raise InvalidArgument("page_token", "is not a page token this server returned for this list")
-        records = await asyncio.to_thread(self.store.page, on_behalf_of(), offset, size + 1)
+        records = await asyncio.to_thread(self.store.page, owner_filter(), offset, size + 1)
         next_token = make_token(LISTING, offset + size) if len(records) > size else ""
         return pb.ListTrainingJobsResponse(jobs=[job_message(r) for r in records[:size]], next_page_token=next_token)
 
