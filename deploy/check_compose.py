@@ -39,6 +39,8 @@ def gpu_profile_errors(project: dict[str, Any]) -> list[str]:
     if not project["configs"]["distribution"]["file"].endswith("distributions/gpu-vllm/run.yaml"):
         errors.append("--profile gpu with deploy/gpu.env: the containers do not read distributions/gpu-vllm")
     for name, service in services.items():
+        if "environment" not in service:  # a one-shot helper (the certs copier), no mesh process
+            continue
         if (
             service.get("scale", 1) != 0
             and service["environment"]["LLAMA_MESH_INFERENCE_ADDRESS"] != "inference-gpu:50061"
