@@ -28,6 +28,7 @@ from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama.synthetic_data_generation.v1 import synthetic_data_generation_pb2 as pb
 from llama.synthetic_data_generation.v1 import synthetic_data_generation_pb2_grpc
 from llama_mesh.resources import resource_metadata
+from llama_mesh.runtime.mesh_identity import peer_metadata
 from services.synthetic_data_generation.candidates import Candidate, plan_candidates, sampling_of
 from services.synthetic_data_generation.config import SynthesisConfig
 
@@ -55,7 +56,8 @@ def run(dialogs: int, candidates: int, rounds: int, max_tokens: int) -> dict:
             to_service = inference_pb2_grpc.InferenceServiceStub(direct)
             model = registry_pb2_grpc.RegistryServiceStub(gw).GetModel(
                 registry_pb2.GetModelRequest(model_id=MODEL_ID), timeout=10)
-            metadata = (resource_metadata(model),)
+            # the service serves only the gateway: speak for it with the mesh's secret, as bench/gateway_overhead does
+            metadata = (resource_metadata(model), *peer_metadata("gateway", mesh.secret))
 
             def chat(candidate: Candidate) -> int:
                 params = sampling_pb2.SamplingParams()

@@ -26,6 +26,7 @@ from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.runtime.mesh_identity import peer_metadata
 from tests.mesh.helpers import EMBEDDING_MODEL, expect_error
 
 WAIT_SECONDS = 300  # bounds on every wait below; a loaded machine is slow, a broken mesh never gets there
@@ -208,7 +209,8 @@ def test_a_killed_telemetry_service_keeps_the_spans_it_acknowledged(mesh: LocalM
             request = trace_service_pb2.ExportTraceServiceRequest(
                 resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[span])])]
             )
-            reply = otlp.Export(request, timeout=10)
+            # as a mesh process: services (the telemetry receiver too) serve only the mesh's own processes
+            reply = otlp.Export(request, timeout=10, metadata=peer_metadata("tests", mesh.secret))
             trace_ids[number] = trace_id.hex()
             return reply
 
