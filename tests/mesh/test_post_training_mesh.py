@@ -26,8 +26,17 @@ from llama.post_training.v1 import post_training_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama_mesh.client import AsyncLlamaMeshClient, LlamaMeshClient
 from llama_mesh.client.post_training import training_config
-from llama_mesh.launcher import REPO_ROOT, LocalMesh, isolated_env
-from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, run_cli, system, user
+from llama_mesh.launcher import REPO_ROOT, LocalMesh
+from tests.mesh.helpers import (
+    CHAT_MODEL,
+    expect_error,
+    greedy,
+    reason_and_field,
+    run_cli,
+    start_training_mesh,
+    system,
+    user,
+)
 
 T = TypeVar("T")
 SERVICES = {"gateway", "inference", "datasetio", "post_training"}
@@ -40,12 +49,7 @@ JOB_TIMEOUT_S = 1500.0
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
-    root = tmp_path_factory.mktemp("post-training")
-    env = isolated_env(root / "data")
-    # One training thread: on a busy 2-core machine a second OpenMP thread mostly spins.
-    env.update({"LLAMA_MESH_TRACE_EXPORTER": "none", "LLAMA_MESH_POST_TRAINING_THREADS": "1"})
-    local = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
-    local.start(only=SERVICES)
+    local = start_training_mesh(tmp_path_factory.mktemp("post-training"), SERVICES)
     yield local
     local.stop()
 
