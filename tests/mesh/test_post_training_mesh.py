@@ -157,6 +157,16 @@ def _job(training, job_id: str) -> pb.TrainingJob:
     return training.GetTrainingJob(pb.GetTrainingJobRequest(job_id=job_id), timeout=30)
 
 
+def _job_when_reachable(training, job_id: str) -> pb.TrainingJob | None:
+    """The job, or None while the gateway answers UNAVAILABLE (it cannot reach the service yet)."""
+    try:
+        return _job(training, job_id)
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:
+            raise
+        return None
+
+
 def _training_processes(job_id: str) -> list[int]:
     """Pids of live training processes of a job (found by the spec path on their command line)."""
     found = []
@@ -294,8 +304,9 @@ def test_a_job_running_when_the_service_dies_reads_failed_after_restart(mesh, tr
     _wait(lambda: _training_processes("killed-one"), lambda pids: not pids, timeout=60)  # it died with the service
     mesh._spawn("post_training", "services.post_training")
     mesh._wait_ready("post_training", mesh.config.service("post_training").address, time.monotonic() + 300)
-    job = _job(training, "killed-one")
-    assert job.job.status == jobs_pb2.JOB_STATUS_FAILED
+    # The gateway may still be backing off from the refused connections of the restart: wait until it reaches it.
+    job = _wait(lambda: _job_when_reachable(training, "killed-one"), lambda job: job is not None, timeout=300)
+    assert job is not None and job.job.status == jobs_pb2.JOB_STATUS_FAILED
     assert job.job.error.reason == "SERVICE_RESTARTED" and "start the job again" in job.job.error.message
 
 
