@@ -5,17 +5,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import struct_pb2
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
-from llama_mesh.launcher import LocalMesh
+from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.errors import error_info
 
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def start_training_mesh(root: Path, services: set[str]) -> LocalMesh:
+    """Some services of local-cpu, started, for tests that train: data under `root`, no trace export, and one
+    training thread (on a busy 2-core machine a second OpenMP thread mostly spins)."""
+    env = isolated_env(root / "data")
+    env.update({"LLAMA_MESH_TRACE_EXPORTER": "none", "LLAMA_MESH_POST_TRAINING_THREADS": "1"})
+    mesh = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
+    mesh.start(only=services)
+    return mesh
 
 
 def struct(**values: object) -> struct_pb2.Struct:

@@ -26,8 +26,17 @@ from llama.post_training.v1 import post_training_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama_mesh.client import AsyncLlamaMeshClient, LlamaMeshClient
 from llama_mesh.client.post_training import training_config
-from llama_mesh.launcher import REPO_ROOT, LocalMesh, isolated_env
-from tests.mesh.helpers import CHAT_MODEL, expect_error, greedy, reason_and_field, run_cli, system, user
+from llama_mesh.launcher import REPO_ROOT, LocalMesh
+from tests.mesh.helpers import (
+    CHAT_MODEL,
+    expect_error,
+    greedy,
+    reason_and_field,
+    run_cli,
+    start_training_mesh,
+    system,
+    user,
+)
 
 T = TypeVar("T")
 SERVICES = {"gateway", "inference", "datasetio", "post_training"}
@@ -40,12 +49,7 @@ JOB_TIMEOUT_S = 1500.0
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
-    root = tmp_path_factory.mktemp("post-training")
-    env = isolated_env(root / "data")
-    # One training thread: on a busy 2-core machine a second OpenMP thread mostly spins.
-    env.update({"LLAMA_MESH_TRACE_EXPORTER": "none", "LLAMA_MESH_POST_TRAINING_THREADS": "1"})
-    local = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
-    local.start(only=SERVICES)
+    local = start_training_mesh(tmp_path_factory.mktemp("post-training"), SERVICES)
     yield local
     local.stop()
 
@@ -151,6 +155,16 @@ def _wait(read: Callable[[], T], done: Callable[[T], bool], timeout: float = JOB
 
 def _job(training, job_id: str) -> pb.TrainingJob:
     return training.GetTrainingJob(pb.GetTrainingJobRequest(job_id=job_id), timeout=30)
+
+
+def _job_when_reachable(training, job_id: str) -> pb.TrainingJob | None:
+    """The job, or None while the gateway answers UNAVAILABLE (it cannot reach the service yet)."""
+    try:
+        return _job(training, job_id)
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:
+            raise
+        return None
 
 
 def _training_processes(job_id: str) -> list[int]:
@@ -290,8 +304,9 @@ def test_a_job_running_when_the_service_dies_reads_failed_after_restart(mesh, tr
     _wait(lambda: _training_processes("killed-one"), lambda pids: not pids, timeout=60)  # it died with the service
     mesh._spawn("post_training", "services.post_training")
     mesh._wait_ready("post_training", mesh.config.service("post_training").address, time.monotonic() + 300)
-    job = _job(training, "killed-one")
-    assert job.job.status == jobs_pb2.JOB_STATUS_FAILED
+    # The gateway may still be backing off from the refused connections of the restart: wait until it reaches it.
+    job = _wait(lambda: _job_when_reachable(training, "killed-one"), lambda job: job is not None, timeout=300)
+    assert job is not None and job.job.status == jobs_pb2.JOB_STATUS_FAILED
     assert job.job.error.reason == "SERVICE_RESTARTED" and "start the job again" in job.job.error.message
 
 
