@@ -134,21 +134,28 @@ def process_hosts(process: str) -> list[str]:
     return list(names)
 
 
-def make_mesh_certs(directory: Path, processes: list[str], *, force: bool = False, days: int = DEFAULT_DAYS) -> bool:
-    """A CA and one certificate per process in `directory`; False (and nothing written) when it already holds a CA
-    and `force` is not set."""
-    if (directory / "ca.crt").exists() and not force:
-        return False
-    for stale in (directory / "ca.crt", directory / "ca.key"):
-        stale.unlink(missing_ok=True)
+def make_mesh_certs(
+    directory: Path, processes: list[str], *, force: bool = False, days: int = DEFAULT_DAYS
+) -> list[str]:
+    """A CA and one certificate per process in `directory`. Where it already holds a CA (and `force` is not set),
+    only processes without a certificate get one, from that CA (a service added since). Returns the processes whose
+    certificates were written."""
+    if force:
+        for stale in (directory / "ca.crt", directory / "ca.key"):
+            stale.unlink(missing_ok=True)
+    elif (directory / "ca.crt").exists():
+        processes = [process for process in processes if not (directory / f"{process}.crt").exists()]
+        if not processes:
+            return []
     ca = MeshCA(directory, days=days)
     for process in processes:
         ca.issue(process, process_hosts(process), spiffe_id(process))
-    return True
+    return processes
 
 
 def main(argv: list[str] | None = None) -> int:
     from llama_mesh.runtime.config import distribution_path, load_run_config
+    from llama_mesh.runtime.transport_security import OPENAI_EDGE_SERVICE
 
     parser = argparse.ArgumentParser(description="make the CA and the certificates of a llama-mesh mTLS mesh")
     parser.add_argument("--out", default="deploy/certs", help="directory to write them to (default: deploy/certs)")
@@ -158,11 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_run_config(distribution_path(args.distribution))
     processes = ["gateway", *(service.name for service in config.services)]
+    if config.openai_edge is not None:  # a client of the mesh, whose spans reach telemetry over mTLS
+        processes.append(OPENAI_EDGE_SERVICE)
     out = Path(args.out)
-    if not make_mesh_certs(out, processes, force=args.force, days=args.days):
-        print(f"{out} already holds a mesh CA; --force replaces it and every certificate")
+    written = make_mesh_certs(out, processes, force=args.force, days=args.days)
+    if not written:
+        print(f"{out} already holds a mesh CA and every certificate; --force replaces them all")
         return 0
-    print(f"wrote a mesh CA and certificates for {', '.join(processes)} to {out}")
+    print(f"wrote a mesh CA and certificates for {', '.join(written)} to {out}")
     return 0
 
 

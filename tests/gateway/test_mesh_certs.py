@@ -21,7 +21,7 @@ def test_make_certs_writes_a_ca_and_a_certificate_per_process(tmp_path: Path) ->
     out = tmp_path / "certs"
     assert "wrote a mesh CA" in _certs(out).stdout
     names = {path.stem for path in out.glob("*.crt")}
-    assert names >= {"ca", "gateway", "inference", "vector_io", "telemetry", "agents", "eval"}
+    assert names >= {"ca", "gateway", "inference", "vector_io", "telemetry", "agents", "eval", "openai_edge"}
     for key in out.glob("*.key"):
         assert key.stat().st_mode & 0o777 == 0o600
     cert = x509.load_pem_x509_certificate((out / "vector_io.crt").read_bytes())
@@ -31,6 +31,12 @@ def test_make_certs_writes_a_ca_and_a_certificate_per_process(tmp_path: Path) ->
 
     before = (out / "ca.crt").read_bytes()
     assert "already holds a mesh CA" in _certs(out).stdout
+    assert (out / "ca.crt").read_bytes() == before
+    # a service added since gets its certificate from the same CA; the others are kept
+    kept = (out / "gateway.crt").read_bytes()
+    (out / "eval.crt").unlink()
+    assert "wrote" in _certs(out).stdout
+    assert (out / "eval.crt").exists() and (out / "gateway.crt").read_bytes() == kept
     assert (out / "ca.crt").read_bytes() == before
     _certs(out, "--force", "--days", "30")  # rotation: a new CA and new certificates
     assert (out / "ca.crt").read_bytes() != before
