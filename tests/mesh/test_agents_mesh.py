@@ -484,7 +484,8 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
     done = agents.CreateTurnAndWait(request, metadata=metadata, timeout=300)
 
     def served(spans: dict[str, tuple[object, object]], service: str, method: str) -> object | None:
-        """The span of `service` serving `method` (e.g. "/ChatCompletion"), when it has arrived."""
+        """The span of `service` serving `method` (e.g. "/StreamChatCompletion", the call a turn makes), when it has
+        arrived."""
         return next((s for s, _ in spans.values() if service_of(s) == service and s.name.endswith(method)), None)
 
     def turn_spans() -> dict[str, tuple[object, object]] | None:
@@ -496,7 +497,7 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
         spans = {span.span_id: (span, parent) for span, parent in flat(tree)}
         names = {span.name for span, _ in spans.values()}
         wanted = {"agents.turn", "agents.step.inference", "agents.step.tool_execution"}
-        chat = served(spans, "llama-mesh.inference", "/ChatCompletion")
+        chat = served(spans, "llama-mesh.inference", "/StreamChatCompletion")
         tool = served(spans, "llama-mesh.tool_runtime", "/InvokeTool")
         return spans if wanted <= names and chat is not None and tool is not None else None
 
@@ -516,7 +517,7 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
             span_id = parent.span_id
         return names
 
-    chat = served(spans, "llama-mesh.inference", "/ChatCompletion")
+    chat = served(spans, "llama-mesh.inference", "/StreamChatCompletion")
     assert "agents.step.inference" in ancestors(chat.span_id)  # the model call hangs under its step
     tool = served(spans, "llama-mesh.tool_runtime", "/InvokeTool")
     assert "agents.step.tool_execution" in ancestors(tool.span_id)
