@@ -484,7 +484,8 @@ def test_an_agent_turn_is_one_trace_with_its_steps_as_child_spans(agents, gatewa
     done = agents.CreateTurnAndWait(request, metadata=metadata, timeout=300)
 
     def served(spans: dict[str, tuple[object, object]], service: str, method: str) -> object | None:
-        """The span of `service` serving `method` (e.g. "/InvokeTool"), when it has arrived."""
+        """The span of `service` serving `method` (e.g. "/StreamChatCompletion", the call a turn makes), when it has
+        arrived."""
         return next((s for s, _ in spans.values() if service_of(s) == service and s.name.endswith(method)), None)
 
     def turn_spans() -> dict[str, tuple[object, object]] | None:
