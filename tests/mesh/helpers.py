@@ -39,6 +39,10 @@ def user(text: str) -> messages_pb2.Message:
     return messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=text))
 
 
+def assistant(text: str) -> messages_pb2.Message:
+    return messages_pb2.Message(role=messages_pb2.ROLE_ASSISTANT, content=content_pb2.Content(text=text))
+
+
 def system(text: str) -> messages_pb2.Message:
     return messages_pb2.Message(role=messages_pb2.ROLE_SYSTEM, content=content_pb2.Content(text=text))
 

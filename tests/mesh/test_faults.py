@@ -1,7 +1,8 @@
-"""Faults under load, with real processes: each of vector_io, datasetio, telemetry and the gateway is killed with
-SIGKILL while a writer keeps writing. Callers get UNAVAILABLE (naming the service) instead of a hang, the
-launcher's supervision starts the process again with backoff, the writer gets through again, and nothing a call
-acknowledged before the kill is lost: vector chunks, dataset rows, spans, registry entries."""
+"""Faults under load, with real processes: each of vector_io, datasetio, telemetry, inference, safety, tool_runtime and
+the gateway is killed with SIGKILL while a writer keeps calling it (streams, writes, shield runs). Callers get
+UNAVAILABLE (naming the service) instead of a hang, the launcher's supervision starts the process again with backoff,
+the writer gets through again, and nothing a call acknowledged before the kill is lost: vector chunks, dataset rows,
+spans, RAG documents, registry entries."""
 
 from __future__ import annotations
 
@@ -22,17 +23,21 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from llama.common.v1 import content_pb2
 from llama.common.v1 import resources_pb2 as res
 from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
+from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
+from llama.safety.v1 import safety_pb2, safety_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
+from llama.tool_runtime.v1 import tool_runtime_pb2, tool_runtime_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.mesh_identity import peer_metadata
-from tests.mesh.helpers import EMBEDDING_MODEL, expect_error
+from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, assistant, expect_error, greedy, user
 
 WAIT_SECONDS = 300  # bounds on every wait below; a loaded machine is slow, a broken mesh never gets there
 DIMENSION = 384
 VECTOR_DB = "kept-chunks"
 DATASET = "kept-rows"
+RAG_DB = "kept-documents"
 
 
 def _row(number: int) -> struct_pb2.Struct:
@@ -227,3 +232,102 @@ def test_a_killed_telemetry_service_keeps_the_spans_it_acknowledged(mesh: LocalM
         for number in writer.acknowledged:
             trace = telemetry.GetTrace(telemetry_pb2.GetTraceRequest(trace_id=trace_ids[number]), timeout=60)
             assert trace.trace_id == trace_ids[number]
+
+
+@pytest.fixture(scope="module")
+def model_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
+    """The services that run a model or call one: inference (the small chat and embedding models), safety, and
+    tool_runtime with vector_io behind it for RAG."""
+    root = tmp_path_factory.mktemp("model-mesh")
+    mesh = LocalMesh("local-cpu", env=isolated_env(root / "data"), log_dir=root / "logs")
+    mesh.start(only={"gateway", "inference", "safety", "vector_io", "tool_runtime"})
+    yield mesh
+    mesh.stop()
+
+
+def _survive_a_kill(mesh: LocalMesh, name: str, write: Callable[[int], object], probe: Callable[[], object]) -> Writer:
+    """`write` keeps calling through the gateway while `name` is killed and supervision brings it back; the writer
+    gets through again afterwards and every call that failed meanwhile failed UNAVAILABLE."""
+    writer = Writer(write)
+    writer.start()
+    try:
+        writer.wait_for(2)
+        _kill_and_supervise(mesh, name, probe)
+        writer.wait_for(len(writer.acknowledged) + 2)
+    finally:
+        writer.finish()
+    assert set(writer.failures) <= {grpc.StatusCode.UNAVAILABLE}, writer.failures
+    return writer
+
+
+def test_a_killed_inference_service_fails_its_streams_unavailable_and_streams_again(model_mesh: LocalMesh) -> None:
+    with grpc.insecure_channel(model_mesh.gateway_address) as channel:
+        inference = inference_pb2_grpc.InferenceServiceStub(channel)
+
+        def stream(number: int) -> object:
+            request = inference_pb2.StreamChatCompletionRequest(
+                model_id=CHAT_MODEL, messages=[user(f"Count to {number + 3}.")], sampling_params=greedy(8)
+            )
+            events = [event.WhichOneof("event") for event in inference.StreamChatCompletion(request, timeout=60)]
+            assert events[-1] == "complete", events
+            return events
+
+        def probe() -> object:
+            request = inference_pb2.ChatCompletionRequest(
+                model_id=CHAT_MODEL, messages=[user("Hi.")], sampling_params=greedy(1)
+            )
+            return inference.ChatCompletion(request, timeout=10)
+
+        _survive_a_kill(model_mesh, "inference", stream, probe)
+
+
+def test_a_killed_safety_service_fails_shield_runs_unavailable_and_runs_them_again(model_mesh: LocalMesh) -> None:
+    with grpc.insecure_channel(model_mesh.gateway_address) as channel:
+        safety = safety_pb2_grpc.SafetyServiceStub(channel)
+
+        def run_shield(number: int) -> object:
+            request = safety_pb2.RunShieldRequest(
+                shield_id="code-scanner",
+                messages=[user("Run it."), assistant(f"```python\nimport os\nos.system(input())  # {number}\n```")],
+            )
+            reply = safety.RunShield(request, timeout=10)
+            assert reply.violation.metadata["violation_type"] == "insecure_code"
+            return reply
+
+        _survive_a_kill(model_mesh, "safety", run_shield, lambda: run_shield(10**6))
+
+
+def test_a_killed_tool_runtime_keeps_the_documents_it_acknowledged(model_mesh: LocalMesh) -> None:
+    """RAG inserts (tool_runtime embeds through the gateway and writes to vector_io) while tool_runtime is killed:
+    every insert that was answered is found by a query once it is back."""
+    with grpc.insecure_channel(model_mesh.gateway_address) as channel:
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
+        tools = tool_runtime_pb2_grpc.ToolRuntimeServiceStub(channel)
+        registry.RegisterVectorDB(
+            registry_pb2.RegisterVectorDBRequest(
+                vector_db=res.VectorDB(identifier=RAG_DB, embedding_model=EMBEDDING_MODEL)
+            ),
+            timeout=60,
+        )
+
+        def insert(number: int) -> object:
+            document = tool_runtime_pb2.RAGDocument(
+                document_id=f"d{number}", content=content_pb2.Content(text=f"Lighthouse log entry number {number}.")
+            )
+            request = tool_runtime_pb2.InsertDocumentsRequest(
+                vector_db_id=RAG_DB, chunk_size_in_tokens=64, documents=[document]
+            )
+            return tools.InsertDocuments(request, timeout=30)
+
+        writer = _survive_a_kill(model_mesh, "tool_runtime", insert, lambda: insert(10**6))
+        acknowledged = {f"d{number}" for number in writer.acknowledged}
+        assert len(acknowledged) <= 100, "more documents than one query returns"
+        answer = tools.QueryKnowledge(
+            tool_runtime_pb2.QueryKnowledgeRequest(
+                vector_db_ids=[RAG_DB],
+                content=content_pb2.Content(text="Lighthouse log entry"),
+                query_config=tool_runtime_pb2.RAGQueryConfig(max_chunks=100, max_tokens_in_context=131072),
+            ),
+            timeout=60,
+        )
+        assert acknowledged <= set(answer.document_ids), acknowledged - set(answer.document_ids)

@@ -12,11 +12,7 @@ from llama.registry.v1 import registry_pb2
 from llama.safety.v1 import safety_pb2, safety_pb2_grpc
 from llama_mesh.runtime.errors import error_info
 from services.safety.llama_guard_format import CATEGORIES
-from tests.mesh.helpers import CHAT_MODEL, expect_error, reason_and_field, user
-
-
-def assistant(text: str) -> messages_pb2.Message:
-    return messages_pb2.Message(role=messages_pb2.ROLE_ASSISTANT, content={"text": text})
+from tests.mesh.helpers import CHAT_MODEL, assistant, expect_error, reason_and_field, user
 
 
 @pytest.fixture(scope="module")
