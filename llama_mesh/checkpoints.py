@@ -55,8 +55,8 @@ def find_checkpoint(root: Path, name: str, field: str) -> Path:
     if target is None:
         raise InvalidArgument(
             field,
-            f"{name!r} is not a post-training checkpoint: checkpoints are named by their identifier (or path) inside "
-            f"{root}",
+            f"{name!r} is not a post-training checkpoint: checkpoints are named by their identifier, inside the "
+            "post-training checkpoint directory",
             reason="NOT_A_CHECKPOINT",
         )
     if not (target / MANIFEST).is_file() or not (target / GGUF_FILE).is_file():

@@ -117,12 +117,17 @@ class InferenceProvider:
 
     def require_model(self, name: str) -> None:
         """NOT_FOUND unless this provider's config lists the model or it names a checkpoint this provider serves."""
+        checkpoints = ""
         if name not in self.models and self._checkpoints is not None:
-            self.models[name] = self._checkpoints(name)
-            self._locks[name] = asyncio.Lock()
+            try:
+                self.models[name] = self._checkpoints(name)
+                self._locks[name] = asyncio.Lock()
+            except NotFound:
+                checkpoints = " (or a post-training checkpoint: `llama-mesh post-training artifacts <job_id>`)"
         if name not in self.models:
             raise NotFound(
-                f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}",
+                f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}"
+                f"{checkpoints}",
                 reason="PROVIDER_MODEL_NOT_FOUND",
                 provider_id=self.provider_id,
                 provider_resource_id=name,
