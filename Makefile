@@ -95,9 +95,11 @@ check-protos: setup
 	$(BIN)/buf breaking --against tools/proto-baseline.binpb
 	$(BIN)/python -m pytest -q tests/unit/test_generated_stubs.py tests/unit/test_proto_pairs.py
 
-# ruff (rules in pyproject.toml), mypy over llama_mesh/, gateway/ and services/ (lenient to start), the contracts.
+# ruff (rules in pyproject.toml) and its formatter's check, mypy over llama_mesh/, gateway/ and services/ (lenient to
+# start), the contracts.
 lint: setup check-protos
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: setup

@@ -50,8 +50,9 @@ def running_mesh(
         mesh.stop()
 
 
-def chat_request(model_id: str = MODEL_ID, prompt: str = PROMPT,
-                 max_tokens: int = MAX_TOKENS) -> inference_pb2.StreamChatCompletionRequest:
+def chat_request(
+    model_id: str = MODEL_ID, prompt: str = PROMPT, max_tokens: int = MAX_TOKENS
+) -> inference_pb2.StreamChatCompletionRequest:
     return inference_pb2.StreamChatCompletionRequest(
         model_id=model_id,
         messages=[messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=prompt))],

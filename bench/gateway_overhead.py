@@ -75,7 +75,9 @@ def run(requests: int, chat_requests: int, block: int, warmup: int, max_tokens: 
                     lambda: via_gateway.GetEngineStatus(status, timeout=10),
                     lambda: registry.GetModel(get_model, timeout=10),
                 ],
-                requests, block, warmup,
+                requests,
+                block,
+                warmup,
             )
 
             log(f"streamed chat: {chat_requests} per path, alternating, max_tokens={max_tokens}, greedy")
@@ -93,8 +95,13 @@ def run(requests: int, chat_requests: int, block: int, warmup: int, max_tokens: 
     return {
         "benchmark": "gateway_overhead",
         "distribution": "local-cpu",
-        "params": {"requests": requests, "chat_requests": chat_requests, "block": block, "warmup": warmup,
-                   "max_tokens": max_tokens},
+        "params": {
+            "requests": requests,
+            "chat_requests": chat_requests,
+            "block": block,
+            "warmup": warmup,
+            "max_tokens": max_tokens,
+        },
         "unary_ms": {
             "get_engine_status_direct": summarize(direct_ms),
             "get_engine_status_gateway": summarize(gateway_ms),
@@ -109,22 +116,37 @@ def report(results: dict) -> None:
     rows = [[name, s["n"], s["p50"], s["p90"], s["mean"]] for name, s in unary.items()]
     print_table("Unary latency (ms)", ["call", "n", "p50", "p90", "mean"], rows)
     direct, gateway = unary["get_engine_status_direct"], unary["get_engine_status_gateway"]
-    print(f"  gateway/direct GetEngineStatus: p50 x{ratio(gateway['p50'], direct['p50']):.2f}, "
-          f"mean x{ratio(gateway['mean'], direct['mean']):.2f}; "
-          f"forwarding adds {gateway['p50'] - direct['p50']:.3f} ms at p50")
+    print(
+        f"  gateway/direct GetEngineStatus: p50 x{ratio(gateway['p50'], direct['p50']):.2f}, "
+        f"mean x{ratio(gateway['mean'], direct['mean']):.2f}; "
+        f"forwarding adds {gateway['p50'] - direct['p50']:.3f} ms at p50"
+    )
 
     stream = results["stream"]
     rows = [
-        [path, s["ttft_ms"]["n"], s["ttft_ms"]["p50"], s["ttft_ms"]["p90"], s["ttft_ms"]["mean"],
-         s["e2e_tok_per_s"]["p50"], s["decode_tok_per_s"]["p50"], s["completion_tokens"]["mean"]]
+        [
+            path,
+            s["ttft_ms"]["n"],
+            s["ttft_ms"]["p50"],
+            s["ttft_ms"]["p90"],
+            s["ttft_ms"]["mean"],
+            s["e2e_tok_per_s"]["p50"],
+            s["decode_tok_per_s"]["p50"],
+            s["completion_tokens"]["mean"],
+        ]
         for path, s in stream.items()
     ]
-    print_table("Streamed chat (greedy)", ["path", "n", "ttft p50 ms", "ttft p90 ms", "ttft mean ms",
-                                           "e2e tok/s p50", "decode tok/s p50", "tokens"], rows)
+    print_table(
+        "Streamed chat (greedy)",
+        ["path", "n", "ttft p50 ms", "ttft p90 ms", "ttft mean ms", "e2e tok/s p50", "decode tok/s p50", "tokens"],
+        rows,
+    )
     d, g = stream["direct"], stream["gateway"]
-    print(f"  gateway/direct: ttft p50 x{ratio(g['ttft_ms']['p50'], d['ttft_ms']['p50']):.2f}, "
-          f"e2e tok/s p50 x{ratio(g['e2e_tok_per_s']['p50'], d['e2e_tok_per_s']['p50']):.2f}, "
-          f"decode tok/s p50 x{ratio(g['decode_tok_per_s']['p50'], d['decode_tok_per_s']['p50']):.2f}")
+    print(
+        f"  gateway/direct: ttft p50 x{ratio(g['ttft_ms']['p50'], d['ttft_ms']['p50']):.2f}, "
+        f"e2e tok/s p50 x{ratio(g['e2e_tok_per_s']['p50'], d['e2e_tok_per_s']['p50']):.2f}, "
+        f"decode tok/s p50 x{ratio(g['decode_tok_per_s']['p50'], d['decode_tok_per_s']['p50']):.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -47,8 +47,9 @@ async def timed_engine_stream(engine: TextEngine, max_tokens: int) -> StreamSamp
     first = None
     tokens = 0
     prompt = engine.render_chat([{"role": "user", "content": PROMPT}], None)
-    request = GenerationRequest(f"bench-{uuid.uuid4().hex}", prompt,
-                                SamplingParams(strategy="greedy", max_tokens=max_tokens))
+    request = GenerationRequest(
+        f"bench-{uuid.uuid4().hex}", prompt, SamplingParams(strategy="greedy", max_tokens=max_tokens)
+    )
     async with aclosing(engine.generate(request)) as chunks:
         async for chunk in chunks:
             if first is None and chunk.text:
@@ -58,8 +59,9 @@ async def timed_engine_stream(engine: TextEngine, max_tokens: int) -> StreamSamp
     return StreamSample(ttft_s=(first or end) - start, total_s=end - start, tokens=tokens)
 
 
-async def run_in_process(config: RunConfig, provider_id: str, requests: int, warmup: int,
-                         max_tokens: int) -> dict[str, Any]:
+async def run_in_process(
+    config: RunConfig, provider_id: str, requests: int, warmup: int, max_tokens: int
+) -> dict[str, Any]:
     from services.inference.providers import PROVIDER_TYPES
 
     settings = next(p for p in config.service("inference").providers if p.provider_id == provider_id)
@@ -124,20 +126,44 @@ def report(results: dict[str, Any]) -> None:
         for mode in ("in_process", "mesh"):
             if mode in entry:
                 s = entry[mode]
-                rows.append([f"{name} {mode.replace('_', '-')}", s["ttft_ms"]["n"], s["ttft_ms"]["p50"],
-                             s["ttft_ms"]["p90"], s["ttft_ms"]["mean"], s["e2e_tok_per_s"]["p50"],
-                             s["e2e_tok_per_s"]["mean"], s["decode_tok_per_s"]["p50"], s["completion_tokens"]["mean"]])
-    print_table("Streamed chat: mesh (gateway -> inference, gRPC) vs in-process engine",
-                ["engine / mode", "n", "ttft p50 ms", "ttft p90 ms", "ttft mean ms", "e2e tok/s p50",
-                 "e2e tok/s mean", "decode tok/s p50", "tokens"], rows)
+                rows.append(
+                    [
+                        f"{name} {mode.replace('_', '-')}",
+                        s["ttft_ms"]["n"],
+                        s["ttft_ms"]["p50"],
+                        s["ttft_ms"]["p90"],
+                        s["ttft_ms"]["mean"],
+                        s["e2e_tok_per_s"]["p50"],
+                        s["e2e_tok_per_s"]["mean"],
+                        s["decode_tok_per_s"]["p50"],
+                        s["completion_tokens"]["mean"],
+                    ]
+                )
+    print_table(
+        "Streamed chat: mesh (gateway -> inference, gRPC) vs in-process engine",
+        [
+            "engine / mode",
+            "n",
+            "ttft p50 ms",
+            "ttft p90 ms",
+            "ttft mean ms",
+            "e2e tok/s p50",
+            "e2e tok/s mean",
+            "decode tok/s p50",
+            "tokens",
+        ],
+        rows,
+    )
     for name, entry in results["engines"].items():
         if "error" in entry:
             print(f"  {name}: FAILED ({entry['error']})")
         elif "mesh" in entry:
             m, e = entry["mesh"], entry["in_process"]
-            print(f"  {name} mesh/in-process: ttft p50 x{ratio(m['ttft_ms']['p50'], e['ttft_ms']['p50']):.2f}, "
-                  f"e2e tok/s p50 x{ratio(m['e2e_tok_per_s']['p50'], e['e2e_tok_per_s']['p50']):.2f}, "
-                  f"decode tok/s p50 x{ratio(m['decode_tok_per_s']['p50'], e['decode_tok_per_s']['p50']):.2f}")
+            print(
+                f"  {name} mesh/in-process: ttft p50 x{ratio(m['ttft_ms']['p50'], e['ttft_ms']['p50']):.2f}, "
+                f"e2e tok/s p50 x{ratio(m['e2e_tok_per_s']['p50'], e['e2e_tok_per_s']['p50']):.2f}, "
+                f"decode tok/s p50 x{ratio(m['decode_tok_per_s']['p50'], e['decode_tok_per_s']['p50']):.2f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

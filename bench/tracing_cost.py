@@ -64,16 +64,29 @@ def run(requests: int, chat_requests: int, warmup: int, max_tokens: int) -> dict
 
 def report(results: dict) -> None:
     modes = ("untraced", "traced")
-    rows = [[mode, results[mode]["unary_ms"]["n"], results[mode]["unary_ms"]["p50"], results[mode]["unary_ms"]["p90"],
-             results[mode]["stream"]["ttft_ms"]["p50"], results[mode]["stream"]["e2e_tok_per_s"]["p50"]]
-            for mode in modes]
-    print_table("Through the gateway", ["mode", "n", "unary p50 ms", "unary p90 ms", "chat ttft p50 ms",
-                                        "chat e2e tok/s p50"], rows)
+    rows = [
+        [
+            mode,
+            results[mode]["unary_ms"]["n"],
+            results[mode]["unary_ms"]["p50"],
+            results[mode]["unary_ms"]["p90"],
+            results[mode]["stream"]["ttft_ms"]["p50"],
+            results[mode]["stream"]["e2e_tok_per_s"]["p50"],
+        ]
+        for mode in modes
+    ]
+    print_table(
+        "Through the gateway",
+        ["mode", "n", "unary p50 ms", "unary p90 ms", "chat ttft p50 ms", "chat e2e tok/s p50"],
+        rows,
+    )
     untraced, traced = results["untraced"], results["traced"]
-    print(f"  traced/untraced: unary p50 x{ratio(traced['unary_ms']['p50'], untraced['unary_ms']['p50']):.2f} "
-          f"(+{traced['unary_ms']['p50'] - untraced['unary_ms']['p50']:.3f} ms), chat ttft p50 "
-          f"x{ratio(traced['stream']['ttft_ms']['p50'], untraced['stream']['ttft_ms']['p50']):.2f}, chat tok/s p50 "
-          f"x{ratio(traced['stream']['e2e_tok_per_s']['p50'], untraced['stream']['e2e_tok_per_s']['p50']):.2f}")
+    print(
+        f"  traced/untraced: unary p50 x{ratio(traced['unary_ms']['p50'], untraced['unary_ms']['p50']):.2f} "
+        f"(+{traced['unary_ms']['p50'] - untraced['unary_ms']['p50']:.3f} ms), chat ttft p50 "
+        f"x{ratio(traced['stream']['ttft_ms']['p50'], untraced['stream']['ttft_ms']['p50']):.2f}, chat tok/s p50 "
+        f"x{ratio(traced['stream']['e2e_tok_per_s']['p50'], untraced['stream']['e2e_tok_per_s']['p50']):.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:

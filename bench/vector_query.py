@@ -26,8 +26,22 @@ DIM = 384
 TOP_K = 10
 BATCH = 1000
 EMBED_MODEL = "all-MiniLM-L6-v2"
-WORDS = ["robot", "paint", "colour", "river", "mountain", "stone", "light", "music", "garden", "winter",
-         "engine", "ocean", "market", "letter"]
+WORDS = [
+    "robot",
+    "paint",
+    "colour",
+    "river",
+    "mountain",
+    "stone",
+    "light",
+    "music",
+    "garden",
+    "winter",
+    "engine",
+    "ocean",
+    "market",
+    "letter",
+]
 
 
 def random_unit(count: int, seed: int) -> np.ndarray:
@@ -58,11 +72,19 @@ def timed_queries(run_one: Callable[[int], Any], count: int, warmup: int = 5) ->
 
 
 def row(backend: str, n: int, insert_s: float, qps: float, lat: dict[str, float], rec: float | None) -> dict[str, Any]:
-    return {"backend": backend, "n": n, "insert_s": insert_s, "qps": qps, "p50_ms": lat["p50"],
-            "p90_ms": lat["p90"], "recall_at_10": rec}
+    return {
+        "backend": backend,
+        "n": n,
+        "insert_s": insert_s,
+        "qps": qps,
+        "p50_ms": lat["p50"],
+        "p90_ms": lat["p90"],
+        "recall_at_10": rec,
+    }
 
 
 # --- (a) the mesh -----------------------------------------------------------------------------------------------
+
 
 def bench_mesh(data: np.ndarray, texts: list[str], timeout: float) -> list[dict[str, Any]]:
     from google.protobuf import struct_pb2
@@ -83,32 +105,53 @@ def bench_mesh(data: np.ndarray, texts: list[str], timeout: float) -> list[dict[
                 vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
                 inference = inference_pb2_grpc.InferenceServiceStub(channel)
                 db_id = f"bench-{n}"
-                registry.RegisterVectorDB(registry_pb2.RegisterVectorDBRequest(vector_db=resources_pb2.VectorDB(
-                    identifier=db_id, embedding_model=EMBED_MODEL, embedding_dimension=DIM)), timeout=120)
+                registry.RegisterVectorDB(
+                    registry_pb2.RegisterVectorDBRequest(
+                        vector_db=resources_pb2.VectorDB(
+                            identifier=db_id, embedding_model=EMBED_MODEL, embedding_dimension=DIM
+                        )
+                    ),
+                    timeout=120,
+                )
                 start = time.perf_counter()
                 for first in range(0, n, BATCH):
-                    chunks = [vector_io_pb2.Chunk(content=content_pb2.Content(text=f"chunk {i}"), chunk_id=str(i),
-                                                  embedding=data[i].tolist(), metadata=struct_pb2.Struct())
-                              for i in range(first, min(first + BATCH, n))]
-                    vector_io.InsertChunks(vector_io_pb2.InsertChunksRequest(vector_db_id=db_id, chunks=chunks),
-                                           timeout=600)
+                    chunks = [
+                        vector_io_pb2.Chunk(
+                            content=content_pb2.Content(text=f"chunk {i}"),
+                            chunk_id=str(i),
+                            embedding=data[i].tolist(),
+                            metadata=struct_pb2.Struct(),
+                        )
+                        for i in range(first, min(first + BATCH, n))
+                    ]
+                    vector_io.InsertChunks(
+                        vector_io_pb2.InsertChunksRequest(vector_db_id=db_id, chunks=chunks), timeout=600
+                    )
                 insert_s = time.perf_counter() - start
 
                 def query(index: int) -> int:
-                    reply = vector_io.QueryChunks(vector_io_pb2.QueryChunksRequest(
-                        vector_db_id=db_id, query=content_pb2.Content(text=texts[index]),
-                        params=vector_io_pb2.QueryParams(max_chunks=TOP_K)), timeout=120)
+                    reply = vector_io.QueryChunks(
+                        vector_io_pb2.QueryChunksRequest(
+                            vector_db_id=db_id,
+                            query=content_pb2.Content(text=texts[index]),
+                            params=vector_io_pb2.QueryParams(max_chunks=TOP_K),
+                        ),
+                        timeout=120,
+                    )
                     return len(reply.chunks)
 
                 def embed(index: int) -> int:
-                    reply = inference.Embeddings(inference_pb2.EmbeddingsRequest(
-                        model_id=EMBED_MODEL, contents=[texts[index]]), timeout=120)
+                    reply = inference.Embeddings(
+                        inference_pb2.EmbeddingsRequest(model_id=EMBED_MODEL, contents=[texts[index]]), timeout=120
+                    )
                     return len(reply.embeddings)
 
                 lat, qps, _ = timed_queries(query, len(texts))
                 embed_lat, embed_qps, _ = timed_queries(embed, len(texts))
-            return [row("mesh (text query)", n, insert_s, qps, lat, None),
-                    row("mesh embed only", n, 0.0, embed_qps, embed_lat, None)]
+            return [
+                row("mesh (text query)", n, insert_s, qps, lat, None),
+                row("mesh embed only", n, 0.0, embed_qps, embed_lat, None),
+            ]
         except BaseException:
             for name in mesh.processes:
                 print(f"--- {name} log (last lines) ---\n{mesh.log_tail(name)}", flush=True)
@@ -119,18 +162,20 @@ def bench_mesh(data: np.ndarray, texts: list[str], timeout: float) -> list[dict[
 
 # --- (b) qdrant-client local mode ------------------------------------------------------------------------------
 
+
 def bench_qdrant_local(data: np.ndarray, queries: np.ndarray, truth: list[set[int]]) -> dict[str, Any]:
     from qdrant_client import QdrantClient, models
 
     with tempfile.TemporaryDirectory(prefix="llama-mesh-bench-qdrant-") as path:
         client = QdrantClient(path=path)
         try:
-            client.create_collection("bench", vectors_config=models.VectorParams(size=DIM,
-                                                                                 distance=models.Distance.COSINE))
+            client.create_collection(
+                "bench", vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE)
+            )
             start = time.perf_counter()
             for first in range(0, len(data), BATCH):
                 ids = list(range(first, min(first + BATCH, len(data))))
-                client.upsert("bench", points=models.Batch(ids=ids, vectors=data[first:first + BATCH].tolist()))
+                client.upsert("bench", points=models.Batch(ids=ids, vectors=data[first : first + BATCH].tolist()))
             insert_s = time.perf_counter() - start
 
             def query(index: int) -> list[int]:
@@ -140,18 +185,22 @@ def bench_qdrant_local(data: np.ndarray, queries: np.ndarray, truth: list[set[in
             lat, qps, found = timed_queries(query, len(queries))
         finally:
             client.close()
-    return row("qdrant-local (direct)", len(data), insert_s, qps, lat, recall(found[:len(truth)], truth))
+    return row("qdrant-local (direct)", len(data), insert_s, qps, lat, recall(found[: len(truth)], truth))
 
 
 # --- (c) qdrant-edge-py ------------------------------------------------------------------------------------------
 
-def bench_qdrant_edge(data: np.ndarray, queries: np.ndarray, truth: list[set[int]],
-                      efs: list[int]) -> list[dict[str, Any]]:
+
+def bench_qdrant_edge(
+    data: np.ndarray, queries: np.ndarray, truth: list[set[int]], efs: list[int]
+) -> list[dict[str, Any]]:
     try:
         import qdrant_edge  # noqa: F401
     except ImportError:
-        log("qdrant-edge-py is not installed: skipping (.venv/bin/pip install -c requirements/constraints.txt "
-            "qdrant-edge-py)")
+        log(
+            "qdrant-edge-py is not installed: skipping (.venv/bin/pip install -c requirements/constraints.txt "
+            "qdrant-edge-py)"
+        )
         return []
     return _edge(data, queries, truth, efs)
 
@@ -191,13 +240,14 @@ def _edge(data: np.ndarray, queries: np.ndarray, truth: list[set[int]], efs: lis
 
                 lat, qps, found = timed_queries(query, len(queries))
                 name = "qdrant-edge exact" if ef < 0 else f"qdrant-edge ef={ef or 'default'}"
-                rows.append(row(name, len(data), insert_s, qps, lat, recall(found[:len(truth)], truth)))
+                rows.append(row(name, len(data), insert_s, qps, lat, recall(found[: len(truth)], truth)))
         finally:
             shard.close()
     return rows
 
 
 # --- main ---------------------------------------------------------------------------------------------------------
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,8 +257,11 @@ def main() -> None:
     parser.add_argument("--backends", default="mesh,local,edge")
     parser.add_argument("--quick", action="store_true", help="sizes 2000 only, 50 queries")
     parser.add_argument("--timeout", type=float, default=900.0, help="mesh start timeout (s)")
-    parser.add_argument("--edge-ef", default="0,128,512,-1",
-                        help="qdrant-edge hnsw_ef values to query with (0: its default, -1: exact search)")
+    parser.add_argument(
+        "--edge-ef",
+        default="0,128,512,-1",
+        help="qdrant-edge hnsw_ef values to query with (0: its default, -1: exact search)",
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",")]
@@ -222,7 +275,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for n in sizes:
         data = random_unit(n, seed=1)
-        truth = exact_top_k(data, queries[:args.recall_sample])
+        truth = exact_top_k(data, queries[: args.recall_sample])
         if "local" in backends:
             log(f"qdrant-local, N={n}")
             rows.append(bench_qdrant_local(data, queries, truth))
@@ -233,21 +286,45 @@ def main() -> None:
             log(f"mesh, N={n}")
             rows.extend(bench_mesh(data, texts, args.timeout))
 
-    print_table(f"vector query, {DIM}-d cosine, top {TOP_K}, {count} queries (sequential)",
-                ["backend", "N", "insert s", "QPS", "p50 ms", "p90 ms", "recall@10"],
-                [[r["backend"], r["n"], r["insert_s"], r["qps"], r["p50_ms"], r["p90_ms"],
-                  "-" if r["recall_at_10"] is None else f"{r['recall_at_10']:.3f}"] for r in rows])
+    print_table(
+        f"vector query, {DIM}-d cosine, top {TOP_K}, {count} queries (sequential)",
+        ["backend", "N", "insert s", "QPS", "p50 ms", "p90 ms", "recall@10"],
+        [
+            [
+                r["backend"],
+                r["n"],
+                r["insert_s"],
+                r["qps"],
+                r["p50_ms"],
+                r["p90_ms"],
+                "-" if r["recall_at_10"] is None else f"{r['recall_at_10']:.3f}",
+            ]
+            for r in rows
+        ],
+    )
     ratios = []
     for n in sizes:
         by = {r["backend"]: r for r in rows if r["n"] == n}
         direct = by.get("qdrant-local (direct)")
         for name in ("mesh (text query)",):
             if name in by and direct:
-                ratios.append([f"{name} / qdrant-local", n, ratio(by[name]["qps"], direct["qps"]),
-                               ratio(by[name]["p50_ms"], direct["p50_ms"])])
+                ratios.append(
+                    [
+                        f"{name} / qdrant-local",
+                        n,
+                        ratio(by[name]["qps"], direct["qps"]),
+                        ratio(by[name]["p50_ms"], direct["p50_ms"]),
+                    ]
+                )
         for name in (name for name in by if name.startswith("qdrant-edge") and direct):
-            ratios.append([f"{name} / qdrant-local", n, ratio(by[name]["qps"], direct["qps"]),
-                           ratio(by[name]["p50_ms"], direct["p50_ms"])])
+            ratios.append(
+                [
+                    f"{name} / qdrant-local",
+                    n,
+                    ratio(by[name]["qps"], direct["qps"]),
+                    ratio(by[name]["p50_ms"], direct["p50_ms"]),
+                ]
+            )
     if ratios:
         print_table("ratios", ["pair", "N", "QPS ratio", "p50 ratio"], ratios)
     write_json(args.json, {"sizes": sizes, "queries": count, "rows": rows})

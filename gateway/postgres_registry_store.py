@@ -130,9 +130,7 @@ class PostgresRegistryStore:
 
     async def owners(self, kind: int) -> dict[str, str]:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT identifier, owner FROM llama_mesh_resources WHERE kind = %s", (kind,)
-            )
+            cursor = await conn.execute("SELECT identifier, owner FROM llama_mesh_resources WHERE kind = %s", (kind,))
             rows = await cursor.fetchall()
         return dict(rows)
 

@@ -20,8 +20,9 @@ from llama_mesh.client.errors import from_stream_error
 _EXIT_WORDS = frozenset({"exit", "quit", "/exit", "/quit", "/bye"})
 
 
-def stream_reply(client: LlamaMeshClient, model_id: str, messages: list[Any],
-                 params: dict[str, Any]) -> messages_pb2.Message | None:
+def stream_reply(
+    client: LlamaMeshClient, model_id: str, messages: list[Any], params: dict[str, Any]
+) -> messages_pb2.Message | None:
     """Print the reply's text as it arrives, then the stats line; the whole assistant message (None if none came)."""
     timer = StreamTimer()
     ended_with_newline = True
@@ -93,8 +94,10 @@ def interactive(client: LlamaMeshClient, model_id: str, system: str | None, para
             history.append(reply)
 
 
-@click.command(help="Chat with a model: stream the reply to PROMPT, or talk interactively when no PROMPT is given "
-                    "(the prompt may also be piped on stdin).")
+@click.command(
+    help="Chat with a model: stream the reply to PROMPT, or talk interactively when no PROMPT is given "
+    "(the prompt may also be piped on stdin)."
+)
 @click.argument("prompt", required=False)
 @click.option("--system", help="A system prompt.")
 @generation_options

@@ -49,9 +49,12 @@ def source_uri(uri: str) -> str:
     return Path(uri).expanduser().resolve().as_uri()
 
 
-@click.command(name="register", help="Register a dataset from --uri (a file the datasetio service may read: "
-                                     "JSONL, CSV, Parquet; or huggingface://owner/name?split=test) or --rows-file "
-                                     "(a local JSONL sent as inline rows).")
+@click.command(
+    name="register",
+    help="Register a dataset from --uri (a file the datasetio service may read: "
+    "JSONL, CSV, Parquet; or huggingface://owner/name?split=test) or --rows-file "
+    "(a local JSONL sent as inline rows).",
+)
 @click.argument("identifier")
 @click.option("--uri", help="file:///abs/path.jsonl, a path, or huggingface://owner/name?split=...")
 @click.option("--rows-file", type=click.Path(dir_okay=False, path_type=Path), help="A local JSONL file of rows.")
@@ -59,8 +62,9 @@ def source_uri(uri: str) -> str:
 @click.option("--provider-id", default="", help="The provider serving it (optional with one provider).")
 @click.option("--metadata", help="A JSON object kept with the dataset.")
 @json_option
-def register(identifier: str, uri: str | None, rows_file: Path | None, purpose: str, provider_id: str,
-             metadata: str | None) -> None:
+def register(
+    identifier: str, uri: str | None, rows_file: Path | None, purpose: str, provider_id: str, metadata: str | None
+) -> None:
     if (uri is None) == (rows_file is None):
         raise click.UsageError("give --uri or --rows-file (one of them)")
     if rows_file is not None:
@@ -68,8 +72,9 @@ def register(identifier: str, uri: str | None, rows_file: Path | None, purpose: 
     else:
         source = {"uri": source_uri(uri or "")}
     datasets = get_state().client().datasets
-    dataset = datasets.register(identifier, provider_id, purpose=PURPOSES[purpose], source=source,
-                                metadata=json_object(metadata, "--metadata"))
+    dataset = datasets.register(
+        identifier, provider_id, purpose=PURPOSES[purpose], source=source, metadata=json_object(metadata, "--metadata")
+    )
     if get_state().json:
         print_json(dataset)
         return
@@ -78,8 +83,9 @@ def register(identifier: str, uri: str | None, rows_file: Path | None, purpose: 
 
 @click.command(help="Print rows of DATASET_ID, one JSON object per line; --all pages through every row.")
 @click.argument("dataset_id")
-@click.option("--start", "start_index", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Index of the first row.")
+@click.option(
+    "--start", "start_index", type=click.IntRange(min=0), default=0, show_default=True, help="Index of the first row."
+)
 @click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True, help="Rows per page.")
 @click.option("--all", "every_row", is_flag=True, help="Follow next_start_index to the last row.")
 @json_option

@@ -32,5 +32,6 @@ def embeddings(texts: tuple[str, ...], model_id: str, dimension: int | None) -> 
         head = ", ".join(f"{value:+.4f}" for value in vector[:SHOWN_VALUES])
         more = ", …" if len(vector) > SHOWN_VALUES else ""
         norm = math.sqrt(sum(value * value for value in vector))
-        stdout.print(f"[{index}] {_preview(text)!r}: dimension {len(vector)}, norm {norm:.3f}, [{head}{more}]",
-                     markup=False)
+        stdout.print(
+            f"[{index}] {_preview(text)!r}: dimension {len(vector)}, norm {norm:.3f}, [{head}{more}]", markup=False
+        )

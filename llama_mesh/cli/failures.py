@@ -15,9 +15,12 @@ from llama_mesh.client.errors import GatewayUnreachableError, LlamaMeshError, fr
 def report(error: LlamaMeshError) -> None:
     """Print a client error: code and message, then its reason and metadata (dim)."""
     if isinstance(error, GatewayUnreachableError):
-        stderr.print(f"[bold red]error:[/] UNAVAILABLE: the gateway at {error.address or 'the given address'} is not "
-                     "reachable. Is the mesh running? Start it with `make up`, or point --gateway / "
-                     "LLAMA_MESH_GATEWAY at it.", highlight=False)
+        stderr.print(
+            f"[bold red]error:[/] UNAVAILABLE: the gateway at {error.address or 'the given address'} is not "
+            "reachable. Is the mesh running? Start it with `make up`, or point --gateway / "
+            "LLAMA_MESH_GATEWAY at it.",
+            highlight=False,
+        )
         dim(f"  {error.message}")
         return
     stderr.print(f"[bold red]error:[/] {error.code.name}: ", end="", highlight=False)

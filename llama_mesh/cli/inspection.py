@@ -35,9 +35,10 @@ def providers(api: str) -> None:
     if get_state().json:
         print_json(items)
         return
-    table(["api", "provider", "type", "service", "address", "config"],
-          [[p.api, p.provider_id, p.provider_type, p.service, p.address, compact_json(to_dict(p.config))]
-           for p in items])
+    table(
+        ["api", "provider", "type", "service", "address", "config"],
+        [[p.api, p.provider_id, p.provider_type, p.service, p.address, compact_json(to_dict(p.config))] for p in items],
+    )
 
 
 @inspect.command(help="The RPCs the gateway forwards and where they go.")
@@ -48,8 +49,10 @@ def routes(api: str) -> None:
     if get_state().json:
         print_json(items)
         return
-    table(["method", "api", "routed by", "kind", "addresses"],
-          [[r.method, r.api, r.routing_field, r.resource_kind, list(r.addresses)] for r in items])
+    table(
+        ["method", "api", "routed by", "kind", "addresses"],
+        [[r.method, r.api, r.routing_field, r.resource_kind, list(r.addresses)] for r in items],
+    )
 
 
 @inspect.command(help="The health of every service; exits with status 1 unless all of them serve.")
@@ -60,8 +63,10 @@ def health() -> None:
         print_json(response)
     else:
         stdout.print(Text("mesh: ").append_text(_styled(response.status)))
-        table(["service", "api", "address", "status", "message"],
-              [[s.service, s.api, s.address, _styled(s.status), s.message] for s in response.services])
+        table(
+            ["service", "api", "address", "status", "message"],
+            [[s.service, s.api, s.address, _styled(s.status), s.message] for s in response.services],
+        )
     if response.status != inspect_pb2.SERVING_STATUS_SERVING:
         raise click.exceptions.Exit(1)
 

@@ -23,26 +23,32 @@ def rag() -> None:
     pass
 
 
-@rag.command(help="Chunk and insert DOCUMENTS (file paths the tool_runtime service may read, or --text) into a vector "
-                  "DB.")
+@rag.command(
+    help="Chunk and insert DOCUMENTS (file paths the tool_runtime service may read, or --text) into a vector DB."
+)
 @click.argument("documents", nargs=-1)
 @click.option("--vector-db", "vector_db_id", required=True, help="A registered vector DB id.")
 @click.option("--text", "texts", multiple=True, help="Inline text to insert as a document (repeatable).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=512, show_default=True, help="Tokens per chunk.")
 @click.option("--overlap", type=click.IntRange(min=0), help="Tokens shared by neighbouring chunks.")
 @json_option
-def insert(documents: tuple[str, ...], vector_db_id: str, texts: tuple[str, ...], chunk_size: int,
-           overlap: int | None) -> None:
+def insert(
+    documents: tuple[str, ...], vector_db_id: str, texts: tuple[str, ...], chunk_size: int, overlap: int | None
+) -> None:
     if not documents and not texts:
         raise click.UsageError("give at least one document path or --text")
-    docs = [tool_runtime_pb2.RAGDocument(document_id=Path(path).name, uri=str(Path(path).resolve()))
-            for path in documents]
-    docs += [tool_runtime_pb2.RAGDocument(document_id=f"text-{index}", content=content_pb2.Content(text=text))
-             for index, text in enumerate(texts)]
+    docs = [
+        tool_runtime_pb2.RAGDocument(document_id=Path(path).name, uri=str(Path(path).resolve())) for path in documents
+    ]
+    docs += [
+        tool_runtime_pb2.RAGDocument(document_id=f"text-{index}", content=content_pb2.Content(text=text))
+        for index, text in enumerate(texts)
+    ]
     state = get_state()
     stderr.print(f"inserting {len(docs)} document(s) into {vector_db_id}…", style="dim")
-    reply = state.client().tool_runtime.insert_documents(vector_db_id, docs, chunk_size_in_tokens=chunk_size,
-                                                         chunk_overlap_in_tokens=overlap)
+    reply = state.client().tool_runtime.insert_documents(
+        vector_db_id, docs, chunk_size_in_tokens=chunk_size, chunk_overlap_in_tokens=overlap
+    )
     if state.json:
         print_json(reply)
     else:
@@ -57,8 +63,9 @@ def insert(documents: tuple[str, ...], vector_db_id: str, texts: tuple[str, ...]
 @json_option
 def query(query: str, vector_db_ids: tuple[str, ...], max_chunks: int, mode: str) -> None:
     state = get_state()
-    reply = state.client().tool_runtime.query_knowledge(vector_db_ids, query, max_chunks=max_chunks,
-                                                        mode=SEARCH_MODES[mode])
+    reply = state.client().tool_runtime.query_knowledge(
+        vector_db_ids, query, max_chunks=max_chunks, mode=SEARCH_MODES[mode]
+    )
     if state.json:
         print_json(reply)
         return

@@ -47,11 +47,21 @@ def _details(resource: Message, shown: tuple[str, ...]) -> str:
 def _list_rows(kind: ResourceKind, items: list[Message]) -> tuple[list[str], list[list[Any]]]:
     """Table columns and rows: the common fields, a type column for models, the other fields as compact JSON."""
     if kind.name == "model":
-        rows = [[m.identifier, _model_type(m), m.provider_id, m.provider_resource_id,  # type: ignore[attr-defined]
-                 compact_json(to_dict(m.metadata))] for m in items]  # type: ignore[attr-defined]
+        rows = [
+            [
+                m.identifier,
+                _model_type(m),
+                m.provider_id,
+                m.provider_resource_id,  # type: ignore[attr-defined]
+                compact_json(to_dict(m.metadata)),
+            ]
+            for m in items
+        ]  # type: ignore[attr-defined]
         return ["identifier", "type", "provider", "provider resource id", "metadata"], rows
-    rows = [[r.identifier, r.provider_id, r.provider_resource_id, _details(r, _COMMON_FIELDS)]  # type: ignore[attr-defined]
-            for r in items]
+    rows = [
+        [r.identifier, r.provider_id, r.provider_resource_id, _details(r, _COMMON_FIELDS)]  # type: ignore[attr-defined]
+        for r in items
+    ]
     return ["identifier", "provider", "provider resource id", "details"], rows
 
 
@@ -59,8 +69,10 @@ def _show(resource: Message) -> None:
     if get_state().json:
         print_json(resource)
         return
-    table(["field", "value"], [[key, value if isinstance(value, str) else compact_json(value)]
-                               for key, value in to_dict(resource).items()])
+    table(
+        ["field", "value"],
+        [[key, value if isinstance(value, str) else compact_json(value)] for key, value in to_dict(resource).items()],
+    )
 
 
 def resource_group(kind: ResourceKind) -> click.Group:
@@ -106,26 +118,40 @@ def _registered(kind: ResourceKind, label: str) -> Callable[[Message], None]:
         if get_state().json:
             print_json(resource)
             return
-        stdout.print(f"registered {label} {resource.identifier} (provider {resource.provider_id}, "  # type: ignore[attr-defined]
-                     f"provider resource id {resource.provider_resource_id})", markup=False)  # type: ignore[attr-defined]
+        stdout.print(
+            f"registered {label} {resource.identifier} (provider {resource.provider_id}, "  # type: ignore[attr-defined]
+            f"provider resource id {resource.provider_resource_id})",
+            markup=False,
+        )  # type: ignore[attr-defined]
+
     return done
 
 
 def _register_command(kind: ResourceKind, label: str) -> click.Command:
     done = _registered(kind, label)
     if kind.name == "model":
+
         @click.command(help="Register a model served by a provider of the inference API.")
         @click.argument("identifier")
         @click.option("--provider-id", default="", help="The provider serving it (optional with one provider).")
         @click.option("--provider-resource-id", default="", help="The provider's name for it (default: IDENTIFIER).")
         @click.option("--model-type", type=click.Choice(["llm", "embedding"]), default="llm", show_default=True)
-        @click.option("--metadata", help='A JSON object, e.g. \'{"embedding_dimension": 384}\'.')
+        @click.option("--metadata", help="A JSON object, e.g. '{\"embedding_dimension\": 384}'.")
         @json_option
-        def register_model(identifier: str, provider_id: str, provider_resource_id: str, model_type: str,
-                           metadata: str | None) -> None:
+        def register_model(
+            identifier: str, provider_id: str, provider_resource_id: str, model_type: str, metadata: str | None
+        ) -> None:
             models = get_state().client().models
-            done(models.register(identifier, provider_id, provider_resource_id, model_type=model_type,
-                                 metadata=json_object(metadata, "--metadata")))
+            done(
+                models.register(
+                    identifier,
+                    provider_id,
+                    provider_resource_id,
+                    model_type=model_type,
+                    metadata=json_object(metadata, "--metadata"),
+                )
+            )
+
         register_model.name = "register"
         return register_model
 
@@ -143,6 +169,7 @@ def _register_command(kind: ResourceKind, label: str) -> click.Command:
         except TypeError as error:  # a field the resource does not have
             raise click.BadParameter(str(error), param_hint="--fields") from None
         done(collection.register(resource))
+
     return register
 
 

@@ -24,7 +24,8 @@ def safety() -> None:
 def check(shield_id: str, message: str, role: str) -> None:
     state = get_state()
     reply = state.client().safety.run_shield(
-        shield_id, messages_pb2.Message(role=ROLES[role], content=content_pb2.Content(text=message)))
+        shield_id, messages_pb2.Message(role=ROLES[role], content=content_pb2.Content(text=message))
+    )
     if state.json:
         print_json(reply)
     elif not reply.HasField("violation"):

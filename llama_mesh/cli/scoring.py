@@ -28,10 +28,18 @@ def _aggregate_rows(results: Any) -> list[list[str]]:
     return lines
 
 
-@scoring.command(help="Score the rows of --rows-file (JSONL) or --dataset-id with each --function; prints the "
-                      "aggregates per function (--json: every score row too).")
-@click.option("-f", "--function", "functions", multiple=True, required=True,
-              help="A registered scoring function id (repeatable), e.g. basic::equality.")
+@scoring.command(
+    help="Score the rows of --rows-file (JSONL) or --dataset-id with each --function; prints the "
+    "aggregates per function (--json: every score row too)."
+)
+@click.option(
+    "-f",
+    "--function",
+    "functions",
+    multiple=True,
+    required=True,
+    help="A registered scoring function id (repeatable), e.g. basic::equality.",
+)
 @click.option("--rows-file", type=click.Path(dir_okay=False, path_type=Path), help="A local JSONL file of rows.")
 @click.option("--dataset-id", help="A registered dataset, scored through the datasetio API.")
 @click.option("--save", is_flag=True, help="With --dataset-id: save the rows and their scores as a new dataset.")

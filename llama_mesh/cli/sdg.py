@@ -43,11 +43,18 @@ def sdg() -> None:
     pass
 
 
-@sdg.command(help="Write --num-candidates answers per dialog of --dialogs (JSONL) with --model, score them, keep "
-                  "those --filter selects, and print the kept rows and the statistics.")
+@sdg.command(
+    help="Write --num-candidates answers per dialog of --dialogs (JSONL) with --model, score them, keep "
+    "those --filter selects, and print the kept rows and the statistics."
+)
 @click.option("--model", help="A registered LLM (default: the service's default model).")
-@click.option("--dialogs", "dialogs_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="JSONL: one dialog per line, {\"messages\": [...], \"expected_answer\": ...} or {\"prompt\": ...}.")
+@click.option(
+    "--dialogs",
+    "dialogs_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='JSONL: one dialog per line, {"messages": [...], "expected_answer": ...} or {"prompt": ...}.',
+)
 @click.option("--num-candidates", type=int, default=2, show_default=True, help="Candidates per dialog.")
 @click.option("--filter", "filtering_function", type=click.Choice(FILTERS), default="none", show_default=True)
 @click.option("--k", type=int, help="random, top_k, top_k_top_p: candidates kept per dialog.")
@@ -59,10 +66,18 @@ def sdg() -> None:
 @click.option("--scoring-function", help="Score with this scoring function, e.g. llm-as-judge::base.")
 @click.option("--judge-model", help="Score with this judge model's logprobs of yes/no (default scorer).")
 @click.option("--append-to", help="A registered dataset the rows are appended to.")
-@click.option("--append-format", type=click.Choice(["dialog", "preference_pairs"]), default="dialog",
-              show_default=True, help="Which rows --append-to gets.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the kept rows (or, with --append-format preference_pairs, the pairs) as JSONL.")
+@click.option(
+    "--append-format",
+    type=click.Choice(["dialog", "preference_pairs"]),
+    default="dialog",
+    show_default=True,
+    help="Which rows --append-to gets.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the kept rows (or, with --append-format preference_pairs, the pairs) as JSONL.",
+)
 @json_option
 def generate(dialogs_file: Path, output: Path | None, **options: Any) -> None:
     dialogs = dialogs_of(dialogs_file)
@@ -75,10 +90,14 @@ def generate(dialogs_file: Path, output: Path | None, **options: Any) -> None:
     if get_state().json:
         print_json(result)
         return
-    table(["dialog", "candidate", "score", "response"],
-          [[row["dialog_index"], row["candidate_index"], row.get("score"), row["response"]]
-           for row in map(json_format.MessageToDict, result.synthetic_data)],
-          title="kept candidates")
+    table(
+        ["dialog", "candidate", "score", "response"],
+        [
+            [row["dialog_index"], row["candidate_index"], row.get("score"), row["response"]]
+            for row in map(json_format.MessageToDict, result.synthetic_data)
+        ],
+        title="kept candidates",
+    )
     statistics = json_format.MessageToDict(result.statistics)
     table(["statistic", "value"], [[name, compact_json(value)] for name, value in statistics.items()])
     if output is not None:

@@ -62,5 +62,6 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
 
 def json_option(command: F) -> F:
     """A command-level `--json` (the same as the global one, accepted after the command name too)."""
-    return click.option("--json", "json_output", is_flag=True, expose_value=False, callback=_set_json,
-                        help="Print the result as JSON.")(command)
+    return click.option(
+        "--json", "json_output", is_flag=True, expose_value=False, callback=_set_json, help="Print the result as JSON."
+    )(command)

@@ -13,14 +13,26 @@ from llama_mesh.cli.output import print_json, stdout, table
 from llama_mesh.cli.state import get_state, json_option
 
 # Attributes worth a glance in the tree, after the span's name and duration.
-_SHOWN_ATTRIBUTES = ("service.name", "resource_id", "model_id", "prompt_tokens", "completion_tokens",
-                     "time_to_first_token_ms", "error.reason", "otel.status_description")
+_SHOWN_ATTRIBUTES = (
+    "service.name",
+    "resource_id",
+    "model_id",
+    "prompt_tokens",
+    "completion_tokens",
+    "time_to_first_token_ms",
+    "error.reason",
+    "otel.status_description",
+)
 
 
 def _condition(text: str) -> pb.QueryCondition:
     """key=value (EQ), key!=value, key>value, key<value; numbers and true/false are typed, the rest are strings."""
-    for symbol, op in (("!=", pb.QUERY_CONDITION_OP_NE), (">", pb.QUERY_CONDITION_OP_GT),
-                       ("<", pb.QUERY_CONDITION_OP_LT), ("=", pb.QUERY_CONDITION_OP_EQ)):
+    for symbol, op in (
+        ("!=", pb.QUERY_CONDITION_OP_NE),
+        (">", pb.QUERY_CONDITION_OP_GT),
+        ("<", pb.QUERY_CONDITION_OP_LT),
+        ("=", pb.QUERY_CONDITION_OP_EQ),
+    ):
         key, found, value = text.partition(symbol)
         if found and key:
             condition = pb.QueryCondition(key=key.strip(), op=op)
@@ -51,8 +63,13 @@ def traces() -> None:
 
 @traces.command(name="list", help="The newest traces (optionally only those with a span matching every --filter).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many traces.")
-@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="A span attribute test: key=value, key!=value, key>value, key<value (repeatable).")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A span attribute test: key=value, key!=value, key>value, key<value (repeatable).",
+)
 @json_option
 def list_traces(limit: int, filters: tuple[str, ...]) -> None:
     found = get_state().client().telemetry.iter_traces([_condition(item) for item in filters], page_size=limit)
@@ -60,9 +77,18 @@ def list_traces(limit: int, filters: tuple[str, ...]) -> None:
     if get_state().json:
         print_json(recorded)
         return
-    table(["trace id", "root span", "started", "duration"],
-          [[t.trace_id, t.root_span_id, t.start_time.ToDatetime().isoformat(sep=" ", timespec="milliseconds"),
-            _duration(t.start_time, t.end_time, t.HasField("end_time"))] for t in recorded])
+    table(
+        ["trace id", "root span", "started", "duration"],
+        [
+            [
+                t.trace_id,
+                t.root_span_id,
+                t.start_time.ToDatetime().isoformat(sep=" ", timespec="milliseconds"),
+                _duration(t.start_time, t.end_time, t.HasField("end_time")),
+            ]
+            for t in recorded
+        ],
+    )
 
 
 def _label(span: pb.Span) -> Text:

@@ -1,12 +1,12 @@
 """A typed Python client of the llama-mesh gateway (sync and async), over the generated gRPC stubs.
 
-    from llama_mesh.client import LlamaMeshClient, NotFoundError
+from llama_mesh.client import LlamaMeshClient, NotFoundError
 
-    with LlamaMeshClient() as client:
-        try:
-            client.models.get("nope")
-        except NotFoundError as error:
-            print(error.reason, error.metadata)
+with LlamaMeshClient() as client:
+    try:
+        client.models.get("nope")
+    except NotFoundError as error:
+        print(error.reason, error.metadata)
 """
 
 from llama_mesh.client.agent import Agent, AsyncAgent

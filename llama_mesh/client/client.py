@@ -52,11 +52,19 @@ class LlamaMeshClient:
     `grpc.ssl_channel_credentials(Path("ca.pem").read_bytes())`.
     """
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, timeout: float | None = None, *,
-                 channel: grpc.Channel | None = None, metadata: Metadata | None = None, token: str | None = None,
-                 credentials: grpc.ChannelCredentials | None = None) -> None:
-        self._transport = Transport(address, timeout, channel=channel, metadata=metadata, token=token,
-                                    credentials=credentials)
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float | None = None,
+        *,
+        channel: grpc.Channel | None = None,
+        metadata: Metadata | None = None,
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        self._transport = Transport(
+            address, timeout, channel=channel, metadata=metadata, token=token, credentials=credentials
+        )
         registry = registry_pb2_grpc.RegistryServiceStub(self._transport.channel)
         self.models = Models(self._transport, registry, KIND_BY_NAME["model"])
         self.shields: Resources[res.Shield] = Resources(self._transport, registry, KIND_BY_NAME["shield"])
@@ -64,7 +72,8 @@ class LlamaMeshClient:
         self.tool_groups: Resources[res.ToolGroup] = Resources(self._transport, registry, KIND_BY_NAME["tool_group"])
         self.datasets: Resources[res.Dataset] = Resources(self._transport, registry, KIND_BY_NAME["dataset"])
         self.scoring_functions: Resources[res.ScoringFunction] = Resources(
-            self._transport, registry, KIND_BY_NAME["scoring_function"])
+            self._transport, registry, KIND_BY_NAME["scoring_function"]
+        )
         self.benchmarks: Resources[res.Benchmark] = Resources(self._transport, registry, KIND_BY_NAME["benchmark"])
         self.inference = Inference(self._transport)
         self.eval = Eval(self._transport)
@@ -102,8 +111,9 @@ class LlamaMeshClient:
     def __enter__(self) -> LlamaMeshClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -113,11 +123,19 @@ class LlamaMeshClient:
 class AsyncLlamaMeshClient:
     """The grpc.aio client, with `LlamaMeshClient`'s surface; use `async with` or `await close()`."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, timeout: float | None = None, *,
-                 channel: grpc.aio.Channel | None = None, metadata: Metadata | None = None, token: str | None = None,
-                 credentials: grpc.ChannelCredentials | None = None) -> None:
-        self._transport = AsyncTransport(address, timeout, channel=channel, metadata=metadata, token=token,
-                                         credentials=credentials)
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float | None = None,
+        *,
+        channel: grpc.aio.Channel | None = None,
+        metadata: Metadata | None = None,
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        self._transport = AsyncTransport(
+            address, timeout, channel=channel, metadata=metadata, token=token, credentials=credentials
+        )
         registry = registry_pb2_grpc.RegistryServiceStub(self._transport.channel)
 
         def collection(name: str) -> AsyncResources[Any]:
@@ -165,8 +183,9 @@ class AsyncLlamaMeshClient:
     async def __aenter__(self) -> AsyncLlamaMeshClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        traceback: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         await self.close()
 
     def __repr__(self) -> str:

@@ -133,8 +133,9 @@ def to_tool_call(call: tools_pb2.ToolCall | Mapping[str, Any]) -> tools_pb2.Tool
     arguments = call.get("arguments", "")
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments)
-    return tools_pb2.ToolCall(call_id=str(call.get("call_id", "")), tool_name=str(call.get("tool_name", "")),
-                              arguments=arguments)
+    return tools_pb2.ToolCall(
+        call_id=str(call.get("call_id", "")), tool_name=str(call.get("tool_name", "")), arguments=arguments
+    )
 
 
 _MESSAGE_KEYS = frozenset({"role", "content", "tool_calls", "call_id", "tool_name", "stop_reason"})
@@ -248,7 +249,7 @@ def to_tools(tools: Iterable[ToolLike] | None) -> list[tools_pb2.ToolDefinition]
 
 
 def to_tool_choice(choice: ToolChoiceLike, tool_names: Iterable[str] = ()) -> tools_pb2.ToolChoice:
-    """"auto", "required" or "none" choose a mode; any other string names the tool the model must call.
+    """ "auto", "required" or "none" choose a mode; any other string names the tool the model must call.
 
     When `tool_names` are given, a named tool must be one of them.
     """
@@ -266,7 +267,7 @@ def to_tool_choice(choice: ToolChoiceLike, tool_names: Iterable[str] = ()) -> to
 
 
 def to_tool_prompt_format(value: str | int) -> int:
-    """"json", "function_tag" or "python_list" (or the enum's number)."""
+    """ "json", "function_tag" or "python_list" (or the enum's number)."""
     return enum_value(tools_pb2.ToolPromptFormat, value, "TOOL_PROMPT_FORMAT_")
 
 

@@ -1,9 +1,9 @@
 """`client.datasetio`: read a dataset's rows in pages (or all of them) and append rows, sync and async.
 
-    page = client.datasetio.iter_rows("qa", start_index=0, limit=50)   # IterRowsResponse
-    for row in client.datasetio.rows("qa"):                            # every row as a dict, page after page
-        print(row["input_query"])
-    client.datasetio.append_rows("qa", [{"input_query": "2+2?", "expected_answer": "4"}])
+page = client.datasetio.iter_rows("qa", start_index=0, limit=50)   # IterRowsResponse
+for row in client.datasetio.rows("qa"):                            # every row as a dict, page after page
+    print(row["input_query"])
+client.datasetio.append_rows("qa", [{"input_query": "2+2?", "expected_answer": "4"}])
 """
 
 # ruff: noqa: ASYNC109 - `timeout` is the gRPC deadline handed to the call, named as grpc.aio names it.
@@ -49,8 +49,9 @@ class DatasetIO:
         self._transport = transport
         self._stub = datasetio_pb2_grpc.DatasetIOServiceStub(transport.channel)
 
-    def iter_rows(self, dataset_id: str, start_index: int = 0, limit: int = 0, *,
-                  timeout: float | None = None) -> datasetio_pb2.IterRowsResponse:
+    def iter_rows(
+        self, dataset_id: str, start_index: int = 0, limit: int = 0, *, timeout: float | None = None
+    ) -> datasetio_pb2.IterRowsResponse:
         """One page: up to `limit` rows (0: 100, at most 1000) from `start_index`, with next_start_index and
         total_rows."""
         return self._transport.unary(self._stub.IterRows, _iter_request(dataset_id, start_index, limit), timeout)
@@ -65,8 +66,9 @@ class DatasetIO:
                 return
             start = page.next_start_index
 
-    def append_rows(self, dataset_id: str, rows: Iterable[RowLike], *,
-                    timeout: float | None = None) -> datasetio_pb2.AppendRowsResponse:
+    def append_rows(
+        self, dataset_id: str, rows: Iterable[RowLike], *, timeout: float | None = None
+    ) -> datasetio_pb2.AppendRowsResponse:
         """Append rows (dicts or Structs) at the end of the dataset, all or none."""
         request = datasetio_pb2.AppendRowsRequest(dataset_id=dataset_id, rows=row_structs(rows))
         return self._transport.unary(self._stub.AppendRows, request, timeout)
@@ -79,13 +81,15 @@ class AsyncDatasetIO:
         self._transport = transport
         self._stub = datasetio_pb2_grpc.DatasetIOServiceStub(transport.channel)
 
-    async def iter_rows(self, dataset_id: str, start_index: int = 0, limit: int = 0, *,
-                        timeout: float | None = None) -> datasetio_pb2.IterRowsResponse:
+    async def iter_rows(
+        self, dataset_id: str, start_index: int = 0, limit: int = 0, *, timeout: float | None = None
+    ) -> datasetio_pb2.IterRowsResponse:
         request = _iter_request(dataset_id, start_index, limit)
         return await self._transport.unary(self._stub.IterRows, request, timeout)
 
-    async def rows(self, dataset_id: str, *, page_size: int = 1000,
-                   timeout: float | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def rows(
+        self, dataset_id: str, *, page_size: int = 1000, timeout: float | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         start = 0
         while True:
             page = await self.iter_rows(dataset_id, start, page_size, timeout=timeout)
@@ -95,7 +99,8 @@ class AsyncDatasetIO:
                 return
             start = page.next_start_index
 
-    async def append_rows(self, dataset_id: str, rows: Iterable[RowLike], *,
-                          timeout: float | None = None) -> datasetio_pb2.AppendRowsResponse:
+    async def append_rows(
+        self, dataset_id: str, rows: Iterable[RowLike], *, timeout: float | None = None
+    ) -> datasetio_pb2.AppendRowsResponse:
         request = datasetio_pb2.AppendRowsRequest(dataset_id=dataset_id, rows=row_structs(rows))
         return await self._transport.unary(self._stub.AppendRows, request, timeout)

@@ -16,15 +16,25 @@ from llama_mesh.runtime.errors import error_info
 
 _CODE_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 # Words gRPC itself uses when the channel could not reach the server at all (no server sent the status).
-_TRANSPORT_FAILURE_WORDS = ("failed to connect", "connection refused", "dns resolution", "name resolution",
-                            "unreachable", "handshake", "connection reset", "socket closed", "no route")
+_TRANSPORT_FAILURE_WORDS = (
+    "failed to connect",
+    "connection refused",
+    "dns resolution",
+    "name resolution",
+    "unreachable",
+    "handshake",
+    "connection reset",
+    "socket closed",
+    "no route",
+)
 
 
 class LlamaMeshError(Exception):
     """A failed call: `code` (grpc.StatusCode), `message`, and the ErrorInfo `reason` / `metadata` ("" / {} if none)."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "",
-                 metadata: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, message: str, reason: str = "", metadata: Mapping[str, str] | None = None
+    ) -> None:
         self.code = code
         self.message = message
         self.reason = reason
@@ -67,8 +77,15 @@ class UnavailableError(LlamaMeshError):
 class GatewayUnreachableError(UnavailableError):
     """UNAVAILABLE before any server answered: nothing serves at `address` (the gateway is not running there)."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "",
-                 metadata: Mapping[str, str] | None = None, *, address: str = "") -> None:
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+        *,
+        address: str = "",
+    ) -> None:
         super().__init__(code, message, reason, metadata)
         self.address = address
 
@@ -107,8 +124,9 @@ _CLASS_BY_CODE: dict[grpc.StatusCode, type[LlamaMeshError]] = {
 }
 
 
-def make_error(code: grpc.StatusCode, message: str, reason: str = "",
-               metadata: Mapping[str, str] | None = None) -> LlamaMeshError:
+def make_error(
+    code: grpc.StatusCode, message: str, reason: str = "", metadata: Mapping[str, str] | None = None
+) -> LlamaMeshError:
     """The LlamaMeshError subclass matching `code`."""
     return _CLASS_BY_CODE.get(code, LlamaMeshError)(code, message, reason, metadata)
 

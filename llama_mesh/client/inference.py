@@ -37,39 +37,52 @@ class Inference:
         self._transport = transport
         self._stub = inference_pb2_grpc.InferenceServiceStub(transport.channel)
 
-    def chat_completion(self, model_id: str, messages: Any, *, timeout: float | None = None,
-                        **params: Any) -> inference_pb2.ChatCompletionResponse:
+    def chat_completion(
+        self, model_id: str, messages: Any, *, timeout: float | None = None, **params: Any
+    ) -> inference_pb2.ChatCompletionResponse:
         """One assistant message for `messages` (a list of dicts / Message protos, or one user string)."""
         request = build.chat_completion_request(model_id, messages, **params)
         return self._transport.unary(self._stub.ChatCompletion, request, timeout)
 
-    def stream_chat_completion(self, model_id: str, messages: Any, *, timeout: float | None = None,
-                               **params: Any) -> Iterator[inference_pb2.StreamChatCompletionResponse]:
+    def stream_chat_completion(
+        self, model_id: str, messages: Any, *, timeout: float | None = None, **params: Any
+    ) -> Iterator[inference_pb2.StreamChatCompletionResponse]:
         """Events as generated: `chunk` (text_delta) events, then one `complete` (or an `error`)."""
         request = build.stream_chat_completion_request(model_id, messages, **params)
         return self._transport.stream(self._stub.StreamChatCompletion, request, timeout)
 
-    def completion(self, model_id: str, content: ContentLike, *, timeout: float | None = None,
-                   **params: Any) -> inference_pb2.CompletionResponse:
+    def completion(
+        self, model_id: str, content: ContentLike, *, timeout: float | None = None, **params: Any
+    ) -> inference_pb2.CompletionResponse:
         """The continuation of raw text (no chat template)."""
         request = build.completion_request(model_id, content, **params)
         return self._transport.unary(self._stub.Completion, request, timeout)
 
-    def stream_completion(self, model_id: str, content: ContentLike, *, timeout: float | None = None,
-                          **params: Any) -> Iterator[inference_pb2.StreamCompletionResponse]:
+    def stream_completion(
+        self, model_id: str, content: ContentLike, *, timeout: float | None = None, **params: Any
+    ) -> Iterator[inference_pb2.StreamCompletionResponse]:
         request = build.stream_completion_request(model_id, content, **params)
         return self._transport.stream(self._stub.StreamCompletion, request, timeout)
 
-    def embeddings(self, model_id: str, contents: str | Sequence[str], output_dimension: int | None = None, *,
-                   task_type: str | None = None, text_truncation: str | None = None,
-                   timeout: float | None = None) -> list[list[float]]:
+    def embeddings(
+        self,
+        model_id: str,
+        contents: str | Sequence[str],
+        output_dimension: int | None = None,
+        *,
+        task_type: str | None = None,
+        text_truncation: str | None = None,
+        timeout: float | None = None,
+    ) -> list[list[float]]:
         """One vector per text, in order; output_dimension truncates (Matryoshka) where the model allows."""
-        request = build.embeddings_request(model_id, contents, output_dimension=output_dimension,
-                                           task_type=task_type, text_truncation=text_truncation)
+        request = build.embeddings_request(
+            model_id, contents, output_dimension=output_dimension, task_type=task_type, text_truncation=text_truncation
+        )
         return _vectors(self._transport.unary(self._stub.Embeddings, request, timeout))
 
-    def batch_chat_completion(self, model_id: str, conversations: Iterable[Any], *, timeout: float | None = None,
-                              **params: Any) -> inference_pb2.BatchChatCompletionResponse:
+    def batch_chat_completion(
+        self, model_id: str, conversations: Iterable[Any], *, timeout: float | None = None, **params: Any
+    ) -> inference_pb2.BatchChatCompletionResponse:
         """One result per conversation, in order: each a `response` or an `error` (one failure spares the rest)."""
         request = build.batch_chat_completion_request(model_id, conversations, **params)
         return self._transport.unary(self._stub.BatchChatCompletion, request, timeout)
@@ -87,42 +100,55 @@ class AsyncInference:
         self._transport = transport
         self._stub = inference_pb2_grpc.InferenceServiceStub(transport.channel)
 
-    async def chat_completion(self, model_id: str, messages: Any, *, timeout: float | None = None,
-                              **params: Any) -> inference_pb2.ChatCompletionResponse:
+    async def chat_completion(
+        self, model_id: str, messages: Any, *, timeout: float | None = None, **params: Any
+    ) -> inference_pb2.ChatCompletionResponse:
         request = build.chat_completion_request(model_id, messages, **params)
         return await self._transport.unary(self._stub.ChatCompletion, request, timeout)
 
-    def stream_chat_completion(self, model_id: str, messages: Any, *, timeout: float | None = None,
-                               **params: Any) -> AsyncIterator[inference_pb2.StreamChatCompletionResponse]:
+    def stream_chat_completion(
+        self, model_id: str, messages: Any, *, timeout: float | None = None, **params: Any
+    ) -> AsyncIterator[inference_pb2.StreamChatCompletionResponse]:
         """Use with `async for` (no await)."""
         request = build.stream_chat_completion_request(model_id, messages, **params)
         return self._transport.stream(self._stub.StreamChatCompletion, request, timeout)
 
-    async def completion(self, model_id: str, content: ContentLike, *, timeout: float | None = None,
-                         **params: Any) -> inference_pb2.CompletionResponse:
+    async def completion(
+        self, model_id: str, content: ContentLike, *, timeout: float | None = None, **params: Any
+    ) -> inference_pb2.CompletionResponse:
         request = build.completion_request(model_id, content, **params)
         return await self._transport.unary(self._stub.Completion, request, timeout)
 
-    def stream_completion(self, model_id: str, content: ContentLike, *, timeout: float | None = None,
-                          **params: Any) -> AsyncIterator[inference_pb2.StreamCompletionResponse]:
+    def stream_completion(
+        self, model_id: str, content: ContentLike, *, timeout: float | None = None, **params: Any
+    ) -> AsyncIterator[inference_pb2.StreamCompletionResponse]:
         """Use with `async for` (no await)."""
         request = build.stream_completion_request(model_id, content, **params)
         return self._transport.stream(self._stub.StreamCompletion, request, timeout)
 
-    async def embeddings(self, model_id: str, contents: str | Sequence[str], output_dimension: int | None = None, *,
-                         task_type: str | None = None, text_truncation: str | None = None,
-                         timeout: float | None = None) -> list[list[float]]:
-        request = build.embeddings_request(model_id, contents, output_dimension=output_dimension,
-                                           task_type=task_type, text_truncation=text_truncation)
+    async def embeddings(
+        self,
+        model_id: str,
+        contents: str | Sequence[str],
+        output_dimension: int | None = None,
+        *,
+        task_type: str | None = None,
+        text_truncation: str | None = None,
+        timeout: float | None = None,
+    ) -> list[list[float]]:
+        request = build.embeddings_request(
+            model_id, contents, output_dimension=output_dimension, task_type=task_type, text_truncation=text_truncation
+        )
         return _vectors(await self._transport.unary(self._stub.Embeddings, request, timeout))
 
-    async def batch_chat_completion(self, model_id: str, conversations: Iterable[Any], *,
-                                    timeout: float | None = None,
-                                    **params: Any) -> inference_pb2.BatchChatCompletionResponse:
+    async def batch_chat_completion(
+        self, model_id: str, conversations: Iterable[Any], *, timeout: float | None = None, **params: Any
+    ) -> inference_pb2.BatchChatCompletionResponse:
         request = build.batch_chat_completion_request(model_id, conversations, **params)
         return await self._transport.unary(self._stub.BatchChatCompletion, request, timeout)
 
-    async def engine_status(self, model_id: str, *,
-                            timeout: float | None = None) -> inference_pb2.GetEngineStatusResponse:
+    async def engine_status(
+        self, model_id: str, *, timeout: float | None = None
+    ) -> inference_pb2.GetEngineStatusResponse:
         request = inference_pb2.GetEngineStatusRequest(model_id=model_id)
         return await self._transport.unary(self._stub.GetEngineStatus, request, timeout)

@@ -74,8 +74,12 @@ def _tool_fields(params: Mapping[str, Any]) -> dict[str, Any]:
 def chat_fields(model_id: str, messages: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a (Stream)ChatCompletionRequest, checked, as keyword arguments for the proto's constructor."""
     _check_keys(params, _CHAT_KEYS, "chat_completion()")
-    return {"model_id": model_id, "messages": conv.to_messages(messages), **_common_fields(params),
-            **_tool_fields(params)}
+    return {
+        "model_id": model_id,
+        "messages": conv.to_messages(messages),
+        **_common_fields(params),
+        **_tool_fields(params),
+    }
 
 
 def chat_completion_request(model_id: str, messages: Any, **params: Any) -> inference_pb2.ChatCompletionRequest:
@@ -83,8 +87,9 @@ def chat_completion_request(model_id: str, messages: Any, **params: Any) -> infe
     return inference_pb2.ChatCompletionRequest(**chat_fields(model_id, messages, params))
 
 
-def stream_chat_completion_request(model_id: str, messages: Any,
-                                   **params: Any) -> inference_pb2.StreamChatCompletionRequest:
+def stream_chat_completion_request(
+    model_id: str, messages: Any, **params: Any
+) -> inference_pb2.StreamChatCompletionRequest:
     """A StreamChatCompletionRequest (the same fields as `chat_completion_request`)."""
     return inference_pb2.StreamChatCompletionRequest(**chat_fields(model_id, messages, params))
 
@@ -99,25 +104,33 @@ def completion_request(model_id: str, content: conv.ContentLike, **params: Any) 
     return inference_pb2.CompletionRequest(**completion_fields(model_id, content, params))
 
 
-def stream_completion_request(model_id: str, content: conv.ContentLike,
-                              **params: Any) -> inference_pb2.StreamCompletionRequest:
+def stream_completion_request(
+    model_id: str, content: conv.ContentLike, **params: Any
+) -> inference_pb2.StreamCompletionRequest:
     return inference_pb2.StreamCompletionRequest(**completion_fields(model_id, content, params))
 
 
-def batch_chat_completion_request(model_id: str, conversations: Iterable[Any],
-                                  **params: Any) -> inference_pb2.BatchChatCompletionRequest:
+def batch_chat_completion_request(
+    model_id: str, conversations: Iterable[Any], **params: Any
+) -> inference_pb2.BatchChatCompletionRequest:
     """A BatchChatCompletionRequest: each conversation as `messages` of `chat_completion_request`."""
     _check_keys(params, _BATCH_KEYS, "batch_chat_completion()")
     converted = [inference_pb2.ChatConversation(messages=conv.to_messages(messages)) for messages in conversations]
     if not converted:
         raise ValueError("a batch needs at least one conversation")
-    return inference_pb2.BatchChatCompletionRequest(model_id=model_id, conversations=converted,
-                                                    **_common_fields(params), **_tool_fields(params))
+    return inference_pb2.BatchChatCompletionRequest(
+        model_id=model_id, conversations=converted, **_common_fields(params), **_tool_fields(params)
+    )
 
 
-def embeddings_request(model_id: str, contents: str | Sequence[str], *, output_dimension: int | None = None,
-                       task_type: str | int | None = None,
-                       text_truncation: str | int | None = None) -> inference_pb2.EmbeddingsRequest:
+def embeddings_request(
+    model_id: str,
+    contents: str | Sequence[str],
+    *,
+    output_dimension: int | None = None,
+    task_type: str | int | None = None,
+    text_truncation: str | int | None = None,
+) -> inference_pb2.EmbeddingsRequest:
     """An EmbeddingsRequest; `contents` one text or several; task_type "query"|"document";
     text_truncation "none"|"end"|"start"."""
     texts = [contents] if isinstance(contents, str) else list(contents)

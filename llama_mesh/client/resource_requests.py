@@ -79,11 +79,14 @@ class ResourceRequests:
         self.register_rpc, self.get_rpc = f"Register{pascal}", f"Get{pascal}"
         self.list_rpc, self.unregister_rpc = f"List{pascal}s", f"Unregister{pascal}"
         self.id_field = f"{kind.name}_id"
-        self._types = {rpc: getattr(registry_pb2, f"{rpc}Request")
-                       for rpc in (self.register_rpc, self.get_rpc, self.list_rpc, self.unregister_rpc)}
+        self._types = {
+            rpc: getattr(registry_pb2, f"{rpc}Request")
+            for rpc in (self.register_rpc, self.get_rpc, self.list_rpc, self.unregister_rpc)
+        }
 
-    def resource(self, identifier: str | Message, provider_id: str = "", provider_resource_id: str = "",
-                 **fields: Any) -> Message:
+    def resource(
+        self, identifier: str | Message, provider_id: str = "", provider_resource_id: str = "", **fields: Any
+    ) -> Message:
         """A resource proto: `identifier` may be a ready resource proto (then nothing else may be given)."""
         if isinstance(identifier, Message):
             if not isinstance(identifier, self.message):
@@ -93,8 +96,12 @@ class ResourceRequests:
             return copied(identifier)
         if not identifier:
             raise ValueError(f"a {self.kind.name} needs an identifier")
-        values = {"identifier": identifier, "provider_id": provider_id, "provider_resource_id": provider_resource_id,
-                  **{key: value for key, value in fields.items() if value is not None}}
+        values = {
+            "identifier": identifier,
+            "provider_id": provider_id,
+            "provider_resource_id": provider_resource_id,
+            **{key: value for key, value in fields.items() if value is not None},
+        }
         return json_format.ParseDict(normalise_fields(self.message.DESCRIPTOR, values), self.message())
 
     def register(self, resource: Message) -> Message:

@@ -60,8 +60,15 @@ class Resources(Generic[R]):
         """The resource called `identifier`; NotFoundError when there is none."""
         return self._call(self._requests.get_rpc, self._requests.get(identifier), timeout)
 
-    def register(self, identifier: str | R, provider_id: str = "", provider_resource_id: str = "", *,
-                 timeout: float | None = None, **fields: Any) -> R:
+    def register(
+        self,
+        identifier: str | R,
+        provider_id: str = "",
+        provider_resource_id: str = "",
+        *,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> R:
         """Register a resource and return it as stored (provider_id and provider_resource_id filled in).
 
         AlreadyExistsError for a taken identifier, NotFoundError for an unknown provider.
@@ -77,22 +84,31 @@ class Resources(Generic[R]):
 class Models(Resources[res.Model]):
     """`client.models`: the generic collection with a typed `register`."""
 
-    def register(self, identifier: str | res.Model, provider_id: str = "", provider_resource_id: str = "",  # type: ignore[override]
-                 model_type: str | int = "llm", metadata: Mapping[str, Any] | None = None, *,
-                 timeout: float | None = None) -> res.Model:
+    def register(
+        self,
+        identifier: str | res.Model,
+        provider_id: str = "",
+        provider_resource_id: str = "",  # type: ignore[override]
+        model_type: str | int = "llm",
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> res.Model:
         """Register a model; model_type "llm" or "embedding" (embedding models carry "embedding_dimension" in
         metadata)."""
         if isinstance(identifier, res.Model):
             return super().register(identifier, timeout=timeout)
-        return super().register(identifier, provider_id, provider_resource_id, timeout=timeout,
-                                model_type=model_type, metadata=metadata)
+        return super().register(
+            identifier, provider_id, provider_resource_id, timeout=timeout, model_type=model_type, metadata=metadata
+        )
 
 
 class AsyncResources(Generic[R]):
     """The async flavour of `Resources`: the same methods, awaited (`iter` is an async iterator)."""
 
-    def __init__(self, transport: AsyncTransport, stub: registry_pb2_grpc.RegistryServiceStub,
-                 kind: ResourceKind) -> None:
+    def __init__(
+        self, transport: AsyncTransport, stub: registry_pb2_grpc.RegistryServiceStub, kind: ResourceKind
+    ) -> None:
         self._transport = transport
         self._stub = stub
         self._requests = ResourceRequests(kind)
@@ -120,8 +136,15 @@ class AsyncResources(Generic[R]):
     async def get(self, identifier: str, *, timeout: float | None = None) -> R:
         return await self._call(self._requests.get_rpc, self._requests.get(identifier), timeout)
 
-    async def register(self, identifier: str | R, provider_id: str = "", provider_resource_id: str = "", *,
-                       timeout: float | None = None, **fields: Any) -> R:
+    async def register(
+        self,
+        identifier: str | R,
+        provider_id: str = "",
+        provider_resource_id: str = "",
+        *,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> R:
         resource = self._requests.resource(identifier, provider_id, provider_resource_id, **fields)
         return await self._call(self._requests.register_rpc, self._requests.register(resource), timeout)
 
@@ -132,10 +155,18 @@ class AsyncResources(Generic[R]):
 class AsyncModels(AsyncResources[res.Model]):
     """`client.models` of the async client."""
 
-    async def register(self, identifier: str | res.Model, provider_id: str = "", provider_resource_id: str = "",  # type: ignore[override]
-                       model_type: str | int = "llm", metadata: Mapping[str, Any] | None = None, *,
-                       timeout: float | None = None) -> res.Model:
+    async def register(
+        self,
+        identifier: str | res.Model,
+        provider_id: str = "",
+        provider_resource_id: str = "",  # type: ignore[override]
+        model_type: str | int = "llm",
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> res.Model:
         if isinstance(identifier, res.Model):
             return await super().register(identifier, timeout=timeout)
-        return await super().register(identifier, provider_id, provider_resource_id, timeout=timeout,
-                                      model_type=model_type, metadata=metadata)
+        return await super().register(
+            identifier, provider_id, provider_resource_id, timeout=timeout, model_type=model_type, metadata=metadata
+        )

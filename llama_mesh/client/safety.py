@@ -22,8 +22,9 @@ from llama_mesh.client.transport import AsyncTransport, Transport
 MessagesLike = str | conv.MessageLike | Iterable[conv.MessageLike]
 
 
-def run_shield_request(shield_id: str, messages: MessagesLike,
-                       params: Mapping[str, Any] | None) -> safety_pb2.RunShieldRequest:
+def run_shield_request(
+    shield_id: str, messages: MessagesLike, params: Mapping[str, Any] | None
+) -> safety_pb2.RunShieldRequest:
     request = safety_pb2.RunShieldRequest(shield_id=shield_id, messages=conv.to_messages(messages))
     if params:
         request.params.CopyFrom(conv.to_struct(params))
@@ -37,8 +38,14 @@ class Safety:
         self._transport = transport
         self._stub = safety_pb2_grpc.SafetyServiceStub(transport.channel)
 
-    def run_shield(self, shield_id: str, messages: MessagesLike, params: Mapping[str, Any] | None = None, *,
-                   timeout: float | None = None) -> safety_pb2.RunShieldResponse:
+    def run_shield(
+        self,
+        shield_id: str,
+        messages: MessagesLike,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> safety_pb2.RunShieldResponse:
         """Check the conversation with the shield; `violation` is unset when it passed. `params` (provider-specific)
         are merged over the shield's registered params."""
         request = run_shield_request(shield_id, messages, params)
@@ -52,7 +59,13 @@ class AsyncSafety:
         self._transport = transport
         self._stub = safety_pb2_grpc.SafetyServiceStub(transport.channel)
 
-    async def run_shield(self, shield_id: str, messages: MessagesLike, params: Mapping[str, Any] | None = None, *,
-                         timeout: float | None = None) -> safety_pb2.RunShieldResponse:
+    async def run_shield(
+        self,
+        shield_id: str,
+        messages: MessagesLike,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> safety_pb2.RunShieldResponse:
         request = run_shield_request(shield_id, messages, params)
         return await self._transport.unary(self._stub.RunShield, request, timeout)

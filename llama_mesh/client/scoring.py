@@ -58,13 +58,20 @@ class Scoring:
         self._transport = transport
         self._stub = scoring_pb2_grpc.ScoringServiceStub(transport.channel)
 
-    def score(self, rows: Iterable[RowLike], scoring_functions: FunctionsLike, *,
-              timeout: float | None = None) -> scoring_pb2.ScoreResponse:
+    def score(
+        self, rows: Iterable[RowLike], scoring_functions: FunctionsLike, *, timeout: float | None = None
+    ) -> scoring_pb2.ScoreResponse:
         """Per function: one score row per input row and the aggregates."""
         return self._transport.unary(self._stub.Score, score_request(rows, scoring_functions), timeout)
 
-    def score_batch(self, dataset_id: str, scoring_functions: FunctionsLike, save_results_dataset: bool = False, *,
-                    timeout: float | None = None) -> scoring_pb2.ScoreBatchResponse:
+    def score_batch(
+        self,
+        dataset_id: str,
+        scoring_functions: FunctionsLike,
+        save_results_dataset: bool = False,
+        *,
+        timeout: float | None = None,
+    ) -> scoring_pb2.ScoreBatchResponse:
         """Score every row of a registered dataset; with save_results_dataset, saved_dataset_id names the copy
         holding the rows and their scores."""
         request = score_batch_request(dataset_id, scoring_functions, save_results_dataset)
@@ -78,11 +85,18 @@ class AsyncScoring:
         self._transport = transport
         self._stub = scoring_pb2_grpc.ScoringServiceStub(transport.channel)
 
-    async def score(self, rows: Iterable[RowLike], scoring_functions: FunctionsLike, *,
-                    timeout: float | None = None) -> scoring_pb2.ScoreResponse:
+    async def score(
+        self, rows: Iterable[RowLike], scoring_functions: FunctionsLike, *, timeout: float | None = None
+    ) -> scoring_pb2.ScoreResponse:
         return await self._transport.unary(self._stub.Score, score_request(rows, scoring_functions), timeout)
 
-    async def score_batch(self, dataset_id: str, scoring_functions: FunctionsLike, save_results_dataset: bool = False,
-                          *, timeout: float | None = None) -> scoring_pb2.ScoreBatchResponse:
+    async def score_batch(
+        self,
+        dataset_id: str,
+        scoring_functions: FunctionsLike,
+        save_results_dataset: bool = False,
+        *,
+        timeout: float | None = None,
+    ) -> scoring_pb2.ScoreBatchResponse:
         request = score_batch_request(dataset_id, scoring_functions, save_results_dataset)
         return await self._transport.unary(self._stub.ScoreBatch, request, timeout)

@@ -58,13 +58,17 @@ def _scorer(options: dict[str, Any]) -> pb.Scorer | None:
     if function:
         scorer = pb.Scorer(scoring_function=pb.ScoringFunctionScorer(scoring_function_id=function))
         if params is not None:
-            parsed = params if isinstance(params, res.ScoringFunctionParams) else json_format.ParseDict(
-                dict(params), res.ScoringFunctionParams())
+            parsed = (
+                params
+                if isinstance(params, res.ScoringFunctionParams)
+                else json_format.ParseDict(dict(params), res.ScoringFunctionParams())
+            )
             scorer.scoring_function.params.CopyFrom(parsed)
         return scorer
     if judge_model or judge_prompt:
-        return pb.Scorer(judge_logprobs=pb.JudgeLogprobsScorer(judge_model=judge_model or "",
-                                                               prompt_template=judge_prompt or ""))
+        return pb.Scorer(
+            judge_logprobs=pb.JudgeLogprobsScorer(judge_model=judge_model or "", prompt_template=judge_prompt or "")
+        )
     return None
 
 
@@ -75,8 +79,9 @@ def synthesize_request(dialogs: Iterable[DialogLike], **options: Any) -> pb.Synt
     (a dataset id) and append_format ("dialog" or "preference_pairs")."""
     options = dict(options)
     items = [dialogs] if isinstance(dialogs, str) else list(dialogs)
-    request = pb.SynthesizeDataRequest(dialogs=[to_dialog(dialog) for dialog in items],
-                                       model=options.pop("model", None) or "")
+    request = pb.SynthesizeDataRequest(
+        dialogs=[to_dialog(dialog) for dialog in items], model=options.pop("model", None) or ""
+    )
     function = options.pop("filtering_function", None)
     if function is not None:
         request.filtering_function = enum_value(pb.FilteringFunction, function, "FILTERING_FUNCTION_")
@@ -109,13 +114,15 @@ class SyntheticData:
         self._transport = transport
         self._stub = synthetic_data_generation_pb2_grpc.SyntheticDataGenerationServiceStub(transport.channel)
 
-    def synthesize(self, dialogs: Iterable[DialogLike], *, timeout: float | None = None,
-                   **options: Any) -> pb.SynthesizeDataResponse:
+    def synthesize(
+        self, dialogs: Iterable[DialogLike], *, timeout: float | None = None, **options: Any
+    ) -> pb.SynthesizeDataResponse:
         """Generate, score and filter within the call; see `synthesize_request` for the options."""
         return self._transport.unary(self._stub.SynthesizeData, synthesize_request(dialogs, **options), timeout)
 
-    def stream(self, dialogs: Iterable[DialogLike], *, timeout: float | None = None,
-               **options: Any) -> Iterator[pb.StreamSynthesizeDataResponse]:
+    def stream(
+        self, dialogs: Iterable[DialogLike], *, timeout: float | None = None, **options: Any
+    ) -> Iterator[pb.StreamSynthesizeDataResponse]:
         """The same, as progress messages and then one `result`; stopping early cancels the work."""
         return self._transport.stream(self._stub.StreamSynthesizeData, synthesize_request(dialogs, **options), timeout)
 
@@ -127,10 +134,12 @@ class AsyncSyntheticData:
         self._transport = transport
         self._stub = synthetic_data_generation_pb2_grpc.SyntheticDataGenerationServiceStub(transport.channel)
 
-    async def synthesize(self, dialogs: Iterable[DialogLike], *, timeout: float | None = None,
-                         **options: Any) -> pb.SynthesizeDataResponse:
+    async def synthesize(
+        self, dialogs: Iterable[DialogLike], *, timeout: float | None = None, **options: Any
+    ) -> pb.SynthesizeDataResponse:
         return await self._transport.unary(self._stub.SynthesizeData, synthesize_request(dialogs, **options), timeout)
 
-    def stream(self, dialogs: Iterable[DialogLike], *, timeout: float | None = None,
-               **options: Any) -> AsyncIterator[pb.StreamSynthesizeDataResponse]:
+    def stream(
+        self, dialogs: Iterable[DialogLike], *, timeout: float | None = None, **options: Any
+    ) -> AsyncIterator[pb.StreamSynthesizeDataResponse]:
         return self._transport.stream(self._stub.StreamSynthesizeData, synthesize_request(dialogs, **options), timeout)

@@ -34,10 +34,13 @@ def to_document(document: DocumentLike) -> pb.RAGDocument:
         return copied(document)
     unknown = set(document) - _DOCUMENT_KEYS
     if unknown or ("content" in document) == ("uri" in document):
-        raise ValueError(f"a document dict needs 'document_id' and one of 'content' and 'uri' (may have "
-                         f"'mime_type', 'metadata'); got keys {sorted(document)}")
-    proto = pb.RAGDocument(document_id=str(document.get("document_id", "")),
-                           mime_type=str(document.get("mime_type", "")))
+        raise ValueError(
+            f"a document dict needs 'document_id' and one of 'content' and 'uri' (may have "
+            f"'mime_type', 'metadata'); got keys {sorted(document)}"
+        )
+    proto = pb.RAGDocument(
+        document_id=str(document.get("document_id", "")), mime_type=str(document.get("mime_type", ""))
+    )
     if "content" in document:
         proto.content.CopyFrom(to_content(document["content"]))
     else:
@@ -47,10 +50,14 @@ def to_document(document: DocumentLike) -> pb.RAGDocument:
     return proto
 
 
-def insert_documents_request(vector_db_id: str, documents: Iterable[DocumentLike], chunk_size_in_tokens: int,
-                             chunk_overlap_in_tokens: int | None) -> pb.InsertDocumentsRequest:
-    request = pb.InsertDocumentsRequest(vector_db_id=vector_db_id, documents=[to_document(d) for d in documents],
-                                        chunk_size_in_tokens=chunk_size_in_tokens)
+def insert_documents_request(
+    vector_db_id: str, documents: Iterable[DocumentLike], chunk_size_in_tokens: int, chunk_overlap_in_tokens: int | None
+) -> pb.InsertDocumentsRequest:
+    request = pb.InsertDocumentsRequest(
+        vector_db_id=vector_db_id,
+        documents=[to_document(d) for d in documents],
+        chunk_size_in_tokens=chunk_size_in_tokens,
+    )
     if chunk_overlap_in_tokens is not None:
         request.chunk_overlap_in_tokens = chunk_overlap_in_tokens
     return request
@@ -64,8 +71,7 @@ def query_knowledge_request(vector_db_ids: Iterable[str], query: ContentLike, ma
         config.max_chunks = max_chunks
     if mode is not None:
         config.mode = search_mode(mode)
-    return pb.QueryKnowledgeRequest(vector_db_ids=list(vector_db_ids), content=to_content(query),
-                                    query_config=config)
+    return pb.QueryKnowledgeRequest(vector_db_ids=list(vector_db_ids), content=to_content(query), query_config=config)
 
 
 def _invoke_request(tool_group_id: str, tool_name: str, kwargs: Mapping[str, Any] | None) -> pb.InvokeToolRequest:
@@ -79,8 +85,9 @@ class ToolRuntime:
         self._transport = transport
         self._stub = tool_runtime_pb2_grpc.ToolRuntimeServiceStub(transport.channel)
 
-    def iter_tools(self, tool_group_id: str, *, page_size: int = 0,
-                   timeout: float | None = None) -> Iterator[pb.RuntimeTool]:
+    def iter_tools(
+        self, tool_group_id: str, *, page_size: int = 0, timeout: float | None = None
+    ) -> Iterator[pb.RuntimeTool]:
         """Every tool of the group, page after page."""
         request = pb.ListRuntimeToolsRequest(tool_group_id=tool_group_id, page_size=page_size)
         return self._transport.pages(self._stub.ListRuntimeTools, request, "tools", timeout)
@@ -88,22 +95,41 @@ class ToolRuntime:
     def list_tools(self, tool_group_id: str, *, timeout: float | None = None) -> list[pb.RuntimeTool]:
         return list(self.iter_tools(tool_group_id, timeout=timeout))
 
-    def invoke_tool(self, tool_group_id: str, tool_name: str, kwargs: Mapping[str, Any] | None = None, *,
-                    timeout: float | None = None) -> pb.InvokeToolResponse:
+    def invoke_tool(
+        self,
+        tool_group_id: str,
+        tool_name: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> pb.InvokeToolResponse:
         """Call one tool; a tool that failed sets error_message (and maybe error_code) rather than raising."""
         request = _invoke_request(tool_group_id, tool_name, kwargs)
         return self._transport.unary(self._stub.InvokeTool, request, timeout)
 
-    def insert_documents(self, vector_db_id: str, documents: Iterable[DocumentLike], *,
-                         chunk_size_in_tokens: int = 0, chunk_overlap_in_tokens: int | None = None,
-                         timeout: float | None = None) -> pb.InsertDocumentsResponse:
+    def insert_documents(
+        self,
+        vector_db_id: str,
+        documents: Iterable[DocumentLike],
+        *,
+        chunk_size_in_tokens: int = 0,
+        chunk_overlap_in_tokens: int | None = None,
+        timeout: float | None = None,
+    ) -> pb.InsertDocumentsResponse:
         """Fetch, chunk (0: 512 tokens) and insert the documents into the vector DB."""
         request = insert_documents_request(vector_db_id, documents, chunk_size_in_tokens, chunk_overlap_in_tokens)
         return self._transport.unary(self._stub.InsertDocuments, request, timeout)
 
-    def query_knowledge(self, vector_db_ids: Iterable[str], query: ContentLike, *, max_chunks: int = 0,
-                        mode: str | int | None = None, query_config: pb.RAGQueryConfig | None = None,
-                        timeout: float | None = None) -> pb.QueryKnowledgeResponse:
+    def query_knowledge(
+        self,
+        vector_db_ids: Iterable[str],
+        query: ContentLike,
+        *,
+        max_chunks: int = 0,
+        mode: str | int | None = None,
+        query_config: pb.RAGQueryConfig | None = None,
+        timeout: float | None = None,
+    ) -> pb.QueryKnowledgeResponse:
         """The context builtin::rag retrieves for the query; max_chunks and mode override query_config's."""
         request = query_knowledge_request(vector_db_ids, query, max_chunks, mode, query_config)
         return self._transport.unary(self._stub.QueryKnowledge, request, timeout)
@@ -116,27 +142,47 @@ class AsyncToolRuntime:
         self._transport = transport
         self._stub = tool_runtime_pb2_grpc.ToolRuntimeServiceStub(transport.channel)
 
-    def iter_tools(self, tool_group_id: str, *, page_size: int = 0,
-                   timeout: float | None = None) -> AsyncIterator[pb.RuntimeTool]:
+    def iter_tools(
+        self, tool_group_id: str, *, page_size: int = 0, timeout: float | None = None
+    ) -> AsyncIterator[pb.RuntimeTool]:
         request = pb.ListRuntimeToolsRequest(tool_group_id=tool_group_id, page_size=page_size)
         return self._transport.pages(self._stub.ListRuntimeTools, request, "tools", timeout)
 
     async def list_tools(self, tool_group_id: str, *, timeout: float | None = None) -> list[pb.RuntimeTool]:
         return [tool async for tool in self.iter_tools(tool_group_id, timeout=timeout)]
 
-    async def invoke_tool(self, tool_group_id: str, tool_name: str, kwargs: Mapping[str, Any] | None = None, *,
-                          timeout: float | None = None) -> pb.InvokeToolResponse:
+    async def invoke_tool(
+        self,
+        tool_group_id: str,
+        tool_name: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> pb.InvokeToolResponse:
         request = _invoke_request(tool_group_id, tool_name, kwargs)
         return await self._transport.unary(self._stub.InvokeTool, request, timeout)
 
-    async def insert_documents(self, vector_db_id: str, documents: Iterable[DocumentLike], *,
-                               chunk_size_in_tokens: int = 0, chunk_overlap_in_tokens: int | None = None,
-                               timeout: float | None = None) -> pb.InsertDocumentsResponse:
+    async def insert_documents(
+        self,
+        vector_db_id: str,
+        documents: Iterable[DocumentLike],
+        *,
+        chunk_size_in_tokens: int = 0,
+        chunk_overlap_in_tokens: int | None = None,
+        timeout: float | None = None,
+    ) -> pb.InsertDocumentsResponse:
         request = insert_documents_request(vector_db_id, documents, chunk_size_in_tokens, chunk_overlap_in_tokens)
         return await self._transport.unary(self._stub.InsertDocuments, request, timeout)
 
-    async def query_knowledge(self, vector_db_ids: Iterable[str], query: ContentLike, *, max_chunks: int = 0,
-                              mode: str | int | None = None, query_config: pb.RAGQueryConfig | None = None,
-                              timeout: float | None = None) -> pb.QueryKnowledgeResponse:
+    async def query_knowledge(
+        self,
+        vector_db_ids: Iterable[str],
+        query: ContentLike,
+        *,
+        max_chunks: int = 0,
+        mode: str | int | None = None,
+        query_config: pb.RAGQueryConfig | None = None,
+        timeout: float | None = None,
+    ) -> pb.QueryKnowledgeResponse:
         request = query_knowledge_request(vector_db_ids, query, max_chunks, mode, query_config)
         return await self._transport.unary(self._stub.QueryKnowledge, request, timeout)

@@ -40,21 +40,32 @@ class _TransportBase:
         return {"timeout": self.timeout if timeout is None else timeout, "metadata": self.metadata or None}
 
     def _unreachable(self, waited: float) -> GatewayUnreachableError:
-        return GatewayUnreachableError(grpc.StatusCode.UNAVAILABLE,
-                                       f"failed to connect to {self.address} within {waited:g}s", address=self.address)
+        return GatewayUnreachableError(
+            grpc.StatusCode.UNAVAILABLE, f"failed to connect to {self.address} within {waited:g}s", address=self.address
+        )
 
 
 class Transport(_TransportBase):
     """A blocking channel (grpc.Channel) to the gateway."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, timeout: float | None = None, *,
-                 channel: grpc.Channel | None = None, metadata: Metadata | None = None, token: str | None = None,
-                 credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float | None = None,
+        *,
+        channel: grpc.Channel | None = None,
+        metadata: Metadata | None = None,
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         super().__init__(address, timeout, metadata, token)
         self._owns_channel = channel is None
         if channel is None:
-            channel = (grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS) if credentials
-                       else grpc.insecure_channel(address, options=CHANNEL_OPTIONS))
+            channel = (
+                grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
+                if credentials
+                else grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+            )
         self.channel = channel
 
     def unary(self, method: Callable[..., R], request: Any, timeout: float | None = None) -> R:
@@ -73,8 +84,9 @@ class Transport(_TransportBase):
         finally:
             call.cancel()
 
-    def pages(self, method: Callable[..., Any], request: Any, field: str,
-              timeout: float | None = None) -> Iterator[Any]:
+    def pages(
+        self, method: Callable[..., Any], request: Any, field: str, timeout: float | None = None
+    ) -> Iterator[Any]:
         """The items (`field` of each reply) of a paged List call, fetching the next page only when the previous one
         is used up; the request's page_token is advanced in place."""
         while True:
@@ -99,14 +111,24 @@ class Transport(_TransportBase):
 class AsyncTransport(_TransportBase):
     """A grpc.aio channel to the gateway."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, timeout: float | None = None, *,
-                 channel: grpc.aio.Channel | None = None, metadata: Metadata | None = None, token: str | None = None,
-                 credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float | None = None,
+        *,
+        channel: grpc.aio.Channel | None = None,
+        metadata: Metadata | None = None,
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         super().__init__(address, timeout, metadata, token)
         self._owns_channel = channel is None
         if channel is None:
-            channel = (grpc.aio.secure_channel(address, credentials, options=CHANNEL_OPTIONS) if credentials
-                       else grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS))
+            channel = (
+                grpc.aio.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
+                if credentials
+                else grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+            )
         self.channel = channel
 
     async def unary(self, method: Callable[..., Awaitable[R]], request: Any, timeout: float | None = None) -> R:
@@ -115,8 +137,9 @@ class AsyncTransport(_TransportBase):
         except grpc.RpcError as error:
             raise from_rpc_error(error, self.address) from error
 
-    async def stream(self, method: Callable[..., Any], request: Any,
-                     timeout: float | None = None) -> AsyncIterator[Any]:
+    async def stream(
+        self, method: Callable[..., Any], request: Any, timeout: float | None = None
+    ) -> AsyncIterator[Any]:
         """Iterate a server stream; stopping early (break, aclose) cancels the call."""
         call = method(request, **self._options(timeout))
         try:
@@ -127,8 +150,9 @@ class AsyncTransport(_TransportBase):
         finally:
             call.cancel()
 
-    async def pages(self, method: Callable[..., Any], request: Any, field: str,
-                    timeout: float | None = None) -> AsyncIterator[Any]:
+    async def pages(
+        self, method: Callable[..., Any], request: Any, field: str, timeout: float | None = None
+    ) -> AsyncIterator[Any]:
         """The async flavour of `Transport.pages`."""
         while True:
             reply = await self.unary(method, request, timeout)

@@ -31,8 +31,11 @@ _CHUNK_KEYS = frozenset({"content", "metadata", "embedding", "chunk_id"})
 
 def search_mode(mode: str | int | None) -> int:
     """A SearchMode number from "vector", "keyword", "hybrid" or a number; None: unspecified (vector search)."""
-    return retrieval_pb2.SEARCH_MODE_UNSPECIFIED if mode is None else enum_value(
-        retrieval_pb2.SearchMode, mode, "SEARCH_MODE_")
+    return (
+        retrieval_pb2.SEARCH_MODE_UNSPECIFIED
+        if mode is None
+        else enum_value(retrieval_pb2.SearchMode, mode, "SEARCH_MODE_")
+    )
 
 
 def to_chunk(chunk: ChunkLike) -> pb.Chunk:
@@ -42,17 +45,27 @@ def to_chunk(chunk: ChunkLike) -> pb.Chunk:
         return pb.Chunk(content=to_content(chunk))
     unknown = set(chunk) - _CHUNK_KEYS
     if unknown or "content" not in chunk:
-        raise ValueError(f"a chunk dict needs 'content' and may have {sorted(_CHUNK_KEYS - {'content'})}; "
-                         f"got keys {sorted(chunk)}")
-    proto = pb.Chunk(content=to_content(chunk["content"]), embedding=list(chunk.get("embedding", ())),
-                     chunk_id=str(chunk.get("chunk_id", "")))
+        raise ValueError(
+            f"a chunk dict needs 'content' and may have {sorted(_CHUNK_KEYS - {'content'})}; got keys {sorted(chunk)}"
+        )
+    proto = pb.Chunk(
+        content=to_content(chunk["content"]),
+        embedding=list(chunk.get("embedding", ())),
+        chunk_id=str(chunk.get("chunk_id", "")),
+    )
     if chunk.get("metadata") is not None:
         proto.metadata.CopyFrom(to_struct(chunk["metadata"]))
     return proto
 
 
-def query_chunks_request(vector_db_id: str, query: ContentLike, max_chunks: int, score_threshold: float | None,
-                         mode: str | int | None, metadata_filter: FilterLike | None) -> pb.QueryChunksRequest:
+def query_chunks_request(
+    vector_db_id: str,
+    query: ContentLike,
+    max_chunks: int,
+    score_threshold: float | None,
+    mode: str | int | None,
+    metadata_filter: FilterLike | None,
+) -> pb.QueryChunksRequest:
     params = pb.QueryParams(max_chunks=max_chunks, mode=search_mode(mode))
     if score_threshold is not None:
         params.score_threshold = score_threshold
@@ -61,8 +74,9 @@ def query_chunks_request(vector_db_id: str, query: ContentLike, max_chunks: int,
     return pb.QueryChunksRequest(vector_db_id=vector_db_id, query=to_content(query), params=params)
 
 
-def delete_chunks_request(vector_db_id: str, chunk_ids: Iterable[str],
-                          metadata_filter: FilterLike | None) -> pb.DeleteChunksRequest:
+def delete_chunks_request(
+    vector_db_id: str, chunk_ids: Iterable[str], metadata_filter: FilterLike | None
+) -> pb.DeleteChunksRequest:
     request = pb.DeleteChunksRequest(vector_db_id=vector_db_id, chunk_ids=list(chunk_ids))
     if metadata_filter is not None:
         request.metadata_filter.CopyFrom(to_struct(metadata_filter))
@@ -76,23 +90,36 @@ class VectorIO:
         self._transport = transport
         self._stub = vector_io_pb2_grpc.VectorIOServiceStub(transport.channel)
 
-    def insert_chunks(self, vector_db_id: str, chunks: Iterable[ChunkLike], *,
-                      timeout: float | None = None) -> pb.InsertChunksResponse:
+    def insert_chunks(
+        self, vector_db_id: str, chunks: Iterable[ChunkLike], *, timeout: float | None = None
+    ) -> pb.InsertChunksResponse:
         """Embed (unless a chunk has its embedding) and store the chunks; chunk_ids in request order."""
         request = pb.InsertChunksRequest(vector_db_id=vector_db_id, chunks=[to_chunk(chunk) for chunk in chunks])
         return self._transport.unary(self._stub.InsertChunks, request, timeout)
 
-    def query_chunks(self, vector_db_id: str, query: ContentLike, *, max_chunks: int = 0,
-                     score_threshold: float | None = None, mode: str | int | None = None,
-                     metadata_filter: FilterLike | None = None,
-                     timeout: float | None = None) -> pb.QueryChunksResponse:
+    def query_chunks(
+        self,
+        vector_db_id: str,
+        query: ContentLike,
+        *,
+        max_chunks: int = 0,
+        score_threshold: float | None = None,
+        mode: str | int | None = None,
+        metadata_filter: FilterLike | None = None,
+        timeout: float | None = None,
+    ) -> pb.QueryChunksResponse:
         """The best chunks for the query (max_chunks 0: 10), with their scores."""
         request = query_chunks_request(vector_db_id, query, max_chunks, score_threshold, mode, metadata_filter)
         return self._transport.unary(self._stub.QueryChunks, request, timeout)
 
-    def delete_chunks(self, vector_db_id: str, chunk_ids: Iterable[str] = (), *,
-                      metadata_filter: FilterLike | None = None,
-                      timeout: float | None = None) -> pb.DeleteChunksResponse:
+    def delete_chunks(
+        self,
+        vector_db_id: str,
+        chunk_ids: Iterable[str] = (),
+        *,
+        metadata_filter: FilterLike | None = None,
+        timeout: float | None = None,
+    ) -> pb.DeleteChunksResponse:
         """Delete chunks by id, or every chunk matching metadata_filter (exactly one of the two)."""
         request = delete_chunks_request(vector_db_id, chunk_ids, metadata_filter)
         return self._transport.unary(self._stub.DeleteChunks, request, timeout)
@@ -105,20 +132,33 @@ class AsyncVectorIO:
         self._transport = transport
         self._stub = vector_io_pb2_grpc.VectorIOServiceStub(transport.channel)
 
-    async def insert_chunks(self, vector_db_id: str, chunks: Iterable[ChunkLike], *,
-                            timeout: float | None = None) -> pb.InsertChunksResponse:
+    async def insert_chunks(
+        self, vector_db_id: str, chunks: Iterable[ChunkLike], *, timeout: float | None = None
+    ) -> pb.InsertChunksResponse:
         request = pb.InsertChunksRequest(vector_db_id=vector_db_id, chunks=[to_chunk(chunk) for chunk in chunks])
         return await self._transport.unary(self._stub.InsertChunks, request, timeout)
 
-    async def query_chunks(self, vector_db_id: str, query: ContentLike, *, max_chunks: int = 0,
-                           score_threshold: float | None = None, mode: str | int | None = None,
-                           metadata_filter: FilterLike | None = None,
-                           timeout: float | None = None) -> pb.QueryChunksResponse:
+    async def query_chunks(
+        self,
+        vector_db_id: str,
+        query: ContentLike,
+        *,
+        max_chunks: int = 0,
+        score_threshold: float | None = None,
+        mode: str | int | None = None,
+        metadata_filter: FilterLike | None = None,
+        timeout: float | None = None,
+    ) -> pb.QueryChunksResponse:
         request = query_chunks_request(vector_db_id, query, max_chunks, score_threshold, mode, metadata_filter)
         return await self._transport.unary(self._stub.QueryChunks, request, timeout)
 
-    async def delete_chunks(self, vector_db_id: str, chunk_ids: Iterable[str] = (), *,
-                            metadata_filter: FilterLike | None = None,
-                            timeout: float | None = None) -> pb.DeleteChunksResponse:
+    async def delete_chunks(
+        self,
+        vector_db_id: str,
+        chunk_ids: Iterable[str] = (),
+        *,
+        metadata_filter: FilterLike | None = None,
+        timeout: float | None = None,
+    ) -> pb.DeleteChunksResponse:
         request = delete_chunks_request(vector_db_id, chunk_ids, metadata_filter)
         return await self._transport.unary(self._stub.DeleteChunks, request, timeout)

@@ -11,4 +11,3 @@ def ensure_owner_column(db: sqlite3.Connection, table: str) -> None:
     columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
     if "owner" not in columns:
         db.execute(f"ALTER TABLE {table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
-

@@ -13,7 +13,8 @@ def checked_size(request: pb.SynthesizeDataRequest, config: SynthesisConfig) -> 
         raise InvalidArgument("dialogs", "at least one dialog is required")
     if len(request.dialogs) > config.max_dialogs:
         raise InvalidArgument(
-            "dialogs", f"{len(request.dialogs)} dialogs; at most {config.max_dialogs} per request",
+            "dialogs",
+            f"{len(request.dialogs)} dialogs; at most {config.max_dialogs} per request",
             limit=config.max_dialogs,
         )
     for index, dialog in enumerate(request.dialogs):
@@ -22,7 +23,8 @@ def checked_size(request: pb.SynthesizeDataRequest, config: SynthesisConfig) -> 
     num_candidates = request.num_candidates if request.HasField("num_candidates") else 1
     if not 1 <= num_candidates <= config.max_candidates_per_dialog:
         raise InvalidArgument(
-            "num_candidates", f"must be in [1, {config.max_candidates_per_dialog}], got {num_candidates}",
+            "num_candidates",
+            f"must be in [1, {config.max_candidates_per_dialog}], got {num_candidates}",
             limit=config.max_candidates_per_dialog,
         )
     total = len(request.dialogs) * num_candidates

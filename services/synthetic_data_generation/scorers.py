@@ -150,12 +150,14 @@ class JudgeLogprobsScorer(CandidateScorer):
         await registered.llm(self._gateway, self._judge_model, f"{self._field}.judge_model", time_left)
 
     def prompt(self, dialog: pb.Dialog, candidate: Candidate) -> str:
-        return self._template.format_map({
-            "dialog": transcript(dialog),
-            "input_query": last_user_text(dialog),
-            "generated_answer": candidate.text,
-            "expected_answer": dialog.expected_answer,
-        })
+        return self._template.format_map(
+            {
+                "dialog": transcript(dialog),
+                "input_query": last_user_text(dialog),
+                "generated_answer": candidate.text,
+                "expected_answer": dialog.expected_answer,
+            }
+        )
 
     async def score(
         self, dialogs: Sequence[pb.Dialog], candidates: Sequence[Candidate], time_left: float, progress: Progress
@@ -195,7 +197,10 @@ def scorer_for(
     if kind == "judge_logprobs":
         judge = request.scorer.judge_logprobs
         return JudgeLogprobsScorer(
-            gateway, judge.judge_model or model_id, judge.prompt_template, config.max_concurrency,
+            gateway,
+            judge.judge_model or model_id,
+            judge.prompt_template,
+            config.max_concurrency,
             "scorer.judge_logprobs",
         )
     if config.default_scorer == "scoring_function":

@@ -97,4 +97,3 @@ def spans_of_request(request: ExportTraceServiceRequest) -> list[StoredSpan]:
             for k, span in enumerate(scope_spans.spans):
                 spans.append(_stored(span, resource, f"resource_spans[{r}].scope_spans[{s}].spans[{k}]"))
     return spans
-

@@ -147,8 +147,16 @@ class SpanStore:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns, s.status,
-                         json.dumps(s.attributes))
+                        (
+                            s.trace_id,
+                            s.span_id,
+                            s.parent_span_id,
+                            s.name,
+                            s.start_ns,
+                            s.end_ns,
+                            s.status,
+                            json.dumps(s.attributes),
+                        )
                         for s in spans
                     ],
                 )

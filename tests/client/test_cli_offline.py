@@ -38,9 +38,21 @@ def dead_address() -> str:
 
 def test_the_tree_has_the_promised_commands() -> None:
     paths = {" ".join(path) for path in ALL_COMMANDS}
-    for expected in ("models list", "models get", "models register", "models unregister", "chat", "completion",
-                     "embeddings", "inspect providers", "inspect routes", "inspect health", "inspect version",
-                     "vector-dbs list", "shields register"):
+    for expected in (
+        "models list",
+        "models get",
+        "models register",
+        "models unregister",
+        "chat",
+        "completion",
+        "embeddings",
+        "inspect providers",
+        "inspect routes",
+        "inspect health",
+        "inspect version",
+        "vector-dbs list",
+        "shields register",
+    ):
         assert expected in paths
 
 
@@ -51,16 +63,19 @@ def test_help_of_every_command(runner: CliRunner, path: tuple[str, ...]) -> None
     assert "Usage:" in result.output
 
 
-@pytest.mark.parametrize("args", [
-    ["models", "list"],
-    ["--json", "models", "get", "smollm2-135m-instruct"],
-    ["models", "register", "x", "--provider-id", "p", "--metadata", '{"a": 1}'],
-    ["chat", "-m", "smollm2-135m-instruct", "hello", "--max-tokens", "4"],
-    ["completion", "-m", "smollm2-135m-instruct", "Once upon a time"],
-    ["embeddings", "-m", "all-MiniLM-L6-v2", "one", "two", "--json"],
-    ["inspect", "health"],
-    ["inspect", "version"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["models", "list"],
+        ["--json", "models", "get", "smollm2-135m-instruct"],
+        ["models", "register", "x", "--provider-id", "p", "--metadata", '{"a": 1}'],
+        ["chat", "-m", "smollm2-135m-instruct", "hello", "--max-tokens", "4"],
+        ["completion", "-m", "smollm2-135m-instruct", "Once upon a time"],
+        ["embeddings", "-m", "all-MiniLM-L6-v2", "one", "two", "--json"],
+        ["inspect", "health"],
+        ["inspect", "version"],
+    ],
+)
 def test_unreachable_gateway_is_one_clear_line(runner: CliRunner, dead_address: str, args: list[str]) -> None:
     result = runner.invoke(cli, ["--gateway", dead_address, "--timeout", "10", *args])
     assert result.exit_code == 1, result.output
@@ -95,10 +110,12 @@ def test_bad_arguments_fail_before_calling(runner: CliRunner, dead_address: str)
     assert bad_json.exit_code == 2 and "--json-schema" in bad_json.output
     bad_metadata = runner.invoke(cli, ["--gateway", dead_address, "models", "register", "x", "--metadata", "[1]"])
     assert bad_metadata.exit_code == 2 and "JSON object" in bad_metadata.output
-    contradictory = runner.invoke(cli, ["--gateway", dead_address, "chat", "-m", "m", "hi", "--top-k", "3",
-                                        "--top-p", "0.5"])
+    contradictory = runner.invoke(
+        cli, ["--gateway", dead_address, "chat", "-m", "m", "hi", "--top-k", "3", "--top-p", "0.5"]
+    )
     assert contradictory.exit_code == 1
     assert "error: top_k and top_p" in contradictory.stderr and "Traceback" not in contradictory.output
-    unknown_field = runner.invoke(cli, ["--gateway", dead_address, "vector-dbs", "register", "docs", "--fields",
-                                        '{"colour": "red"}'])
+    unknown_field = runner.invoke(
+        cli, ["--gateway", dead_address, "vector-dbs", "register", "docs", "--fields", '{"colour": "red"}']
+    )
     assert unknown_field.exit_code == 2 and "colour" in unknown_field.output

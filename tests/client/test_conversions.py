@@ -68,12 +68,17 @@ def test_message_needs_a_role_and_known_keys() -> None:
 
 
 def test_interleaved_content_with_images() -> None:
-    message = conv.to_message({"role": "user", "content": [
-        "look:",
-        {"type": "image", "url": "https://x/cat.png"},
-        {"image": {"data": b"\x89PNG", "mime_type": "image/png"}},
-        {"type": "text", "text": "what is it?"},
-    ]})
+    message = conv.to_message(
+        {
+            "role": "user",
+            "content": [
+                "look:",
+                {"type": "image", "url": "https://x/cat.png"},
+                {"image": {"data": b"\x89PNG", "mime_type": "image/png"}},
+                {"type": "text", "text": "what is it?"},
+            ],
+        }
+    )
     items = message.content.items.items
     assert [item.WhichOneof("item") for item in items] == ["text", "image", "image", "text"]
     assert items[1].image.url == "https://x/cat.png"
@@ -90,8 +95,9 @@ def test_bad_content_items_are_refused() -> None:
 
 def test_assistant_tool_calls_and_tool_results() -> None:
     call = {"call_id": "c1", "tool_name": "weather", "arguments": {"city": "Oslo"}}
-    assistant = conv.to_message({"role": "assistant", "content": "", "stop_reason": "end_of_message",
-                                 "tool_calls": [call]})
+    assistant = conv.to_message(
+        {"role": "assistant", "content": "", "stop_reason": "end_of_message", "tool_calls": [call]}
+    )
     assert assistant.stop_reason == messages_pb2.STOP_REASON_END_OF_MESSAGE
     assert assistant.tool_calls[0].tool_name == "weather"
     assert json.loads(assistant.tool_calls[0].arguments) == {"city": "Oslo"}
@@ -135,9 +141,15 @@ def test_limits_stop_seed_and_penalty() -> None:
     assert not conv.sampling_params().HasField("seed")
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"top_k": 5, "top_p": 0.9}, {"temperature": 0, "top_k": 3}, {"temperature": -1.0}, {"max_tokens": -1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"top_k": 5, "top_p": 0.9},
+        {"temperature": 0, "top_k": 3},
+        {"temperature": -1.0},
+        {"max_tokens": -1},
+    ],
+)
 def test_contradictory_or_invalid_sampling_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         conv.sampling_params(**kwargs)  # type: ignore[arg-type]
@@ -145,8 +157,11 @@ def test_contradictory_or_invalid_sampling_is_refused(kwargs: dict[str, object])
 
 # --- tools, tool choice, response format, logprobs --------------------------------------------------------------------
 
-WEATHER = {"name": "weather", "description": "Current weather",
-           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+WEATHER = {
+    "name": "weather",
+    "description": "Current weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
 
 
 def test_tool_dicts_become_definitions() -> None:
@@ -163,10 +178,15 @@ def test_a_tool_needs_a_name() -> None:
         conv.to_tool({"description": "nameless"})
 
 
-@pytest.mark.parametrize(("choice", "mode"), [
-    ("auto", tools_pb2.TOOL_CHOICE_MODE_AUTO), ("required", tools_pb2.TOOL_CHOICE_MODE_REQUIRED),
-    ("none", tools_pb2.TOOL_CHOICE_MODE_NONE), ("AUTO", tools_pb2.TOOL_CHOICE_MODE_AUTO),
-])
+@pytest.mark.parametrize(
+    ("choice", "mode"),
+    [
+        ("auto", tools_pb2.TOOL_CHOICE_MODE_AUTO),
+        ("required", tools_pb2.TOOL_CHOICE_MODE_REQUIRED),
+        ("none", tools_pb2.TOOL_CHOICE_MODE_NONE),
+        ("AUTO", tools_pb2.TOOL_CHOICE_MODE_AUTO),
+    ],
+)
 def test_tool_choice_modes(choice: str, mode: int) -> None:
     assert conv.to_tool_choice(choice).mode == mode
 
@@ -208,9 +228,16 @@ def test_logprobs() -> None:
 
 def test_chat_request_carries_every_parameter() -> None:
     request = build.chat_completion_request(
-        "smollm2-135m-instruct", [{"role": "user", "content": "weather in Oslo?"}],
-        max_tokens=32, temperature=0.5, seed=1, tools=[WEATHER], tool_choice="weather",
-        tool_prompt_format="json", response_format={"json_schema": {"type": "object"}}, logprobs=2,
+        "smollm2-135m-instruct",
+        [{"role": "user", "content": "weather in Oslo?"}],
+        max_tokens=32,
+        temperature=0.5,
+        seed=1,
+        tools=[WEATHER],
+        tool_choice="weather",
+        tool_prompt_format="json",
+        response_format={"json_schema": {"type": "object"}},
+        logprobs=2,
     )
     assert isinstance(request, inference_pb2.ChatCompletionRequest)
     assert request.model_id == "smollm2-135m-instruct"
@@ -251,8 +278,9 @@ def test_completion_and_batch_requests() -> None:
     completion = build.stream_completion_request("m", "Once upon", max_tokens=8, logprobs=0)
     assert completion.content.text == "Once upon" and completion.sampling_params.max_tokens == 8
     assert completion.HasField("logprobs")
-    batch = build.batch_chat_completion_request("m", ["first", [{"role": "user", "content": "second"}]],
-                                                tools=[WEATHER], tool_choice="auto")
+    batch = build.batch_chat_completion_request(
+        "m", ["first", [{"role": "user", "content": "second"}]], tools=[WEATHER], tool_choice="auto"
+    )
     assert [c.messages[0].content.text for c in batch.conversations] == ["first", "second"]
     assert batch.tool_choice.mode == tools_pb2.TOOL_CHOICE_MODE_AUTO
     with pytest.raises(ValueError):
@@ -260,8 +288,9 @@ def test_completion_and_batch_requests() -> None:
 
 
 def test_embeddings_request() -> None:
-    request = build.embeddings_request("all-MiniLM-L6-v2", ["a", "b"], output_dimension=128, task_type="query",
-                                       text_truncation="end")
+    request = build.embeddings_request(
+        "all-MiniLM-L6-v2", ["a", "b"], output_dimension=128, task_type="query", text_truncation="end"
+    )
     assert list(request.contents) == ["a", "b"] and request.output_dimension == 128
     assert request.task_type == inference_pb2.EMBEDDING_TASK_TYPE_QUERY
     assert request.text_truncation == inference_pb2.TEXT_TRUNCATION_END
@@ -276,11 +305,20 @@ def test_embeddings_request() -> None:
 
 def test_model_resource_from_keywords() -> None:
     requests = ResourceRequests(KIND_BY_NAME["model"])
-    model = requests.resource("mini", "sentence-transformers", "all-MiniLM-L6-v2", model_type="embedding",
-                              metadata={"embedding_dimension": 384})
-    assert model == resources_pb2.Model(identifier="mini", provider_id="sentence-transformers",
-                                        provider_resource_id="all-MiniLM-L6-v2",
-                                        model_type=resources_pb2.MODEL_TYPE_EMBEDDING, metadata=model.metadata)
+    model = requests.resource(
+        "mini",
+        "sentence-transformers",
+        "all-MiniLM-L6-v2",
+        model_type="embedding",
+        metadata={"embedding_dimension": 384},
+    )
+    assert model == resources_pb2.Model(
+        identifier="mini",
+        provider_id="sentence-transformers",
+        provider_resource_id="all-MiniLM-L6-v2",
+        model_type=resources_pb2.MODEL_TYPE_EMBEDDING,
+        metadata=model.metadata,
+    )
     assert model.metadata["embedding_dimension"] == 384
     register = requests.register(model)
     assert register.model == model
@@ -291,8 +329,11 @@ def test_model_resource_from_keywords() -> None:
 
 def test_every_kind_knows_its_rpcs_and_fields() -> None:
     vector_dbs = ResourceRequests(KIND_BY_NAME["vector_db"])
-    assert (vector_dbs.get_rpc, vector_dbs.list_rpc, vector_dbs.id_field) == ("GetVectorDB", "ListVectorDBs",
-                                                                            "vector_db_id")
+    assert (vector_dbs.get_rpc, vector_dbs.list_rpc, vector_dbs.id_field) == (
+        "GetVectorDB",
+        "ListVectorDBs",
+        "vector_db_id",
+    )
     db = vector_dbs.resource("docs", embedding_model="all-MiniLM-L6-v2", embedding_dimension=384)
     assert vector_dbs.register(db).vector_db.embedding_dimension == 384
     page = vector_dbs.list(10, "tok")
@@ -334,7 +375,8 @@ def test_enum_short_names() -> None:
 
 def test_stream_errors_become_typed_exceptions() -> None:
     event = inference_pb2.StreamChatCompletionResponse(
-        error=stream_error_pb2.StreamError(code=13, reason="ENGINE_CRASHED", message="boom"))
+        error=stream_error_pb2.StreamError(code=13, reason="ENGINE_CRASHED", message="boom")
+    )
     with pytest.raises(InternalError) as caught:
         raise_for_stream_error(event)
     assert caught.value.reason == "ENGINE_CRASHED" and caught.value.message == "boom"

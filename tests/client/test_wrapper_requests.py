@@ -17,8 +17,9 @@ def test_shield_request_takes_a_string_or_a_conversation() -> None:
     request = run_shield_request("code-scanner", "os.system(cmd)", {"threshold": 0.5})
     assert request.messages[0].role == messages_pb2.ROLE_USER and request.messages[0].content.text == "os.system(cmd)"
     assert request.params["threshold"] == 0.5
-    conversation = run_shield_request("s", [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
-                                      None)
+    conversation = run_shield_request(
+        "s", [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}], None
+    )
     assert [m.role for m in conversation.messages] == [messages_pb2.ROLE_USER, messages_pb2.ROLE_ASSISTANT]
     assert not conversation.HasField("params")
 

@@ -53,8 +53,12 @@ class ScriptedEngine(TextEngine):
         return EngineStats(running_requests=0, waiting_requests=0)
 
 
-MODEL = resources_pb2.Model(identifier="scripted", provider_id="fake", provider_resource_id="scripted-1",
-                            model_type=resources_pb2.MODEL_TYPE_LLM)
+MODEL = resources_pb2.Model(
+    identifier="scripted",
+    provider_id="fake",
+    provider_resource_id="scripted-1",
+    model_type=resources_pb2.MODEL_TYPE_LLM,
+)
 
 
 @pytest.fixture
@@ -77,8 +81,9 @@ def _request(**fields: Any) -> pb.StreamChatCompletionRequest:
 async def test_stream_chat_sends_chunks_then_the_whole_message(engine: ScriptedEngine) -> None:
     async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
         stub = inference_pb2_grpc.InferenceServiceStub(channel)
-        events = [event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL),
-                                                                     timeout=30)]
+        events = [
+            event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL), timeout=30)
+        ]
     assert [event.chunk.text_delta for event in events[:-1]] == REPLY
     complete = events[-1].complete
     assert complete.completion_message.content.text == "".join(REPLY)
@@ -95,8 +100,9 @@ async def test_unary_chat_and_bad_input(engine: ScriptedEngine) -> None:
         reply = await stub.ChatCompletion(unary, metadata=as_resolved(MODEL), timeout=30)
         assert reply.completion_message.content.text == "".join(REPLY)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.ChatCompletion(pb.ChatCompletionRequest(model_id="scripted"), metadata=as_resolved(MODEL),
-                                      timeout=30)
+            await stub.ChatCompletion(
+                pb.ChatCompletionRequest(model_id="scripted"), metadata=as_resolved(MODEL), timeout=30
+            )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "messages" in refused.value.details()
 
@@ -118,8 +124,9 @@ async def test_a_failure_after_output_is_the_streams_error_event() -> None:
     servicer = _servicer(BreakingEngine(good=1))
     async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, servicer)) as channel:
         stub = inference_pb2_grpc.InferenceServiceStub(channel)
-        events = [event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL),
-                                                                     timeout=30)]
+        events = [
+            event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL), timeout=30)
+        ]
     assert events[0].chunk.text_delta == REPLY[0]
     assert events[-1].WhichOneof("event") == "error" and len(events) == 2
     assert (events[-1].error.code, events[-1].error.reason) == (grpc.StatusCode.INTERNAL.value[0], "ENGINE_FAILED")

@@ -36,8 +36,9 @@ class FakeRegistry(registry_pb2_grpc.RegistryServiceServicer):
     async def GetScoringFunction(self, request, context):  # noqa: N802 - gRPC method
         self.deadlines.append(context.time_remaining())
         if request.scoring_function_id != EQUALITY.identifier:
-            raise NotFound(f"scoring function {request.scoring_function_id!r} is not registered",
-                           reason="RESOURCE_NOT_FOUND")
+            raise NotFound(
+                f"scoring function {request.scoring_function_id!r} is not registered", reason="RESOURCE_NOT_FOUND"
+            )
         return EQUALITY
 
 

@@ -24,8 +24,9 @@ class ManyTools(ToolRuntimeProvider):
     async def list_tools(self, tool_group: resources_pb2.ToolGroup, time_left: float | None) -> list[ToolSpec]:
         return [ToolSpec(f"tool_{index:04}", "a tool", {"type": "object"}) for index in range(TOOLS)]
 
-    async def invoke(self, tool_group: resources_pb2.ToolGroup, tool_name: str, kwargs: dict[str, Any],
-                     time_left: float | None) -> ToolResult:
+    async def invoke(
+        self, tool_group: resources_pb2.ToolGroup, tool_name: str, kwargs: dict[str, Any], time_left: float | None
+    ) -> ToolResult:
         raise NotImplementedError
 
 
@@ -33,8 +34,9 @@ GROUP = resources_pb2.ToolGroup(identifier="many", provider_id="fake")
 OTHER = resources_pb2.ToolGroup(identifier="other", provider_id="fake")
 
 
-async def _list(stub: tool_runtime_pb2_grpc.ToolRuntimeServiceStub, group: resources_pb2.ToolGroup,
-                **fields: Any) -> pb.ListRuntimeToolsResponse:
+async def _list(
+    stub: tool_runtime_pb2_grpc.ToolRuntimeServiceStub, group: resources_pb2.ToolGroup, **fields: Any
+) -> pb.ListRuntimeToolsResponse:
     request = pb.ListRuntimeToolsRequest(tool_group_id=group.identifier, **fields)
     return await stub.ListRuntimeTools(request, metadata=as_resolved(group), timeout=30)
 

@@ -27,8 +27,11 @@ T = TypeVar("T")
 
 
 def doc_block() -> str:
-    blocks = [block for block in re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
-              if "client.safety.run_shield" in block]
+    blocks = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+        if "client.safety.run_shield" in block
+    ]
     assert len(blocks) == 1
     return blocks[0]
 
@@ -125,21 +128,23 @@ async def test_async_wrappers(local_mesh: LocalMesh) -> None:
         assert (await traced.safety.run_shield("code-scanner", [{"role": "user", "content": FLAGGED}])).violation
     async with AsyncLlamaMeshClient(address, timeout=120) as client:
         await client.vector_dbs.register("async-notes", embedding_model=EMBEDDING_MODEL)
-        inserted = await client.vector_io.insert_chunks("async-notes", [
-            "The lighthouse keeper feeds three grey cats every morning.", "Quarterly revenue grew by eight percent."])
+        inserted = await client.vector_io.insert_chunks(
+            "async-notes",
+            ["The lighthouse keeper feeds three grey cats every morning.", "Quarterly revenue grew by eight percent."],
+        )
         best = await client.vector_io.query_chunks("async-notes", "Who feeds the cats?", max_chunks=1)
         assert "lighthouse keeper" in best.chunks[0].content.text and len(best.scores) == 1
         assert (await client.vector_io.delete_chunks("async-notes", inserted.chunk_ids[1:])).deleted_count == 1
 
         documents = [{"document_id": "bread", "content": "Sourdough rises overnight."}]
         assert (await client.tool_runtime.insert_documents("async-notes", documents)).chunks_inserted >= 1
-        context = await client.tool_runtime.query_knowledge(["async-notes"], "How long does dough rise?",
-                                                            max_chunks=1)
+        context = await client.tool_runtime.query_knowledge(["async-notes"], "How long does dough rise?", max_chunks=1)
         assert "Sourdough rises overnight" in context.content.text and list(context.document_ids) == ["bread"]
         tools = await client.tool_runtime.list_tools("builtin::rag")
         assert "knowledge_search" in {tool.definition.name for tool in tools}
-        searched = await client.tool_runtime.invoke_tool("builtin::rag", "knowledge_search",
-                                                         {"query": "dough", "vector_db_ids": ["async-notes"]})
+        searched = await client.tool_runtime.invoke_tool(
+            "builtin::rag", "knowledge_search", {"query": "dough", "vector_db_ids": ["async-notes"]}
+        )
         assert not searched.error_message and "overnight" in searched.content.text
 
         assert not (await client.safety.run_shield("code-scanner", CLEAN)).HasField("violation")

@@ -40,8 +40,20 @@ def test_node_client_lists_models_and_streams_a_chat(gateway_address: str) -> No
     listed = _run([node, "clients/node/client.js", "--address", gateway_address, "models"])
     assert listed.returncode == 0, listed.stderr
     assert MODEL in listed.stdout.split()
-    chat = _run([node, "clients/node/client.js", "--address", gateway_address, "chat", "--model", MODEL,
-                 "--max-tokens", "12", "Say hello."])
+    chat = _run(
+        [
+            node,
+            "clients/node/client.js",
+            "--address",
+            gateway_address,
+            "chat",
+            "--model",
+            MODEL,
+            "--max-tokens",
+            "12",
+            "Say hello.",
+        ]
+    )
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.strip(), "the streamed reply has text"
 
@@ -49,8 +61,9 @@ def test_node_client_lists_models_and_streams_a_chat(gateway_address: str) -> No
 def test_node_client_reports_a_failed_call(gateway_address: str) -> None:
     node = shutil.which("node")
     assert node
-    chat = _run([node, "clients/node/client.js", "--address", gateway_address, "chat", "--model", "no-such-model",
-                 "hello"])
+    chat = _run(
+        [node, "clients/node/client.js", "--address", gateway_address, "chat", "--model", "no-such-model", "hello"]
+    )
     assert chat.returncode == 1 and chat.stderr.startswith("error: NOT_FOUND:"), chat.stderr
 
 
@@ -68,8 +81,9 @@ def test_go_client_lists_models_and_streams_a_chat(gateway_address: str, go_clie
     listed = _run([str(go_client), "-address", gateway_address, "models"])
     assert listed.returncode == 0, listed.stderr
     assert MODEL in listed.stdout.split()
-    chat = _run([str(go_client), "-address", gateway_address, "-model", MODEL, "-max-tokens", "12", "chat",
-                 "Say hello."])
+    chat = _run(
+        [str(go_client), "-address", gateway_address, "-model", MODEL, "-max-tokens", "12", "chat", "Say hello."]
+    )
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.strip(), "the streamed reply has text"
     unknown = _run([str(go_client), "-address", gateway_address, "-model", "no-such-model", "chat", "hello"])

@@ -103,13 +103,20 @@ def test_the_kept_rows_are_the_best_two_by_judge_score(top_k_reply) -> None:
     assert kept == expected
     assert [(row["dialog_index"], row["candidate_index"]) for row in candidates if row["kept"]] == expected
     for row in dicts(top_k_reply.synthetic_data):
-        source = next(c for c in candidates
-                      if (c["dialog_index"], c["candidate_index"]) == (row["dialog_index"], row["candidate_index"]))
+        source = next(
+            c
+            for c in candidates
+            if (c["dialog_index"], c["candidate_index"]) == (row["dialog_index"], row["candidate_index"])
+        )
         assert row["response"] == source["response"] and row["score"] == source["score"]
-        assert row["messages"] == row["dialog"] == [
-            {"role": "user", "content": DIALOGS[row["dialog_index"]].messages[0].content.text},
-            {"role": "assistant", "content": row["response"]},
-        ]
+        assert (
+            row["messages"]
+            == row["dialog"]
+            == [
+                {"role": "user", "content": DIALOGS[row["dialog_index"]].messages[0].content.text},
+                {"role": "assistant", "content": row["response"]},
+            ]
+        )
     stats = json_format.MessageToDict(top_k_reply.statistics)
     assert stats["seed"] == 11 and stats["num_dialogs"] == 2 and stats["num_candidates"] == 6
     assert stats["num_kept"] == 4 and stats["filter"] == {"function": "TOP_K", "k": 2}
@@ -140,8 +147,12 @@ def test_sigmoid_keeps_by_score_and_pairs_reach_a_dataset(sdg, registry, dataset
     dataset = res.Dataset(identifier="sdg/pairs", source=res.DataSource(rows=res.RowsSource(rows=[struct(pair_row)])))
     registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), timeout=30)
     reply = sdg.SynthesizeData(
-        request(filtering_function=pb.FILTERING_FUNCTION_SIGMOID, threshold=threshold,
-                append_to_dataset_id="sdg/pairs", append_format=pb.OUTPUT_FORMAT_PREFERENCE_PAIRS),
+        request(
+            filtering_function=pb.FILTERING_FUNCTION_SIGMOID,
+            threshold=threshold,
+            append_to_dataset_id="sdg/pairs",
+            append_format=pb.OUTPUT_FORMAT_PREFERENCE_PAIRS,
+        ),
         timeout=600,
     )
     kept = [row["score"] for row in dicts(reply.synthetic_data)]
@@ -156,7 +167,8 @@ def test_sigmoid_keeps_by_score_and_pairs_reach_a_dataset(sdg, registry, dataset
 def test_scoring_function_rows_reach_the_dataset(sdg, registry, datasetio) -> None:
     sft_row = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
     dataset = res.Dataset(
-        identifier="sdg/subset-of", purpose=res.DATASET_PURPOSE_POST_TRAINING_MESSAGES,
+        identifier="sdg/subset-of",
+        purpose=res.DATASET_PURPOSE_POST_TRAINING_MESSAGES,
         source=res.DataSource(rows=res.RowsSource(rows=[struct(sft_row)])),
     )
     registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), timeout=30)
@@ -179,8 +191,14 @@ def test_scoring_function_rows_reach_the_dataset(sdg, registry, datasetio) -> No
 
 
 def test_progress_streams_before_the_result_through_both_clients(local_mesh: LocalMesh) -> None:
-    options = {"model": CHAT_MODEL, "num_candidates": 2, "seed": 5, "max_tokens": MAX_TOKENS,
-               "filtering_function": "top_k", "k": 1}
+    options = {
+        "model": CHAT_MODEL,
+        "num_candidates": 2,
+        "seed": 5,
+        "max_tokens": MAX_TOKENS,
+        "filtering_function": "top_k",
+        "k": 1,
+    }
     with LlamaMeshClient(local_mesh.gateway_address, timeout=600) as client:
         events = list(client.synthetic_data.stream(["Say hello."], **options))
         unary = client.synthetic_data.synthesize(["Say hello."], **options)
@@ -202,26 +220,73 @@ def test_progress_streams_before_the_result_through_both_clients(local_mesh: Loc
     [
         ({"dialogs": []}, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", "dialogs", "at least one dialog"),
         ({"model": "no-such-model"}, grpc.StatusCode.NOT_FOUND, "RESOURCE_NOT_FOUND", "model", "no-such-model"),
-        ({"filtering_function": pb.FILTERING_FUNCTION_TOP_K, "k": 4}, grpc.StatusCode.INVALID_ARGUMENT,
-         "INVALID_ARGUMENT", "k", "[1, num_candidates=3]"),
-        ({"filtering_function": pb.FILTERING_FUNCTION_TOP_K}, grpc.StatusCode.INVALID_ARGUMENT,
-         "INVALID_ARGUMENT", "k", "required by TOP_K"),
-        ({"filtering_function": pb.FILTERING_FUNCTION_TOP_P, "p": 0.0}, grpc.StatusCode.INVALID_ARGUMENT,
-         "INVALID_ARGUMENT", "p", "(0, 1]"),
-        ({"filtering_function": pb.FILTERING_FUNCTION_TOP_P, "p": 1.5}, grpc.StatusCode.INVALID_ARGUMENT,
-         "INVALID_ARGUMENT", "p", "(0, 1]"),
-        ({"filtering_function": pb.FILTERING_FUNCTION_SIGMOID}, grpc.StatusCode.INVALID_ARGUMENT,
-         "INVALID_ARGUMENT", "threshold", "required by SIGMOID"),
+        (
+            {"filtering_function": pb.FILTERING_FUNCTION_TOP_K, "k": 4},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "k",
+            "[1, num_candidates=3]",
+        ),
+        (
+            {"filtering_function": pb.FILTERING_FUNCTION_TOP_K},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "k",
+            "required by TOP_K",
+        ),
+        (
+            {"filtering_function": pb.FILTERING_FUNCTION_TOP_P, "p": 0.0},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "p",
+            "(0, 1]",
+        ),
+        (
+            {"filtering_function": pb.FILTERING_FUNCTION_TOP_P, "p": 1.5},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "p",
+            "(0, 1]",
+        ),
+        (
+            {"filtering_function": pb.FILTERING_FUNCTION_SIGMOID},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "threshold",
+            "required by SIGMOID",
+        ),
         ({"num_candidates": 65}, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", "num_candidates", "[1, 64]"),
-        ({"dialogs": DIALOGS * 300, "num_candidates": 2}, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-         "num_candidates", "at most 1024 candidates per request"),
-        ({"append_to_dataset_id": "no-such-dataset"}, grpc.StatusCode.NOT_FOUND, "RESOURCE_NOT_FOUND",
-         "append_to_dataset_id", "no-such-dataset"),
-        ({"dialogs": [pb.Dialog(messages=[user("hi")])],
-          "scorer": pb.Scorer(scoring_function=pb.ScoringFunctionScorer(scoring_function_id="basic::equality"))},
-         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", "dialogs[0].expected_answer", "basic::equality"),
-        ({"scorer": pb.Scorer(judge_logprobs=pb.JudgeLogprobsScorer(prompt_template="Rate {answer}"))},
-         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", "scorer.judge_logprobs.prompt_template", "{answer}"),
+        (
+            {"dialogs": DIALOGS * 300, "num_candidates": 2},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "num_candidates",
+            "at most 1024 candidates per request",
+        ),
+        (
+            {"append_to_dataset_id": "no-such-dataset"},
+            grpc.StatusCode.NOT_FOUND,
+            "RESOURCE_NOT_FOUND",
+            "append_to_dataset_id",
+            "no-such-dataset",
+        ),
+        (
+            {
+                "dialogs": [pb.Dialog(messages=[user("hi")])],
+                "scorer": pb.Scorer(scoring_function=pb.ScoringFunctionScorer(scoring_function_id="basic::equality")),
+            },
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "dialogs[0].expected_answer",
+            "basic::equality",
+        ),
+        (
+            {"scorer": pb.Scorer(judge_logprobs=pb.JudgeLogprobsScorer(prompt_template="Rate {answer}"))},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "scorer.judge_logprobs.prompt_template",
+            "{answer}",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_generating(sdg, fields, code, reason, field, words) -> None:
@@ -246,8 +311,12 @@ def test_a_deadline_too_short_ends_the_work_and_frees_the_engine(sdg, gateway) -
 def test_the_docs_commands_run(local_mesh: LocalMesh, tmp_path: Path) -> None:
     text = DOCS.read_text().split("## Generate → dataset → fine-tune", 1)[0]  # that section: the loop's own test
     (tmp_path / "dialogs.jsonl").write_text(text.split("```jsonl\n", 1)[1].split("```", 1)[0])
-    commands = [line for block in text.split("```bash\n")[1:] for line in block.split("```", 1)[0].splitlines()
-                if line.startswith("llama-mesh ")]
+    commands = [
+        line
+        for block in text.split("```bash\n")[1:]
+        for line in block.split("```", 1)[0].splitlines()
+        if line.startswith("llama-mesh ")
+    ]
     assert any(" sdg generate " in command for command in commands)
     for command in commands:
         args = [arg.replace("dialogs.jsonl", str(tmp_path / "dialogs.jsonl")) for arg in shlex.split(command)[1:]]

@@ -161,8 +161,16 @@ def test_one_chat_is_one_trace_from_gateway_to_inference(chat_trace, telemetry) 
 def test_cli_lists_and_shows_the_chat_trace(local_mesh: LocalMesh, chat_trace) -> None:
     trace_id = chat_trace[0]
     listed = run_cli(
-        local_mesh, "--json", "traces", "list", "--limit", "1000", "--filter", f"model_id={CHAT_MODEL}",
-        timeout=120, columns=300,
+        local_mesh,
+        "--json",
+        "traces",
+        "list",
+        "--limit",
+        "1000",
+        "--filter",
+        f"model_id={CHAT_MODEL}",
+        timeout=120,
+        columns=300,
     )
     assert listed.returncode == 0, listed.stderr
     assert trace_id in {trace["trace_id"] for trace in json.loads(listed.stdout)}
@@ -172,7 +180,6 @@ def test_cli_lists_and_shows_the_chat_trace(local_mesh: LocalMesh, chat_trace) -
     assert f"model_id={CHAT_MODEL}" in shown.stdout and " ms" in shown.stdout
     missing = run_cli(local_mesh, "traces", "show", "ab" * 16, timeout=120, columns=300)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
-
 
 
 def test_a_failed_call_records_the_error(inference_stub, telemetry) -> None:
@@ -193,13 +200,19 @@ def _export(otlp, run: str, count: int, trace_id: bytes | None = None) -> list[s
     """Send `count` one-span traces tagged run=<run>, n=<index>, straight to the receiver; their trace ids."""
     spans = []
     for index in range(count):
-        spans.append(trace_pb2.Span(
-            trace_id=trace_id or secrets.token_bytes(16), span_id=secrets.token_bytes(8), name=f"synthetic-{index}",
-            start_time_unix_nano=1_700_000_000_000_000_000 + index * 1_000_000,
-            end_time_unix_nano=1_700_000_000_000_000_000 + index * 1_000_000 + 500,
-            attributes=[KeyValue(key="run", value=AnyValue(string_value=run)),
-                        KeyValue(key="n", value=AnyValue(int_value=index))],
-        ))
+        spans.append(
+            trace_pb2.Span(
+                trace_id=trace_id or secrets.token_bytes(16),
+                span_id=secrets.token_bytes(8),
+                name=f"synthetic-{index}",
+                start_time_unix_nano=1_700_000_000_000_000_000 + index * 1_000_000,
+                end_time_unix_nano=1_700_000_000_000_000_000 + index * 1_000_000 + 500,
+                attributes=[
+                    KeyValue(key="run", value=AnyValue(string_value=run)),
+                    KeyValue(key="n", value=AnyValue(int_value=index)),
+                ],
+            )
+        )
     request = trace_service_pb2.ExportTraceServiceRequest(
         resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=spans)])]
     )
@@ -237,12 +250,18 @@ def test_filters_order_and_paging(otlp, telemetry) -> None:
     newest_first = telemetry.QueryTraces(pb.QueryTracesRequest(attribute_filters=[mine]))
     assert [trace.trace_id for trace in newest_first.traces] == ids[::-1]
 
-    late = telemetry.QueryTraces(pb.QueryTracesRequest(
-        attribute_filters=[mine, _condition("n", pb.QUERY_CONDITION_OP_GT, 2)], order_by="start_time asc"))
+    late = telemetry.QueryTraces(
+        pb.QueryTracesRequest(
+            attribute_filters=[mine, _condition("n", pb.QUERY_CONDITION_OP_GT, 2)], order_by="start_time asc"
+        )
+    )
     assert [trace.trace_id for trace in late.traces] == ids[3:]
 
-    spans = telemetry.QuerySpans(pb.QuerySpansRequest(
-        attribute_filters=[mine, _condition("n", pb.QUERY_CONDITION_OP_LT, 2)], attributes_to_return=["n"]))
+    spans = telemetry.QuerySpans(
+        pb.QuerySpansRequest(
+            attribute_filters=[mine, _condition("n", pb.QUERY_CONDITION_OP_LT, 2)], attributes_to_return=["n"]
+        )
+    )
     assert [span.trace_id for span in spans.spans] == ids[1::-1]
     assert [dict(span.attributes) for span in spans.spans] == [{"n": 1}, {"n": 0}]
 
@@ -253,12 +272,14 @@ def test_bad_queries_and_unknown_ids(telemetry) -> None:
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert reason_and_field(error)[1] == "attribute_filters[0].op"
-    error = expect_error(lambda: telemetry.QueryTraces(pb.QueryTracesRequest(order_by="name")),
-                         grpc.StatusCode.INVALID_ARGUMENT)
+    error = expect_error(
+        lambda: telemetry.QueryTraces(pb.QueryTracesRequest(order_by="name")), grpc.StatusCode.INVALID_ARGUMENT
+    )
     assert reason_and_field(error)[1] == "order_by"
     expect_error(lambda: telemetry.GetTrace(pb.GetTraceRequest(trace_id="ab" * 16)), grpc.StatusCode.NOT_FOUND)
-    expect_error(lambda: telemetry.GetSpan(pb.GetSpanRequest(trace_id="ab" * 16, span_id="cd" * 8)),
-                 grpc.StatusCode.NOT_FOUND)
+    expect_error(
+        lambda: telemetry.GetSpan(pb.GetSpanRequest(trace_id="ab" * 16, span_id="cd" * 8)), grpc.StatusCode.NOT_FOUND
+    )
     expect_error(lambda: telemetry.GetSpanTree(pb.GetSpanTreeRequest(span_id="cd" * 8)), grpc.StatusCode.NOT_FOUND)
     error = expect_error(
         lambda: telemetry.SaveSpansToDataset(pb.SaveSpansToDatasetRequest(dataset_id="d", attributes_to_save=["n"])),
@@ -271,23 +292,38 @@ def test_spans_are_saved_to_a_dataset(otlp, telemetry, gateway) -> None:
     run = uuid.uuid4().hex
     ids = _export(otlp, run, 3)
     registry = registry_pb2_grpc.RegistryServiceStub(gateway)
-    dataset = resources_pb2.Dataset(identifier=f"test/spans-{run}", source=resources_pb2.DataSource(
-        rows=resources_pb2.RowsSource()))
+    dataset = resources_pb2.Dataset(
+        identifier=f"test/spans-{run}", source=resources_pb2.DataSource(rows=resources_pb2.RowsSource())
+    )
     registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), timeout=30)
-    saved = telemetry.SaveSpansToDataset(pb.SaveSpansToDatasetRequest(
-        dataset_id=dataset.identifier, attributes_to_save=["n", "absent"],
-        attribute_filters=[_condition("run", pb.QUERY_CONDITION_OP_EQ, run)]), timeout=30)
+    saved = telemetry.SaveSpansToDataset(
+        pb.SaveSpansToDatasetRequest(
+            dataset_id=dataset.identifier,
+            attributes_to_save=["n", "absent"],
+            attribute_filters=[_condition("run", pb.QUERY_CONDITION_OP_EQ, run)],
+        ),
+        timeout=30,
+    )
     assert saved.saved_rows == 3
     page = datasetio_pb2_grpc.DatasetIOServiceStub(gateway).IterRows(
-        datasetio_pb2.IterRowsRequest(dataset_id=dataset.identifier), timeout=30)
+        datasetio_pb2.IterRowsRequest(dataset_id=dataset.identifier), timeout=30
+    )
     rows = [json_format.MessageToDict(row) for row in page.rows]
     assert [row["trace_id"] for row in rows] == ids[::-1]  # newest first, as QuerySpans orders them
     assert [(row["n"], row["absent"], row["name"]) for row in rows] == [
-        (2, None, "synthetic-2"), (1, None, "synthetic-1"), (0, None, "synthetic-0")]
+        (2, None, "synthetic-2"),
+        (1, None, "synthetic-1"),
+        (0, None, "synthetic-0"),
+    ]
     assert rows[-1]["start_time"] == "2023-11-14T22:13:20Z" and rows[-1]["parent_span_id"] == ""
-    nothing = telemetry.SaveSpansToDataset(pb.SaveSpansToDatasetRequest(
-        dataset_id=dataset.identifier, attributes_to_save=["n"],
-        attribute_filters=[_condition("run", pb.QUERY_CONDITION_OP_EQ, "no-such-run")]), timeout=30)
+    nothing = telemetry.SaveSpansToDataset(
+        pb.SaveSpansToDatasetRequest(
+            dataset_id=dataset.identifier,
+            attributes_to_save=["n"],
+            attribute_filters=[_condition("run", pb.QUERY_CONDITION_OP_EQ, "no-such-run")],
+        ),
+        timeout=30,
+    )
     assert nothing.saved_rows == 0
 
 
@@ -321,10 +357,20 @@ def test_a_plain_opentelemetry_exporter_is_accepted(telemetry, telemetry_address
 def test_malformed_otlp_is_rejected_and_stored_spans_remain(otlp, telemetry) -> None:
     run = uuid.uuid4().hex
     (kept,) = _export(otlp, run, 1)
-    good = trace_pb2.Span(trace_id=secrets.token_bytes(16), span_id=secrets.token_bytes(8), name="good",
-                          start_time_unix_nano=1, end_time_unix_nano=2)
-    bad = trace_pb2.Span(trace_id=b"\x01\x02\x03", span_id=secrets.token_bytes(8), name="bad",
-                         start_time_unix_nano=1, end_time_unix_nano=2)
+    good = trace_pb2.Span(
+        trace_id=secrets.token_bytes(16),
+        span_id=secrets.token_bytes(8),
+        name="good",
+        start_time_unix_nano=1,
+        end_time_unix_nano=2,
+    )
+    bad = trace_pb2.Span(
+        trace_id=b"\x01\x02\x03",
+        span_id=secrets.token_bytes(8),
+        name="bad",
+        start_time_unix_nano=1,
+        end_time_unix_nano=2,
+    )
     request = trace_service_pb2.ExportTraceServiceRequest(
         resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[good, bad])])]
     )
@@ -332,8 +378,9 @@ def test_malformed_otlp_is_rejected_and_stored_spans_remain(otlp, telemetry) -> 
     assert "trace_id" in error.details()
 
     # Nothing of the refused request was stored; what was stored before is still there.
-    expect_error(lambda: telemetry.GetTrace(pb.GetTraceRequest(trace_id=good.trace_id.hex())),
-                 grpc.StatusCode.NOT_FOUND)
+    expect_error(
+        lambda: telemetry.GetTrace(pb.GetTraceRequest(trace_id=good.trace_id.hex())), grpc.StatusCode.NOT_FOUND
+    )
     assert telemetry.GetTrace(pb.GetTraceRequest(trace_id=kept)).trace_id == kept
 
 

@@ -51,7 +51,8 @@ def test_top_k_top_p_takes_the_softmax_over_the_k_best_only() -> None:
     # top 2: 0.5 and 0.3, renormalised to 0.625 and 0.375.
     outcome = apply_filter(
         filter_spec(pb.SynthesizeDataRequest(filtering_function=pb.FILTERING_FUNCTION_TOP_K_TOP_P, k=2, p=0.6), 4),
-        scores, random.Random(0),
+        scores,
+        random.Random(0),
     )
     assert outcome.kept == [1]
     assert outcome.stages == {"kept_after_top_k": 2, "kept_after_top_p": 1}
@@ -117,5 +118,11 @@ def test_verdict_score_is_the_log_odds_of_yes_over_no() -> None:
 
 def test_score_values_read_as_numbers() -> None:
     assert [numeric_score(value) for value in (True, False, 3, 0.5, "A", None, float("nan"))] == [
-        1.0, 0.0, 3.0, 0.5, None, None, None,
+        1.0,
+        0.0,
+        3.0,
+        0.5,
+        None,
+        None,
+        None,
     ]

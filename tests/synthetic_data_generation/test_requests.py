@@ -20,8 +20,17 @@ from services.synthetic_data_generation.request_checks import checked_size
 def test_the_client_builds_the_request_from_keywords() -> None:
     request = synthesize_request(
         ["Hi!", {"messages": [{"role": "user", "content": "2+2?"}], "expected_answer": "4"}],
-        model="m", filtering_function="top_k_top_p", k=2, p=0.5, num_candidates=3, seed=9, max_tokens=16,
-        temperature=0.7, judge_model="judge", append_to="data", append_format="preference_pairs",
+        model="m",
+        filtering_function="top_k_top_p",
+        k=2,
+        p=0.5,
+        num_candidates=3,
+        seed=9,
+        max_tokens=16,
+        temperature=0.7,
+        judge_model="judge",
+        append_to="data",
+        append_format="preference_pairs",
     )
     assert [dialog.expected_answer for dialog in request.dialogs] == ["", "4"]
     assert request.dialogs[1].messages[0].content.text == "2+2?"

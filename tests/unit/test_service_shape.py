@@ -15,8 +15,17 @@ WITHOUT_PROVIDERS = {"agents", "telemetry"}  # one built-in implementation each 
 
 
 def test_every_api_has_a_folder() -> None:
-    assert {p.name for p in FOLDERS} >= {"inference", "safety", "vector_io", "tool_runtime", "datasetio", "scoring",
-                                          "eval", "agents", "telemetry"}
+    assert {p.name for p in FOLDERS} >= {
+        "inference",
+        "safety",
+        "vector_io",
+        "tool_runtime",
+        "datasetio",
+        "scoring",
+        "eval",
+        "agents",
+        "telemetry",
+    }
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)

@@ -133,6 +133,5 @@ class MetaReferenceEval(EvalProvider):
             await asyncio.to_thread(self._store.close)
 
 
-
 def meta_reference(provider: ProviderConfig, run: RunConfig) -> MetaReferenceEval:
     return MetaReferenceEval(provider.provider_id, EvalProviderConfig.model_validate(provider.config), run)

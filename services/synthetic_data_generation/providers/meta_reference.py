@@ -88,9 +88,7 @@ class MetaReferenceSynthesis(SyntheticDataProvider):
 
         async def write(candidate: Candidate) -> None:
             nonlocal generated
-            await generate(
-                self._gateway, model_id, dialogs[candidate.dialog_index], sampling, candidate, clock.left()
-            )
+            await generate(self._gateway, model_id, dialogs[candidate.dialog_index], sampling, candidate, clock.left())
             generated += 1
             progress("generated", generated, len(candidates))
 
@@ -170,8 +168,13 @@ def _statistics(
     kept_scores = [c.score for c in candidates if c.kept and c.score is not None]
     filter_row: Row = {"function": spec.name, **stages}
     # p and threshold arrived as float32: shown as the caller wrote them (0.9, not 0.8999999761581421).
-    filter_row.update({name: round(value, 6) for name, value in (("k", spec.k), ("p", spec.p),
-                                                                  ("threshold", spec.threshold)) if value is not None})
+    filter_row.update(
+        {
+            name: round(value, 6)
+            for name, value in (("k", spec.k), ("p", spec.p), ("threshold", spec.threshold))
+            if value is not None
+        }
+    )
     stats: Row = {
         "seed": seed,
         "num_dialogs": len({c.dialog_index for c in candidates}),
