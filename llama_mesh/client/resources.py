@@ -84,11 +84,11 @@ class Resources(Generic[R]):
 class Models(Resources[res.Model]):
     """`client.models`: the generic collection with a typed `register`."""
 
-    def register(
+    def register(  # type: ignore[override]
         self,
         identifier: str | res.Model,
         provider_id: str = "",
-        provider_resource_id: str = "",  # type: ignore[override]
+        provider_resource_id: str = "",
         model_type: str | int = "llm",
         metadata: Mapping[str, Any] | None = None,
         *,
@@ -155,11 +155,11 @@ class AsyncResources(Generic[R]):
 class AsyncModels(AsyncResources[res.Model]):
     """`client.models` of the async client."""
 
-    async def register(
+    async def register(  # type: ignore[override]
         self,
         identifier: str | res.Model,
         provider_id: str = "",
-        provider_resource_id: str = "",  # type: ignore[override]
+        provider_resource_id: str = "",
         model_type: str | int = "llm",
         metadata: Mapping[str, Any] | None = None,
         *,
