@@ -15,13 +15,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-from llama.common.v1 import jobs_pb2, stream_error_pb2
+from llama.common.v1 import jobs_pb2
 from llama.eval.v1 import eval_pb2
 from llama_mesh.runtime.caller import may_see, owner_filter, record_owner
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound, status_code_number
 from llama_mesh.runtime.gateway_client import GatewayClient
+from llama_mesh.runtime.job_messages import job_message as common_job_message
 from services.eval.candidates import open_candidate
 from services.eval.config import EvalProviderConfig
 from services.eval.evaluation import EvalPlan, Row, generate, generation_structs, read_rows, score
@@ -42,29 +42,8 @@ STOPPED = JobFailure(
 )
 
 
-def _timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
-    if seconds is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
-
-
 def job_message(record: JobRecord) -> jobs_pb2.Job:
-    job = jobs_pb2.Job(
-        job_id=record.job_id,
-        status=record.status,  # type: ignore[arg-type]
-        progress=jobs_pb2.JobProgress(done=record.done, total=record.total, unit="rows"),
-        create_time=_timestamp(record.create_time),
-        start_time=_timestamp(record.start_time),
-        end_time=_timestamp(record.end_time),
-    )
-    if record.failure is not None and record.status == jobs_pb2.JOB_STATUS_FAILED:
-        job.error.CopyFrom(
-            stream_error_pb2.StreamError(
-                code=record.failure.code, reason=record.failure.reason, message=record.failure.message
-            )
-        )
+    job = common_job_message(record, "rows")
     job.metadata.update({"benchmark_id": record.benchmark_id, "candidate": record.candidate})
     return job
 

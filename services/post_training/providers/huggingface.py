@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-from llama.common.v1 import jobs_pb2, resources_pb2, stream_error_pb2
+from llama.common.v1 import resources_pb2
 from llama.post_training.v1 import post_training_pb2 as pb
 from llama.registry.v1 import registry_pb2
 from llama_mesh import checkpoints
@@ -36,6 +35,8 @@ from llama_mesh.runtime.errors import (
     Unimplemented,
 )
 from llama_mesh.runtime.gateway_client import Deadline, GatewayClient
+from llama_mesh.runtime.job_messages import job_message as common_job_message
+from llama_mesh.runtime.job_messages import timestamp
 from llama_mesh.runtime.paging import make_token, page_size, read_token
 from services.post_training.config import HuggingFacePostTrainingConfig
 from services.post_training.job_store import JobRecord, JobStore
@@ -60,20 +61,12 @@ TRAINABLE_PROVIDER_TYPES = ("inline::llama-cpp", "inline::vllm")
 LISTING = "training_jobs"
 
 
-def _timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
-    if seconds is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
-
-
 def _checkpoint_message(saved: dict[str, Any]) -> pb.Checkpoint:
     metrics = saved.get("metrics", {})
     validation = metrics.get("validation_loss")
     return pb.Checkpoint(
         identifier=saved["identifier"],
-        create_time=_timestamp(saved.get("created")),
+        create_time=timestamp(saved.get("created")),
         epoch=int(saved.get("epoch", 0)),
         job_id=saved.get("job_id", ""),
         path=saved["path"],
@@ -87,20 +80,7 @@ def _checkpoint_message(saved: dict[str, Any]) -> pb.Checkpoint:
 
 
 def job_message(record: JobRecord) -> pb.TrainingJob:
-    job = jobs_pb2.Job(
-        job_id=record.job_id,
-        status=record.status,  # type: ignore[arg-type]
-        progress=jobs_pb2.JobProgress(done=record.done, total=record.total, unit="steps"),
-        create_time=_timestamp(record.create_time),
-        start_time=_timestamp(record.start_time),
-        end_time=_timestamp(record.end_time),
-    )
-    if record.failure is not None and record.status == jobs_pb2.JOB_STATUS_FAILED:
-        job.error.CopyFrom(
-            stream_error_pb2.StreamError(
-                code=record.failure.code, reason=record.failure.reason, message=record.failure.message
-            )
-        )
+    job = common_job_message(record, "steps")
     job.metadata.update({key: value for key, value in record.details.items() if key not in ("device", "dtype")})
     message = pb.TrainingJob(
         job=job,
