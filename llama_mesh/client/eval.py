@@ -24,8 +24,8 @@ from llama.common.v1 import agent_config_pb2, jobs_pb2, messages_pb2, resources_
 from llama.eval.v1 import eval_pb2, eval_pb2_grpc
 from llama_mesh.client.conversions import SAMPLING_KEYS, copied, sampling_params, to_content, to_struct
 from llama_mesh.client.transport import AsyncTransport, Transport
+from llama_mesh.runtime.job_messages import FINAL_STATES  # noqa: F401  (re-exported for callers that poll jobs)
 
-FINAL_STATES = frozenset({jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED})
 ScoringParams = Mapping[str, resources_pb2.ScoringFunctionParams | Mapping[str, Any]]
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 
-from llama.common.v1 import jobs_pb2
 from llama.post_training.v1 import post_training_pb2 as pb
 from llama.post_training.v1 import post_training_pb2_grpc
 from llama_mesh.client.transport import AsyncTransport, Transport
+from llama_mesh.runtime.job_messages import FINAL_STATES  # noqa: F401  (re-exported for callers that poll jobs)
 
-FINAL_STATES = frozenset({jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED})
 DATA_FORMATS = {"instruct": pb.DATASET_FORMAT_INSTRUCT, "dialog": pb.DATASET_FORMAT_DIALOG}
 OPTIMIZERS = {"adam": pb.OPTIMIZER_TYPE_ADAM, "adamw": pb.OPTIMIZER_TYPE_ADAMW, "sgd": pb.OPTIMIZER_TYPE_SGD}
 DPO_LOSSES = {"sigmoid": pb.DPO_LOSS_TYPE_SIGMOID, "hinge": pb.DPO_LOSS_TYPE_HINGE, "ipo": pb.DPO_LOSS_TYPE_IPO}

@@ -3,15 +3,21 @@ one place for status, progress, times and the failure, whatever the job (an eval
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf import timestamp_pb2
 
 from llama.common.v1 import jobs_pb2, stream_error_pb2
 
+FINAL_STATES = frozenset({jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED})
 
-class Failure(Protocol):
-    code: int
+
+@dataclass(frozen=True)
+class JobFailure:
+    """Why a job FAILED, as its `Job.error` reads."""
+
+    code: int  # google.rpc.Code number
     reason: str
     message: str
 
@@ -24,7 +30,7 @@ class JobRecord(Protocol):
     create_time: float
     start_time: float | None
     end_time: float | None
-    failure: Failure | None
+    failure: JobFailure | None
 
 
 def timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:

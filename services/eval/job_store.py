@@ -1,21 +1,14 @@
-"""Eval jobs in SQLite (<data_dir>/eval/jobs.db): what was asked, where the job is, and its result once done.
-
-Blocking; the job runner calls it off the event loop. A job that was QUEUED or RUNNING when the service stopped is
-marked FAILED when the store opens again (`fail_unfinished`), so that no job is ever silently lost.
-"""
+"""Eval jobs in SQLite (<data_dir>/eval/<provider>-jobs.db): what was asked, where the job is, and its result once
+done. The state transitions are the shared `JobTable`'s; blocking, called off the event loop."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from llama.common.v1 import jobs_pb2
+from llama_mesh.runtime.job_messages import FINAL_STATES, JobFailure
+from llama_mesh.runtime.job_table import JobTable
 from llama_mesh.runtime.owners import ensure_owner_column
-
-FINAL_STATES = frozenset({jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS eval_jobs (
@@ -37,13 +30,6 @@ CREATE TABLE IF NOT EXISTS eval_jobs (
 );
 CREATE INDEX IF NOT EXISTS eval_jobs_by_benchmark ON eval_jobs (benchmark_id, create_time);
 """
-
-
-@dataclass(frozen=True)
-class JobFailure:
-    code: int  # google.rpc.Code number
-    reason: str
-    message: str
 
 
 @dataclass
@@ -109,18 +95,14 @@ def _record(row: tuple) -> JobRecord:
     )
 
 
-class JobStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        ensure_owner_column(self._db, "eval_jobs")
-        self._lock = threading.Lock()
+class JobStore(JobTable):
+    table = "eval_jobs"
+    schema = _SCHEMA
+    final_columns = ("result",)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        ensure_owner_column(self._db, "eval_jobs")
 
     def insert(self, record: JobRecord) -> None:
         with self._lock:
@@ -156,48 +138,11 @@ class JobStore:
             ).fetchall()
         return [_record(row) for row in rows]
 
-    def mark_running(self, job_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE eval_jobs SET status = ?, start_time = ? WHERE job_id = ? AND status = ?",
-                (jobs_pb2.JOB_STATUS_RUNNING, time.time(), job_id, jobs_pb2.JOB_STATUS_QUEUED),
-            )
-
     def set_progress(self, job_id: str, done: int, total: int) -> None:
         with self._lock:
             self._db.execute("UPDATE eval_jobs SET done = ?, total = ? WHERE job_id = ?", (done, total, job_id))
-
-    def finish(
-        self, job_id: str, status: int, *, failure: JobFailure | None = None, result: bytes | None = None
-    ) -> None:
-        """Put a job in a final state (once: a job already final keeps its state)."""
-        failure = failure or JobFailure(0, "", "")
-        with self._lock:
-            self._db.execute(
-                "UPDATE eval_jobs SET status = ?, error_code = ?, error_reason = ?, error_message = ?, end_time = ?, "
-                "result = ? WHERE job_id = ? AND status NOT IN (?, ?, ?)",
-                (status, failure.code, failure.reason, failure.message, time.time(), result, job_id, *FINAL_STATES),
-            )
 
     def result(self, job_id: str) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT result FROM eval_jobs WHERE job_id = ?", (job_id,)).fetchone()
         return bytes(row[0]) if row and row[0] is not None else None
-
-    def fail_unfinished(self, failure: JobFailure) -> int:
-        """Mark every QUEUED or RUNNING job FAILED (at start-up: nothing runs them any more); how many there were."""
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE eval_jobs SET status = ?, error_code = ?, error_reason = ?, error_message = ?, end_time = ? "
-                "WHERE status IN (?, ?)",
-                (
-                    jobs_pb2.JOB_STATUS_FAILED,
-                    failure.code,
-                    failure.reason,
-                    failure.message,
-                    time.time(),
-                    jobs_pb2.JOB_STATUS_QUEUED,
-                    jobs_pb2.JOB_STATUS_RUNNING,
-                ),
-            )
-            return cursor.rowcount

@@ -1,45 +1,28 @@
-"""Eval jobs: started at once, run in the background up to `max_concurrent_jobs` at a time, persisted in SQLite.
-
-Cancelling a job cancels its task, and with it the inference (or agent) call in flight. When the service stops, the
-jobs still running are marked FAILED (SERVICE_STOPPED); when it starts, any job the store still holds as QUEUED or
-RUNNING (the process was killed) is marked FAILED (SERVICE_RESTARTED). A job is never silently lost.
-"""
+"""Eval jobs: started at once, run in the background by the shared `JobRunner` (up to `max_concurrent_jobs` at a
+time; stop, restart and cancel handling there), persisted in SQLite. Cancelling a job cancels the inference (or
+agent) call in flight."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-import grpc
-
 from llama.common.v1 import jobs_pb2
 from llama.eval.v1 import eval_pb2
 from llama_mesh.runtime.caller import may_see, owner_filter, record_owner
-from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound, status_code_number
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.job_messages import job_message as common_job_message
+from llama_mesh.runtime.job_runner import JobRunner
 from services.eval.candidates import open_candidate
 from services.eval.config import EvalProviderConfig
 from services.eval.evaluation import EvalPlan, Row, generate, generation_structs, read_rows, score
-from services.eval.job_store import JobFailure, JobRecord, JobStore
+from services.eval.job_store import JobRecord, JobStore
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-RESTARTED = JobFailure(
-    status_code_number(grpc.StatusCode.ABORTED),
-    "SERVICE_RESTARTED",
-    "the eval service stopped while this job was queued or running (it was not shut down cleanly); run it again",
-)
-STOPPED = JobFailure(
-    status_code_number(grpc.StatusCode.ABORTED),
-    "SERVICE_STOPPED",
-    "the eval service was shut down while this job was queued or running; run it again",
-)
 
 
 def job_message(record: JobRecord) -> jobs_pb2.Job:
@@ -54,18 +37,14 @@ class EvalJobs:
         self._config = config
         self._gateway = gateway
         self._store = store
-        self._slots = asyncio.Semaphore(config.max_concurrent_jobs)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stopping = False
+        self._runner = JobRunner("eval", store, config.max_concurrent_jobs, again="run it again")
 
     async def _db(self, call: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(call, *args, **kwargs)
 
     async def recover(self) -> None:
         """At start-up: jobs the store holds as QUEUED or RUNNING belong to a process that is gone."""
-        lost = await self._db(self._store.fail_unfinished, RESTARTED)
-        if lost:
-            log.warning("marked %d eval job(s) of a previous run FAILED (SERVICE_RESTARTED)", lost)
+        await self._runner.recover()
 
     async def submit(self, request: eval_pb2.RunEvalRequest, plan: EvalPlan, candidate: str) -> JobRecord:
         record = JobRecord(
@@ -84,34 +63,13 @@ class EvalJobs:
             owner=record_owner(),
         )
         await self._db(self._store.insert, record)
-        task = asyncio.create_task(self._run(record.job_id, request, plan), name=record.job_id)
-        self._tasks[record.job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(record.job_id, None))
-        return record
 
-    async def _run(self, job_id: str, request: eval_pb2.RunEvalRequest, plan: EvalPlan) -> None:
-        try:
-            async with self._slots:
-                await self._db(self._store.mark_running, job_id)
-                result = await self._evaluate(job_id, request, plan)
-            await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_COMPLETED, result=result.SerializeToString())
-        except asyncio.CancelledError:
-            if self._stopping:
-                await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, failure=STOPPED)
-            else:
-                await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_CANCELLED)
-        except MeshError as error:
-            log.info("eval job %s failed: %s", job_id, error.message)
-            failure = JobFailure(status_code_number(error.code), error.reason, error.message)
-            await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, failure=failure)
-        except Exception:
-            log.exception("eval job %s failed", job_id)
-            failure = JobFailure(
-                status_code_number(grpc.StatusCode.INTERNAL),
-                "INTERNAL",
-                "the eval job failed on an internal error; see the eval service's log",
-            )
-            await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, failure=failure)
+        async def work() -> dict[str, object]:
+            result = await self._evaluate(record.job_id, request, plan)
+            return {"result": result.SerializeToString()}
+
+        self._runner.start(record.job_id, work)
+        return record
 
     async def _evaluate(
         self, job_id: str, request: eval_pb2.RunEvalRequest, plan: EvalPlan
@@ -157,10 +115,8 @@ class EvalJobs:
     async def cancel(self, benchmark_id: str, job_id: str) -> JobRecord:
         """Stops the job and waits until it has (its in-flight call is cancelled with it)."""
         record = await self.job(benchmark_id, job_id)
-        task = self._tasks.get(job_id)
-        if task is not None and not record.final:
-            task.cancel()
-            await asyncio.wait([task])
+        if not record.final:
+            await self._runner.cancel(job_id)
         return await self.job(benchmark_id, job_id)
 
     async def result(self, benchmark_id: str, job_id: str) -> eval_pb2.GetEvalJobResultResponse:
@@ -181,9 +137,4 @@ class EvalJobs:
 
     async def close(self) -> None:
         """Stop every job still running; they are recorded as FAILED (SERVICE_STOPPED)."""
-        self._stopping = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
+        await self._runner.close()

@@ -1,22 +1,17 @@
-"""Training jobs in SQLite (<data_dir>/post_training/jobs.db): what was asked, where the job is, its checkpoint.
-
-Blocking; the job runner calls it off the event loop. A job that was QUEUED or RUNNING when the service stopped is
-marked FAILED when the store opens again (`fail_unfinished`), so that no job is ever silently lost.
-"""
+"""Training jobs in SQLite (<data_dir>/post_training/<provider>-jobs.db): what was asked, where the job is, its
+checkpoints. The state transitions are the shared `JobTable`'s; blocking, called off the event loop."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from llama.common.v1 import jobs_pb2
-
-FINAL_STATES = (jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED)
+from llama_mesh.runtime.job_messages import FINAL_STATES, JobFailure
+from llama_mesh.runtime.job_table import JobTable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS training_jobs (
@@ -42,13 +37,6 @@ _COLUMNS = (
     "job_id, owner, kind, model, status, done, total, details, error_code, error_reason, error_message, checkpoints, "
     "create_time, start_time, end_time"
 )
-
-
-@dataclass(frozen=True)
-class JobFailure:
-    code: int  # google.rpc.Code number
-    reason: str
-    message: str
 
 
 @dataclass
@@ -81,21 +69,9 @@ def _record(row: tuple) -> JobRecord:
     )  # fmt: skip
 
 
-class JobStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _write(self, sql: str, values: tuple) -> int:
-        with self._lock:
-            return self._db.execute(sql, values).rowcount
+class JobStore(JobTable):
+    table = "training_jobs"
+    schema = _SCHEMA
 
     def insert(self, record: JobRecord) -> bool:
         """False when the job id is taken."""
@@ -132,14 +108,6 @@ class JobStore:
             ).fetchall()
         return [_record(row) for row in rows]
 
-    def mark_running(self, job_id: str) -> bool:
-        return bool(
-            self._write(
-                "UPDATE training_jobs SET status = ?, start_time = ? WHERE job_id = ? AND status = ?",
-                (jobs_pb2.JOB_STATUS_RUNNING, time.time(), job_id, jobs_pb2.JOB_STATUS_QUEUED),
-            )
-        )
-
     def set_progress(self, job_id: str, done: int, total: int, details: dict[str, Any]) -> None:
         self._write(
             "UPDATE training_jobs SET done = ?, total = ?, details = ? WHERE job_id = ?",
@@ -151,26 +119,3 @@ class JobStore:
             row = self._db.execute("SELECT checkpoints FROM training_jobs WHERE job_id = ?", (job_id,)).fetchone()
             saved = [*json.loads(row[0]), checkpoint] if row else [checkpoint]
             self._db.execute("UPDATE training_jobs SET checkpoints = ? WHERE job_id = ?", (json.dumps(saved), job_id))
-
-    def finish(self, job_id: str, status: int, failure: JobFailure | None = None) -> None:
-        """Put a job in a final state (once: a job already final keeps its state)."""
-        failure = failure or JobFailure(0, "", "")
-        self._write(
-            "UPDATE training_jobs SET status = ?, error_code = ?, error_reason = ?, error_message = ?, end_time = ? "
-            "WHERE job_id = ? AND status NOT IN (?, ?, ?)",
-            (status, failure.code, failure.reason, failure.message, time.time(), job_id, *FINAL_STATES),
-        )
-
-    def fail_unfinished(self, failure: JobFailure) -> list[str]:
-        """Mark every QUEUED or RUNNING job FAILED (at start-up: nothing runs them any more); their ids."""
-        with self._lock:
-            unfinished = [
-                row[0]
-                for row in self._db.execute(
-                    "SELECT job_id FROM training_jobs WHERE status IN (?, ?)",
-                    (jobs_pb2.JOB_STATUS_QUEUED, jobs_pb2.JOB_STATUS_RUNNING),
-                )
-            ]
-        for job_id in unfinished:
-            self.finish(job_id, jobs_pb2.JOB_STATUS_FAILED, failure)
-        return unfinished

@@ -1,11 +1,11 @@
-"""Training jobs: started at once, each trained by its own process (services/post_training/training_run.py), at most
-`max_concurrent_jobs` at a time (the rest wait QUEUED), recorded in SQLite.
+"""Training jobs: started at once, each trained by its own process (services/post_training/training_run.py), run by
+the shared `JobRunner` (at most `max_concurrent_jobs` at a time; stop, restart and cancel handling there), recorded in
+SQLite.
 
 The service reads the process's JSON lines into the store (step, epoch, losses, ETA, the checkpoint). Cancelling a
-job sends its process SIGTERM (SIGKILL after `cancel_grace_s`) and records CANCELLED. When the service stops, its
-running jobs are stopped and recorded FAILED (SERVICE_STOPPED); a training process dies with the service even when
-the service is killed, and on the next start any job the store still holds as QUEUED or RUNNING is marked FAILED
-(SERVICE_RESTARTED). A job's work directory (its rows and spec) is removed when the job ends.
+job, or stopping the service, sends its process SIGTERM (SIGKILL after `cancel_grace_s`); a training process dies
+with the service even when the service is killed. A job's work directory (its rows and spec) is removed when the job
+ends.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import shutil
 import sys
@@ -23,26 +22,14 @@ from typing import Any, TypeVar
 
 import grpc
 
-from llama.common.v1 import jobs_pb2
 from llama_mesh.runtime.errors import status_code_number
+from llama_mesh.runtime.job_messages import JobFailure
+from llama_mesh.runtime.job_runner import JobFailed, JobRunner
 from services.post_training.config import HuggingFacePostTrainingConfig
-from services.post_training.job_store import JobFailure, JobStore
+from services.post_training.job_store import JobStore
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-RESTARTED = JobFailure(
-    status_code_number(grpc.StatusCode.ABORTED),
-    "SERVICE_RESTARTED",
-    "the post-training service stopped while this job was queued or running (it was not shut down cleanly); "
-    "start the job again",
-)
-STOPPED = JobFailure(
-    status_code_number(grpc.StatusCode.ABORTED),
-    "SERVICE_STOPPED",
-    "the post-training service was shut down while this job was queued or running; start the job again",
-)
 
 
 def _failed(message: str) -> JobFailure:
@@ -54,9 +41,7 @@ class TrainingJobs:
         self._config = config
         self._store = store
         self._work_root = work_root
-        self._slots = asyncio.Semaphore(config.max_concurrent_jobs)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stopping = False
+        self._runner = JobRunner("post-training", store, config.max_concurrent_jobs, again="start the job again")
 
     async def _db(self, call: Callable[..., T], *args: object) -> T:
         return await asyncio.to_thread(call, *args)
@@ -66,46 +51,34 @@ class TrainingJobs:
 
     async def recover(self) -> None:
         """At start-up: jobs the store holds as QUEUED or RUNNING belong to a process that is gone."""
-        lost = await self._db(self._store.fail_unfinished, RESTARTED)
-        if lost:
-            log.warning("marked %d training job(s) of a previous run FAILED (SERVICE_RESTARTED)", len(lost))
+        await self._runner.recover()
         if self._work_root.is_dir():
             await self._db(shutil.rmtree, self._work_root, True)
 
     def start(self, job_id: str, spec_path: Path) -> None:
-        task = asyncio.create_task(self._run(job_id, spec_path), name=job_id)
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        async def remove_work_dir() -> None:
+            await self._db(shutil.rmtree, self.work_dir(job_id), True)
 
-    async def _run(self, job_id: str, spec_path: Path) -> None:
+        self._runner.start(job_id, lambda: self._train(job_id, spec_path), cleanup=remove_work_dir)
+
+    async def _train(self, job_id: str, spec_path: Path) -> None:
+        """Runs the job's training process to its end; its process is stopped if the job is cancelled or fails."""
         process: asyncio.subprocess.Process | None = None
         try:
-            async with self._slots:
-                await self._db(self._store.mark_running, job_id)
-                process = await self._spawn(job_id, spec_path)
-                failure = await self._follow(job_id, process)
-                code = await process.wait()
-            if code == 0 and failure is None:
-                await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_COMPLETED)
-            else:
-                failure = failure or _failed(f"the training process exited with code {code}; see {self._log(job_id)}")
-                log.info("training job %s failed: %s", job_id, failure.message)
-                await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, failure)
-        except asyncio.CancelledError:
+            process = await self._spawn(job_id, spec_path)
+            failure = await self._follow(job_id, process)
+            code = await process.wait()
+        except BaseException:
             if process is not None:
                 await self._stop(process)
-            if self._stopping:
-                await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, STOPPED)
-            else:
-                await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_CANCELLED)
-        except Exception:
-            log.exception("training job %s failed", job_id)
-            if process is not None:
-                await self._stop(process)
-            failure = _failed("the training job failed on an internal error; see the post-training service's log")
-            await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, failure)
-        finally:
-            await self._db(shutil.rmtree, self.work_dir(job_id), True)
+            raise
+        if code != 0 or failure is not None:
+            raise JobFailed(
+                failure
+                or _failed(
+                    f"the training process exited with code {code}; the post-training service's log has its output"
+                )
+            )
 
     def _log(self, job_id: str) -> Path:
         return self._work_root.parent / "logs" / f"{job_id}.log"
@@ -171,16 +144,8 @@ class TrainingJobs:
 
     async def cancel(self, job_id: str) -> None:
         """Stops the job and waits until its process has exited."""
-        task = self._tasks.get(job_id)
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
+        await self._runner.cancel(job_id)
 
     async def close(self) -> None:
         """Stop every job still running; they are recorded as FAILED (SERVICE_STOPPED)."""
-        self._stopping = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
+        await self._runner.close()

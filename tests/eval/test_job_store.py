@@ -7,7 +7,9 @@ from pathlib import Path
 
 from llama.common.v1 import jobs_pb2
 from services.eval.job_store import JobFailure, JobRecord, JobStore
-from services.eval.jobs import RESTARTED, job_message
+from services.eval.jobs import job_message
+
+RESTARTED = JobFailure(10, "SERVICE_RESTARTED", "the eval service stopped")
 
 
 def _record(job_id: str, benchmark_id: str = "bench", created: float | None = None) -> JobRecord:
@@ -39,7 +41,7 @@ def test_jobs_survive_reopening_and_unfinished_ones_fail_with_a_reason(tmp_path:
     store.close()
 
     reopened = JobStore(tmp_path / "jobs.db")
-    assert reopened.fail_unfinished(RESTARTED) == 2
+    assert sorted(reopened.fail_unfinished(RESTARTED)) == ["queued", "running"]
     running = reopened.get("running")
     assert running is not None and running.status == jobs_pb2.JOB_STATUS_FAILED
     assert (running.done, running.total) == (2, 5)
