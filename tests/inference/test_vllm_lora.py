@@ -12,23 +12,11 @@ import pytest
 from llama_mesh.runtime.config import ProviderConfig, load_run_config
 from services.inference.provider import GenerationRequest, SamplingParams
 from services.inference.providers import PROVIDER_TYPES, InferenceProvider
-from tests.inference.vllm_fixtures import MAX_MODEL_LEN, model_cache_dir, smollm2_gguf
+from tests.inference.vllm_fixtures import MAX_MODEL_LEN, make_adapter, model_cache_dir, smollm2_gguf
 
 pytestmark = pytest.mark.vllm
 
 DISTRIBUTIONS = Path(__file__).resolve().parents[2] / "distributions"
-
-
-def make_adapter(model_dir: str, output: Path) -> None:
-    """A rank-8 LoRA on the attention projections, with random (not zero) B matrices: it changes every output."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    lora = LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    get_peft_model(model, lora).save_pretrained(str(output))
 
 
 @pytest.fixture(scope="module")
