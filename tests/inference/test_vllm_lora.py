@@ -60,3 +60,19 @@ async def test_the_adapter_changes_the_output_and_the_base_model_stays_as_it_was
     assert before.strip() and with_adapter.strip()
     assert with_adapter != before
     assert after == before  # the adapter's weights go with its requests only
+
+
+async def test_closing_an_adapter_ends_its_running_requests_and_the_base_model_serves_on(provider) -> None:
+    """What unregistering a checkpoint served as an adapter does (runs last: the adapter is closed)."""
+    tuned = await provider.get("smol-tuned")
+    base = await provider.get("smol")
+    prompt = tuned.render_chat([{"role": "user", "content": "Tell a very long story about the sea."}], None)
+    stream = tuned.generate(GenerationRequest("tuned-long", prompt, SamplingParams(strategy="greedy", max_tokens=3000)))
+    first = await anext(stream)
+    assert first.finish_reason is None
+    await tuned.close()
+    rest = [chunk async for chunk in stream]
+    assert rest and rest[-1].finish_reason == "abort"
+    assert rest[-1].completion_tokens < 3000
+    assert base.stats().running_requests == 0 and base.stats().waiting_requests == 0
+    assert (await answer(base, "base-3")).strip()
