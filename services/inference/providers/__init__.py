@@ -251,7 +251,7 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         lora_bases = {base: settings.max_lora_rank for base in bases if lora_on(base)}
         found = checkpoint_adapter(provider.provider_id, root, name, bases, lora_bases)
         adapters[name] = (found.base, found.adapter_dir)
-        return ModelEntry(source=str(found.adapter_dir), base_model=found.base)
+        return ModelEntry.model_validate({"source": str(found.adapter_dir), "base_model": found.base})
 
     served = InferenceProvider(provider.provider_id, settings.models, settings.preload, build, checkpoints=checkpoint)
     return served
