@@ -4,7 +4,6 @@ test_vllm_checkpoint_mesh.py serves one)."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -13,18 +12,9 @@ import pytest
 from llama_mesh.runtime.config import ProviderConfig, load_run_config
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound
 from services.inference.providers import PROVIDER_TYPES, InferenceProvider
-from tests.inference.vllm_fixtures import write_checkpoint
+from tests.inference.vllm_fixtures import fake_adapter, write_checkpoint
 
 DISTRIBUTIONS = Path(__file__).resolve().parents[2] / "distributions"
-
-
-def fake_adapter(rank: int = 8):
-    def make(directory: Path) -> None:
-        directory.mkdir()
-        (directory / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": rank}))
-        (directory / "adapter_model.safetensors").write_bytes(b"weights")
-
-    return make
 
 
 @pytest.fixture

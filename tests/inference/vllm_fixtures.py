@@ -61,6 +61,17 @@ async def vllm_engine_fixture() -> AsyncIterator[object]:
         await engine.close()
 
 
+def fake_adapter(rank: int = 8) -> Callable[[Path], None]:
+    """Makes an adapter directory that registration reads (its weights are not real: never served)."""
+
+    def make(directory: Path) -> None:
+        directory.mkdir()
+        (directory / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": rank}))
+        (directory / "adapter_model.safetensors").write_bytes(b"weights")
+
+    return make
+
+
 def write_checkpoint(
     root: Path,
     identifier: str,
