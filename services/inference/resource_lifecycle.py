@@ -1,5 +1,6 @@
 """llama.provider.v1.ResourceLifecycleService for models: the registry asks before it stores a model whether a provider
-of this service serves it, and gets an embedding model's dimension and context length filled in."""
+of this service serves it, and gets an embedding model's dimension and context length filled in; it asks again when
+the model's last registration goes, and a post-training checkpoint is then released."""
 
 from __future__ import annotations
 
@@ -35,7 +36,11 @@ class ModelLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServicer)
         return prepared(model)
 
     async def ReleaseResource(self, request, context):  # noqa: N802, ANN001, ANN201
-        # Engines stay loaded: the distribution configured them, and other registrations may use the same model.
+        # The gateway asks when the last registration naming the model goes. A post-training checkpoint stops being
+        # served; the models the distribution configured stay loaded.
+        model = unpacked(request.resource, res.Model, "inference")
+        if model.provider_id in self._providers.providers:  # releasing what is not here is not an error
+            await self._providers.get(model.provider_id).release(model.provider_resource_id)
         return provider_pb2.ReleaseResourceResponse()
 
 

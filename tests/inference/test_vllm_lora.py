@@ -12,23 +12,11 @@ import pytest
 from llama_mesh.runtime.config import ProviderConfig, load_run_config
 from services.inference.provider import GenerationRequest, SamplingParams
 from services.inference.providers import PROVIDER_TYPES, InferenceProvider
-from tests.inference.vllm_fixtures import MAX_MODEL_LEN, model_cache_dir, smollm2_gguf
+from tests.inference.vllm_fixtures import MAX_MODEL_LEN, make_adapter, model_cache_dir, smollm2_gguf
 
 pytestmark = pytest.mark.vllm
 
 DISTRIBUTIONS = Path(__file__).resolve().parents[2] / "distributions"
-
-
-def make_adapter(model_dir: str, output: Path) -> None:
-    """A rank-8 LoRA on the attention projections, with random (not zero) B matrices: it changes every output."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    lora = LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    get_peft_model(model, lora).save_pretrained(str(output))
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +60,19 @@ async def test_the_adapter_changes_the_output_and_the_base_model_stays_as_it_was
     assert before.strip() and with_adapter.strip()
     assert with_adapter != before
     assert after == before  # the adapter's weights go with its requests only
+
+
+async def test_closing_an_adapter_ends_its_running_requests_and_the_base_model_serves_on(provider) -> None:
+    """What unregistering a checkpoint served as an adapter does (runs last: the adapter is closed)."""
+    tuned = await provider.get("smol-tuned")
+    base = await provider.get("smol")
+    prompt = tuned.render_chat([{"role": "user", "content": "Tell a very long story about the sea."}], None)
+    stream = tuned.generate(GenerationRequest("tuned-long", prompt, SamplingParams(strategy="greedy", max_tokens=3000)))
+    first = await anext(stream)
+    assert first.finish_reason is None
+    await tuned.close()
+    rest = [chunk async for chunk in stream]
+    assert rest and rest[-1].finish_reason == "abort"
+    assert rest[-1].completion_tokens < 3000
+    assert base.stats().running_requests == 0 and base.stats().waiting_requests == 0
+    assert (await answer(base, "base-3")).strip()

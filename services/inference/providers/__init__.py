@@ -44,7 +44,9 @@ class LlamaCppConfig(BaseModel):
 class VllmConfig(BaseModel):
     """vLLM's engine settings (docs/gpu.md has the table). A model entry whose source is a PEFT LoRA adapter directory
     is served on top of its base model (`base_model`: another entry of this provider; the only other entry when
-    omitted), whose engine then starts with LoRA enabled."""
+    omitted), whose engine then starts with LoRA enabled. With `enable_lora`, every base model's engine starts with
+    LoRA on, and a post-training checkpoint registered at run time is served as a LoRA adapter on the base model it
+    was trained from (services/inference/providers/vllm_checkpoints.py)."""
 
     model_config = ConfigDict(extra="forbid")
     models: dict[str, ModelEntry]
@@ -55,10 +57,13 @@ class VllmConfig(BaseModel):
     enforce_eager: bool = False
     enable_prefix_caching: bool = True
     max_num_seqs: int | None = Field(default=None, gt=0)  # None: vLLM's default for the platform
+    enable_lora: bool = False
     max_loras: int = Field(default=4, ge=1)
     max_lora_rank: int = Field(default=16, ge=1)
     engine_args: dict[str, Any] = Field(default_factory=dict)
     preload: bool = True
+    # Post-training checkpoints served as LoRA adapters, as LlamaCppConfig's checkpoint_dir.
+    checkpoint_dir: str = ""
 
 
 class RemoteOpenAIConfig(BaseModel):
@@ -105,6 +110,7 @@ class InferenceProvider:
         self.preload = preload
         self._factory = factory
         self._checkpoints = checkpoints
+        self._configured = frozenset(models)
         self._loaded: dict[str, TextEngine | ChatEngine | Embedder] = {}
         self._locks: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in models}
 
@@ -162,6 +168,18 @@ class InferenceProvider:
                 log.info("provider %s loaded model %s", self.provider_id, name)
         return self._loaded[name]
 
+    async def release(self, name: str) -> None:
+        """Stop serving a post-training checkpoint (its last registration is gone): its engine is closed and its
+        requests still running end with finish_reason abort. Models the configuration lists stay."""
+        if name in self._configured or name not in self.models:
+            return
+        async with self._locks[name]:
+            engine = self._loaded.pop(name, None)
+            self.models.pop(name, None)
+        if engine is not None:
+            await engine.close()
+            log.info("provider %s released model %s", self.provider_id, name)
+
     async def close(self) -> None:
         for engine in self._loaded.values():
             await engine.close()
@@ -191,21 +209,26 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
 
 def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     settings = VllmConfig.model_validate(provider.config)
-    adapters = _lora_adapters(provider.provider_id, settings.models)
+    adapters = _lora_adapters(provider.provider_id, settings.models)  # checkpoints registered at run time join it
+    lora_ids: dict[str, int] = {}  # vLLM wants a positive id per adapter; an adapter keeps its id while the engine runs
+
+    def lora_id(name: str) -> int:
+        return lora_ids.setdefault(name, len(lora_ids) + 1)
+
+    def lora_on(name: str) -> bool:
+        return settings.enable_lora or any(base == name for base, _ in adapters.values())
 
     def build(name: str, entry: ModelEntry) -> TextEngine:
         from services.inference.providers.vllm import LoraSettings, VllmAdapterEngine, VllmEngine
 
         if name in adapters:
             base, adapter_dir = adapters[name]
-            lora_id = list(adapters).index(name) + 1  # vLLM wants a positive id, unique per adapter
-            return VllmAdapterEngine(name, str(adapter_dir), lora_id, lambda: served.get(base))
+            return VllmAdapterEngine(name, str(adapter_dir), lora_id(name), lambda: served.get(base))
         model = entry.source
         if not model.startswith("hf://"):
             model = str(_vllm_model_dir(resolve_model_source(model), run))
         else:
             model = model.removeprefix("hf://")
-        with_lora = any(base == name for base, _ in adapters.values())
         return VllmEngine(
             model=model,
             max_model_len=settings.max_model_len,
@@ -215,12 +238,36 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
             enforce_eager=settings.enforce_eager,
             enable_prefix_caching=settings.enable_prefix_caching,
             max_num_seqs=settings.max_num_seqs,
-            lora=LoraSettings(settings.max_loras, settings.max_lora_rank) if with_lora else None,
+            lora=LoraSettings(settings.max_loras, settings.max_lora_rank) if lora_on(name) else None,
             extra_engine_args=settings.engine_args,
         )
 
-    served = InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+    root = checkpoint_root(settings.checkpoint_dir, run.data_dir)
+
+    def checkpoint(name: str) -> ModelEntry:
+        from services.inference.providers.vllm_checkpoints import checkpoint_adapter
+
+        bases = _base_model_paths(settings.models, adapters)
+        lora_bases = {base: settings.max_lora_rank for base in bases if lora_on(base)}
+        found = checkpoint_adapter(provider.provider_id, root, name, bases, lora_bases)
+        adapters[name] = (found.base, found.adapter_dir)
+        return ModelEntry.model_validate({"source": str(found.adapter_dir), "base_model": found.base})
+
+    served = InferenceProvider(provider.provider_id, settings.models, settings.preload, build, checkpoints=checkpoint)
     return served
+
+
+def _base_model_paths(models: dict[str, ModelEntry], adapters: dict[str, tuple[str, Path]]) -> dict[str, Path]:
+    """The provider's base model entries (not adapters) that are served from a local file or directory."""
+    paths = {}
+    for name, entry in models.items():
+        if name in adapters or entry.source.startswith("hf://"):
+            continue
+        try:
+            paths[name] = resolve_model_source(entry.source)
+        except ModelSourceError:
+            continue  # reported when the model loads
+    return paths
 
 
 def _lora_adapters(provider_id: str, models: dict[str, ModelEntry]) -> dict[str, tuple[str, Path]]:

@@ -13,7 +13,8 @@ Prefix caching is set explicitly (vLLM 0.32 turns it on by default for models th
 prompt prefix (a system prompt, an agent's instructions and tools, a growing conversation) reuse its KV blocks, and
 each request's first chunk reports how many prompt tokens came from the cache. Continuous batching is vLLM's own:
 every running request advances by one token per engine step. LoRA: `VllmAdapterEngine` serves a PEFT adapter directory
-on top of a base engine started with LoRA enabled (vLLM's `LoRARequest` per generation).
+on top of a base engine started with LoRA enabled (vLLM's `LoRARequest` per generation, with the adapter's own int
+id); closing it aborts its running requests and removes its weights from the engine (vLLM's `remove_lora`).
 
 Starting: the engine config is built in this process first, so a setting the model or the machine cannot take (a
 context window longer than the model's, more tensor-parallel ranks than GPUs, a memory share the GPUs do not have free)
@@ -274,6 +275,16 @@ class VllmEngine(TextEngine):
         del llm
         gc.collect()
 
+    async def release_lora(self, lora_id: int, request_ids: list[str]) -> None:
+        """Abort an adapter's running requests (their streams end with finish_reason "abort") and drop its weights
+        from the engine."""
+        if self._closed or self._llm is None:
+            return
+        running = [request_id for request_id in request_ids if request_id in self._live]
+        if running:
+            await self._llm.abort(running)
+        await self._llm.remove_lora(lora_id)
+
     def stats(self) -> EngineStats:
         """Counted here, per generate() call: waiting until vLLM sends its first output (the prompt is prefilled and
         the first token sampled), running from then until the stream ends. A request leaves both counts as soon as
@@ -464,6 +475,7 @@ class VllmAdapterEngine(TextEngine):
         self._load_base = base
         self._base: VllmEngine | None = None
         self._request: LoRARequest | None = None
+        self._running: set[str] = set()  # ids of this adapter's requests in the engine
 
     @property
     def context_length(self) -> int:
@@ -486,7 +498,11 @@ class VllmAdapterEngine(TextEngine):
         self._request = LoRARequest(lora_name=self._name, lora_int_id=self._lora_id, lora_path=self._adapter_dir)
 
     async def close(self) -> None:
-        self._base = None  # the base engine belongs to its own model entry
+        """The base engine stays (it belongs to its own model entry); the adapter's requests end and its weights
+        leave the engine."""
+        base, self._base = self._base, None
+        if base is not None:
+            await base.release_lora(self._lora_id, list(self._running))
 
     @property
     def chat_template_source(self) -> str | None:
@@ -498,8 +514,16 @@ class VllmAdapterEngine(TextEngine):
     def count_tokens(self, text: str) -> int:
         return self._require_base().count_tokens(text)
 
-    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        return self._require_base().generate_with(request, self._request)
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        base = self._require_base()
+        stream = base.generate_with(request, self._request)
+        self._running.add(request.request_id)
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            self._running.discard(request.request_id)
+            await stream.aclose()  # at once, so that a consumer that stops early aborts the request in the engine
 
     def stats(self) -> EngineStats:
         return self._require_base().stats()
