@@ -174,7 +174,7 @@ class ResponseBook:
         self._check_outputs_answer_calls(context, inputs)
         sampling = _sampling(request)
         response_format = _response_format(request.text_format)
-        tools = await self._tools(list(request.tools), time_left)
+        tools = await self._tools(list(request.tools), time_left, _last_user_text([*context, *inputs]))
         choice = self._tool_choice(request, tools)
         config = agent_config_pb2.AgentConfig(
             model=request.model,
@@ -376,7 +376,8 @@ class ResponseBook:
         return found
 
     # ---------- tools ----------
-    async def _tools(self, tools: list[pb.ResponseTool], time_left: TimeLeft) -> ResponseTools:
+    async def _tools(self, tools: list[pb.ResponseTool], time_left: TimeLeft, question: str) -> ResponseTools:
+        """`question`: what file_search looks for when the model's query is empty (the last user message)."""
         if len(tools) > MAX_TOOLS:
             raise InvalidArgument("tools", f"at most {MAX_TOOLS} tools, got {len(tools)}")
         result = ResponseTools()
@@ -403,7 +404,7 @@ class ResponseBook:
             elif kind == "file_search":
                 if FILE_SEARCH_TOOL in result.kinds:
                     raise InvalidArgument(field, "give one file_search tool (it may name several vector stores)")
-                result.box.local[FILE_SEARCH_TOOL] = self._file_search(tool.file_search, field)
+                result.box.local[FILE_SEARCH_TOOL] = self._file_search(tool.file_search, field, question)
                 result.kinds[FILE_SEARCH_TOOL] = FILE_SEARCH_TOOL
             elif kind == "mcp":
                 group_id = await self._mcp_group(tool.mcp, field, time_left)
@@ -472,7 +473,7 @@ class ResponseBook:
                 raise
         return group_id
 
-    def _file_search(self, tool: pb.FileSearchTool, field: str) -> LocalTool:
+    def _file_search(self, tool: pb.FileSearchTool, field: str, question: str) -> LocalTool:
         stores = list(tool.vector_store_ids)
         if not 1 <= len(stores) <= MAX_VECTOR_STORES:
             raise InvalidArgument(f"{field}.vector_store_ids", f"give 1 to {MAX_VECTOR_STORES} vector store ids")
@@ -483,7 +484,7 @@ class ResponseBook:
         mesh = self.mesh
 
         async def run(arguments: dict[str, Any], time_left: float | None) -> tuple[str, dict[str, Any]]:
-            query = str(arguments.get("query") or "").strip()
+            query = str(arguments.get("query") or "").strip() or question
             if not query:
                 return "error: file_search needs a non-empty query", {}
             params = vector_io_pb2.QueryParams(max_chunks=limit)
@@ -622,6 +623,13 @@ class ResponseBook:
         page = paging.page_size(size, default=LIST_DEFAULT, maximum=LIST_MAX)
         ascending = order == pb.LIST_ORDER_ASCENDING
         return await asyncio.to_thread(self._store.page_items, conversation_id, page, token, ascending, after)
+
+
+def _last_user_text(items: list[pb.ResponseItem]) -> str:
+    for item in reversed(items):
+        if item.HasField("message") and item.message.role == pb.MESSAGE_ROLE_USER:
+            return " ".join(part.input_text for part in item.message.content if part.HasField("input_text")).strip()
+    return ""
 
 
 def _search_result(chunk: vector_io_pb2.Chunk, score: float) -> pb.FileSearchResult:
