@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,18 +27,6 @@ WEATHER = {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
 WAIT_SECONDS = 300
-
-
-@pytest.fixture(scope="module")
-def edge_url(local_mesh: LocalMesh) -> str:
-    assert local_mesh.config.openai_edge is not None
-    return f"http://{local_mesh.config.openai_edge.address}/v1"
-
-
-@pytest.fixture(scope="module")
-def client(edge_url: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=edge_url, api_key="no-key-needed", max_retries=0, timeout=600) as sdk:
-        yield sdk
 
 
 def _create(client: openai.OpenAI, **params: object) -> openai.types.responses.Response:
