@@ -17,7 +17,10 @@ from llama.agents.v1 import responses_pb2_grpc
 from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.registry.v1 import registry_pb2_grpc
+from llama.tool_runtime.v1 import tool_runtime_pb2, tool_runtime_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
+from llama_mesh.runtime.caller import Principal, acting_for
+from llama_mesh.runtime.errors import NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.agents.config import AgentsSettings
 from services.agents.response_items import items_to_messages
@@ -31,11 +34,42 @@ DOCUMENT = "The lighthouse of Port Quillon keeps forty-two brass lanterns."
 Reply = tuple[str, list[tools_pb2.ToolCall]]
 
 
+TOOL_GROUPS = ("builtin::websearch", "mcp::calc")
+
+
 class Registry(registry_pb2_grpc.RegistryServiceServicer):
     async def GetModel(self, request, context):  # noqa: N802 - gRPC method
         if request.model_id != "chat":
             await context.abort(grpc.StatusCode.NOT_FOUND, f"model {request.model_id!r} is not registered")
         return resources_pb2.Model(identifier="chat", model_type=resources_pb2.MODEL_TYPE_LLM)
+
+    async def GetToolGroup(self, request, context):  # noqa: N802 - gRPC method
+        if request.tool_group_id not in TOOL_GROUPS:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no tool group {request.tool_group_id!r}")
+        return resources_pb2.ToolGroup(identifier=request.tool_group_id)
+
+
+class Tools(tool_runtime_pb2_grpc.ToolRuntimeServiceServicer):
+    """builtin::websearch has web_search; mcp::calc has add and sub."""
+
+    async def ListRuntimeTools(self, request, context):  # noqa: N802 - gRPC method
+        names = ["web_search"] if request.tool_group_id == "builtin::websearch" else ["add", "sub"]
+        schema = {"type": "object", "properties": {"query": {"type": "string"}}}
+        return tool_runtime_pb2.ListRuntimeToolsResponse(
+            tools=[
+                tool_runtime_pb2.RuntimeTool(
+                    tool_group_id=request.tool_group_id,
+                    definition=tools_pb2.ToolDefinition(name=name, description=f"{name} tool", parameters=schema),
+                )
+                for name in names
+            ]
+        )
+
+    async def InvokeTool(self, request, context):  # noqa: N802 - gRPC method
+        if request.tool_name == "sub":
+            return tool_runtime_pb2.InvokeToolResponse(error_message="sub is broken")
+        text = f"{request.tool_name} ran with {json.dumps(dict(request.kwargs), sort_keys=True)}"
+        return tool_runtime_pb2.InvokeToolResponse(content=content_pb2.Content(text=text))
 
 
 class Model(inference_pb2_grpc.InferenceServiceServicer):
@@ -86,6 +120,7 @@ async def mesh(tmp_path: Path) -> AsyncIterator[Mesh]:
         (registry_pb2_grpc.add_RegistryServiceServicer_to_server, Registry()),
         (inference_pb2_grpc.add_InferenceServiceServicer_to_server, model),
         (vector_io_pb2_grpc.add_VectorIOServiceServicer_to_server, Vectors()),
+        (tool_runtime_pb2_grpc.add_ToolRuntimeServiceServicer_to_server, Tools()),
     )
     async with serving(*fakes) as gateway_address:
         gateway = GatewayClient(gateway_address)
@@ -255,6 +290,66 @@ async def test_responses_outlive_their_store(mesh: Mesh, tmp_path: Path) -> None
         assert [item.WhichOneof("item") for item in stored[2]] == ["message", "message"]
     finally:
         again.close()
+
+
+async def test_web_search_and_a_registered_mcp_server_run_through_the_tool_runtime(mesh: Mesh) -> None:
+    tools = [
+        pb.ResponseTool(web_search=pb.WebSearchTool()),
+        pb.ResponseTool(mcp=pb.McpTool(server_label="mcp::calc", allowed_tools=["add", "sub"])),
+    ]
+    calls = [
+        call("web_search", {"query": "tides"}, "w1"),
+        call("add", {"query": "1+1"}, "m1"),
+        call("sub", {"query": "1-1"}, "m2"),
+    ]
+    mesh.model.replies = [("", calls), ("Done.", [])]
+    request = pb.StreamResponseRequest(model="chat", input=[user("Go")], tools=tools)
+    events = [event async for event in mesh.responses.StreamResponse(request)]
+    listed, searched, added, failed, answer = events[-1].completed.output
+    assert listed.mcp_list_tools.server_label == "mcp::calc"
+    assert [tool.name for tool in listed.mcp_list_tools.tools] == ["add", "sub"]
+    assert searched.web_search_call.query == "tides" and "web_search ran" in searched.web_search_call.output
+    assert (added.mcp_call.name, added.mcp_call.output, added.status) == (
+        "add",
+        'add ran with {"query": "1+1"}',
+        pb.ITEM_STATUS_COMPLETED,
+    )
+    assert (failed.mcp_call.error, failed.status) == ("sub is broken", pb.ITEM_STATUS_FAILED)
+    assert answer.message.content[0].output_text == "Done."
+    progress = [
+        (event.tool_call_progress.output_index, event.tool_call_progress.status)
+        for event in events
+        if event.HasField("tool_call_progress")
+    ]
+    assert (3, pb.ITEM_STATUS_FAILED) in progress and (2, pb.ITEM_STATUS_COMPLETED) in progress
+    assert [event.arguments_done.arguments for event in events if event.HasField("arguments_done")] == [
+        '{"query": "1+1"}',
+        '{"query": "1-1"}',
+    ]
+    # The second model call read all three answers, after the one assistant message that made the calls.
+    seen = mesh.model.requests[1].messages
+    assert [message.role for message in seen[-4:]] == [messages_pb2.ROLE_ASSISTANT] + [messages_pb2.ROLE_TOOL] * 3
+    assert seen[-1].content.text == "error: sub is broken"
+
+
+async def test_other_callers_do_not_see_a_response_or_a_conversation(mesh: Mesh) -> None:
+    mesh.model.replies = [("Mine.", [])]
+    before = acting_for(Principal("alice"))  # as the gateway names the caller of a served call
+    try:
+        response, events = await mesh.book.start(pb.CreateResponseRequest(model="chat", input=[user("Hi")]), lambda: 30)
+        async for _ in events:
+            pass
+        conversation = await mesh.book.create_conversation([], {})
+        assert (await mesh.book.response(response.id)).status == pb.RESPONSE_STATUS_COMPLETED
+        acting_for(Principal("bob"))
+        for lookup in (mesh.book.response(response.id), mesh.book.conversation(conversation.id)):
+            with pytest.raises(NotFound):
+                await lookup
+        follow_up = pb.CreateResponseRequest(model="chat", input=[user("Hi")], previous_response_id=response.id)
+        with pytest.raises(NotFound):
+            await mesh.book.start(follow_up, lambda: 30)
+    finally:
+        before.var.reset(before)
 
 
 def test_items_become_the_messages_the_model_reads() -> None:
