@@ -211,10 +211,13 @@ class ResponseEvents:
         part = pb.ContentPart(output_text="")
         yield Event(content_part_added=pb.ContentPartEvent(item_id=item.id, output_index=index, part=part))
 
-    def _close_message(self, text: str, refusal: bool = False) -> Iterator[Event]:
+    def _close_message(self, text: str, refusal: bool = False, cut: bool = False) -> Iterator[Event]:
+        """Ends the open message; `cut`: the model ran out of tokens (the item is INCOMPLETE)."""
         assert self._open is not None
         index, self._open = self._open, None
         item = self.output[index]
+        if cut:
+            item.status = pb.ITEM_STATUS_INCOMPLETE
         part = pb.ContentPart(refusal=text) if refusal else pb.ContentPart(output_text=text)
         if not refusal:
             yield Event(output_text_done=pb.TextDoneEvent(item_id=item.id, output_index=index, text=text))
@@ -222,7 +225,7 @@ class ResponseEvents:
         yield Event(content_part_done=pb.ContentPartEvent(item_id=item.id, output_index=index, part=part))
         yield self._done(index)
 
-    def _whole_message(self, text: str, refusal: bool = False) -> Iterator[Event]:
+    def _whole_message(self, text: str, refusal: bool = False, cut: bool = False) -> Iterator[Event]:
         if self._open is None:
             yield from self._open_message()
         index = self._open
@@ -230,7 +233,7 @@ class ResponseEvents:
         item_id = self.output[index].id
         if text and not refusal:
             yield Event(output_text_delta=pb.TextDeltaEvent(item_id=item_id, output_index=index, delta=text))
-        yield from self._close_message(text, refusal)
+        yield from self._close_message(text, refusal, cut)
 
     # ---- the turn's events ----
     def on_turn_event(self, event: agents_pb2.CreateTurnResponse) -> Iterator[Event]:
@@ -262,7 +265,8 @@ class ResponseEvents:
         message = step.model_response
         if self._open is not None:
             self._answered = not message.tool_calls
-            yield from self._close_message(_text(message.content))
+            cut = message.stop_reason == messages_pb2.STOP_REASON_OUT_OF_TOKENS
+            yield from self._close_message(_text(message.content), cut=cut)
         for call in message.tool_calls:
             yield from self._on_call(call)
 
@@ -340,5 +344,6 @@ class ResponseEvents:
             return
         refused = turn.end_reason == agents_pb2.TURN_END_REASON_SHIELD_VIOLATION
         message = turn.output_message
+        cut = turn.end_reason == agents_pb2.TURN_END_REASON_OUT_OF_TOKENS
         if refused or not message.tool_calls:
-            yield from self._whole_message(_text(message.content), refusal=refused)
+            yield from self._whole_message(_text(message.content), refusal=refused, cut=cut)

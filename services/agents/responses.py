@@ -139,7 +139,13 @@ class ResponseBook:
         if request.previous_response_id and request.conversation_id:
             raise InvalidArgument("conversation_id", "give previous_response_id or conversation_id, not both")
         if request.previous_response_id:
-            _, _, context = await self._stored(request.previous_response_id, "previous_response_id")
+            previous, _, context = await self._stored(request.previous_response_id, "previous_response_id")
+            if previous.status == pb.RESPONSE_STATUS_IN_PROGRESS:
+                raise FailedPrecondition(
+                    f"response {previous.id!r} is still in progress; continue it once it has finished",
+                    reason="RESPONSE_IN_PROGRESS",
+                    field="previous_response_id",
+                )
             return context
         if request.conversation_id:
             await self.conversation(request.conversation_id)
@@ -406,6 +412,9 @@ class ResponseBook:
                     raise InvalidArgument(field, "give one file_search tool (it may name several vector stores)")
                 result.box.local[FILE_SEARCH_TOOL] = self._file_search(tool.file_search, field, question)
                 result.kinds[FILE_SEARCH_TOOL] = FILE_SEARCH_TOOL
+                await self._check_stores(
+                    list(tool.file_search.vector_store_ids), f"{field}.vector_store_ids", time_left
+                )
             elif kind == "mcp":
                 group_id = await self._mcp_group(tool.mcp, field, time_left)
                 groups.append(
@@ -432,6 +441,21 @@ class ResponseBook:
                 result.kinds[name] = ("mcp", labels[server.tool_group_id])
         result.mcp_servers = labels
         return result
+
+    async def _check_stores(self, store_ids: list[str], field: str, time_left: TimeLeft) -> None:
+        """Every vector store exists for the caller (NOT_FOUND naming the field), before the model runs."""
+        for index, store_id in enumerate(store_ids):
+            try:
+                request = registry_pb2.GetVectorDBRequest(vector_db_id=store_id)
+                await self.mesh.call(self.mesh.registry.GetVectorDB, request, time_left())
+            except RemoteError as error:
+                if error.code != grpc.StatusCode.NOT_FOUND:
+                    raise
+                raise NotFound(
+                    f"vector store {store_id!r} does not exist",
+                    reason="VECTOR_STORE_NOT_FOUND",
+                    field=f"{field}[{index}]",
+                ) from error
 
     async def _registered(self, tool_group_id: str, time_left: TimeLeft) -> bool:
         try:

@@ -14,7 +14,7 @@ import pytest
 
 from llama.agents.v1 import responses_pb2 as pb
 from llama.agents.v1 import responses_pb2_grpc
-from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, tools_pb2
+from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, stream_error_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.registry.v1 import registry_pb2_grpc
 from llama.tool_runtime.v1 import tool_runtime_pb2, tool_runtime_pb2_grpc
@@ -42,6 +42,11 @@ class Registry(registry_pb2_grpc.RegistryServiceServicer):
         if request.model_id != "chat":
             await context.abort(grpc.StatusCode.NOT_FOUND, f"model {request.model_id!r} is not registered")
         return resources_pb2.Model(identifier="chat", model_type=resources_pb2.MODEL_TYPE_LLM)
+
+    async def GetVectorDB(self, request, context):  # noqa: N802 - gRPC method
+        if request.vector_db_id != "vs_1":
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no vector DB {request.vector_db_id!r}")
+        return resources_pb2.VectorDB(identifier=request.vector_db_id)
 
     async def GetToolGroup(self, request, context):  # noqa: N802 - gRPC method
         if request.tool_group_id not in TOOL_GROUPS:
@@ -78,6 +83,8 @@ class Model(inference_pb2_grpc.InferenceServiceServicer):
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.requests: list[inference_pb2.StreamChatCompletionRequest] = []
+        self.cut = False  # text replies end at max_tokens
+        self.fail = False  # the stream ends with an error after its text
 
     async def StreamChatCompletion(self, request, context):  # noqa: N802 - gRPC method
         self.requests.append(request)
@@ -87,11 +94,16 @@ class Model(inference_pb2_grpc.InferenceServiceServicer):
                 yield inference_pb2.StreamChatCompletionResponse(
                     chunk=inference_pb2.ChatCompletionChunk(text_delta=piece)
                 )
+        if self.fail:
+            error = stream_error_pb2.StreamError(code=8, reason="ENGINE_BUSY", message="the engine is full")
+            yield inference_pb2.StreamChatCompletionResponse(error=error)
+            return
+        ends = messages_pb2.STOP_REASON_OUT_OF_TOKENS if self.cut else messages_pb2.STOP_REASON_END_OF_TURN
         message = messages_pb2.Message(
             role=messages_pb2.ROLE_ASSISTANT,
             content=content_pb2.Content(text="" if calls else text),
             tool_calls=calls,
-            stop_reason=messages_pb2.STOP_REASON_END_OF_MESSAGE if calls else messages_pb2.STOP_REASON_END_OF_TURN,
+            stop_reason=messages_pb2.STOP_REASON_END_OF_MESSAGE if calls else ends,
         )
         usage = sampling_pb2.Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
         complete = inference_pb2.ChatCompletionComplete(completion_message=message, usage=usage)
@@ -278,6 +290,10 @@ async def test_store_false_both_contexts_and_unknown_ids(mesh: Mesh) -> None:
             pb.CreateResponseRequest(model="chat", input=[user("Hi")], previous_response_id="a", conversation_id="b")
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    missing = pb.ResponseTool(file_search=pb.FileSearchTool(vector_store_ids=["vs_1", "vs_nope"]))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await mesh.responses.CreateResponse(pb.CreateResponseRequest(model="chat", input=[user("Hi")], tools=[missing]))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and "vs_nope" in caught.value.details()
 
 
 async def test_responses_outlive_their_store(mesh: Mesh, tmp_path: Path) -> None:
@@ -290,6 +306,21 @@ async def test_responses_outlive_their_store(mesh: Mesh, tmp_path: Path) -> None
         assert [item.WhichOneof("item") for item in stored[2]] == ["message", "message"]
     finally:
         again.close()
+
+
+async def test_running_out_of_tokens_is_incomplete_and_an_engine_error_fails_the_response(mesh: Mesh) -> None:
+    mesh.model.replies = [("Once upon a", [])]
+    mesh.model.cut = True
+    request = pb.StreamResponseRequest(model="chat", input=[user("A story")], max_output_tokens=16)
+    events = [event async for event in mesh.responses.StreamResponse(request)]
+    cut = events[-1].incomplete
+    assert cut.status == pb.RESPONSE_STATUS_INCOMPLETE and cut.incomplete_reason == "max_output_tokens"
+    assert cut.output[0].status == pb.ITEM_STATUS_INCOMPLETE and mesh.model.requests[0].sampling_params.max_tokens == 16
+    mesh.model.replies = [("Hal", [])]
+    mesh.model.fail = True
+    failed = await mesh.responses.CreateResponse(pb.CreateResponseRequest(model="chat", input=[user("Hi")]))
+    assert failed.status == pb.RESPONSE_STATUS_FAILED and failed.error.reason == "ENGINE_BUSY"
+    assert (await mesh.responses.GetResponse(pb.GetResponseRequest(response_id=failed.id))) == failed
 
 
 async def test_web_search_and_a_registered_mcp_server_run_through_the_tool_runtime(mesh: Mesh) -> None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from llama.agents.v1 import responses_pb2 as pb
+from services.openai_edge import convert
 from services.openai_edge import response_objects as objects
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
@@ -182,6 +183,8 @@ async def create_response(body: CreateResponse, mesh: Mesh) -> Any:
         events = await opened(mesh.stream(mesh.client.responses.StreamResponse, streamed, RESPONSE_FIELDS))
         return EventStream(_named_events(events, EventNames(include)), events, done=False)
     response = await mesh.call(mesh.client.responses.CreateResponse, request, RESPONSE_FIELDS)
+    if response.status == pb.RESPONSE_STATUS_FAILED:  # as OpenAI answers a failed request: an error (it is stored)
+        raise convert.stream_error(response.error)
     return objects.response_json(response, include)
 
 
