@@ -416,6 +416,8 @@ class ResponseBook:
                     list(tool.file_search.vector_store_ids), f"{field}.vector_store_ids", time_left
                 )
             elif kind == "mcp":
+                if len(tool.mcp.allowed_tools) > MAX_TOOLS:
+                    raise InvalidArgument(f"{field}.allowed_tools", f"at most {MAX_TOOLS} tool names")
                 group_id = await self._mcp_group(tool.mcp, field, time_left)
                 groups.append(
                     agent_config_pb2.AgentToolGroup(tool_group_id=group_id, tool_names=tool.mcp.allowed_tools)

@@ -161,6 +161,62 @@ def test_the_sdk_accumulates_the_streamed_events_into_the_final_response() -> No
     Response.model_validate(rendered[-1]["response"])
 
 
+def test_function_and_mcp_calls_stream_as_the_sdk_expects() -> None:
+    calls = [
+        tools_pb2.ToolCall(call_id="c1", tool_name="get_weather", arguments='{"city": "Paris"}'),
+        tools_pb2.ToolCall(call_id="c2", tool_name="add", arguments='{"a": 1, "b": 2}'),
+    ]
+    asked = messages_pb2.Message(role=messages_pb2.ROLE_ASSISTANT, tool_calls=calls)
+    step = agents_pb2.Step(inference=agents_pb2.InferenceStep(model_response=asked))
+    added = agents_pb2.ToolResponse(call_id="c2", tool_name="add", content=content_pb2.Content(text="3"))
+    ran = agents_pb2.Step(tool_execution=agents_pb2.ToolExecutionStep(tool_calls=calls[1:], tool_responses=[added]))
+    waiting = agents_pb2.Turn(output_message=asked, end_reason=agents_pb2.TURN_END_REASON_CLIENT_TOOL_CALL)
+    service = ResponseEvents({"get_weather": "function", "add": ("mcp", "calc")}, stream_text=False)
+    started = pb.Response(id="resp_2", model="m", status=pb.RESPONSE_STATUS_IN_PROGRESS)
+    produced = [pb.StreamResponseResponse(created=started)]
+    produced.extend(service.listed_tools("calc", [pb.McpListedTool(name="add")]))
+    for event in (
+        agents_pb2.CreateTurnResponse(step_complete=agents_pb2.StepCompleteEvent(step=step)),
+        agents_pb2.CreateTurnResponse(step_complete=agents_pb2.StepCompleteEvent(step=ran)),
+        agents_pb2.CreateTurnResponse(turn_awaiting_input=agents_pb2.TurnAwaitingInputEvent(turn=waiting)),
+    ):
+        produced.extend(service.on_turn_event(event))
+    final = pb.Response()
+    final.CopyFrom(started)
+    final.status = pb.RESPONSE_STATUS_COMPLETED
+    final.output.extend(service.output)
+    produced.append(pb.StreamResponseResponse(completed=final))
+    names = EventNames(frozenset())
+    rendered = [event for proto in produced for _, event in names.render(proto)]
+    types = [event["type"] for event in rendered]
+    assert types[2:6] == [
+        "response.output_item.added",
+        "response.mcp_list_tools.in_progress",
+        "response.mcp_list_tools.completed",
+        "response.output_item.done",
+    ]
+    assert types[6:10] == [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ]
+    assert types[10:16] == [
+        "response.output_item.added",
+        "response.mcp_call.in_progress",
+        "response.mcp_call_arguments.delta",
+        "response.mcp_call_arguments.done",
+        "response.mcp_call.completed",
+        "response.output_item.done",
+    ]
+    state: ResponseStreamState = ResponseStreamState(input_tools=omit, text_format=omit)
+    for event in rendered:
+        state.handle_event(EVENTS.validate_python(event))
+    done = state._completed_response
+    assert done is not None and [item.type for item in done.output] == ["mcp_list_tools", "function_call", "mcp_call"]
+    assert done.output[1].arguments == '{"city": "Paris"}' and done.output[2].output == "3"
+
+
 def test_items_and_conversations_parse_as_the_sdks_types() -> None:
     items = [
         pb.ResponseItem(id="mcpl_1", mcp_list_tools=pb.McpListToolsItem(server_label="s", tools=[{"name": "add"}])),
