@@ -98,10 +98,12 @@ class ResponseStore(SqliteFile):
             db.execute("DELETE FROM conversations WHERE conversation_id = ?", (conversation_id,))
 
     def add_items(self, conversation_id: str, items: Items) -> None:
+        """Appends items to a conversation; nothing when the conversation no longer exists."""
         with self._transaction() as db:
             db.executemany(
-                "INSERT INTO conversation_items (conversation_id, item_id, body) VALUES (?, ?, ?)",
-                [(conversation_id, item.id, item.SerializeToString()) for item in items],
+                "INSERT INTO conversation_items (conversation_id, item_id, body) SELECT ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM conversations WHERE conversation_id = ?)",
+                [(conversation_id, item.id, item.SerializeToString(), conversation_id) for item in items],
             )
 
     def items(self, conversation_id: str) -> Items:

@@ -284,6 +284,7 @@ class ResponseBook:
                 self._store.put_response, response, owner, inputs, [*context, *inputs, *events.output]
             )
         if response.conversation_id and response.status != pb.RESPONSE_STATUS_FAILED:
+            # Unless the conversation was deleted while the response ran.
             await asyncio.to_thread(self._store.add_items, response.conversation_id, [*inputs, *events.output])
         yield final
 

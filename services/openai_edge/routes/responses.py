@@ -199,7 +199,7 @@ async def get_response(response_id: str, mesh: Mesh, include: Annotated[list[str
 async def delete_response(response_id: str, mesh: Mesh) -> dict[str, Any]:
     request = pb.DeleteResponseRequest(response_id=response_id)
     await mesh.call(mesh.client.responses.DeleteResponse, request, RESPONSE_FIELDS)
-    return {"id": response_id, "object": "response.deleted", "deleted": True}
+    return {"id": response_id, "object": "response", "deleted": True}
 
 
 ORDERS = {"asc": pb.LIST_ORDER_ASCENDING, "desc": pb.LIST_ORDER_DESCENDING}
