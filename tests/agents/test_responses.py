@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 
 from llama.agents.v1 import responses_pb2 as pb
 from llama.agents.v1 import responses_pb2_grpc
@@ -441,3 +442,11 @@ def test_items_become_the_messages_the_model_reads() -> None:
     assert [call.call_id for call in messages[1].tool_calls] == ["c1", "c2"]
     assert "alpha" in messages[2].content.text and messages[2].call_id == "c2"
     assert (messages[3].call_id, messages[3].tool_name, messages[3].content.text) == ("c1", "f", "done")
+
+
+def test_the_settings_shown_in_the_docs_are_the_services() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "responses.md").read_text()
+    shown = yaml.safe_load(doc.split("```yaml\n", 1)[1].split("```", 1)[0])
+    config = shown[0]["providers"][0]["config"]
+    settings = AgentsSettings.model_validate(config)
+    assert settings.response_input_shields == ["prompt-injection"] and settings.web_search_tool_group
