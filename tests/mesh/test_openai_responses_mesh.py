@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import jsonschema
 import openai
 import pytest
 
@@ -78,6 +79,23 @@ def test_streamed_events_come_in_order_with_one_id_per_item(client: openai.OpenA
     assert deltas == final.output_text == events[-4].text
     unary = _create(client, input=question, max_output_tokens=64)
     assert unary.output_text == final.output_text
+
+
+def test_text_format_json_schema_constrains_the_answer(client: openai.OpenAI) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+        "additionalProperties": False,
+    }
+    response = _create(
+        client,
+        input="Give the largest city of Japan and its population as JSON.",
+        text={"format": {"type": "json_schema", "name": "city", "schema": schema, "strict": True}},
+        max_output_tokens=64,
+    )
+    assert response.text is not None and response.text.format.type == "json_schema"
+    jsonschema.validate(json.loads(response.output_text), schema)
 
 
 def test_a_forced_function_call_is_answered_with_previous_response_id(client: openai.OpenAI) -> None:
