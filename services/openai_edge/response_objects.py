@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -68,7 +68,7 @@ class _Strict(BaseModel):
 def tagged(*models: type[BaseModel]) -> Any:
     """A union of models told apart by their `type`, tagged with the model's name: errors then name the parameter
     (`input[0].role`) without the tag (see errors.validation_param, which leaves capitalised parts out)."""
-    tags = {kind: model.__name__ for model in models for kind in model.model_fields["type"].annotation.__args__}
+    tags = {kind: model.__name__ for model in models for kind in get_args(model.model_fields["type"].annotation)}
 
     def tag(value: Any) -> str | None:
         kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
