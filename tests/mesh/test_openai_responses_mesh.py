@@ -99,13 +99,22 @@ def test_text_format_json_schema_constrains_the_answer(client: openai.OpenAI) ->
 
 
 def test_a_forced_function_call_is_answered_with_previous_response_id(client: openai.OpenAI) -> None:
-    first = _create(
-        client,
+    with client.responses.stream(
+        model=CHAT_MODEL,
         input="What is the weather like in Paris?",
-        tools=[WEATHER],
+        tools=[WEATHER],  # type: ignore[list-item]
         tool_choice={"type": "function", "name": "get_weather"},
+        temperature=0,
         max_output_tokens=64,
-    )
+    ) as stream:
+        types = [event.type for event in stream]
+        first = stream.get_final_response()
+    assert types[2:6] == [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ]
     assert first.status == "completed"
     (call,) = first.output
     assert call.type == "function_call" and call.name == "get_weather" and call.call_id
