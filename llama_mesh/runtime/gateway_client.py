@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from llama.agents.v1 import agents_pb2_grpc
+from llama.agents.v1 import agents_pb2_grpc, responses_pb2_grpc
 from llama.datasetio.v1 import datasetio_pb2_grpc
 from llama.eval.v1 import eval_pb2_grpc
 from llama.inference.v1 import inference_pb2_grpc
@@ -101,6 +101,14 @@ class GatewayClient:
     @cached_property
     def agents(self) -> agents_pb2_grpc.AgentsServiceStub:
         return agents_pb2_grpc.AgentsServiceStub(self.channel)
+
+    @cached_property
+    def responses(self) -> responses_pb2_grpc.ResponsesServiceStub:
+        return responses_pb2_grpc.ResponsesServiceStub(self.channel)
+
+    @cached_property
+    def conversations(self) -> responses_pb2_grpc.ConversationsServiceStub:
+        return responses_pb2_grpc.ConversationsServiceStub(self.channel)
 
     @cached_property
     def telemetry(self) -> telemetry_pb2_grpc.TelemetryServiceStub:

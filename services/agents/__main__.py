@@ -14,7 +14,9 @@ from services.agents.agent_book import AgentBook
 from services.agents.agent_store import AgentStore
 from services.agents.batch_jobs import BatchJobs
 from services.agents.config import AgentsSettings
-from services.agents.servicer import AgentsServicer
+from services.agents.response_store import ResponseStore
+from services.agents.responses import ResponseBook
+from services.agents.servicer import AgentsServicer, ConversationsServicer, ResponsesServicer
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +36,27 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     mesh = GatewayClient(config.gateway.address)
     book = AgentBook(mesh, settings, disk, memory)
     jobs = BatchJobs(book, disk)
+    response_store = ResponseStore(config.data_path(settings.responses_store))
+    responses = ResponseBook(mesh, settings, response_store)
 
     async def startup() -> None:
         turns = await asyncio.to_thread(book.mark_interrupted)
         batch = await asyncio.to_thread(jobs.mark_interrupted)
-        if turns or batch:
-            log.warning("marked %d interrupted turns and %d interrupted batch jobs as failed", turns, batch)
+        answers = await asyncio.to_thread(responses.mark_interrupted)
+        if turns or batch or answers:
+            log.warning("marked %d interrupted turns, %d batch jobs and %d responses as failed", turns, batch, answers)
 
     async def shutdown() -> None:
         await jobs.close()
         await mesh.close()
         disk.close()
         memory.close()
+        response_store.close()
 
     server = ServiceServer(service.name, service.address)
     server.add_api(AgentsServicer(book, jobs))
+    server.add_api(ResponsesServicer(responses))
+    server.add_api(ConversationsServicer(responses))
     await server.run(startup=startup, shutdown=shutdown)
 
 

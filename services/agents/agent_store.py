@@ -8,10 +8,6 @@ the next page starts.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from google.protobuf.message import Message
@@ -20,6 +16,7 @@ from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import jobs_pb2
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.owners import ensure_owner_column
+from services.agents.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agents (seq INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT UNIQUE NOT NULL,
@@ -39,27 +36,10 @@ CREATE TABLE IF NOT EXISTS batch_results (job_id TEXT NOT NULL, item_index INTEG
 ACTIVE_JOB_STATES = (jobs_pb2.JOB_STATUS_QUEUED, jobs_pb2.JOB_STATUS_RUNNING)
 
 
-class AgentStore:
+class AgentStore(SqliteFile):
     def __init__(self, path: Path | str) -> None:
-        if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA)
         ensure_owner_column(self._db, "agents")  # an agent's sessions, turns and batch jobs are its owner's
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def _one(self, sql: str, args: tuple[object, ...], message: type[Message]) -> Message | None:
         with self._lock:
@@ -192,7 +172,3 @@ class AgentStore:
                 (job_id, size + 1, start),
             ).fetchall()
         return [pb.AgentBatchItemResult.FromString(body) for (body,) in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

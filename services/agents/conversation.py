@@ -85,9 +85,16 @@ def turn_messages(turn: pb.Turn) -> list[messages_pb2.Message]:
     return messages
 
 
-def conversation(instructions: str, earlier_turns: list[pb.Turn], turn: pb.Turn) -> list[messages_pb2.Message]:
-    """System prompt, then the finished turns of the session, then the current one."""
+def conversation(
+    instructions: str,
+    earlier_turns: list[pb.Turn],
+    turn: pb.Turn,
+    history: list[messages_pb2.Message] | None = None,
+) -> list[messages_pb2.Message]:
+    """System prompt, then `history` (messages of a context given otherwise), the finished turns of the session,
+    then the current one."""
     messages = [text_message(messages_pb2.ROLE_SYSTEM, instructions)] if instructions else []
+    messages.extend(history or [])
     for earlier in earlier_turns:
         if earlier.status == pb.TURN_STATUS_COMPLETED:
             messages.extend(turn_messages(earlier))

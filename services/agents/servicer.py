@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 import grpc
 
 from llama.agents.v1 import agents_pb2 as pb
-from llama.agents.v1 import agents_pb2_grpc
+from llama.agents.v1 import agents_pb2_grpc, responses_pb2, responses_pb2_grpc
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import InvalidArgument
 from services.agents.agent_book import AgentBook
 from services.agents.batch_jobs import BatchJobs
+from services.agents.responses import ResponseBook
 from services.agents.turn_results import final_turn
 
 
@@ -110,3 +111,69 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
     async def GetAgentBatchJobResult(self, request, context):  # noqa: N802, ANN001, ANN201
         results, token = await self._jobs.results(request.job_id, request.page_size, request.page_token)
         return pb.GetAgentBatchJobResultResponse(results=results, next_page_token=token)
+
+
+class ResponsesServicer(responses_pb2_grpc.ResponsesServiceServicer):
+    def __init__(self, book: ResponseBook) -> None:
+        self._book = book
+
+    async def CreateResponse(self, request, context):  # noqa: N802, ANN001, ANN201
+        _, events = await self._book.start(request, _time_left(context))
+        last = None
+        async for event in events:
+            last = event
+        assert last is not None
+        return getattr(last, last.WhichOneof("event"))
+
+    async def StreamResponse(self, request, context):  # noqa: N802, ANN001, ANN201
+        same = responses_pb2.CreateResponseRequest.FromString(request.SerializeToString())  # same fields, numbers
+        _, events = await self._book.start(same, _time_left(context))
+        async for event in events:
+            yield event
+
+    async def GetResponse(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._book.response(request.response_id)
+
+    async def DeleteResponse(self, request, context):  # noqa: N802, ANN001, ANN201
+        await self._book.delete_response(request.response_id)
+        return responses_pb2.DeleteResponseResponse()
+
+    async def ListResponseInputItems(self, request, context):  # noqa: N802, ANN001, ANN201
+        items, token = await self._book.input_items(
+            request.response_id, request.page_size, request.page_token, request.order, request.after
+        )
+        return responses_pb2.ListResponseInputItemsResponse(items=items, next_page_token=token)
+
+
+class ConversationsServicer(responses_pb2_grpc.ConversationsServiceServicer):
+    def __init__(self, book: ResponseBook) -> None:
+        self._book = book
+
+    async def CreateConversation(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._book.create_conversation(list(request.items), request.metadata)
+
+    async def GetConversation(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._book.conversation(request.conversation_id)
+
+    async def UpdateConversation(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._book.update_conversation(request.conversation_id, request.metadata)
+
+    async def DeleteConversation(self, request, context):  # noqa: N802, ANN001, ANN201
+        await self._book.delete_conversation(request.conversation_id)
+        return responses_pb2.DeleteConversationResponse()
+
+    async def ListConversationItems(self, request, context):  # noqa: N802, ANN001, ANN201
+        items, token = await self._book.list_items(
+            request.conversation_id, request.page_size, request.page_token, request.order, request.after
+        )
+        return responses_pb2.ListConversationItemsResponse(items=items, next_page_token=token)
+
+    async def AddConversationItems(self, request, context):  # noqa: N802, ANN001, ANN201
+        items = await self._book.add_items(request.conversation_id, list(request.items))
+        return responses_pb2.AddConversationItemsResponse(items=items)
+
+    async def GetConversationItem(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._book.item(request.conversation_id, request.item_id)
+
+    async def DeleteConversationItem(self, request, context):  # noqa: N802, ANN001, ANN201
+        return await self._book.delete_item(request.conversation_id, request.item_id)

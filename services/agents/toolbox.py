@@ -4,6 +4,7 @@ tools (run by the caller), with the definitions the model sees."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,15 +29,26 @@ class ServerTool:
     args: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LocalTool:
+    """A server tool the agents service runs itself (e.g. the Responses API's file_search): `run` takes the model's
+    arguments and the time left, and returns what the model reads and the tool's extras."""
+
+    definition: tools_pb2.ToolDefinition
+    run: Callable[[dict[str, Any], float | None], Awaitable[tuple[str, dict[str, Any]]]]
+
+
 @dataclass
 class Toolbox:
     server: dict[str, ServerTool] = field(default_factory=dict)
     client: dict[str, tools_pb2.ToolDefinition] = field(default_factory=dict)
     # Vector DBs named in the args of the RAG tool group, when the agent has it.
     rag_vector_db_ids: list[str] | None = None
+    local: dict[str, LocalTool] = field(default_factory=dict)
 
     def definitions(self) -> list[tools_pb2.ToolDefinition]:
-        return [tool.definition for tool in self.server.values()] + list(self.client.values())
+        local = [tool.definition for tool in self.local.values()]
+        return [tool.definition for tool in self.server.values()] + local + list(self.client.values())
 
     @property
     def has_rag(self) -> bool:

@@ -90,8 +90,11 @@ class TurnLoop:
         earlier_turns: list[pb.Turn],
         save: Callable[[pb.Turn], None],
         time_left: Callable[[], float | None],
+        history: list[messages_pb2.Message] | None = None,
     ) -> None:
+        """`history`: messages the model reads before the earlier turns (a Responses API context)."""
         self._mesh = mesh
+        self._history = history or []
         self._settings = settings
         self.turn = turn
         self._earlier = earlier_turns
@@ -208,7 +211,7 @@ class TurnLoop:
         yield self._step_start(step, pb.STEP_TYPE_INFERENCE, {"model": config.model})
         request = inference_pb2.StreamChatCompletionRequest(
             model_id=config.model,
-            messages=conversation(config.instructions, self._earlier, self.turn),
+            messages=conversation(config.instructions, self._earlier, self.turn, self._history),
             tools=self._settings.toolbox.definitions(),
             tool_prompt_format=config.tool_prompt_format,
         )
@@ -265,8 +268,9 @@ class TurnLoop:
         """Runs one server tool. Whatever goes wrong is the tool's answer, for the model to read."""
         answer = pb.ToolResponse(call_id=call.call_id, tool_name=call.tool_name)
         tool = self._settings.toolbox.server.get(call.tool_name)
-        if tool is None:
-            known = ", ".join(self._settings.toolbox.server) or "none"
+        local = self._settings.toolbox.local.get(call.tool_name)
+        if tool is None and local is None:
+            known = ", ".join([*self._settings.toolbox.server, *self._settings.toolbox.local]) or "none"
             answer.content.text = f"error: there is no tool named {call.tool_name!r} (tools: {known})"
             return answer
         try:
@@ -276,6 +280,15 @@ class TurnLoop:
         if not isinstance(kwargs, dict):
             answer.content.text = f"error: the arguments of {call.tool_name!r} must be a JSON object"
             return answer
+        if local is not None:
+            try:
+                text, extras = await local.run(kwargs, self._time_left())
+            except RemoteError as error:
+                text, extras = f"error: {call.tool_name} failed: {error.message}", {}
+            answer.content.text = text
+            answer.metadata.update(extras)
+            return answer
+        assert tool is not None
         request = tr.InvokeToolRequest(tool_group_id=tool.tool_group_id, tool_name=call.tool_name)
         request.kwargs.update({**kwargs, **tool.args})
         try:

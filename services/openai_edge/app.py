@@ -1,5 +1,5 @@
 """The ASGI app: OpenAI's HTTP API under /v1, each endpoint a router of its own (routes/), translated into calls
-through the gateway. New OpenAI APIs (Responses, Conversations) are further routers on the same app and MeshCalls."""
+through the gateway (Responses and Conversations on the agents service)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.openai_edge.errors import HANDLERS, OpenAIError
-from services.openai_edge.routes import chat, completions, embeddings, files, models, moderations, vector_stores
+from services.openai_edge.routes import (
+    chat,
+    completions,
+    conversations,
+    embeddings,
+    files,
+    models,
+    moderations,
+    responses,
+    vector_stores,
+)
 from services.openai_edge.settings import EdgeSettings
 from services.openai_edge.stores import EdgeStore
 
@@ -82,7 +92,7 @@ def create_app(gateway: GatewayClient, settings: EdgeSettings, data_dir: Path, t
     app.state.tasks = set()
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
-    for module in (models, chat, completions, embeddings, moderations, files, vector_stores):
+    for module in (models, chat, completions, embeddings, moderations, files, vector_stores, responses, conversations):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/health", include_in_schema=False)

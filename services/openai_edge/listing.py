@@ -37,6 +37,11 @@ def list_page(
     else:
         start = ids.index(after) + 1 if after is not None else 0
         items, has_more = items[start : start + limit], len(items) > start + limit
+    return list_object(items, has_more)
+
+
+def list_object(items: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """OpenAI's list object around one page of rendered items."""
     return {
         "object": "list",
         "data": items,

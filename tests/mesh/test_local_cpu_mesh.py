@@ -23,6 +23,8 @@ EVERY_API_SERVICE = {
     "llama.inference.v1.InferenceService",
     "llama.safety.v1.SafetyService",
     "llama.agents.v1.AgentsService",
+    "llama.agents.v1.ResponsesService",
+    "llama.agents.v1.ConversationsService",
     "llama.vector_io.v1.VectorIOService",
     "llama.tool_runtime.v1.ToolRuntimeService",
     "llama.datasetio.v1.DatasetIOService",

@@ -9,7 +9,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -20,22 +19,9 @@ import pytest
 
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2_grpc
-from llama_mesh.launcher import LocalMesh
 from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL
 
 FACT = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
-
-
-@pytest.fixture(scope="module")
-def edge_url(local_mesh: LocalMesh) -> str:
-    assert local_mesh.config.openai_edge is not None
-    return f"http://{local_mesh.config.openai_edge.address}/v1"
-
-
-@pytest.fixture(scope="module")
-def client(edge_url: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=edge_url, api_key="no-key-needed", max_retries=0, timeout=600) as sdk:
-        yield sdk
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from llama.agents.v1 import agents_pb2
+from llama.agents.v1 import agents_pb2, responses_pb2
 from llama.common.v1 import stream_error_pb2
 from llama.inference.v1 import inference_pb2
 
@@ -16,6 +16,7 @@ PAIRS = [
     (inference_pb2.CompletionRequest, inference_pb2.StreamCompletionRequest),
     (agents_pb2.CreateTurnRequest, agents_pb2.CreateTurnAndWaitRequest),
     (agents_pb2.ResumeTurnRequest, agents_pb2.ResumeTurnAndWaitRequest),
+    (responses_pb2.CreateResponseRequest, responses_pb2.StreamResponseRequest),
 ]
 
 
@@ -23,6 +24,8 @@ def _fields(descriptor: Descriptor) -> dict[str, tuple[object, ...]]:
     def shape(field: FieldDescriptor) -> tuple[object, ...]:
         named = field.message_type or field.enum_type
         kind = named.full_name if named else ""
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:  # named after its message
+            kind = f"map:{sorted(_fields(field.message_type).items())}"
         oneof = field.containing_oneof.name if field.containing_oneof else ""
         return field.number, field.type, kind, field.is_repeated, field.has_presence, oneof
 
@@ -38,7 +41,7 @@ def test_paired_requests_have_the_same_fields(pair: tuple[type, type]) -> None:
 def test_every_streaming_request_has_its_unary_twin_listed() -> None:
     """A new Stream*Request / *AndWaitRequest must be added to PAIRS (the failure names it)."""
     listed = {pair[1].DESCRIPTOR.full_name for pair in PAIRS}
-    for module in (inference_pb2, agents_pb2):
+    for module in (inference_pb2, agents_pb2, responses_pb2):
         for name, descriptor in module.DESCRIPTOR.message_types_by_name.items():
             twin = name.removeprefix("Stream").replace("AndWait", "")
             if twin != name and twin in module.DESCRIPTOR.message_types_by_name and name.endswith("Request"):

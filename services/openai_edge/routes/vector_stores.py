@@ -135,13 +135,14 @@ class SearchRequest(_Strict):
         return self
 
 
-def _filter(filters: Comparison | Compound | None) -> dict[str, Any]:
-    """Only equality is supported by the mesh's metadata filters: one `eq`, or an `and` of them."""
+def equality_filter(filters: Comparison | Compound | None, param: str = "filters") -> dict[str, Any]:
+    """Only equality is supported by the mesh's metadata filters: one `eq`, or an `and` of them. `param` names the
+    parameter in a refusal."""
     comparisons = [filters] if isinstance(filters, Comparison) else (filters.filters if filters else [])
     if isinstance(filters, Compound) and filters.type != "and":
-        raise bad_request("filters.type", "only 'and' of 'eq' comparisons is supported")
+        raise bad_request(f"{param}.type", "only 'and' of 'eq' comparisons is supported")
     if any(comparison.type != "eq" for comparison in comparisons):
-        raise bad_request("filters", "only 'eq' comparisons (alone or under one 'and') are supported")
+        raise bad_request(param, "only 'eq' comparisons (alone or under one 'and') are supported")
     return {comparison.key: comparison.value for comparison in comparisons}
 
 
@@ -382,7 +383,9 @@ async def delete_vector_store_file(store_id: str, file_id: str, mesh: Mesh, stor
 async def search_vector_store(store_id: str, body: SearchRequest, mesh: Mesh, store: Store) -> dict[str, Any]:
     await owned_store(store, mesh, store_id)
     query = body.query if isinstance(body.query, str) else " ".join(body.query)
-    params = vector_io_pb2.QueryParams(max_chunks=body.max_num_results, metadata_filter=struct(_filter(body.filters)))
+    params = vector_io_pb2.QueryParams(
+        max_chunks=body.max_num_results, metadata_filter=struct(equality_filter(body.filters))
+    )
     if body.search_mode:
         params.mode = SEARCH_MODES[body.search_mode]
     if body.ranking_options is not None and body.ranking_options.score_threshold is not None:
