@@ -17,6 +17,7 @@ from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import jobs_pb2, stream_error_pb2
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound
+from llama_mesh.runtime.job_messages import FINAL_STATES
 from services.agents.agent_book import AgentBook
 from services.agents.agent_store import AgentStore
 from services.agents.turn_loop import stream_error
@@ -24,7 +25,6 @@ from services.agents.turn_results import final_turn
 
 MAX_ITEMS = 100_000
 MAX_CONCURRENCY = 64
-FINAL_STATES = (jobs_pb2.JOB_STATUS_COMPLETED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED)
 INTERRUPTED = stream_error_pb2.StreamError(
     code=14, reason="JOB_INTERRUPTED", message="the agents service stopped while this job ran; start it again"
 )
@@ -130,13 +130,19 @@ class BatchJobs:
             else:  # the service is stopping
                 job.status = jobs_pb2.JOB_STATUS_FAILED
                 job.error.CopyFrom(INTERRUPTED)
-        except Exception as exc:
-            log.exception("batch job %s failed", job.job_id)
+        except Exception:
+            log.exception("batch job %s failed", job.job_id)  # the log has the details; the caller gets no internals
             job.status = jobs_pb2.JOB_STATUS_FAILED
-            job.error.CopyFrom(stream_error_pb2.StreamError(code=13, reason="JOB_FAILED", message=str(exc)))
+            job.error.CopyFrom(
+                stream_error_pb2.StreamError(
+                    code=13,
+                    reason="JOB_FAILED",
+                    message="the batch job failed on an internal error; see the agents service's log",
+                )
+            )
         finally:
             job.end_time.GetCurrentTime()
-            self._store.put_job(agent_id, job)
+            self._store.put_job(agent_id, job)  # synchronously: a second cancel cannot skip it
             self._tasks.pop(job.job_id, None)
             self._agent_of.pop(job.job_id, None)
             self._cancelled.discard(job.job_id)
