@@ -59,24 +59,24 @@ def _sentences(doc: str) -> Iterator[str]:
     for paragraph in doc.split("\n\n"):
         text = _SPACE.sub(" ", paragraph).strip()
         for sentence in _SENTENCE_END.split(text):
-            if MIN_CHARS <= len(sentence) <= MAX_CHARS and len(sentence.split()) >= MIN_WORDS:
-                if sentence[0].isupper() and sentence[-1] == "." and not _NOT_PROSE.search(sentence):
-                    yield sentence
+            fits = MIN_CHARS <= len(sentence) <= MAX_CHARS and len(sentence.split()) >= MIN_WORDS
+            if fits and sentence[0].isupper() and sentence[-1] == "." and not _NOT_PROSE.search(sentence):
+                yield sentence
 
 
 def build_texts(count: int = MAX_SENTENCES, seed: int = 7) -> list[str]:
     """`count` distinct prose sentences from installed packages' docstrings, shuffled with `seed` (cached: reading
     site-packages takes minutes)."""
-    path = cache_dir() / f"docstrings-{count}-seed{seed}.txt"
-    if path.exists():
-        return path.read_text(encoding="utf-8").split("\n")
+    cached = cache_dir() / f"docstrings-{count}-seed{seed}.txt"
+    if cached.exists():
+        return cached.read_text(encoding="utf-8").split("\n")
     site = Path(sysconfig.get_paths()["purelib"])
     seen: dict[str, None] = {}
-    for path in sorted(site.rglob("*.py")):
-        if "tests" in path.parts or "test" in path.parts:
+    for module in sorted(site.rglob("*.py")):
+        if "tests" in module.parts or "test" in module.parts:
             continue
         try:
-            source = path.read_text(encoding="utf-8")
+            source = module.read_text(encoding="utf-8")
             for doc in _docstrings(source):
                 for sentence in _sentences(doc):
                     seen.setdefault(sentence)
@@ -89,7 +89,7 @@ def build_texts(count: int = MAX_SENTENCES, seed: int = 7) -> list[str]:
         raise SystemExit(f"only {len(texts)} docstring sentences found in {site}; asked for {count}")
     order = np.random.default_rng(seed).permutation(len(texts))[:count]
     chosen = [texts[index] for index in order]
-    path.write_text("\n".join(chosen), encoding="utf-8")
+    cached.write_text("\n".join(chosen), encoding="utf-8")
     return chosen
 
 
@@ -136,6 +136,19 @@ def corpus(n: int, queries: int) -> tuple[list[str], np.ndarray, list[str], np.n
     key = hashlib.sha256("\n".join(texts[:PART]).encode()).hexdigest()[:16]
     vectors = embed_texts(texts, cache_dir() / f"minilm-docstrings-{key}")
     return texts[queries:], vectors[queries:], texts[:queries], vectors[:queries]
+
+
+def cached_corpus(queries: int, limit: int) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Like `corpus`, but only the blocks already in the cache (embedding nothing), at most `limit` chunks."""
+    texts = build_texts(MAX_SENTENCES)
+    prefix = cache_dir() / f"minilm-docstrings-{hashlib.sha256(chr(10).join(texts[:PART]).encode()).hexdigest()[:16]}"
+    parts = []
+    while (path := prefix.with_name(f"{prefix.name}-part{len(parts)}.npy")).exists():
+        parts.append(np.load(path))
+    if not parts:
+        raise SystemExit(f"no cached embeddings under {cache_dir()}: run python -m bench.text_corpus first")
+    vectors = np.concatenate(parts)[: queries + limit]
+    return texts[queries : len(vectors)], vectors[queries:], texts[:queries], vectors[:queries]
 
 
 def main(argv: list[str] | None = None) -> None:

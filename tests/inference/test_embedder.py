@@ -86,3 +86,18 @@ async def test_a_task_selects_the_models_prompt_where_it_has_one(embedder: Sente
         assert cosine((await embedder.embed(["how tall is the tower"], task="query"))[0], plain) > 0.9999
     finally:
         model.prompts = saved
+
+
+async def test_torch_threads_are_set_when_the_model_loads(minilm_path: str) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    embedder = SentenceTransformersEmbedder(minilm_path, torch_threads=1)
+    try:
+        await embedder.start()
+        assert torch.get_num_threads() == 1
+        [vector] = await embedder.embed(["one thread is enough for a short query"])
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-4)
+    finally:
+        torch.set_num_threads(before)
+        await embedder.close()

@@ -119,6 +119,11 @@ def test_blocking_wrappers_and_the_doc_example(local_mesh: LocalMesh) -> None:
     with LlamaMeshClient(address, timeout=120) as client:
         left = client.vector_io.query_chunks("notes", "revenue", max_chunks=10, mode="keyword")
         assert not any("revenue" in chunk.content.text for chunk in left.chunks)
+        # As docs/vector-search.md shows: the query embedded by the caller, then searched without an embedding call.
+        [vector] = client.inference.embeddings(EMBEDDING_MODEL, ["Who feeds the cats?"], task_type="query")
+        by_text = client.vector_io.query_chunks("notes", "Who feeds the cats?", max_chunks=3)
+        by_vector = client.vector_io.query_chunks("notes", query_vector=vector, max_chunks=3)
+        assert [c.chunk_id for c in by_vector.chunks] == [c.chunk_id for c in by_text.chunks]
 
 
 async def test_async_wrappers(local_mesh: LocalMesh) -> None:
@@ -134,6 +139,9 @@ async def test_async_wrappers(local_mesh: LocalMesh) -> None:
         )
         best = await client.vector_io.query_chunks("async-notes", "Who feeds the cats?", max_chunks=1)
         assert "lighthouse keeper" in best.chunks[0].content.text and len(best.scores) == 1
+        [vector] = await client.inference.embeddings(EMBEDDING_MODEL, ["Who feeds the cats?"], task_type="query")
+        by_vector = await client.vector_io.query_chunks("async-notes", query_vector=vector, max_chunks=1)
+        assert [c.chunk_id for c in by_vector.chunks] == [c.chunk_id for c in best.chunks]
         assert (await client.vector_io.delete_chunks("async-notes", inserted.chunk_ids[1:])).deleted_count == 1
 
         documents = [{"document_id": "bread", "content": "Sourdough rises overnight."}]

@@ -14,9 +14,10 @@ from services.inference.provider import Embedder, ModelLoadError
 class SentenceTransformersEmbedder(Embedder):
     """A sentence-transformers model (a local directory) producing L2-normalised embeddings."""
 
-    def __init__(self, model_path: str, device: str = "cpu") -> None:
+    def __init__(self, model_path: str, device: str = "cpu", torch_threads: int | None = None) -> None:
         self._model_path = model_path
         self._device = device
+        self._torch_threads = torch_threads
         self._model: SentenceTransformer | None = None
 
     @property
@@ -34,6 +35,10 @@ class SentenceTransformersEmbedder(Embedder):
         self._model = await asyncio.to_thread(self._load)
 
     def _load(self) -> SentenceTransformer:
+        if self._torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(self._torch_threads)
         if not Path(self._model_path).exists():
             raise ModelLoadError(f"embedding model not found: {self._model_path}")
         try:
