@@ -34,7 +34,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from bench._common import log, make_mesh, print_table, summarize, temp_root, write_json
+from bench._common import log, make_mesh, print_table, register_vector_db, summarize, temp_root, write_json
 from bench.text_corpus import cached_corpus, embedding_model_path
 
 TOP_K = 10
@@ -94,9 +94,8 @@ def latency(n: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, 
     from qdrant_edge import SearchParams
     from sentence_transformers import SentenceTransformer
 
-    from llama.common.v1 import content_pb2, resources_pb2
+    from llama.common.v1 import content_pb2
     from llama.inference.v1 import inference_pb2, inference_pb2_grpc
-    from llama.registry.v1 import registry_pb2, registry_pb2_grpc
     from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 
     data = filled(vectors, n)
@@ -113,18 +112,10 @@ def latency(n: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, 
             mesh.start(timeout=args.timeout, only={"gateway", "inference", "vector_io"})
             options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
             with grpc.insecure_channel(mesh.gateway_address, options=options) as channel:
-                registry = registry_pb2_grpc.RegistryServiceStub(channel)
                 vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
                 inference = inference_pb2_grpc.InferenceServiceStub(channel)
                 for db in ("big", "tiny"):
-                    registry.RegisterVectorDB(
-                        registry_pb2.RegisterVectorDBRequest(
-                            vector_db=resources_pb2.VectorDB(
-                                identifier=db, embedding_model=EMBED_MODEL, embedding_dimension=dim
-                            )
-                        ),
-                        timeout=120,
-                    )
+                    register_vector_db(channel, db, EMBED_MODEL, dim)
                 started = time.perf_counter()
                 for first in range(0, n, BATCH):
                     chunks = []
