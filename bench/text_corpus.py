@@ -132,10 +132,12 @@ def embed_texts(texts: list[str], cache_prefix: Path | None = None, batch_size: 
 def corpus(n: int, queries: int) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
     """(chunk texts, their embeddings, query texts, their embeddings), from the cache where it has them. The texts of
     a smaller n are a prefix of a larger one's, so their cached blocks are shared."""
-    texts = build_texts(MAX_SENTENCES)[: n + queries]
+    everything = build_texts(MAX_SENTENCES)
+    whole_blocks = -(-(n + queries) // PART) * PART  # every cached block but the corpus's last is PART long
+    texts = everything[:whole_blocks]
     key = hashlib.sha256("\n".join(texts[:PART]).encode()).hexdigest()[:16]
-    vectors = embed_texts(texts, cache_dir() / f"minilm-docstrings-{key}")
-    return texts[queries:], vectors[queries:], texts[:queries], vectors[:queries]
+    vectors = embed_texts(texts, cache_dir() / f"minilm-docstrings-{key}")[: n + queries]
+    return texts[queries : n + queries], vectors[queries:], texts[:queries], vectors[:queries]
 
 
 def cached_corpus(queries: int, limit: int) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:

@@ -12,7 +12,7 @@ Latency part, rounds interleaved (medians over all rounds):
   mesh hops       the same call on a one-chunk vector DB: gateway forwarding + vector_io + conversions, no search;
   mesh text       QueryChunks with the query text (vector_io embeds it through the gateway);
   embed           InferenceService.Embeddings of the query text through the gateway;
-  embed direct    the same model's encode() in this process.
+  embed direct    the same model's encode() in this process (one torch thread, as local-cpu's service).
 Target: mesh vector <= 1.2 x (edge direct + mesh hops); embed <= 8 ms.
 
 HNSW part (real embeddings, sizes --hnsw-sizes): build time (optimize()), and for each ef the recall@10 against
@@ -35,7 +35,7 @@ import grpc
 import numpy as np
 
 from bench._common import log, make_mesh, print_table, register_vector_db, summarize, temp_root, write_json
-from bench.text_corpus import cached_corpus, embedding_model_path
+from bench.text_corpus import cached_corpus, corpus, embedding_model_path
 
 TOP_K = 10
 BATCH = 1000
@@ -89,7 +89,15 @@ def edge_query(shard: Any, vector: np.ndarray, params: Any, payload: bool = True
 # --- latency: mesh vs in-process ----------------------------------------------------------------------------------
 
 
-def latency(n: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, query_texts: list[str], args) -> dict:  # noqa: ANN001
+def latency(
+    n: int,
+    vectors: np.ndarray,
+    texts: list[str],
+    queries: np.ndarray,
+    query_texts: list[str],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    import torch
     from google.protobuf import struct_pb2
     from qdrant_edge import SearchParams
     from sentence_transformers import SentenceTransformer
@@ -106,6 +114,7 @@ def latency(n: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, 
     with temp_root("vector-search") as root, tempfile.TemporaryDirectory(prefix="llama-mesh-bench-edge-") as path:
         log(f"edge direct: inserting {n} points")
         shard = edge_shard(Path(path) / "shard", data, texts)
+        torch.set_num_threads(1)  # as local-cpu's inference service runs it (torch_threads: 1)
         model = SentenceTransformer(embedding_model_path(), device="cpu")
         mesh = make_mesh("local-cpu", root)
         try:
@@ -212,7 +221,9 @@ def latency(n: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, 
 # --- HNSW vs exact on real embeddings -----------------------------------------------------------------------------
 
 
-def hnsw(size: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, args) -> list[dict[str, Any]]:  # noqa: ANN001
+def hnsw(
+    size: int, vectors: np.ndarray, texts: list[str], queries: np.ndarray, args: argparse.Namespace
+) -> list[dict[str, Any]]:
     from qdrant_edge import SearchParams
 
     from services.vector_io.providers.qdrant_config import HnswSettings
@@ -268,11 +279,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parts", default="latency,hnsw")
     parser.add_argument("--timeout", type=float, default=900.0, help="mesh start timeout (s)")
     parser.add_argument("--quick", action="store_true", help="2000 chunks, 2 rounds of 10, HNSW at 2000")
+    parser.add_argument(
+        "--embed-at-least",
+        type=int,
+        default=10_000,
+        help="embed (and cache) this many sentences first if the cache has fewer; run bench.text_corpus for more",
+    )
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.queries, args.rounds, args.hnsw_sizes = 2000, 10, 2, "2000"
     sizes = [int(s) for s in args.hnsw_sizes.split(",")]
+    corpus(min(args.embed_at_least, max([args.n, *sizes])), 200)  # embeds only what the cache lacks
     texts, vectors, query_texts, queries = cached_corpus(200, max([args.n, *sizes]))
     log(f"corpus: {len(vectors)} real embedded sentences cached, {len(queries)} queries")
     result: dict[str, Any] = {"real_available": len(vectors)}

@@ -20,6 +20,7 @@ from llama_mesh.launcher import LocalMesh
 from tests.mesh.helpers import EMBEDDING_MODEL
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "calling.md"
+VECTOR_DOC = DOC.with_name("vector-search.md")
 WAIT_SECONDS = 60.0  # spans are exported in batches: poll for them this long at most
 CLEAN = "print('hello')"
 FLAGGED = "os.system(cmd)"
@@ -119,11 +120,13 @@ def test_blocking_wrappers_and_the_doc_example(local_mesh: LocalMesh) -> None:
     with LlamaMeshClient(address, timeout=120) as client:
         left = client.vector_io.query_chunks("notes", "revenue", max_chunks=10, mode="keyword")
         assert not any("revenue" in chunk.content.text for chunk in left.chunks)
-        # As docs/vector-search.md shows: the query embedded by the caller, then searched without an embedding call.
-        [vector] = client.inference.embeddings(EMBEDDING_MODEL, ["Who feeds the cats?"], task_type="query")
         by_text = client.vector_io.query_chunks("notes", "Who feeds the cats?", max_chunks=3)
-        by_vector = client.vector_io.query_chunks("notes", query_vector=vector, max_chunks=3)
-        assert [c.chunk_id for c in by_vector.chunks] == [c.chunk_id for c in by_text.chunks]
+    # docs/vector-search.md: the query embedded by the caller, then searched without an embedding call.
+    [code] = re.findall(r"```python\n(.*?)```", VECTOR_DOC.read_text(), flags=re.DOTALL)
+    found: dict[str, Any] = {}
+    exec(compile(code.replace('"127.0.0.1:50051"', repr(address)), "<docs/vector-search.md>", "exec"), found)
+    assert [c.chunk_id for c in found["by_vector"].chunks] == [c.chunk_id for c in by_text.chunks]
+    assert found["by_vector"].chunks[0].chunk_id in [c.chunk_id for c in found["hybrid"].chunks]
 
 
 async def test_async_wrappers(local_mesh: LocalMesh) -> None:
