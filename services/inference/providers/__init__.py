@@ -78,8 +78,8 @@ class SentenceTransformersConfig(BaseModel):
     models: dict[str, ModelEntry]
     device: str = "cpu"
     preload: bool = True
-    # CPU threads torch may use in this process (torch.set_num_threads), set when a model loads; None: torch's default
-    # (one per core). One keeps a short query's embedding fast when the cores are busy (bench/README.md).
+    # CPU threads torch may use for an embedding (torch.set_num_threads, in the thread that encodes); None: torch's
+    # default (one per core). One keeps a short query's embedding fast when the cores are busy (bench/README.md).
     torch_threads: int | None = Field(None, ge=1)
 
 

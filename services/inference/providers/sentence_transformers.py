@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import torch
 from sentence_transformers import SentenceTransformer
 
 from llama_mesh.runtime.errors import InvalidArgument
@@ -35,10 +36,6 @@ class SentenceTransformersEmbedder(Embedder):
         self._model = await asyncio.to_thread(self._load)
 
     def _load(self) -> SentenceTransformer:
-        if self._torch_threads is not None:
-            import torch
-
-            torch.set_num_threads(self._torch_threads)
         if not Path(self._model_path).exists():
             raise ModelLoadError(f"embedding model not found: {self._model_path}")
         try:
@@ -56,6 +53,9 @@ class SentenceTransformersEmbedder(Embedder):
 
     def _encode(self, texts: list[str], truncation: str, task: str) -> list[list[float]]:
         model = self._require_model()
+        if self._torch_threads is not None:
+            # Per thread (OpenMP's setting is), so here in the worker thread that encodes.
+            torch.set_num_threads(self._torch_threads)
         if truncation != "end":  # sentence-transformers itself cuts at the end
             texts = self._fitted(model, texts, truncation)
         prompt_name = task if task and task in (getattr(model, "prompts", None) or {}) else None
