@@ -50,6 +50,19 @@ def running_mesh(
         mesh.stop()
 
 
+def register_vector_db(channel: Any, identifier: str, embedding_model: str, dimension: int) -> None:
+    """Register a vector DB through the gateway's registry (on `channel`)."""
+    from llama.common.v1 import resources_pb2
+    from llama.registry.v1 import registry_pb2, registry_pb2_grpc
+
+    vector_db = resources_pb2.VectorDB(
+        identifier=identifier, embedding_model=embedding_model, embedding_dimension=dimension
+    )
+    registry_pb2_grpc.RegistryServiceStub(channel).RegisterVectorDB(
+        registry_pb2.RegisterVectorDBRequest(vector_db=vector_db), timeout=120
+    )
+
+
 def chat_request(
     model_id: str = MODEL_ID, prompt: str = PROMPT, max_tokens: int = MAX_TOKENS
 ) -> inference_pb2.StreamChatCompletionRequest:

@@ -1,6 +1,6 @@
 """Run every benchmark (what `make bench` runs): gateway overhead, mesh vs in-process engines, tracing cost, the
-agents service's overhead per turn, synthetic data candidates/s, the OpenAI edge's cost
-and the llama.cpp engine's prefix cache.
+agents service's overhead per turn, synthetic data candidates/s, the OpenAI edge's cost,
+the llama.cpp engine's prefix cache and vector search through the mesh.
 
     python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
 
@@ -21,6 +21,7 @@ from bench import (
     prefix_reuse,
     synthetic_data,
     tracing_cost,
+    vector_search,
 )
 
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         sdg_args = ["--dialogs", "2", "--candidates", "2", "--rounds", "1", "--max-tokens", "16"]
         edge_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
         prefix_args = ["--rounds", "2"]
+        vector_args = ["--quick"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         sdg_args = ["--dialogs", "4", "--candidates", "4", "--rounds", "3"]
         edge_args = ["--requests", "10"]
         prefix_args = ["--rounds", "10"]
+        vector_args = ["--n", "100000", "--rounds", "5", "--queries", "30"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         sdg_args += ["--json", str(Path(args.json_dir) / "synthetic_data.json")]
         edge_args += ["--json", str(Path(args.json_dir) / "openai_edge.json")]
         prefix_args += ["--json", str(Path(args.json_dir) / "prefix_reuse.json")]
+        vector_args += ["--json", str(Path(args.json_dir) / "vector_search.json")]
     started = time.perf_counter()
     print("== gateway_overhead ==", flush=True)
     gateway_overhead.main(gateway_args)
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     openai_edge.main(edge_args)
     print("\n== prefix_reuse ==", flush=True)
     prefix_reuse.main(prefix_args)
+    print("\n== vector_search ==", flush=True)
+    vector_search.main(vector_args)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 
 

@@ -20,7 +20,16 @@ from typing import Any
 import grpc
 import numpy as np
 
-from bench._common import log, make_mesh, print_table, ratio, summarize, temp_root, write_json
+from bench._common import (
+    log,
+    make_mesh,
+    print_table,
+    ratio,
+    register_vector_db,
+    summarize,
+    temp_root,
+    write_json,
+)
 
 DIM = 384
 TOP_K = 10
@@ -89,9 +98,8 @@ def row(backend: str, n: int, insert_s: float, qps: float, lat: dict[str, float]
 def bench_mesh(data: np.ndarray, texts: list[str], timeout: float) -> list[dict[str, Any]]:
     from google.protobuf import struct_pb2
 
-    from llama.common.v1 import content_pb2, resources_pb2
+    from llama.common.v1 import content_pb2
     from llama.inference.v1 import inference_pb2, inference_pb2_grpc
-    from llama.registry.v1 import registry_pb2, registry_pb2_grpc
     from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 
     n = len(data)
@@ -101,18 +109,10 @@ def bench_mesh(data: np.ndarray, texts: list[str], timeout: float) -> list[dict[
             mesh.start(timeout=timeout, only={"gateway", "inference", "vector_io"})
             options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
             with grpc.insecure_channel(mesh.gateway_address, options=options) as channel:
-                registry = registry_pb2_grpc.RegistryServiceStub(channel)
                 vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
                 inference = inference_pb2_grpc.InferenceServiceStub(channel)
                 db_id = f"bench-{n}"
-                registry.RegisterVectorDB(
-                    registry_pb2.RegisterVectorDBRequest(
-                        vector_db=resources_pb2.VectorDB(
-                            identifier=db_id, embedding_model=EMBED_MODEL, embedding_dimension=DIM
-                        )
-                    ),
-                    timeout=120,
-                )
+                register_vector_db(channel, db_id, EMBED_MODEL, DIM)
                 start = time.perf_counter()
                 for first in range(0, n, BATCH):
                     chunks = [

@@ -3,6 +3,8 @@
     ids = client.vector_io.insert_chunks("docs", ["Paris is in France.", {"content": "Rome", "metadata": {"k": 1}}])
     reply = client.vector_io.query_chunks("docs", "Where is Paris?", max_chunks=3, mode="hybrid")
     print(reply.chunks[0].content.text, reply.scores[0])
+    [vector] = client.inference.embeddings("all-MiniLM-L6-v2", ["Where is Paris?"], task_type="query")
+    reply = client.vector_io.query_chunks("docs", query_vector=vector)  # no embedding call in vector_io
     client.vector_io.delete_chunks("docs", ids.chunk_ids)
 
 A chunk is a string (its text), a Chunk proto, or a dict with "content" (see conversions.to_content) and optionally
@@ -13,7 +15,7 @@ A chunk is a string (its text), a Chunk proto, or a dict with "content" (see con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -60,18 +62,27 @@ def to_chunk(chunk: ChunkLike) -> pb.Chunk:
 
 def query_chunks_request(
     vector_db_id: str,
-    query: ContentLike,
+    query: ContentLike | None,
     max_chunks: int,
     score_threshold: float | None,
     mode: str | int | None,
     metadata_filter: FilterLike | None,
+    query_vector: Sequence[float] | None = None,
 ) -> pb.QueryChunksRequest:
+    """A query by text, by a precomputed query vector, or (hybrid mode) both; the service checks which it needs."""
+    if query is None and query_vector is None:
+        raise ValueError("give a query text or a query_vector")
     params = pb.QueryParams(max_chunks=max_chunks, mode=search_mode(mode))
     if score_threshold is not None:
         params.score_threshold = score_threshold
     if metadata_filter is not None:
         params.metadata_filter.CopyFrom(to_struct(metadata_filter))
-    return pb.QueryChunksRequest(vector_db_id=vector_db_id, query=to_content(query), params=params)
+    request = pb.QueryChunksRequest(vector_db_id=vector_db_id, params=params)
+    if query is not None:
+        request.query.CopyFrom(to_content(query))
+    if query_vector is not None:
+        request.query_vector.extend(float(value) for value in query_vector)  # numpy arrays too
+    return request
 
 
 def delete_chunks_request(
@@ -100,16 +111,21 @@ class VectorIO:
     def query_chunks(
         self,
         vector_db_id: str,
-        query: ContentLike,
+        query: ContentLike | None = None,
         *,
         max_chunks: int = 0,
         score_threshold: float | None = None,
         mode: str | int | None = None,
         metadata_filter: FilterLike | None = None,
+        query_vector: Sequence[float] | None = None,
         timeout: float | None = None,
     ) -> pb.QueryChunksResponse:
-        """The best chunks for the query (max_chunks 0: 10), with their scores."""
-        request = query_chunks_request(vector_db_id, query, max_chunks, score_threshold, mode, metadata_filter)
+        """The best chunks for the query (max_chunks 0: 10), with their scores. `query_vector`: an embedding of the
+        query made with the vector DB's embedding model, searched instead of embedding `query` (vector mode: give one
+        of the two; hybrid: it serves the vector side and `query` the keyword side)."""
+        request = query_chunks_request(
+            vector_db_id, query, max_chunks, score_threshold, mode, metadata_filter, query_vector
+        )
         return self._transport.unary(self._stub.QueryChunks, request, timeout)
 
     def delete_chunks(
@@ -141,15 +157,18 @@ class AsyncVectorIO:
     async def query_chunks(
         self,
         vector_db_id: str,
-        query: ContentLike,
+        query: ContentLike | None = None,
         *,
         max_chunks: int = 0,
         score_threshold: float | None = None,
         mode: str | int | None = None,
         metadata_filter: FilterLike | None = None,
+        query_vector: Sequence[float] | None = None,
         timeout: float | None = None,
     ) -> pb.QueryChunksResponse:
-        request = query_chunks_request(vector_db_id, query, max_chunks, score_threshold, mode, metadata_filter)
+        request = query_chunks_request(
+            vector_db_id, query, max_chunks, score_threshold, mode, metadata_filter, query_vector
+        )
         return await self._transport.unary(self._stub.QueryChunks, request, timeout)
 
     async def delete_chunks(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 
@@ -16,6 +17,8 @@ from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, St
 MAX_CHUNKS_PER_INSERT = 10_000
 DEFAULT_MAX_CHUNKS = 10
 MAX_MAX_CHUNKS = 1000
+# Values in a QueryChunksRequest.query_vector: Qdrant's largest dense vector.
+MAX_QUERY_VECTOR = 65_536
 # Namespace of the chunk ids the service assigns (from document_id and content).
 ASSIGNED_ID_NAMESPACE = uuid.UUID("0d5c7a51-2f0e-4d8e-b6a4-74c1c3f1e9a2")
 _FILTER_KEY = re.compile(r"[A-Za-z0-9_\-]{1,128}")
@@ -109,11 +112,45 @@ def stored_chunks(request: pb.InsertChunksRequest, dimension: int) -> tuple[list
     return chunks, to_embed
 
 
-def query_text(request: pb.QueryChunksRequest) -> str:
+def query_vector(request: pb.QueryChunksRequest, dimension: int) -> list[float] | None:
+    """The caller's precomputed query embedding, checked against the vector DB; None when it gave none."""
+    values = request.query_vector
+    if not values:
+        return None
+    if len(values) > MAX_QUERY_VECTOR:
+        raise InvalidArgument("query_vector", f"has {len(values)} values; at most {MAX_QUERY_VECTOR}")
+    if len(values) != dimension:
+        raise InvalidArgument(
+            "query_vector",
+            f"has {len(values)} values; vector DB {request.vector_db_id!r} stores {dimension}-d vectors",
+        )
+    vector = list(values)
+    for index, value in enumerate(vector):
+        if not math.isfinite(value):
+            raise InvalidArgument(f"query_vector[{index}]", f"must be a finite number, got {value}")
+    if not any(vector):
+        raise InvalidArgument("query_vector", "is all zeros; cosine similarity needs a direction")
+    return vector
+
+
+def query_text(request: pb.QueryChunksRequest, mode: SearchMode, has_vector: bool) -> str:
+    """The query's text; "" for a vector search by query_vector. Which of query and query_vector each mode takes is
+    in the proto's QueryChunksRequest comment."""
     text, has_images = content_text(request.query)
+    given = bool(text.strip()) or has_images
+    if has_vector and mode is SearchMode.KEYWORD:
+        raise InvalidArgument("query_vector", "keyword search scores text only: drop query_vector, or use vector mode")
+    if has_vector and mode is SearchMode.VECTOR:
+        if given:
+            raise InvalidArgument("query_vector", "vector search takes the query text or query_vector, not both")
+        return ""
     if has_images:
         raise InvalidArgument("query", "images cannot be searched: the embedding model takes text")
     if not text.strip():
+        if has_vector:
+            raise InvalidArgument(
+                "query", "is required by hybrid search for its keyword side (query_vector serves only the vector side)"
+            )
         raise InvalidArgument("query", "is required")
     return text
 

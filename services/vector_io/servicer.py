@@ -55,19 +55,20 @@ class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
 
     async def QueryChunks(self, request, context):  # noqa: N802, ANN001, ANN201
         vector_db, store = self._vector_db(request.vector_db_id, context)
-        text = convert.query_text(request)
         params = request.params
+        mode = convert.search_mode(params)
+        vector = convert.query_vector(request, vector_db.embedding_dimension)
         query = SearchQuery(
-            mode=convert.search_mode(params),
-            text=text,
-            embedding=None,
+            mode=mode,
+            text=convert.query_text(request, mode, has_vector=vector is not None),
+            embedding=vector,
             limit=convert.max_chunks(params),
             score_threshold=params.score_threshold if params.HasField("score_threshold") else None,
             metadata_filter=convert.metadata_filter(params.metadata_filter, "params.metadata_filter"),
         )
-        if query.mode is not SearchMode.KEYWORD:
+        if query.mode is not SearchMode.KEYWORD and query.embedding is None:
             [query.embedding] = await embed(
-                self._gateway, vector_db.embedding_model, [text], QUERY, remaining_timeout(context)
+                self._gateway, vector_db.embedding_model, [query.text], QUERY, remaining_timeout(context)
             )
         hits = await store.search(vector_db.provider_resource_id, vector_db.embedding_dimension, query)
         return pb.QueryChunksResponse(

@@ -40,6 +40,10 @@ def test_query_and_delete_requests() -> None:
     assert not plain.params.HasField("score_threshold") and not plain.params.HasField("metadata_filter")
     with pytest.raises(ValueError, match="keyword"):
         query_chunks_request("db", "q", 0, None, "fuzzy", None)
+    by_vector = query_chunks_request("db", None, 0, None, None, None, query_vector=(0.5, -1, 2))
+    assert list(by_vector.query_vector) == [0.5, -1.0, 2.0] and not by_vector.HasField("query")
+    with pytest.raises(ValueError, match="query_vector"):
+        query_chunks_request("db", None, 0, None, None, None)
     assert list(delete_chunks_request("db", ["a"], None).chunk_ids) == ["a"]
     assert delete_chunks_request("db", (), {"document_id": "x"}).metadata_filter["document_id"] == "x"
 

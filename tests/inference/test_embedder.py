@@ -86,3 +86,28 @@ async def test_a_task_selects_the_models_prompt_where_it_has_one(embedder: Sente
         assert cosine((await embedder.embed(["how tall is the tower"], task="query"))[0], plain) > 0.9999
     finally:
         model.prompts = saved
+
+
+async def test_torch_threads_apply_to_the_thread_that_encodes(
+    minilm_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import torch
+
+    real, calls = torch.set_num_threads, []
+
+    def recorded(count: int) -> None:
+        calls.append((count, threading.get_ident()))
+        real(count)
+
+    monkeypatch.setattr(torch, "set_num_threads", recorded)
+    embedder = SentenceTransformersEmbedder(minilm_path, torch_threads=1)
+    await embedder.start()
+    try:
+        [vector] = await embedder.embed(["one thread is enough for a short query"])
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-4)
+        assert calls and all(count == 1 for count, _ in calls)
+        assert all(thread != threading.get_ident() for _, thread in calls)  # the encoding worker, not the loop
+    finally:
+        await embedder.close()

@@ -20,6 +20,7 @@ from llama_mesh.launcher import LocalMesh
 from tests.mesh.helpers import EMBEDDING_MODEL
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "calling.md"
+VECTOR_DOC = DOC.with_name("vector-search.md")
 WAIT_SECONDS = 60.0  # spans are exported in batches: poll for them this long at most
 CLEAN = "print('hello')"
 FLAGGED = "os.system(cmd)"
@@ -119,6 +120,13 @@ def test_blocking_wrappers_and_the_doc_example(local_mesh: LocalMesh) -> None:
     with LlamaMeshClient(address, timeout=120) as client:
         left = client.vector_io.query_chunks("notes", "revenue", max_chunks=10, mode="keyword")
         assert not any("revenue" in chunk.content.text for chunk in left.chunks)
+        by_text = client.vector_io.query_chunks("notes", "Who feeds the cats?", max_chunks=3)
+    # docs/vector-search.md: the query embedded by the caller, then searched without an embedding call.
+    [code] = re.findall(r"```python\n(.*?)```", VECTOR_DOC.read_text(), flags=re.DOTALL)
+    found: dict[str, Any] = {}
+    exec(compile(code.replace('"127.0.0.1:50051"', repr(address)), "<docs/vector-search.md>", "exec"), found)
+    assert [c.chunk_id for c in found["by_vector"].chunks] == [c.chunk_id for c in by_text.chunks]
+    assert found["by_vector"].chunks[0].chunk_id in [c.chunk_id for c in found["hybrid"].chunks]
 
 
 async def test_async_wrappers(local_mesh: LocalMesh) -> None:
@@ -134,6 +142,9 @@ async def test_async_wrappers(local_mesh: LocalMesh) -> None:
         )
         best = await client.vector_io.query_chunks("async-notes", "Who feeds the cats?", max_chunks=1)
         assert "lighthouse keeper" in best.chunks[0].content.text and len(best.scores) == 1
+        [vector] = await client.inference.embeddings(EMBEDDING_MODEL, ["Who feeds the cats?"], task_type="query")
+        by_vector = await client.vector_io.query_chunks("async-notes", query_vector=vector, max_chunks=1)
+        assert [c.chunk_id for c in by_vector.chunks] == [c.chunk_id for c in best.chunks]
         assert (await client.vector_io.delete_chunks("async-notes", inserted.chunk_ids[1:])).deleted_count == 1
 
         documents = [{"document_id": "bread", "content": "Sourdough rises overnight."}]

@@ -3,6 +3,7 @@ service through the gateway (all-MiniLM-L6-v2)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from google.protobuf import struct_pb2
 
 from llama.common.v1 import content_pb2, resources_pb2, retrieval_pb2
+from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2 as pb
 from llama.vector_io.v1 import vector_io_pb2_grpc
@@ -106,6 +108,64 @@ def test_keyword_and_hybrid_modes(vector_io, knowledge) -> None:
         metadata_filter=struct(topic="food"),
     )
     assert {c.chunk_id for c in filtered.chunks} == {"baking"}
+
+
+def query_embedding(gateway: grpc.Channel, question: str) -> list[float]:
+    """The question embedded as vector_io embeds a text query: the vector DB's model, task QUERY, via the gateway."""
+    reply = inference_pb2_grpc.InferenceServiceStub(gateway).Embeddings(
+        inference_pb2.EmbeddingsRequest(
+            model_id=EMBEDDING_MODEL, contents=[question], task_type=inference_pb2.EMBEDDING_TASK_TYPE_QUERY
+        )
+    )
+    return list(reply.embeddings[0].values)
+
+
+def by_vector(
+    vector_io: vector_io_pb2_grpc.VectorIOServiceStub, vector: list[float], question: str = "", **params: object
+) -> pb.QueryChunksResponse:
+    request = pb.QueryChunksRequest(vector_db_id="knowledge", query_vector=vector, params=pb.QueryParams(**params))
+    if question:
+        request.query.CopyFrom(text(question))
+    return vector_io.QueryChunks(request)
+
+
+def test_a_query_vector_finds_what_its_text_finds(gateway, vector_io, knowledge) -> None:
+    for question in ("Which city is the capital of France?", "How do I bake bread?"):
+        vector = query_embedding(gateway, question)
+        by_text, by_embedding = query(vector_io, knowledge, question), by_vector(vector_io, vector)
+        assert [c.chunk_id for c in by_embedding.chunks] == [c.chunk_id for c in by_text.chunks]
+        assert list(by_embedding.scores) == pytest.approx(list(by_text.scores), abs=1e-5)
+        assert by_embedding.chunks[0].content.text == by_text.chunks[0].content.text
+    # Hybrid: the vector stands for the text's embedding on the vector side; the text still drives the keyword side.
+    hybrid = retrieval_pb2.SEARCH_MODE_HYBRID
+    question = "largest ocean on Earth"
+    by_text = query(vector_io, knowledge, question, mode=hybrid)
+    both = by_vector(vector_io, query_embedding(gateway, question), question, mode=hybrid)
+    assert [c.chunk_id for c in both.chunks] == [c.chunk_id for c in by_text.chunks]
+    # Filters and thresholds apply as to a text query.
+    filtered = by_vector(vector_io, query_embedding(gateway, "capital of France"), metadata_filter=struct(topic="code"))
+    assert [c.chunk_id for c in filtered.chunks] == ["python"]
+
+
+def test_bad_query_vectors_are_invalid_arguments(gateway, vector_io, knowledge) -> None:
+    good = query_embedding(gateway, "capital of France")
+    cases = [
+        (good[:100], {}, "", "query_vector"),  # 100 values in a 384-d vector DB
+        (good + [0.5], {}, "", "query_vector"),
+        ([float("nan")] + good[1:], {}, "", "query_vector[0]"),
+        (good[:383] + [float("inf")], {}, "", "query_vector[383]"),
+        ([0.1] * 65_537, {}, "", "query_vector"),  # above the cap
+        ([0.0] * 384, {}, "", "query_vector"),
+        (good, {}, "capital of France", "query_vector"),  # vector search: text or vector, not both
+        (good, {"mode": retrieval_pb2.SEARCH_MODE_KEYWORD}, "France", "query_vector"),
+        (good, {"mode": retrieval_pb2.SEARCH_MODE_HYBRID}, "", "query"),  # hybrid needs its keyword text
+    ]
+    for vector, params, question, field in cases:
+        call = functools.partial(by_vector, vector_io, vector, question, **params)
+        error = expect_error(call, grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error) == ("INVALID_ARGUMENT", field), (len(vector), params, question)
+    error = expect_error(lambda: by_vector(vector_io, good[:100]), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "100 values" in error.details() and "384-d" in error.details()
 
 
 def test_chunk_ids_are_assigned_and_stable(registry, vector_io) -> None:

@@ -14,7 +14,7 @@ from llama_mesh.runtime.errors import FailedPrecondition, NotFound
 from services.vector_io.provider import SearchMode, SearchQuery, StoredChunk, VectorStore
 from services.vector_io.providers import PROVIDER_TYPES
 from services.vector_io.providers.qdrant import QdrantVectorStore
-from services.vector_io.providers.qdrant_config import QdrantConfig
+from services.vector_io.providers.qdrant_config import HnswSettings, QdrantConfig
 from services.vector_io.providers.qdrant_edge import EdgeVectorStore
 
 DIM = 4
@@ -24,12 +24,16 @@ CHUNKS = {
     "ocean": ("The Pacific Ocean is the largest ocean", [0.7, 0.0, 0.7, 0.0], {"topic": "geo", "year": 1520.0}),
     "bread": ("Feed the sourdough starter and let the dough rise", [0.0, 0.0, 0.0, 1.0], {"topic": "food"}),
 }
-ENGINES = ["edge", "local"]
+ENGINES = ["edge", "edge-hnsw", "local"]
+# Graphs for every segment, built as soon as writes stop: the contract holds while and after they are built.
+SMALL_HNSW = HnswSettings(ef=64, indexing_threshold_kb=1, full_scan_threshold_kb=1, build_delay_s=0.0)
 
 
 def make_store(engine: str, path: Path) -> VectorStore:
     if engine == "edge":
         return EdgeVectorStore(path)
+    if engine == "edge-hnsw":
+        return EdgeVectorStore(path, hnsw=SMALL_HNSW)
     return QdrantVectorStore(QdrantConfig(engine="local"), default_path=path)
 
 
@@ -167,7 +171,16 @@ def test_engine_comes_from_the_provider_config(tmp_path: Path) -> None:
     assert isinstance(build({}), EdgeVectorStore)
     assert isinstance(build({"engine": "local"}), QdrantVectorStore)
     assert isinstance(build({"url": "http://127.0.0.1:6333"}), QdrantVectorStore)
-    for wrong in ({"engine": "server"}, {"engine": "edge", "url": "http://127.0.0.1:6333"}, {"engine": "disk"}):
+    assert isinstance(build({"vector_index": "hnsw", "hnsw": {"m": 32, "ef": 200}}), EdgeVectorStore)
+    for wrong in (
+        {"engine": "server"},
+        {"engine": "edge", "url": "http://127.0.0.1:6333"},
+        {"engine": "disk"},
+        {"engine": "local", "vector_index": "hnsw"},
+        {"vector_index": "ivf"},
+        {"vector_index": "hnsw", "hnsw": {"ef": 0}},
+        {"vector_index": "hnsw", "hnsw": {"efSearch": 64}},
+    ):
         with pytest.raises(ValueError):
             build(wrong)
 

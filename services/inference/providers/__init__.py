@@ -83,6 +83,9 @@ class SentenceTransformersConfig(BaseModel):
     models: dict[str, ModelEntry]
     device: str = "cpu"
     preload: bool = True
+    # CPU threads torch may use for an embedding (torch.set_num_threads, in the thread that encodes); None: torch's
+    # default (one per core). One keeps a short query's embedding fast when the cores are busy (bench/README.md).
+    torch_threads: int | None = Field(None, ge=1)
 
 
 @dataclass
@@ -332,7 +335,9 @@ def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> Inferenc
     def build(name: str, entry: ModelEntry) -> Embedder:
         from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
-        return SentenceTransformersEmbedder(str(resolve_model_source(entry.source)), device=settings.device)
+        return SentenceTransformersEmbedder(
+            str(resolve_model_source(entry.source)), device=settings.device, torch_threads=settings.torch_threads
+        )
 
     return InferenceProvider(provider.provider_id, settings.models, settings.preload, build, serves_embeddings=True)
 

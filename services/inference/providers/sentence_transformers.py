@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import torch
 from sentence_transformers import SentenceTransformer
 
 from llama_mesh.runtime.errors import InvalidArgument
@@ -14,9 +15,10 @@ from services.inference.provider import Embedder, ModelLoadError
 class SentenceTransformersEmbedder(Embedder):
     """A sentence-transformers model (a local directory) producing L2-normalised embeddings."""
 
-    def __init__(self, model_path: str, device: str = "cpu") -> None:
+    def __init__(self, model_path: str, device: str = "cpu", torch_threads: int | None = None) -> None:
         self._model_path = model_path
         self._device = device
+        self._torch_threads = torch_threads
         self._model: SentenceTransformer | None = None
 
     @property
@@ -51,6 +53,9 @@ class SentenceTransformersEmbedder(Embedder):
 
     def _encode(self, texts: list[str], truncation: str, task: str) -> list[list[float]]:
         model = self._require_model()
+        if self._torch_threads is not None:
+            # Per thread (OpenMP's setting is), so here in the worker thread that encodes.
+            torch.set_num_threads(self._torch_threads)
         if truncation != "end":  # sentence-transformers itself cuts at the end
             texts = self._fitted(model, texts, truncation)
         prompt_name = task if task and task in (getattr(model, "prompts", None) or {}) else None

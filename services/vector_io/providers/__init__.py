@@ -19,7 +19,8 @@ def _qdrant(provider: ProviderConfig, run: RunConfig) -> VectorStore:
     if settings.engine == "edge":
         from services.vector_io.providers.qdrant_edge import EdgeVectorStore
 
-        return EdgeVectorStore(Path(settings.path).expanduser() if settings.path else default_path / "edge")
+        root = Path(settings.path).expanduser() if settings.path else default_path / "edge"
+        return EdgeVectorStore(root, hnsw=settings.hnsw if settings.vector_index == "hnsw" else None)
     from services.vector_io.providers.qdrant import QdrantVectorStore
 
     return QdrantVectorStore(settings, default_path=default_path)

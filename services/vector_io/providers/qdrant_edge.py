@@ -3,9 +3,12 @@
 One `EdgeShard` per collection, in its own directory under the store's root; a shard keeps its config (with the vector
 dimension) and a write-ahead log there, so every update is durable once applied and the data survives a restart.
 Each shard has one dense vector (cosine) and a BM25-scored full-text index on the chunk's text: keyword search is
-Qdrant's `TextQuery`, hybrid search its reciprocal rank fusion of both. Vector search is exact: it keeps recall 1.0 at
-about 12x the QPS of qdrant-client's local mode at 100k chunks (bench/README.md), where HNSW with default parameters
-lost most of its recall.
+Qdrant's `TextQuery`, hybrid search its reciprocal rank fusion of both. Vector search is exact by default: recall 1.0
+at about 12x the QPS of qdrant-client's local mode at 100k chunks (bench/README.md). With `hnsw` settings it is
+approximate: each shard gets an HNSW graph (m, ef_construct), built by qdrant-edge's `optimize()` once the collection
+has had no writes for `build_delay_s`, and searched with `ef` candidates; points not in a graph yet are searched
+exactly. qdrant-edge-py holds the GIL while it builds, so the whole service waits for a build (minutes at 100k
+chunks on two cores): HNSW is for large collections that are written rarely and read often.
 
 Shards are not opened twice and their calls block, so every call runs in order on one worker thread.
 """
@@ -26,11 +29,13 @@ from qdrant_edge import (
     CountRequest,
     Distance,
     EdgeConfig,
+    EdgeOptimizersConfig,
     EdgeShard,
     EdgeVectorParams,
     FieldCondition,
     Filter,
     Fusion,
+    HnswIndexConfig,
     MatchValue,
     Point,
     Prefetch,
@@ -66,6 +71,7 @@ from services.vector_io.provider import (
     VectorStore,
     refuse_if_dropped,
 )
+from services.vector_io.providers.qdrant_config import HnswSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,10 +103,17 @@ def _shard_dimension(directory: Path) -> int | None:
     return int(config["vectors"][""]["size"])
 
 
-def _create_shard(directory: Path, dimension: int) -> EdgeShard:
-    shard = EdgeShard.create(
-        str(directory), EdgeConfig(vectors=EdgeVectorParams(size=dimension, distance=Distance.Cosine))
-    )
+def _index_config(hnsw: HnswSettings | None) -> dict[str, Any]:
+    """EdgeConfig arguments of the vector index; none for exact search (never built, never used)."""
+    if hnsw is None:
+        return {}
+    graph = HnswIndexConfig(m=hnsw.m, ef_construct=hnsw.ef_construct, full_scan_threshold=hnsw.full_scan_threshold_kb)
+    return {"hnsw_config": graph, "optimizers": EdgeOptimizersConfig(indexing_threshold=hnsw.indexing_threshold_kb)}
+
+
+def _create_shard(directory: Path, dimension: int, hnsw: HnswSettings | None) -> EdgeShard:
+    vectors = EdgeVectorParams(size=dimension, distance=Distance.Cosine)
+    shard = EdgeShard.create(str(directory), EdgeConfig(vectors=vectors, **_index_config(hnsw)))
     text_index = TextIndexParams(
         tokenizer=TokenizerType.Word, lowercase=True, scoring=TextScoringParams(TextScoringType.Bm25)
     )
@@ -108,7 +121,7 @@ def _create_shard(directory: Path, dimension: int) -> EdgeShard:
     return shard
 
 
-def _search_request(query: SearchQuery) -> QueryRequest:
+def _search_request(query: SearchQuery, params: SearchParams) -> QueryRequest:
     query_filter = _filter(query.metadata_filter)
     common: dict[str, Any] = {
         "limit": query.limit,
@@ -118,20 +131,24 @@ def _search_request(query: SearchQuery) -> QueryRequest:
     }
     text_query = TextQuery(TEXT_FIELD, query.text)
     if query.mode is SearchMode.VECTOR:
-        return QueryRequest(query=Query.Nearest(query.embedding), params=EXACT, **common)
+        return QueryRequest(query=Query.Nearest(query.embedding), params=params, **common)
     if query.mode is SearchMode.KEYWORD:
         return QueryRequest(query=text_query, **common)
     depth = query.limit * HYBRID_OVERFETCH
     prefetches = [
-        Prefetch(limit=depth, query=Query.Nearest(query.embedding), params=EXACT, filter=query_filter),
+        Prefetch(limit=depth, query=Query.Nearest(query.embedding), params=params, filter=query_filter),
         Prefetch(limit=depth, query=text_query, filter=query_filter),
     ]
     return QueryRequest(query=Fusion.Rrf(k=RRF_K), prefetches=prefetches, **common)
 
 
 class EdgeVectorStore(VectorStore):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, hnsw: HnswSettings | None = None) -> None:
         self._root = root
+        self._hnsw = hnsw
+        self._search_params = EXACT if hnsw is None else SearchParams(hnsw_ef=hnsw.ef)
+        self._builds: dict[str, asyncio.TimerHandle] = {}  # HNSW builds waiting for writes to stop, by collection
+        self._build_tasks: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
         # Open shards with their dimension, by collection name; opened on first use.
         self._shards: dict[str, tuple[EdgeShard, int]] = {}
@@ -147,6 +164,11 @@ class EdgeVectorStore(VectorStore):
         log.info("qdrant-edge: shards in %s", self._root)
 
     async def close(self) -> None:
+        for timer in self._builds.values():
+            timer.cancel()
+        self._builds.clear()
+        for task in list(self._build_tasks):
+            task.cancel()
         shards, self._shards = list(self._shards.values()), {}
         for shard, _ in shards:
             await self._run(shard.close)
@@ -167,8 +189,12 @@ class EdgeVectorStore(VectorStore):
         try:
             if stored is None:
                 shutil.rmtree(directory, ignore_errors=True)
-                return _create_shard(directory, dimension), dimension
-            return EdgeShard.load(str(directory)), stored
+                return _create_shard(directory, dimension, self._hnsw), dimension
+            if self._hnsw is None:
+                return EdgeShard.load(str(directory)), stored
+            # The current HNSW settings apply to the shard's next build (written into its config).
+            vectors = EdgeVectorParams(size=stored, distance=Distance.Cosine)
+            return EdgeShard.load(str(directory), EdgeConfig(vectors=vectors, **_index_config(self._hnsw))), stored
         except Exception as exc:
             raise FailedPrecondition(
                 f"qdrant-edge cannot open collection {name!r} in {directory}: {exc}", reason="VECTOR_STORE_UNAVAILABLE"
@@ -176,6 +202,9 @@ class EdgeVectorStore(VectorStore):
 
     async def _remove(self, name: str) -> None:
         """Close and delete the collection's shard."""
+        timer = self._builds.pop(name, None)
+        if timer is not None:
+            timer.cancel()
         opened = self._shards.pop(name, None)
         if opened is not None:
             await self._run(opened[0].close)
@@ -238,10 +267,62 @@ class EdgeVectorStore(VectorStore):
             refuse_if_dropped(name, self._dropped)
             shard = self._shards[name][0]
             await self._run(shard.update, UpdateOperation.upsert_points(points))
+        self._schedule_build(name)
+
+    def _schedule_build(self, name: str) -> None:
+        """HNSW only: build the collection's graph once it has had no writes for build_delay_s."""
+        if self._hnsw is None:
+            return
+        timer = self._builds.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._builds[name] = loop.call_later(self._hnsw.build_delay_s, self._start_build, name)
+
+    def _start_build(self, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._build_later(name))
+        self._build_tasks.add(task)
+        task.add_done_callback(self._build_tasks.discard)
+
+    async def _build_later(self, name: str) -> None:
+        self._builds.pop(name, None)
+        try:
+            await self.build_index(name)
+        except Exception:  # a build that fails leaves exact search of the new points; the next write tries again
+            log.exception("qdrant-edge: building the HNSW graph of %s failed", name)
+
+    async def build_index(self, name: str) -> bool:
+        """Build the HNSW graph of the collection's new points now (nothing with exact search); whether anything was
+        built. Writes wait meanwhile."""
+        name = collection_name(name)
+        if self._hnsw is None or name not in self._shards:
+            return False
+        async with self._lock(name):
+            opened = self._shards.get(name)
+            if opened is None:
+                return False
+            started = asyncio.get_running_loop().time()
+            built = await self._run(opened[0].optimize)
+            info = await self._run(opened[0].info)
+        if built:
+            log.info(
+                "qdrant-edge: HNSW graph of %s built in %.1f s (%d of %d points indexed)",
+                name,
+                asyncio.get_running_loop().time() - started,
+                info.indexed_vectors_count,
+                info.points_count,
+            )
+        return built
+
+    async def index_status(self, name: str, dimension: int) -> tuple[int, int]:
+        """(points, points in an HNSW graph) of the collection."""
+        shard = await self._ready(name, dimension)
+        info = await self._run(shard.info)
+        return info.points_count, info.indexed_vectors_count
 
     async def search(self, name: str, dimension: int, query: SearchQuery) -> list[ChunkHit]:
         shard = await self._ready(name, dimension)
-        points = await self._run(shard.query, _search_request(query))
+        points = await self._run(shard.query, _search_request(query, self._search_params))
         return [ChunkHit(chunk=stored_chunk(point.payload), score=float(point.score)) for point in points]
 
     async def delete_ids(self, name: str, dimension: int, chunk_ids: list[str]) -> int:

@@ -28,7 +28,7 @@ from llama.common.v1 import retrieval_pb2 as llama_dot_common_dot_v1_dot_retriev
 from llama.common.v1 import routing_pb2 as llama_dot_common_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"llama/vector_io/v1/vector_io.proto\x12\x12llama.vector_io.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1dllama/common/v1/content.proto\x1a\x1fllama/common/v1/retrieval.proto\x1a\x1dllama/common/v1/routing.proto\"\x82\x01\n\x05\x43hunk\x12)\n\x07\x63ontent\x18\x01 \x01(\x0b\x32\x18.llama.common.v1.Content\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tembedding\x18\x03 \x03(\x02\x12\x10\n\x08\x63hunk_id\x18\x04 \x01(\t\"V\n\x13InsertChunksRequest\x12\x14\n\x0cvector_db_id\x18\x01 \x01(\t\x12)\n\x06\x63hunks\x18\x02 \x03(\x0b\x32\x19.llama.vector_io.v1.Chunk\")\n\x14InsertChunksResponse\x12\x11\n\tchunk_ids\x18\x01 \x03(\t\"\xb0\x01\n\x0bQueryParams\x12\x12\n\nmax_chunks\x18\x01 \x01(\x05\x12\x1c\n\x0fscore_threshold\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12)\n\x04mode\x18\x03 \x01(\x0e\x32\x1b.llama.common.v1.SearchMode\x12\x30\n\x0fmetadata_filter\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x12\n\x10_score_threshold\"\x84\x01\n\x12QueryChunksRequest\x12\x14\n\x0cvector_db_id\x18\x01 \x01(\t\x12\'\n\x05query\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12/\n\x06params\x18\x03 \x01(\x0b\x32\x1f.llama.vector_io.v1.QueryParams\"P\n\x13QueryChunksResponse\x12)\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x19.llama.vector_io.v1.Chunk\x12\x0e\n\x06scores\x18\x02 \x03(\x02\"p\n\x13\x44\x65leteChunksRequest\x12\x14\n\x0cvector_db_id\x18\x01 \x01(\t\x12\x11\n\tchunk_ids\x18\x02 \x03(\t\x12\x30\n\x0fmetadata_filter\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"-\n\x14\x44\x65leteChunksResponse\x12\x15\n\rdeleted_count\x18\x01 \x01(\x03\x32\xf9\x02\n\x0fVectorIOService\x12w\n\x0cInsertChunks\x12\'.llama.vector_io.v1.InsertChunksRequest\x1a(.llama.vector_io.v1.InsertChunksResponse\"\x14\xca\xf3\x18\x10\x08\x03\x12\x0cvector_db_id\x12t\n\x0bQueryChunks\x12&.llama.vector_io.v1.QueryChunksRequest\x1a\'.llama.vector_io.v1.QueryChunksResponse\"\x14\xca\xf3\x18\x10\x08\x03\x12\x0cvector_db_id\x12w\n\x0c\x44\x65leteChunks\x12\'.llama.vector_io.v1.DeleteChunksRequest\x1a(.llama.vector_io.v1.DeleteChunksResponse\"\x14\xca\xf3\x18\x10\x08\x03\x12\x0cvector_db_idBl\n dev.llamamesh.llama.vector_io.v1P\x01Z2llamamesh.dev/gen/go/llama/vector_io/v1;vectoriov1\xaa\x02\x11Llama.VectorIo.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"llama/vector_io/v1/vector_io.proto\x12\x12llama.vector_io.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1dllama/common/v1/content.proto\x1a\x1fllama/common/v1/retrieval.proto\x1a\x1dllama/common/v1/routing.proto\"\x82\x01\n\x05\x43hunk\x12)\n\x07\x63ontent\x18\x01 \x01(\x0b\x32\x18.llama.common.v1.Content\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tembedding\x18\x03 \x03(\x02\x12\x10\n\x08\x63hunk_id\x18\x04 \x01(\t\"V\n\x13InsertChunksRequest\x12\x14\n\x0cvector_db_id\x18\x01 \x01(\t\x12)\n\x06\x63hunks\x18\x02 \x03(\x0b\x32\x19.llama.vector_io.v1.Chunk\")\n\x14InsertChunksResponse\x12\x11\n\tchunk_ids\x18\x01 \x03(\t\"\xb0\x01\n\x0bQueryParams\x12\x12\n\nmax_chunks\x18\x01 \x01(\x05\x12\x1c\n\x0fscore_threshold\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12)\n\x04mode\x18\x03 \x01(\x0e\x32\x1b.llama.common.v1.SearchMode\x12\x30\n\x0fmetadata_filter\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x12\n\x10_score_threshold\"\x9a\x01\n\x12QueryChunksRequest\x12\x14\n\x0cvector_db_id\x18\x01 \x01(\t\x12\'\n\x05query\x18\x02 \x01(\x0b\x32\x18.llama.common.v1.Content\x12/\n\x06params\x18\x03 \x01(\x0b\x32\x1f.llama.vector_io.v1.QueryParams\x12\x14\n\x0cquery_vector\x18\x04 \x03(\x02\"P\n\x13QueryChunksResponse\x12)\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x19.llama.vector_io.v1.Chunk\x12\x0e\n\x06scores\x18\x02 \x03(\x02\"p\n\x13\x44\x65leteChunksRequest\x12\x14\n\x0cvector_db_id\x18\x01 \x01(\t\x12\x11\n\tchunk_ids\x18\x02 \x03(\t\x12\x30\n\x0fmetadata_filter\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"-\n\x14\x44\x65leteChunksResponse\x12\x15\n\rdeleted_count\x18\x01 \x01(\x03\x32\xf9\x02\n\x0fVectorIOService\x12w\n\x0cInsertChunks\x12\'.llama.vector_io.v1.InsertChunksRequest\x1a(.llama.vector_io.v1.InsertChunksResponse\"\x14\xca\xf3\x18\x10\x08\x03\x12\x0cvector_db_id\x12t\n\x0bQueryChunks\x12&.llama.vector_io.v1.QueryChunksRequest\x1a\'.llama.vector_io.v1.QueryChunksResponse\"\x14\xca\xf3\x18\x10\x08\x03\x12\x0cvector_db_id\x12w\n\x0c\x44\x65leteChunks\x12\'.llama.vector_io.v1.DeleteChunksRequest\x1a(.llama.vector_io.v1.DeleteChunksResponse\"\x14\xca\xf3\x18\x10\x08\x03\x12\x0cvector_db_idBl\n dev.llamamesh.llama.vector_io.v1P\x01Z2llamamesh.dev/gen/go/llama/vector_io/v1;vectoriov1\xaa\x02\x11Llama.VectorIo.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,13 +51,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYPARAMS']._serialized_start=448
   _globals['_QUERYPARAMS']._serialized_end=624
   _globals['_QUERYCHUNKSREQUEST']._serialized_start=627
-  _globals['_QUERYCHUNKSREQUEST']._serialized_end=759
-  _globals['_QUERYCHUNKSRESPONSE']._serialized_start=761
-  _globals['_QUERYCHUNKSRESPONSE']._serialized_end=841
-  _globals['_DELETECHUNKSREQUEST']._serialized_start=843
-  _globals['_DELETECHUNKSREQUEST']._serialized_end=955
-  _globals['_DELETECHUNKSRESPONSE']._serialized_start=957
-  _globals['_DELETECHUNKSRESPONSE']._serialized_end=1002
-  _globals['_VECTORIOSERVICE']._serialized_start=1005
-  _globals['_VECTORIOSERVICE']._serialized_end=1382
+  _globals['_QUERYCHUNKSREQUEST']._serialized_end=781
+  _globals['_QUERYCHUNKSRESPONSE']._serialized_start=783
+  _globals['_QUERYCHUNKSRESPONSE']._serialized_end=863
+  _globals['_DELETECHUNKSREQUEST']._serialized_start=865
+  _globals['_DELETECHUNKSREQUEST']._serialized_end=977
+  _globals['_DELETECHUNKSRESPONSE']._serialized_start=979
+  _globals['_DELETECHUNKSRESPONSE']._serialized_end=1024
+  _globals['_VECTORIOSERVICE']._serialized_start=1027
+  _globals['_VECTORIOSERVICE']._serialized_end=1404
 # @@protoc_insertion_point(module_scope)

@@ -49,14 +49,16 @@ class QueryParams(_message.Message):
     def __init__(self, max_chunks: _Optional[int] = ..., score_threshold: _Optional[float] = ..., mode: _Optional[_Union[_retrieval_pb2.SearchMode, str]] = ..., metadata_filter: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class QueryChunksRequest(_message.Message):
-    __slots__ = ("vector_db_id", "query", "params")
+    __slots__ = ("vector_db_id", "query", "params", "query_vector")
     VECTOR_DB_ID_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
     vector_db_id: str
     query: _content_pb2.Content
     params: QueryParams
-    def __init__(self, vector_db_id: _Optional[str] = ..., query: _Optional[_Union[_content_pb2.Content, _Mapping]] = ..., params: _Optional[_Union[QueryParams, _Mapping]] = ...) -> None: ...
+    query_vector: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, vector_db_id: _Optional[str] = ..., query: _Optional[_Union[_content_pb2.Content, _Mapping]] = ..., params: _Optional[_Union[QueryParams, _Mapping]] = ..., query_vector: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class QueryChunksResponse(_message.Message):
     __slots__ = ("chunks", "scores")

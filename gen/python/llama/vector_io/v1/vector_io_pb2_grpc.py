@@ -67,7 +67,7 @@ class VectorIOServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def QueryChunks(self, request, context):
-        """Finds the chunks that best match a query, best first.
+        """Finds the chunks that best match a query (text, or a precomputed query vector), best first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
