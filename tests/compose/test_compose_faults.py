@@ -28,21 +28,25 @@ from tests.mesh.helpers import EMBEDDING_MODEL, Writer, marker_chunk
 
 GATEWAY = os.environ.get("LLAMA_MESH_COMPOSE_GATEWAY", "")
 PROJECT = os.environ.get("LLAMA_MESH_COMPOSE_PROJECT", "")
-WAIT_SECONDS = 300  # bounds on every wait below: containers start slowly on a busy machine, a broken mesh never
+WAIT_SECONDS = 300  # bounds on every wait: containers start slowly on a busy machine; a broken mesh never gets there
 DIMENSION = 384
 
 pytestmark = pytest.mark.skipif(not (GATEWAY and PROJECT), reason="needs the compose mesh (make test-compose)")
 
-# Run inside the container: SIGKILL the process started as `python -m services.<name>` (the init process's child).
+# Run inside the container: SIGKILL the process started as `python -m services.<name>` (the init process's child),
+# its pid printed first.
 KILL_SERVICE = """
 import os, signal, sys
 module = sys.argv[1]
 for pid in filter(str.isdigit, os.listdir("/proc")):
-    with open(f"/proc/{pid}/cmdline", "rb") as file:
-        argv = file.read().split(b"\\0")
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            argv = file.read().split(b"\\0")
+    except OSError:  # a process that ended meanwhile
+        continue
     if argv[1:3] == [b"-m", module.encode()]:
+        print(pid, flush=True)
         os.kill(int(pid), signal.SIGKILL)
-        print(pid)
 """
 
 
@@ -82,7 +86,8 @@ def test_a_killed_service_container_is_restarted_and_keeps_what_it_acknowledged(
     try:
         writer.wait_for(3)
         killed = container.exec_run(["python", "-c", KILL_SERVICE, "services.vector_io"])
-        assert killed.exit_code == 0 and killed.output.strip().isdigit(), killed.output
+        # The container ends with its service, this command with it (137) unless it exited first.
+        assert killed.exit_code in (0, 137) and killed.output.strip().isdigit(), killed
         deadline = time.monotonic() + WAIT_SECONDS
         while container.attrs["RestartCount"] == restarts:
             assert time.monotonic() < deadline, f"vector_io was not restarted: {container.attrs['State']}"
