@@ -84,5 +84,5 @@ port=$(.venv/bin/python -c 'from llama_mesh.launcher import free_loopback_port; 
 export LLAMA_MESH_GATEWAY_PUBLISH="127.0.0.1:$port" LLAMA_MESH_IMAGE="$IMAGE"
 step "docker compose up (gateway on 127.0.0.1:$port)"
 "${COMPOSE[@]}" up --detach --no-build --wait --wait-timeout 600 --quiet-pull
-step "smoke test"
+step "smoke and fault tests"
 LLAMA_MESH_COMPOSE_GATEWAY="127.0.0.1:$port" LLAMA_MESH_COMPOSE_PROJECT="$PROJECT" .venv/bin/python -m pytest -q -p no:cacheprovider tests/compose
