@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test-compose`: build the images, bring the mesh up with docker compose, run the smoke test through the
-# published gateway (tests/compose), tear it all down.
+# `make test-compose`: build the images, bring the mesh up with docker compose, run the smoke and fault tests through
+# the published gateway (tests/compose), tear it all down.
 #
 # Where no Docker engine answers, this installs Debian's docker.io (when dockerd is missing), starts dockerd with its
 # images under ~/.cache/llama-mesh/docker (so layers and the base image are reused by the next run) and stops it at
@@ -84,5 +84,5 @@ port=$(.venv/bin/python -c 'from llama_mesh.launcher import free_loopback_port; 
 export LLAMA_MESH_GATEWAY_PUBLISH="127.0.0.1:$port" LLAMA_MESH_IMAGE="$IMAGE"
 step "docker compose up (gateway on 127.0.0.1:$port)"
 "${COMPOSE[@]}" up --detach --no-build --wait --wait-timeout 600 --quiet-pull
-step "smoke test"
-LLAMA_MESH_COMPOSE_GATEWAY="127.0.0.1:$port" .venv/bin/python -m pytest -q -p no:cacheprovider tests/compose
+step "smoke and fault tests"
+LLAMA_MESH_COMPOSE_GATEWAY="127.0.0.1:$port" LLAMA_MESH_COMPOSE_PROJECT="$PROJECT" .venv/bin/python -m pytest -q -p no:cacheprovider tests/compose

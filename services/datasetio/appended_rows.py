@@ -67,6 +67,12 @@ class AppendedRows:
             self._db.execute("COMMIT")
         return int(count) + len(encoded)
 
+    def dataset_ids(self) -> list[str]:
+        """The datasets that have appended rows, sorted."""
+        with self._lock:
+            cursor = self._db.execute("SELECT DISTINCT dataset_id FROM appended_rows ORDER BY dataset_id")
+            return [dataset_id for (dataset_id,) in cursor]
+
     def drop(self, dataset_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM appended_rows WHERE dataset_id = ?", (dataset_id,))

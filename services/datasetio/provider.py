@@ -23,11 +23,19 @@ class DatasetProvider(ABC):
 
     @abstractmethod
     async def prepare(self, dataset: res.Dataset) -> res.Dataset:
-        """Check that the source can be read and has the columns the purpose needs (INVALID_ARGUMENT otherwise)."""
+        """Check that the source can be read and has the columns the purpose needs (INVALID_ARGUMENT otherwise), and
+        forget what an earlier registration of the same id left (a new registration starts with no appended rows)."""
 
-    @abstractmethod
     async def release(self, dataset: res.Dataset) -> None:
         """Forget what the provider keeps for the dataset (its appended rows)."""
+        await self.forget(dataset.identifier)
+
+    async def kept(self) -> list[str]:
+        """The ids of the datasets the provider keeps something for (appended rows), for the orphan sweep."""
+        return []
+
+    async def forget(self, dataset_id: str) -> None:  # noqa: B027 - a provider that keeps nothing has nothing to do
+        """Drop what the provider keeps for the dataset id; an id it keeps nothing for is not an error."""
 
     @abstractmethod
     async def window(self, dataset: res.Dataset, start: int, limit: int) -> RowsWindow:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
+from llama_mesh.orphan_sweep import registry_lister
+from llama_mesh.resources import KIND_BY_NAME
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.entrypoint import run_main
 from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.server import ServiceServer
-from services.vector_io.orphans import registry_lister, stored_at_start, sweep_orphans
+from services.vector_io.orphans import collection_sweep, stored_at_start
 from services.vector_io.providers import VectorStores
 from services.vector_io.resource_lifecycle import VectorDBLifecycleServicer
 from services.vector_io.servicer import VectorIOServicer
@@ -22,18 +23,14 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     server = ServiceServer(service.name, service.address)
     server.add_api(VectorIOServicer(stores, gateway))
     server.add_api(VectorDBLifecycleServicer(stores))
-    sweeps: list[asyncio.Task[list[str]]] = []
+    sweep = collection_sweep(config.gateway.auth, stores, registry_lister(gateway, KIND_BY_NAME["vector_db"]))
 
     async def startup() -> None:
         await stores.start()
-        if not config.gateway.auth.enabled:  # with auth, a token may not see every vector DB: nothing is swept
-            candidates = await stored_at_start(stores)
-            sweeps.append(asyncio.create_task(sweep_orphans(stores, candidates, registry_lister(gateway))))
+        sweep.start(await stored_at_start(stores))
 
     async def shutdown() -> None:
-        for sweep in sweeps:
-            sweep.cancel()
-        await asyncio.gather(*sweeps, return_exceptions=True)
+        await sweep.stop()
         await gateway.close()
         await stores.close()
 

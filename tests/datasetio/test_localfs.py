@@ -1,5 +1,6 @@
 """The inline::localfs provider on its own: windows over a file's rows plus appended rows, appends that survive a new
-provider instance, read-only Hugging Face sources, and an unreachable hub answered at once."""
+provider instance, a new registration that drops rows an earlier one left, read-only Hugging Face sources, and an
+unreachable hub answered at once."""
 
 from __future__ import annotations
 
@@ -47,6 +48,22 @@ async def test_windows_span_the_file_and_the_appended_rows(tmp_path: Path, data_
     await reopened.release(dataset)
     assert (await reopened.window(dataset, 0, 10)).total == 4
     await reopened.close()
+
+
+async def test_a_new_registration_starts_without_rows_an_earlier_one_left(tmp_path: Path, data_file: Path) -> None:
+    provider = LocalFSDatasets("localfs", LocalFSConfig(), tmp_path)
+    dataset = await provider.prepare(file_dataset(data_file))
+    await provider.append(dataset, [{"input_query": "q4", "expected_answer": "a4"}])
+    other = res.Dataset(identifier="other", purpose=dataset.purpose, source=dataset.source)
+    await provider.append(other, [{"input_query": "x", "expected_answer": "y"}])  # rows without a registration
+    assert await provider.kept() == ["other", "qa"]
+    await provider.prepare(file_dataset(data_file))  # "qa" registered again: the leftover row is not its
+    assert (await provider.window(dataset, 0, 10)).total == 4
+    assert await provider.kept() == ["other"]
+    await provider.forget("other")
+    await provider.forget("never-had-rows")
+    assert await provider.kept() == []
+    await provider.close()
 
 
 async def test_an_append_missing_a_column_stores_nothing(tmp_path: Path, data_file: Path) -> None:

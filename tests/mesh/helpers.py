@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -12,11 +15,13 @@ import pytest
 from google.protobuf import struct_pb2
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
+from llama.vector_io.v1 import vector_io_pb2
 from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.errors import error_info
 
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+WRITER_WAIT_SECONDS = 300  # a loaded machine is slow; a broken mesh never gets there
 
 
 def start_training_mesh(root: Path, services: set[str]) -> LocalMesh:
@@ -27,6 +32,15 @@ def start_training_mesh(root: Path, services: set[str]) -> LocalMesh:
     mesh = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
     mesh.start(only=services)
     return mesh
+
+
+def marker_chunk(number: int, dimension: int = 384) -> vector_io_pb2.Chunk:
+    """Chunk `c<number>` with the text `marker <number>` and a one-hot embedding (no embedding model needed)."""
+    embedding = [0.0] * dimension
+    embedding[number % dimension] = 1.0
+    return vector_io_pb2.Chunk(
+        chunk_id=f"c{number}", content=content_pb2.Content(text=f"marker {number}"), embedding=embedding
+    )
 
 
 def struct(**values: object) -> struct_pb2.Struct:
@@ -81,3 +95,38 @@ def run_cli(
         env=env,
         input=input,
     )
+
+
+class Writer(threading.Thread):
+    """Calls `write(n)` for n = 0, 1, 2... until stopped; remembers which calls were acknowledged and the status
+    codes of those that failed."""
+
+    def __init__(self, write: Callable[[int], object]) -> None:
+        super().__init__(daemon=True)
+        self._write = write
+        self._stopping = threading.Event()
+        self.acknowledged: list[int] = []
+        self.failures: list[grpc.StatusCode] = []
+        self.errors: list[str] = []  # the failures' details, for assertion messages
+
+    def run(self) -> None:
+        number = 0
+        while not self._stopping.is_set():
+            try:
+                self._write(number)
+                self.acknowledged.append(number)
+            except grpc.RpcError as error:
+                self.failures.append(error.code())
+                self.errors.append(f"{error.code().name}: {error.details()}")
+                self._stopping.wait(0.1)
+            number += 1
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + WRITER_WAIT_SECONDS
+        while len(self.acknowledged) < count:
+            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} writes acknowledged: {self.errors}"
+            self._stopping.wait(0.05)
+
+    def finish(self) -> None:
+        self._stopping.set()
+        self.join(timeout=WRITER_WAIT_SECONDS)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +30,16 @@ from llama.tool_runtime.v1 import tool_runtime_pb2, tool_runtime_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.mesh_identity import peer_metadata
-from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, assistant, expect_error, greedy, user
+from tests.mesh.helpers import (
+    CHAT_MODEL,
+    EMBEDDING_MODEL,
+    Writer,
+    assistant,
+    expect_error,
+    greedy,
+    marker_chunk,
+    user,
+)
 
 WAIT_SECONDS = 300  # bounds on every wait below; a loaded machine is slow, a broken mesh never gets there
 DIMENSION = 384
@@ -44,47 +52,6 @@ def _row(number: int) -> struct_pb2.Struct:
     row = struct_pb2.Struct()
     row.update({"input_query": f"q{number}", "expected_answer": str(number), "chat_completion_input": "[]"})
     return row
-
-
-def _chunk(number: int) -> vector_io_pb2.Chunk:
-    embedding = [0.0] * DIMENSION
-    embedding[number % DIMENSION] = 1.0
-    return vector_io_pb2.Chunk(
-        chunk_id=f"c{number}", content=content_pb2.Content(text=f"marker {number}"), embedding=embedding
-    )
-
-
-class Writer(threading.Thread):
-    """Calls `write(n)` for n = 0, 1, 2... until stopped; remembers which calls were acknowledged and the status
-    codes of those that failed."""
-
-    def __init__(self, write: Callable[[int], object]) -> None:
-        super().__init__(daemon=True)
-        self._write = write
-        self._stopping = threading.Event()
-        self.acknowledged: list[int] = []
-        self.failures: list[grpc.StatusCode] = []
-
-    def run(self) -> None:
-        number = 0
-        while not self._stopping.is_set():
-            try:
-                self._write(number)
-                self.acknowledged.append(number)
-            except grpc.RpcError as error:
-                self.failures.append(error.code())
-                self._stopping.wait(0.1)
-            number += 1
-
-    def wait_for(self, count: int) -> None:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while len(self.acknowledged) < count:
-            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} writes acknowledged: {self.failures}"
-            self._stopping.wait(0.05)
-
-    def finish(self) -> None:
-        self._stopping.set()
-        self.join(timeout=WAIT_SECONDS)
 
 
 @pytest.fixture
@@ -133,7 +100,7 @@ def test_killed_processes_come_back_and_keep_what_they_acknowledged(mesh: LocalM
         registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), timeout=60)
 
         def insert(number: int) -> object:
-            request = vector_io_pb2.InsertChunksRequest(vector_db_id=VECTOR_DB, chunks=[_chunk(number)])
+            request = vector_io_pb2.InsertChunksRequest(vector_db_id=VECTOR_DB, chunks=[marker_chunk(number)])
             return vectors.InsertChunks(request, timeout=10)
 
         def append(number: int) -> object:

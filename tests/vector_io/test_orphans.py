@@ -10,6 +10,8 @@ import grpc
 import pytest
 
 from llama.common.v1 import resources_pb2 as res
+from llama_mesh import orphan_sweep
+from llama_mesh.runtime.config import AuthConfig
 from llama_mesh.runtime.errors import RemoteError
 from services.vector_io import orphans
 from services.vector_io.provider import SearchMode, SearchQuery, StoredChunk
@@ -27,7 +29,7 @@ def _chunk(text: str) -> StoredChunk:
 async def test_orphans_are_dropped_once_the_registry_answers(
     engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(orphans, "RETRY_S", (0.01, 0.01))
+    monkeypatch.setattr(orphan_sweep, "RETRY_S", (0.01, 0.01))
     store = make_store(engine, tmp_path)
     await store.start()
     stores = VectorStores({"qdrant": store})
@@ -49,7 +51,8 @@ async def test_orphans_are_dropped_once_the_registry_answers(
                 raise answer
             return answer  # type: ignore[return-value]
 
-        dropped = await orphans.sweep_orphans(stores, candidates, list_registered, delay=0)
+        sweep = orphans.collection_sweep(AuthConfig(), stores, list_registered, delay=0)
+        dropped = await sweep.run(candidates)
         assert dropped == ["orphan"] and answers == []
         assert await store.collections() == ["fresh", "kept"]
         hits = await store.search("kept", DIM, SearchQuery(SearchMode.KEYWORD, "kept", None, 10))

@@ -52,10 +52,16 @@ class LocalFSDatasets(DatasetProvider):
         check_purpose(dataset.purpose)
         rows = await self._source_rows(dataset, registering=True)
         check_columns(rows, dataset.purpose, SOURCE_FIELD)
+        # Rows left under this id by an earlier registration (an append that raced its unregister, or a crash
+        # between the registry's delete and the release) are not this dataset's.
+        await self.forget(dataset.identifier)
         return dataset
 
-    async def release(self, dataset: res.Dataset) -> None:
-        await asyncio.to_thread(self._appended.drop, dataset.identifier)
+    async def kept(self) -> list[str]:
+        return await asyncio.to_thread(self._appended.dataset_ids)
+
+    async def forget(self, dataset_id: str) -> None:
+        await asyncio.to_thread(self._appended.drop, dataset_id)
 
     async def window(self, dataset: res.Dataset, start: int, limit: int) -> RowsWindow:
         base = await self._source_rows(dataset, registering=False)
