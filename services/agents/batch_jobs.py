@@ -133,7 +133,14 @@ class BatchJobs:
         except Exception as exc:
             log.exception("batch job %s failed", job.job_id)
             job.status = jobs_pb2.JOB_STATUS_FAILED
-            job.error.CopyFrom(stream_error_pb2.StreamError(code=13, reason="JOB_FAILED", message=str(exc)))
+            # a mesh error's message is written for callers; any other exception's text (a path, an address) is not
+            message = (
+                exc.message
+                if isinstance(exc, MeshError)
+                else f"the batch job failed on an internal error ({type(exc).__name__}); the agents service's log "
+                "has the details"
+            )
+            job.error.CopyFrom(stream_error_pb2.StreamError(code=13, reason="JOB_FAILED", message=message))
         finally:
             job.end_time.GetCurrentTime()
             self._store.put_job(agent_id, job)

@@ -88,7 +88,10 @@ class TrainingJobs:
             if code == 0 and failure is None:
                 await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_COMPLETED)
             else:
-                failure = failure or _failed(f"the training process exited with code {code}; see {self._log(job_id)}")
+                failure = failure or _failed(
+                    f"the training process exited with code {code}; the post-training service's log of job "
+                    f"{job_id} has the details"
+                )
                 log.info("training job %s failed: %s", job_id, failure.message)
                 await self._db(self._store.finish, job_id, jobs_pb2.JOB_STATUS_FAILED, failure)
         except asyncio.CancelledError:
