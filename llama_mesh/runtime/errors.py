@@ -7,12 +7,25 @@ Anything else becomes INTERNAL with a generic message; the traceback goes to the
 
 from __future__ import annotations
 
+import logging
+import re
+
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 ERROR_DOMAIN = "llama-mesh"
+log = logging.getLogger(__name__)
+# An absolute file path (not the path of a URL: no scheme, host or word just before it).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:/[^\s'\"/:,;()\[\]{}<>]+)+")
+
+
+def without_paths(text: str) -> str:
+    """`text` with every absolute file path in it cut to its last part (`/srv/mesh/data/rows.parquet` ->
+    `rows.parquet`): for the text of a library's exception that goes into a message to a caller, which must name no
+    directory of the server. Logs keep the whole text."""
+    return _ABSOLUTE_PATH.sub(lambda match: match.group(0).rsplit("/", 1)[1], text)
 
 
 class MeshError(Exception):
@@ -104,8 +117,13 @@ class RemoteError(MeshError):
 
     def __init__(self, error: grpc.aio.AioRpcError) -> None:
         info = error_info(error)
+        message = error.details() or error.code().name
+        if error.code() == grpc.StatusCode.UNAVAILABLE and not answered_by_service(error):
+            # gRPC's own text names the address it could not reach: the log has it, the caller gets what failed
+            log.warning("a call through the mesh failed: %s", message)
+            message = "the mesh's gateway is not reachable from this service (UNAVAILABLE); its log has the details"
         super().__init__(
-            error.details() or error.code().name,
+            message,
             reason=info.reason if info else error.code().name,
             **(dict(info.metadata) if info else {}),
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ _EMBEDDING_IPV4 = tuple(
     ipaddress.ip_network(prefix)
     for prefix in ("::ffff:0:0/96", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32")
 )
+
+log = logging.getLogger(__name__)
 
 
 def is_public(address: str) -> bool:
@@ -87,10 +90,11 @@ async def checked_address(host: str, port: int, policy: UrlPolicy) -> str:
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     private = [address for address in addresses if not is_public(address)]
     if private or not addresses:
+        log.info("refused %s: it resolves to %s", host, ", ".join(private) or "nothing")  # the caller gets no address
         raise InvalidArgument(
             policy.field,
-            f"{host!r} resolves to a non-public address ({', '.join(private)}); this service does not contact those "
-            "unless its provider config allows the host",
+            f"{host!r} is or resolves to a non-public address; this service does not contact those unless its "
+            "provider config allows the host",
             reason="URL_NOT_ALLOWED",
         )
     return addresses[0]

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from llama_mesh.runtime.errors import without_paths
 from services.datasetio.row_values import Row, json_safe
 
 FORMATS = (".jsonl", ".csv", ".parquet")
@@ -85,7 +86,7 @@ def _parquet_rows(path: Path) -> list[Row]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise SourceError(f"{path.name}: not a readable Parquet file ({exc})") from exc
+        raise SourceError(f"{path.name}: not a readable Parquet file ({without_paths(str(exc))})") from exc
     return [json_safe(row) for row in table.to_pylist()]
 
 
@@ -104,6 +105,7 @@ def read_rows(path: Path) -> list[Row]:
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except FileNotFoundError as exc:
-        raise SourceError(f"{path} does not exist", reason="DATASET_FILE_NOT_FOUND") from exc
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})", reason="DATASET_FILE_UNREADABLE") from exc
+        raise SourceError(f"{path.name} does not exist", reason="DATASET_FILE_NOT_FOUND") from exc
+    except OSError as exc:  # its text names the resolved path: the file's name only, and why
+        why = exc.strerror or type(exc).__name__
+        raise SourceError(f"{path.name}: cannot be read ({why})", reason="DATASET_FILE_UNREADABLE") from exc

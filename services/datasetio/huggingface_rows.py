@@ -8,11 +8,12 @@ UNAVAILABLE with the reason, and a load is bounded by the provider's load timeou
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 import httpx
 
-from llama_mesh.runtime.errors import InvalidArgument, NotFound, Unavailable
+from llama_mesh.runtime.errors import InvalidArgument, NotFound, Unavailable, without_paths
 from services.datasetio.row_values import Row, json_safe
 from services.datasetio.sources import URI_FIELD, HuggingFaceSource
 
@@ -21,6 +22,9 @@ _TRUE = {"1", "true", "yes", "on"}
 
 def hub_offline() -> bool:
     return any(os.environ.get(name, "").lower() in _TRUE for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+log = logging.getLogger(__name__)
 
 
 def hub_endpoint() -> str:
@@ -36,11 +40,12 @@ async def probe_hub(source: HuggingFaceSource, timeout_s: float) -> None:
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=True) as client:
             response = await client.get(url, headers=headers)
     except httpx.HTTPError as exc:
+        # the hub may be a mirror inside the operator's network (HF_ENDPOINT): its address goes to the log only
+        log.warning("the Hugging Face hub at %s is not reachable: %s", hub_endpoint(), exc or type(exc).__name__)
         raise Unavailable(
-            f"{source.label}: the Hugging Face hub at {hub_endpoint()} is not reachable ({type(exc).__name__}: "
-            f"{exc or 'no answer'}); register a local copy of the dataset (file:// JSONL, CSV or Parquet) instead",
+            f"{source.label}: the Hugging Face hub is not reachable from the datasetio service "
+            f"({type(exc).__name__}); register a local copy of the dataset (file:// JSONL, CSV or Parquet) instead",
             reason="HUGGINGFACE_UNREACHABLE",
-            endpoint=hub_endpoint(),
         ) from exc
     if response.status_code in (401, 404):
         raise NotFound(
@@ -84,11 +89,13 @@ async def huggingface_rows(source: HuggingFaceSource, probe_timeout_s: float, lo
     except ValueError as exc:  # e.g. an unknown split or configuration
         if offline:
             raise _offline_error(source, exc) from exc
-        raise InvalidArgument(URI_FIELD, f"{source.label}: {exc}", reason="HUGGINGFACE_DATASET_INVALID") from exc
+        raise InvalidArgument(
+            URI_FIELD, f"{source.label}: {without_paths(str(exc))}", reason="HUGGINGFACE_DATASET_INVALID"
+        ) from exc
     except (OSError, ConnectionError) as exc:  # not cached offline, or the connection dropped while loading
         if offline:
             raise _offline_error(source, exc) from exc
-        raise Unavailable(f"{source.label}: {exc}", reason="HUGGINGFACE_UNREACHABLE") from exc
+        raise Unavailable(f"{source.label}: {without_paths(str(exc))}", reason="HUGGINGFACE_UNREACHABLE") from exc
 
 
 def _offline_error(source: HuggingFaceSource, exc: Exception) -> Unavailable:

@@ -29,6 +29,8 @@ class InlineSource:
 @dataclass(frozen=True)
 class FileSource:
     path: Path
+    # the uri as the caller gave it: what messages name (never `path`, which is resolved where the service runs)
+    uri: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,8 @@ def local_path(uri: str, allowed_dirs: tuple[Path, ...]) -> Path:
     if not any(resolved.is_relative_to(root) for root in allowed_dirs):
         raise InvalidArgument(
             URI_FIELD,
-            f"{uri!r} is outside the directories the datasetio service may read "
-            f"({', '.join(str(root) for root in allowed_dirs)}); copy the file there or add its directory to the "
-            "provider's allowed_dirs",
+            f"{uri!r} is outside the directories the datasetio service may read; copy the file into one of them "
+            "(its provider's allowed_dirs, which the operator of the mesh sets) or register the rows inline",
             reason="PATH_NOT_ALLOWED",
         )
     return resolved
@@ -105,5 +106,5 @@ def parse_source(dataset: res.Dataset, allowed_dirs: tuple[Path, ...]) -> Source
     if scheme in HF_SCHEMES:
         return huggingface_source(uri)
     if scheme in ("", "file"):
-        return FileSource(local_path(uri, allowed_dirs))
+        return FileSource(local_path(uri, allowed_dirs), uri)
     raise InvalidArgument(URI_FIELD, f"unsupported scheme {scheme!r}: use file:// (or a path) or huggingface://")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from llama_mesh import checkpoints
+from llama_mesh.runtime.errors import without_paths
 
 LORA_MODULES = {"q_proj": "q_proj", "k_proj": "k_proj", "v_proj": "v_proj", "output_proj": "o_proj"}
 MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
@@ -322,7 +323,7 @@ def main() -> None:
     try:
         train(spec)
     except Exception as exc:  # reported to the service, which records the job FAILED with this message
-        emit("error", message=f"{type(exc).__name__}: {exc}")
+        emit("error", message=f"{type(exc).__name__}: {without_paths(str(exc))}")  # callers see it: no paths
         raise
     finally:
         shutil.rmtree(Path(spec["work_dir"]) / "trainer", ignore_errors=True)

@@ -115,21 +115,23 @@ def allowed_path(uri: str, policy: SourcePolicy, field: str) -> Path:
         if resolved.is_relative_to(data_dir) and not resolved.is_relative_to(data_dir / DOCUMENTS_FOLDER):
             raise InvalidArgument(
                 field,
-                f"{uri!r} is inside the mesh's data dir, whose files are its own databases; put documents in "
-                f"{data_dir / DOCUMENTS_FOLDER}",
+                f"{uri!r} is inside the mesh's data dir, whose files are its own databases; put documents in its "
+                f"{DOCUMENTS_FOLDER!r} folder",
                 reason="PATH_NOT_ALLOWED",
             )
     if not any(resolved.is_relative_to(root.resolve()) for root in policy.allowed_dirs):
         raise InvalidArgument(
             field,
-            f"{uri!r} is outside the directories this service may read "
-            f"({', '.join(str(root) for root in policy.allowed_dirs)})",
+            f"{uri!r} is outside the directories this service may read (its provider's allowed_dirs, which the "
+            "operator of the mesh sets)",
             reason="PATH_NOT_ALLOWED",
         )
     return resolved
 
 
-async def read_path(path: Path, field: str) -> bytes:
+async def read_path(path: Path, uri: str, field: str) -> bytes:
+    """The file's bytes; errors name `uri` as the caller gave it, never the resolved path."""
+
     def read() -> bytes:
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
             raise InvalidArgument(field, f"documents are at most {MAX_DOCUMENT_BYTES} bytes")
@@ -139,7 +141,7 @@ async def read_path(path: Path, field: str) -> bytes:
         return await asyncio.to_thread(read)
     except OSError as exc:
         raise FailedPrecondition(
-            f"{field}: cannot read {str(path)!r}: {exc.strerror}", reason="DOCUMENT_UNREADABLE"
+            f"{field}: cannot read {uri!r}: {exc.strerror or type(exc).__name__}", reason="DOCUMENT_UNREADABLE"
         ) from exc
 
 
@@ -159,7 +161,10 @@ async def fetch_url(uri: str, policy: SourcePolicy, field: str) -> tuple[bytes, 
             body = await read_bounded(response.aiter_bytes(), MAX_DOCUMENT_BYTES, f"document {uri!r}", field)
             return body, response.headers.get("content-type", "")
     except httpx.HTTPError as exc:
-        raise FailedPrecondition(f"{field}: cannot fetch {uri!r}: {exc}", reason="DOCUMENT_UNREACHABLE") from exc
+        # httpx's text may name the address the host resolved to: the kind of failure only
+        raise FailedPrecondition(
+            f"{field}: cannot fetch {uri!r} ({type(exc).__name__})", reason="DOCUMENT_UNREACHABLE"
+        ) from exc
 
 
 def data_url(uri: str, field: str) -> tuple[bytes, str]:
@@ -185,7 +190,7 @@ async def document_text(uri: str, mime_type: str, policy: SourcePolicy, field: s
         kind = guess_type("", mime_type or served_type)
     elif uri.startswith("file://") or uri.startswith("/"):
         path = allowed_path(uri, policy, field)
-        data = await read_path(path, field)
+        data = await read_path(path, uri, field)
         kind = guess_type(str(path), mime_type)
     else:
         raise InvalidArgument(field, f"unsupported document URI {uri!r}: use http(s)://, file://, data: or a path")

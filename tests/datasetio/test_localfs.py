@@ -92,6 +92,7 @@ async def test_an_unreachable_hub_is_unavailable_at_once(tmp_path: Path, monkeyp
     with pytest.raises(Unavailable) as caught:
         await provider.prepare(dataset)
     assert caught.value.reason == "HUGGINGFACE_UNREACHABLE" and "not reachable" in caught.value.message
+    assert "127.0.0.1" not in caught.value.message and not caught.value.metadata  # the hub's address: the log's
     await provider.close()
 
 

@@ -218,13 +218,29 @@ def test_a_file_without_the_purpose_columns_is_refused(registry, data_dir: Path)
     assert reason_and_field(error)[0] == "MISSING_COLUMN"
 
 
-def test_a_path_outside_the_allowed_dirs_is_refused(registry, tmp_path: Path) -> None:
+def test_a_path_outside_the_allowed_dirs_is_refused(registry, tmp_path: Path, data_dir: Path) -> None:
     outside = write_jsonl(tmp_path / "secret.jsonl", ROWS)
     error = expect_error(
         lambda: register(registry, "test/outside", uri=f"file://{outside}"), grpc.StatusCode.INVALID_ARGUMENT
     )
     assert reason_and_field(error) == ("PATH_NOT_ALLOWED", "dataset.source.uri")
     assert "outside the directories" in error.details()
+    assert str(outside) in error.details() and str(data_dir) not in error.details()  # not the allowed dirs
+
+
+def test_a_missing_or_unreadable_file_is_named_as_the_caller_gave_it(registry, data_dir: Path) -> None:
+    """The uri as given (the caller knows it), never the path the service resolved it to (symlinks followed)."""
+    (data_dir / "alias").symlink_to(data_dir / "real-folder", target_is_directory=True)
+    (data_dir / "real-folder").mkdir()
+    uri = f"file://{data_dir}/alias/missing.jsonl"
+    error = expect_error(lambda: register(registry, "test/missing", uri=uri), grpc.StatusCode.INVALID_ARGUMENT)
+    assert reason_and_field(error) == ("DATASET_FILE_NOT_FOUND", "dataset.source.uri")
+    assert uri in error.details() and "real-folder" not in error.details(), error.details()
+    (data_dir / "real-folder" / "folder.jsonl").mkdir()  # unreadable as a file, whoever runs the service
+    uri = f"file://{data_dir}/alias/folder.jsonl"
+    error = expect_error(lambda: register(registry, "test/folder", uri=uri), grpc.StatusCode.INVALID_ARGUMENT)
+    assert reason_and_field(error) == ("DATASET_FILE_UNREADABLE", "dataset.source.uri")
+    assert "real-folder" not in error.details() and str(data_dir) not in error.details(), error.details()
 
 
 def test_huggingface_sources_are_unavailable_without_the_hub(registry) -> None:

@@ -220,6 +220,7 @@ def test_bad_input_is_refused_before_anything_is_written(mesh, training, dataset
     for request, code, reason, field in cases:
         error = expect_error(lambda request=request: training.SupervisedFineTune(request, timeout=60), code)
         assert reason_and_field(error) == (reason, field), error.details()
+        assert mesh.config.data_dir not in error.details()  # no directory of the server (the checkpoint root's)
     error = expect_error(lambda: training.SupervisedFineTune(_sft(dataset="no-answers"), timeout=60),
                          grpc.StatusCode.INVALID_ARGUMENT)  # fmt: skip
     assert "dataset 'no-answers': row 1: column expected_answer or answer is missing" in error.details()
@@ -256,6 +257,7 @@ def test_a_model_cannot_name_a_file_outside_the_checkpoint_dir(mesh, registry, t
             grpc.StatusCode.INVALID_ARGUMENT,
         )
         assert reason_and_field(error) == ("NOT_A_CHECKPOINT", "model.provider_resource_id"), error.details()
+        assert str(root) not in error.details() and mesh.config.data_dir not in error.details()
     result = run_cli(mesh, "models", "register", "attack", "--provider-id", "llama-cpp", "--provider-resource-id",
                      "/etc/passwd", columns=400)  # fmt: skip
     assert result.returncode != 0 and "is not a post-training checkpoint" in result.stderr

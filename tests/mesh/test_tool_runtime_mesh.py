@@ -5,6 +5,7 @@ server that the test starts."""
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,10 +184,17 @@ def test_chunks_overlap_by_tokens(tools, registry, allowed_dir: Path) -> None:
         registry.UnregisterVectorDB(registry_pb2.UnregisterVectorDBRequest(vector_db_id="rag-chunks"))
 
 
-def test_path_outside_allowed_dirs_is_refused(tools, rag_db, tmp_path: Path) -> None:
+def test_path_outside_allowed_dirs_is_refused(tools, rag_db, tmp_path: Path, allowed_dir: Path) -> None:
+    """Refused naming the path as the caller gave it, never the directories the service may read."""
     secret = tmp_path / "secret.txt"
     secret.write_text("do not index me")
-    for uri in (f"file://{secret}", str(secret), f"file://{Path(secret.parent, '..', secret.parent.name, 'x.txt')}"):
+    database = allowed_dir.parent / "registry.db"  # inside the data dir, outside its documents folder
+    for uri in (
+        f"file://{secret}",
+        str(secret),
+        f"file://{Path(secret.parent, '..', secret.parent.name, 'x.txt')}",
+        f"file://{database}",
+    ):
         error = expect_error(
             lambda uri=uri: tools.InsertDocuments(
                 pb.InsertDocumentsRequest(vector_db_id=rag_db, documents=[pb.RAGDocument(document_id="s", uri=uri)])
@@ -194,6 +202,7 @@ def test_path_outside_allowed_dirs_is_refused(tools, rag_db, tmp_path: Path) -> 
             grpc.StatusCode.INVALID_ARGUMENT,
         )
         assert reason_and_field(error) == ("PATH_NOT_ALLOWED", "documents[0].uri")
+        assert uri in error.details() and str(allowed_dir) not in error.details(), error.details()
 
 
 class _RecordingHandler(http.server.BaseHTTPRequestHandler):
@@ -295,7 +304,11 @@ def test_mcp_tool_group_end_to_end(registry, tools, mcp_endpoint: str) -> None:
 
 def test_unreachable_mcp_server_is_refused_and_not_stored(registry) -> None:
     uri = f"http://127.0.0.1:{free_loopback_port()}/mcp"
-    expect_error(lambda: register_mcp(registry, "mcp::down", uri), grpc.StatusCode.UNAVAILABLE)
+    error = expect_error(lambda: register_mcp(registry, "mcp::down", uri), grpc.StatusCode.UNAVAILABLE)
+    # the endpoint as registered, and the kind of failure; the library's text (addresses it tried) stays in the log
+    assert re.fullmatch(
+        rf"MCP server {re.escape(uri)} of tool group 'mcp::down' is not reachable \(\w+\)", error.details()
+    )
     expect_error(
         lambda: registry.GetToolGroup(registry_pb2.GetToolGroupRequest(tool_group_id="mcp::down")),
         grpc.StatusCode.NOT_FOUND,

@@ -31,6 +31,7 @@ async def test_a_call_to_nothing_is_a_remote_error_with_unavailable() -> None:
     with pytest.raises(RemoteError) as failed:
         await client.call(client.registry.ListModels, registry_pb2.ListModelsRequest(), 2.0)
     assert failed.value.code == grpc.StatusCode.UNAVAILABLE
+    assert "127.0.0.1" not in failed.value.message and "not reachable" in failed.value.message  # the log has where
     await client.close()
 
 

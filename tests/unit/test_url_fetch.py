@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from llama_mesh.runtime import url_fetch
-from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, without_paths
 from llama_mesh.runtime.url_fetch import UrlPolicy, is_public, pinned_client, pinned_client_factory, read_bounded
 from services.tool_runtime import document_sources
 from services.tool_runtime.document_sources import SourcePolicy, allowed_path, fetch_url
@@ -157,6 +157,7 @@ def test_a_name_resolving_to_loopback_is_refused_before_contact(server, lookups)
     with pytest.raises(InvalidArgument) as caught:
         asyncio.run(fetch_url(f"http://inside.example:{port}/doc", SourcePolicy(()), "documents[0].uri"))
     assert caught.value.reason == "URL_NOT_ALLOWED"
+    assert "127.0.0.1" not in caught.value.message  # what an internal name resolves to is the log's, not the caller's
     assert contacts == []
 
 
@@ -206,3 +207,9 @@ def test_only_http_urls_are_fetched() -> None:
     for uri in ("ftp://x/y", "file:///etc/passwd", "http://a\x00b/"):
         with pytest.raises(InvalidArgument):
             asyncio.run(url_fetch.check_public_url(uri, UrlPolicy("uri", "UNREACHABLE")))
+
+
+def test_library_text_keeps_urls_and_loses_directories() -> None:
+    text = "Could not open '/srv/mesh/data/rows.parquet' ([Errno 2] No such file: /cache/hf/x) from http://h:80/v1/a"
+    assert without_paths(text) == "Could not open 'rows.parquet' ([Errno 2] No such file: x) from http://h:80/v1/a"
+    assert without_paths("tokens/s, and/or file:///abs/path.jsonl") == "tokens/s, and/or file:///abs/path.jsonl"

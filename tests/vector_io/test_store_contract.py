@@ -4,13 +4,14 @@ local mode. Real engines on disk in a temp dir; small hand-made 4-d vectors so t
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from llama_mesh.runtime.config import ProviderConfig, load_run_config
-from llama_mesh.runtime.errors import FailedPrecondition, NotFound
+from llama_mesh.runtime.errors import FailedPrecondition, NotFound, Unavailable
 from services.vector_io.provider import SearchMode, SearchQuery, StoredChunk, VectorStore
 from services.vector_io.providers import PROVIDER_TYPES
 from services.vector_io.providers.qdrant import QdrantVectorStore
@@ -194,11 +195,29 @@ async def test_an_edge_shard_held_by_another_store_is_a_clear_error(tmp_path: Pa
         with pytest.raises(FailedPrecondition) as refused:
             await other.create_collection("docs", DIM)
         assert refused.value.reason == "VECTOR_STORE_UNAVAILABLE"
+        assert "tmp" not in refused.value.message and str(tmp_path.name) not in refused.value.message
         await holder.upsert("docs", DIM, [stored("paris")])  # the holder is unaffected
         assert await ids(holder, ask(SearchMode.VECTOR, vector=[1.0, 0.0, 0.0, 0.0])) == ["paris"]
     finally:
         await other.close()
         await holder.close()
+
+
+@pytest.mark.parametrize("prefer_grpc", [False, True])
+async def test_an_unreachable_qdrant_server_is_unavailable_without_its_address(prefer_grpc: bool) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = QdrantConfig(url=f"http://127.0.0.1:{port}", prefer_grpc=prefer_grpc, timeout_s=5)
+    store = QdrantVectorStore(config, default_path=Path("unused"))
+    await store.start()
+    try:
+        with pytest.raises(Unavailable) as refused:
+            await store.create_collection("docs", DIM)
+    finally:
+        await store.close()
+    assert refused.value.reason == "VECTOR_STORE_UNAVAILABLE"
+    assert "127.0.0.1" not in refused.value.message and str(port) not in refused.value.message
 
 
 async def test_a_write_after_the_drop_does_not_bring_the_collection_back(store: VectorStore) -> None:

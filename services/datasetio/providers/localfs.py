@@ -97,7 +97,7 @@ class LocalFSDatasets(DatasetProvider):
         source = await self._source(dataset)
         try:
             if isinstance(source, FileSource):
-                return await self._file_rows(source.path)
+                return await self._file_rows(source)
             if isinstance(source, HuggingFaceSource):
                 key = (source.repo, source.split, tuple(sorted(source.options.items())))
                 cached = self._cached(key)
@@ -124,11 +124,12 @@ class LocalFSDatasets(DatasetProvider):
         """The dataset's source; resolving a path touches the file system, so it runs in a worker thread."""
         return await asyncio.to_thread(parse_source, dataset, self._allowed)
 
-    async def _file_rows(self, path: Path) -> list[Row]:
+    async def _file_rows(self, source: FileSource) -> list[Row]:
+        path = source.path
         try:
             stat = await asyncio.to_thread(path.stat)
         except FileNotFoundError as exc:
-            raise SourceError(f"{path} does not exist", reason="DATASET_FILE_NOT_FOUND") from exc
+            raise SourceError(f"{source.uri!r} does not exist", reason="DATASET_FILE_NOT_FOUND") from exc
         key = (str(path), stat.st_mtime_ns, stat.st_size)
         cached = self._cached(key)
         if cached is None:

@@ -15,7 +15,7 @@ from llama_mesh.checkpoints import GGUF_FILE, checkpoint_root, find_checkpoint
 from llama_mesh.model_conversion import ModelConversionError
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
-from llama_mesh.runtime.errors import FailedPrecondition, NotFound
+from llama_mesh.runtime.errors import FailedPrecondition, NotFound, without_paths
 from llama_mesh.runtime.hosted_providers import HostedProviders
 from services.inference.provider import ChatEngine, Embedder, ModelLoadError, TextEngine
 
@@ -153,17 +153,19 @@ class InferenceProvider:
                     engine = await asyncio.to_thread(self._factory, name, self.models[name])
                     await engine.start()
                 except (ModelLoadError, ModelSourceError, ModelConversionError) as exc:
+                    log.warning("provider %s cannot load model %s: %s", self.provider_id, name, exc)
+                    why = without_paths(str(exc))  # the log has the files; the caller gets their names
                     setting = getattr(exc, "setting", None)
                     if setting is not None:  # the model does not fit what this setting gives it
                         raise FailedPrecondition(
                             f"provider {self.provider_id!r} cannot serve model {name!r} with its {setting} "
-                            f"setting: {exc}",
+                            f"setting: {why}",
                             reason="ENGINE_SETTING_UNSATISFIABLE",
                             provider_id=self.provider_id,
                             setting=setting,
                         ) from exc
                     raise FailedPrecondition(
-                        f"provider {self.provider_id!r} cannot load model {name!r}: {exc}",
+                        f"provider {self.provider_id!r} cannot load model {name!r}: {why}",
                         reason="MODEL_LOAD_FAILED",
                         provider_id=self.provider_id,
                     ) from exc

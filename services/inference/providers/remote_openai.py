@@ -142,7 +142,8 @@ class RemoteOpenAIEngine(ChatEngine):
             raise ModelLoadError("remote::openai needs the server's model name (the model entry's source)")
         if context_length < 1 or timeout_s <= 0 or max_concurrency < 1:
             raise ModelLoadError("remote::openai: context_length, timeout_s and max_concurrency must be positive")
-        self._base_url = base_url.strip().rstrip("/")  # named in error messages: it holds no credentials
+        # named in the log only: messages to callers name no internal address
+        self._base_url = base_url.strip().rstrip("/")
         self._model = model
         self._api_key = api_key or None
         self._context_length = context_length
@@ -169,14 +170,15 @@ class RemoteOpenAIEngine(ChatEngine):
             response = await self._http().get("models")
         except httpx.HTTPError as exc:
             await self._drop_client()
-            raise ModelLoadError(f"the remote server {self._base_url} does not answer: {self._describe(exc)}") from exc
+            log.warning("the remote server %s does not answer: %s", self._base_url, self._describe(exc))
+            raise ModelLoadError(f"the remote server does not answer: {self._describe(exc)}") from exc
         if response.status_code != 200:
             await self._drop_client()
             if response.status_code in (401, 403):
-                raise ModelLoadError(f"the remote server {self._base_url} refused the API key")
+                raise ModelLoadError("the remote server refused the API key")
             hint = " (does base_url end with /v1?)" if response.status_code == 404 else ""
             raise ModelLoadError(
-                f"the remote server {self._base_url} answered GET /models with HTTP {response.status_code}"
+                f"the remote server answered GET /models with HTTP {response.status_code}"
                 f"{hint}: {self._error_text(response.text)}"
             )
         try:
@@ -184,13 +186,11 @@ class RemoteOpenAIEngine(ChatEngine):
             models = {entry["id"]: entry for entry in listed if isinstance(entry, dict) and "id" in entry}
         except (ValueError, AttributeError) as exc:
             await self._drop_client()
-            raise ModelLoadError(f"the remote server {self._base_url} answered GET /models with no model list") from exc
+            raise ModelLoadError("the remote server answered GET /models with no model list") from exc
         if self._model not in models:
             await self._drop_client()
             served = ", ".join(sorted(models)) or "none"
-            raise ModelLoadError(
-                f"the remote server {self._base_url} does not serve model {self._model!r}; it serves: {served}"
-            )
+            raise ModelLoadError(f"the remote server does not serve model {self._model!r}; it serves: {served}")
         reported = models[self._model].get("max_model_len")
         if isinstance(reported, int) and reported > 0 and reported != self._context_length:
             log.info("remote model %s: the server reports a context of %d tokens", self._model, reported)
@@ -361,7 +361,7 @@ class RemoteOpenAIEngine(ChatEngine):
                             payload = json.loads(event)
                         except ValueError as exc:
                             raise Internal(
-                                f"the remote server {self._base_url} sent an event that is not JSON",
+                                "the remote server sent an event that is not JSON",
                                 reason="REMOTE_PROTOCOL_ERROR",
                             ) from exc
                         if isinstance(payload, dict) and payload.get("error"):
@@ -407,8 +407,7 @@ class RemoteOpenAIEngine(ChatEngine):
     def _final_chunk(self, state: _StreamState) -> GenerationChunk:
         if state.finish_reason is None:
             raise Unavailable(
-                f"the remote server {self._base_url} ended the stream before the answer was finished"
-                " (it failed mid-way: see its log)",
+                "the remote server ended the stream before the answer was finished (it failed mid-way: see its log)",
                 reason="REMOTE_UNAVAILABLE",
             )
         return GenerationChunk(
@@ -457,24 +456,20 @@ class RemoteOpenAIEngine(ChatEngine):
     def _http_error(self, status: int, text: str, input_field: str) -> MeshError:
         message = self._error_text(text)
         if status in (401, 403):
-            return FailedPrecondition(
-                f"the remote server {self._base_url} refused the API key", reason="REMOTE_AUTH_FAILED"
-            )
+            return FailedPrecondition("the remote server refused the API key", reason="REMOTE_AUTH_FAILED")
         if status == 404:
             return FailedPrecondition(
-                f"the remote server {self._base_url} does not serve model {self._model!r}: {message}",
+                f"the remote server does not serve model {self._model!r}: {message}",
                 reason="REMOTE_MODEL_NOT_FOUND",
             )
         if status == 408:
-            return DeadlineExceeded(f"the remote server {self._base_url} timed out: {message}", reason="REMOTE_TIMEOUT")
+            return DeadlineExceeded(f"the remote server timed out: {message}", reason="REMOTE_TIMEOUT")
         if status == 429:
-            return ResourceExhausted(
-                f"the remote server {self._base_url} is rate limiting: {message}", reason="REMOTE_RATE_LIMITED"
-            )
+            return ResourceExhausted(f"the remote server is rate limiting: {message}", reason="REMOTE_RATE_LIMITED")
         if 400 <= status < 500:
             return InvalidArgument(input_field, f"the remote server refused the request: {message}")
         return Unavailable(
-            f"the remote server {self._base_url} failed (HTTP {status}): {message}",
+            f"the remote server failed (HTTP {status}): {message}",
             reason="REMOTE_UNAVAILABLE",
         )
 
@@ -510,21 +505,18 @@ class RemoteOpenAIEngine(ChatEngine):
         return None
 
     def _transport_error(self, exc: httpx.HTTPError) -> MeshError:
+        log.warning("the remote server %s: %s", self._base_url, self._describe(exc))
         if isinstance(exc, httpx.ConnectTimeout):
-            return Unavailable(
-                f"cannot connect to the remote server {self._base_url}: timed out", reason="REMOTE_UNAVAILABLE"
-            )
+            return Unavailable("cannot connect to the remote server: timed out", reason="REMOTE_UNAVAILABLE")
         if isinstance(exc, httpx.TimeoutException):
-            return DeadlineExceeded(
-                f"the remote server {self._base_url} sent nothing for {self._timeout_s:g}s", reason="REMOTE_TIMEOUT"
-            )
+            return DeadlineExceeded(f"the remote server sent nothing for {self._timeout_s:g}s", reason="REMOTE_TIMEOUT")
         if isinstance(exc, httpx.ConnectError):
             return Unavailable(
-                f"cannot connect to the remote server {self._base_url}: {self._describe(exc)}",
+                f"cannot connect to the remote server: {self._describe(exc)}",
                 reason="REMOTE_UNAVAILABLE",
             )
         return Unavailable(
-            f"the connection to the remote server {self._base_url} failed: {self._describe(exc)}",
+            f"the connection to the remote server failed: {self._describe(exc)}",
             reason="REMOTE_UNAVAILABLE",
         )
 

@@ -33,6 +33,7 @@ from llama_mesh.runtime.errors import (
     NotFound,
     RemoteError,
     Unimplemented,
+    without_paths,
 )
 from llama_mesh.runtime.gateway_client import Deadline, GatewayClient
 from llama_mesh.runtime.job_messages import job_message as common_job_message
@@ -264,7 +265,7 @@ class HuggingFacePostTraining(PostTrainingProvider):
         target = checkpoints.inside(self._root, relative)
         if target is None or Path(checkpoint_dir).is_absolute() or ".." in Path(checkpoint_dir).parts:
             raise InvalidArgument(
-                "checkpoint_dir", f"must be a relative directory inside the checkpoint root {self._root}"
+                "checkpoint_dir", "must be a relative directory inside the checkpoint root (no leading '/', no '..')"
             )
         if target.exists():
             raise AlreadyExists(f"checkpoint {relative!r} already exists", reason="CHECKPOINT_EXISTS")
@@ -318,10 +319,15 @@ class HuggingFacePostTraining(PostTrainingProvider):
         try:
             path = resolve_model_source(source) if source else None
         except ModelSourceError as exc:
-            raise FailedPrecondition(str(exc), reason="MODEL_NOT_TRAINABLE", model=model.identifier) from exc
+            raise FailedPrecondition(
+                f"model {model.identifier!r} cannot be trained: {without_paths(str(exc))}",
+                reason="MODEL_NOT_TRAINABLE",
+                model=model.identifier,
+            ) from exc
         if path is None or path.suffix != ".gguf" or not path.is_file():
             raise FailedPrecondition(
-                f"model {model.identifier!r} has no GGUF file this service can train from (source {source!r})",
+                f"model {model.identifier!r} has no GGUF file this service can train from "
+                f"(source {without_paths(source)!r})",
                 reason="MODEL_NOT_TRAINABLE",
                 model=model.identifier,
             )

@@ -11,6 +11,7 @@ HTTP client connects only to the address that was checked (no second lookup a re
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from llama.common.v1 import resources_pb2
 from llama_mesh.runtime.errors import DeadlineExceeded, InvalidArgument, MeshError, NotFound, Unavailable
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url, pinned_client_factory, split_hosts
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 60.0
 ENDPOINT_FIELD = "tool_group.mcp_endpoint.uri"
@@ -106,9 +109,10 @@ async def _session(
         raise
     except TimeoutError as exc:
         raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
-    except Exception as exc:
+    except Exception as exc:  # its text may name the address the host resolved to: the log has it
+        log.warning("MCP server %s of tool group %s is not reachable: %r", uri, tool_group.identifier, exc)
         raise Unavailable(
-            f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable: {exc!r}",
+            f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable ({type(exc).__name__})",
             reason="MCP_SERVER_UNAVAILABLE",
         ) from exc
 

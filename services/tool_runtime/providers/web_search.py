@@ -6,6 +6,7 @@ The API key comes from the provider config or, per request, from the caller's pr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ from llama_mesh.runtime.errors import DeadlineExceeded, FailedPrecondition, Inva
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_http_url, pinned_client
 from services.tool_runtime import provider_data
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
+
+log = logging.getLogger(__name__)
 
 TOOL_NAME = "web_search"
 DEFAULT_URLS = {"brave": "https://api.search.brave.com", "tavily": "https://api.tavily.com"}
@@ -144,8 +147,9 @@ class WebSearchRuntime(ToolRuntimeProvider):
                 f"web search ({self._config.engine}) did not answer in {timeout:.1f}s", reason="SEARCH_TIMEOUT"
             ) from exc
         except httpx.HTTPError as exc:
+            log.warning("web search at %s is not reachable: %s", self._base_url, exc)
             raise Unavailable(
-                f"web search ({self._config.engine}) at {self._base_url} is not reachable: {type(exc).__name__}",
+                f"web search ({self._config.engine}) is not reachable: {type(exc).__name__}",
                 reason="SEARCH_UNAVAILABLE",
             ) from exc
         body = self._checked_body(response)

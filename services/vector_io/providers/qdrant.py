@@ -62,14 +62,18 @@ def _server_errors() -> Iterator[None]:
     """A Qdrant server that cannot be reached is UNAVAILABLE (the caller may retry), not INTERNAL."""
     try:
         yield
-    except ResponseHandlingException as exc:
+    except ResponseHandlingException as exc:  # its text names the server's address: the log only
+        log.warning("the Qdrant server is not reachable: %s", exc.source)
         raise Unavailable(
-            f"the Qdrant server is not reachable: {exc.source}", reason="VECTOR_STORE_UNAVAILABLE"
+            f"the Qdrant server is not reachable ({type(exc.source).__name__}); try again later",
+            reason="VECTOR_STORE_UNAVAILABLE",
         ) from exc
     except grpc.RpcError as exc:
-        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):  # type: ignore[attr-defined]
+        code = exc.code()  # type: ignore[attr-defined]
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            log.warning("the Qdrant server is not reachable: %s", exc.details())  # type: ignore[attr-defined]
             raise Unavailable(
-                f"the Qdrant server is not reachable: {exc.details()}",  # type: ignore[attr-defined]
+                f"the Qdrant server is not reachable ({code.name}); try again later",
                 reason="VECTOR_STORE_UNAVAILABLE",
             ) from exc
         raise

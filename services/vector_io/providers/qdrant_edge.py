@@ -196,8 +196,11 @@ class EdgeVectorStore(VectorStore):
             vectors = EdgeVectorParams(size=stored, distance=Distance.Cosine)
             return EdgeShard.load(str(directory), EdgeConfig(vectors=vectors, **_index_config(self._hnsw))), stored
         except Exception as exc:
+            log.warning("qdrant-edge cannot open collection %r in %s: %s", name, directory, exc)
             raise FailedPrecondition(
-                f"qdrant-edge cannot open collection {name!r} in {directory}: {exc}", reason="VECTOR_STORE_UNAVAILABLE"
+                f"qdrant-edge cannot open collection {name!r} ({type(exc).__name__}; the vector_io service's log has "
+                "the details): is another process using its data directory?",
+                reason="VECTOR_STORE_UNAVAILABLE",
             ) from exc
 
     async def _remove(self, name: str) -> None:
