@@ -5,7 +5,7 @@ The engine's stream is read ahead by a task of its own; each time the caller ask
 the previous message is sent), everything that arrived since is merged into one chunk. An idle stream (the engine
 slower than the sending, the usual case) still sends every token the moment it comes: nothing waits for company.
 
-`stream_interval` (a provider setting, docs/inference.md) goes further, as vLLM's setting of that name does: after the
+`stream_interval` (a provider setting, docs/streaming.md) goes further, as vLLM's setting of that name does: after the
 first chunk, which always goes at once, a chunk is sent only once it holds at least that many tokens, or at the end.
 Fewer, larger messages for callers that read whole answers; 1 (the default) adds no latency at all.
 

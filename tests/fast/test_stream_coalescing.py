@@ -249,3 +249,16 @@ async def test_the_remote_engine_reads_events_split_anywhere_with_any_line_ends(
         assert "".join(c.text for c in chunks) == "Café au lait!"
         assert (chunks[-1].finish_reason, chunks[-1].prompt_tokens, chunks[-1].completion_tokens) == ("stop", 7, 3)
         assert sum(c.token_count for c in chunks) == 3
+
+
+def test_stream_interval_is_a_provider_setting_with_bounds() -> None:
+    from pydantic import ValidationError
+
+    from services.inference.providers import LlamaCppConfig, RemoteOpenAIConfig, VllmConfig
+
+    models = {"m": {"source": "x"}}
+    assert RemoteOpenAIConfig.model_validate({"base_url": "http://h/v1", "models": models}).stream_interval == 1
+    assert LlamaCppConfig.model_validate({"models": models, "stream_interval": 4}).stream_interval == 4
+    for wrong in (0, 1025):
+        with pytest.raises(ValidationError):
+            VllmConfig.model_validate({"models": models, "stream_interval": wrong})

@@ -32,7 +32,7 @@ class StreamingSettings(BaseModel):
     """Settings every text-generation provider has."""
 
     model_config = ConfigDict(extra="forbid")
-    # Tokens per streamed message once the first one is sent (1: each as it comes; docs/inference.md#streaming).
+    # Tokens per streamed message once the first one is sent (1: each as it comes; docs/streaming.md).
     stream_interval: int = Field(default=1, ge=1, le=1024)
 
 
