@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import subprocess
 import sys
@@ -162,8 +163,6 @@ def openai_body(model: str, max_tokens: int) -> dict[str, Any]:
 
 
 async def server_stream(client: httpx.AsyncClient, model: str, max_tokens: int, sample: Sample) -> None:
-    import json
-
     start = time.perf_counter()
     first = True
     async with client.stream("POST", "chat/completions", json=openai_body(model, max_tokens)) as response:
@@ -171,13 +170,12 @@ async def server_stream(client: httpx.AsyncClient, model: str, max_tokens: int, 
         async for line in response.aiter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
-            event = json.loads(line[6:])
-            if event.get("usage"):
-                sample.tokens += event["usage"]["completion_tokens"]
-            choices = event.get("choices") or []
-            if first and choices and (choices[0].get("delta") or {}).get("content"):
-                first = False
-                sample.ttft_s.append(time.perf_counter() - start)
+            choices = json.loads(line[6:]).get("choices") or []
+            if choices and (choices[0].get("delta") or {}).get("content"):
+                sample.tokens += 1  # llama_cpp.server streams one token per event and reports no usage
+                if first:
+                    first = False
+                    sample.ttft_s.append(time.perf_counter() - start)
 
 
 class InProcess:
@@ -190,8 +188,8 @@ class InProcess:
         self._lock = threading.Lock()
 
     def _generate(self, max_tokens: int, sample: Sample) -> None:
+        start = time.perf_counter()  # queueing behind the others counts, as it does for the server's queue
         with self._lock:
-            start = time.perf_counter()
             first = True
             body = openai_body(SERVER_MODEL, max_tokens)
             for event in self._llm.create_chat_completion(
