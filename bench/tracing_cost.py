@@ -1,9 +1,10 @@
-"""What tracing costs: the same calls through the gateway on an untraced mesh and on a traced one.
+"""What tracing costs: the same calls through the gateway of an untraced mesh and of a traced one, interleaved.
 
-Starts local-cpu twice, one after the other (never both at once on the 2 cores): untraced (LLAMA_MESH_TRACE_EXPORTER
-=none: no gRPC tracing interceptors at all) and traced (every service exports spans over OTLP to the telemetry
-service, which stores them). Measures a forwarded unary call (InferenceService.GetEngineStatus) and a streamed chat
-through the gateway in each, and prints traced/untraced ratios.
+Starts local-cpu twice, side by side: untraced (LLAMA_MESH_TRACE_EXPORTER=none: no gRPC tracing interceptors at all)
+and traced (every service exports spans over OTLP to the telemetry service, which stores them). Then, in alternating
+blocks, a unary call the gateway serves itself (RegistryService.ListModels), a forwarded unary call
+(InferenceService.GetEngineStatus: a span on the gateway's server side and client side, and one on the inference
+service's), and streamed chats; traced/untraced ratios of the medians.
 
     python -m bench.tracing_cost --requests 200 --chat-requests 5 [--json out.json]
 """
@@ -11,7 +12,6 @@ through the gateway in each, and prints traced/untraced ratios.
 from __future__ import annotations
 
 import argparse
-import time
 
 import grpc
 
@@ -19,6 +19,7 @@ from bench._common import (
     MAX_TOKENS,
     MODEL_ID,
     chat_request,
+    interleaved,
     log,
     print_table,
     ratio,
@@ -29,60 +30,87 @@ from bench._common import (
     timed_grpc_stream,
     write_json,
 )
+from bench.gateway_overhead import time_calls
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
+from llama.registry.v1 import registry_pb2, registry_pb2_grpc
+
+MODES = ("untraced", "traced")
 
 
-def measure(traced: bool, requests: int, chat_requests: int, warmup: int, max_tokens: int) -> dict:
-    mode = "traced" if traced else "untraced"
-    with temp_root(f"tracing-{mode}") as root, running_mesh("local-cpu", root, traced=traced) as mesh:
-        log(f"{mode} mesh up: gateway {mesh.gateway_address}")
-        with grpc.insecure_channel(mesh.gateway_address) as channel:
-            inference = inference_pb2_grpc.InferenceServiceStub(channel)
-            status = inference_pb2.GetEngineStatusRequest(model_id=MODEL_ID)
-            for _ in range(warmup):
-                inference.GetEngineStatus(status, timeout=10)
-            unary_ms = []
-            for _ in range(requests):
-                start = time.perf_counter()
-                inference.GetEngineStatus(status, timeout=10)
-                unary_ms.append((time.perf_counter() - start) * 1000)
-            request = chat_request(max_tokens=max_tokens)
-            timed_grpc_stream(inference, request)  # warm-up
-            streams = [timed_grpc_stream(inference, request) for _ in range(chat_requests)]
-    return {"unary_ms": summarize(unary_ms), "stream": summarize_streams(streams)}
-
-
-def run(requests: int, chat_requests: int, warmup: int, max_tokens: int) -> dict:
+def run(requests: int, chat_requests: int, warmup: int, max_tokens: int, block: int = 10) -> dict:
+    with (
+        temp_root("tracing-untraced") as plain_root,
+        temp_root("tracing-traced") as traced_root,
+        running_mesh("local-cpu", plain_root) as plain,
+        running_mesh("local-cpu", traced_root, traced=True) as traced,
+        grpc.insecure_channel(plain.gateway_address) as plain_channel,
+        grpc.insecure_channel(traced.gateway_address) as traced_channel,
+    ):
+        log(f"meshes up: untraced {plain.gateway_address}, traced {traced.gateway_address}")
+        channels = (plain_channel, traced_channel)
+        registries = [registry_pb2_grpc.RegistryServiceStub(channel) for channel in channels]
+        inferences = [inference_pb2_grpc.InferenceServiceStub(channel) for channel in channels]
+        listing = registry_pb2.ListModelsRequest()
+        status = inference_pb2.GetEngineStatusRequest(model_id=MODEL_ID)
+        calls = [
+            *(lambda r=r: r.ListModels(listing, timeout=10) for r in registries),
+            *(lambda i=i: i.GetEngineStatus(status, timeout=10) for i in inferences),
+        ]
+        log(f"unary: {requests} calls per kind and mode, blocks of {block}, interleaved")
+        plain_list, traced_list, plain_status, traced_status = time_calls(calls, requests, block, warmup)
+        request = chat_request(max_tokens=max_tokens)
+        for inference in inferences:  # warm-up
+            timed_grpc_stream(inference, request)
+        streams: list[list] = [[], []]
+        for side, _ in interleaved(2, chat_requests, 1):
+            streams[side].append(timed_grpc_stream(inferences[side], request))
     return {
         "benchmark": "tracing_cost",
         "distribution": "local-cpu",
         "params": {"requests": requests, "chat_requests": chat_requests, "warmup": warmup, "max_tokens": max_tokens},
-        "untraced": measure(False, requests, chat_requests, warmup, max_tokens),
-        "traced": measure(True, requests, chat_requests, warmup, max_tokens),
+        "untraced": {
+            "list_ms": summarize(plain_list),
+            "unary_ms": summarize(plain_status),
+            "stream": summarize_streams(streams[0]),
+        },
+        "traced": {
+            "list_ms": summarize(traced_list),
+            "unary_ms": summarize(traced_status),
+            "stream": summarize_streams(streams[1]),
+        },
     }
 
 
 def report(results: dict) -> None:
-    modes = ("untraced", "traced")
     rows = [
         [
             mode,
             results[mode]["unary_ms"]["n"],
+            results[mode]["list_ms"]["p50"],
             results[mode]["unary_ms"]["p50"],
             results[mode]["unary_ms"]["p90"],
             results[mode]["stream"]["ttft_ms"]["p50"],
             results[mode]["stream"]["e2e_tok_per_s"]["p50"],
         ]
-        for mode in modes
+        for mode in MODES
     ]
     print_table(
-        "Through the gateway",
-        ["mode", "n", "unary p50 ms", "unary p90 ms", "chat ttft p50 ms", "chat e2e tok/s p50"],
+        "Through the gateway, interleaved",
+        [
+            "mode",
+            "n",
+            "ListModels p50 ms",
+            "forwarded unary p50 ms",
+            "forwarded unary p90 ms",
+            "chat ttft p50 ms",
+            "chat e2e tok/s p50",
+        ],
         rows,
     )
     untraced, traced = results["untraced"], results["traced"]
     print(
-        f"  traced/untraced: unary p50 x{ratio(traced['unary_ms']['p50'], untraced['unary_ms']['p50']):.2f} "
+        f"  traced/untraced: ListModels p50 x{ratio(traced['list_ms']['p50'], untraced['list_ms']['p50']):.2f}, "
+        f"forwarded unary p50 x{ratio(traced['unary_ms']['p50'], untraced['unary_ms']['p50']):.2f} "
         f"(+{traced['unary_ms']['p50'] - untraced['unary_ms']['p50']:.3f} ms), chat ttft p50 "
         f"x{ratio(traced['stream']['ttft_ms']['p50'], untraced['stream']['ttft_ms']['p50']):.2f}, chat tok/s p50 "
         f"x{ratio(traced['stream']['e2e_tok_per_s']['p50'], untraced['stream']['e2e_tok_per_s']['p50']):.2f}"

@@ -42,12 +42,14 @@ async def preregister(registry: Registry, config: RunConfig) -> None:
                 ) from exc
 
 
-async def serve(config: RunConfig, args: argparse.Namespace) -> None:
+async def serve(config: RunConfig, args: argparse.Namespace, reuse_port: bool = False) -> None:
+    """Serve until a termination signal. `reuse_port`: share the port with other processes that set it too (several
+    workers of one gateway; a second mesh, which does not, still fails to start)."""
     store = make_registry_store(config)
     backends = Backends()
     registry = Registry(store, config, ResourceLifecycle(config, backends))
     proxy = GatewayProxy(Router(config, store), backends, config.gateway.default_forward_timeout_s)
-    server = ServiceServer("gateway", config.gateway.address)
+    server = ServiceServer("gateway", config.gateway.address, reuse_port=reuse_port)
     if config.gateway.auth.enabled:
         server.interceptors.append(BearerAuthInterceptor(TokenTable(config.gateway.auth)))
     server.add_generic_handlers([registry_handler(registry)], [REGISTRY_SERVICE])

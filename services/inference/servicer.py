@@ -17,6 +17,7 @@ from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
 from llama_mesh.runtime.errors import FailedPrecondition, Internal, InvalidArgument, MeshError, status_code_number
+from services.inference.coalescing import coalesced
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
 from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.providers import ProviderSet
@@ -108,21 +109,35 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     async def _model(
         self, model_id: str, context: grpc.aio.ServicerContext
     ) -> tuple[str, TextEngine | ChatEngine | Embedder]:
+        name, engine, _ = await self._provided_model(model_id, context)
+        return name, engine
+
+    async def _provided_model(
+        self, model_id: str, context: grpc.aio.ServicerContext
+    ) -> tuple[str, TextEngine | ChatEngine | Embedder, int]:
+        """(the provider's model name, its engine, the provider's stream_interval)."""
         provider_id, name = self._resolve(model_id, context)
         record_model(model_id, provider_id, name)
-        return name, await self._providers.get(provider_id).get(name)
+        provider = self._providers.get(provider_id)
+        return name, await provider.get(name), provider.stream_interval
 
     async def _text_engine(
         self, model_id: str, context: grpc.aio.ServicerContext
     ) -> tuple[str, TextEngine | ChatEngine]:
-        name, engine = await self._model(model_id, context)
+        name, engine, _ = await self._streaming_engine(model_id, context)
+        return name, engine
+
+    async def _streaming_engine(
+        self, model_id: str, context: grpc.aio.ServicerContext
+    ) -> tuple[str, TextEngine | ChatEngine, int]:
+        name, engine, stream_interval = await self._provided_model(model_id, context)
         if isinstance(engine, Embedder):
             raise FailedPrecondition(
                 f"model {model_id!r} is an embedding model; it cannot generate text",
                 reason="WRONG_MODEL_TYPE",
                 identifier=model_id,
             )
-        return name, engine
+        return name, engine, stream_interval
 
     async def ChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         chat = parse_chat(request)
@@ -137,20 +152,23 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     async def StreamChatCompletion(self, request, context) -> AsyncIterator[pb.StreamChatCompletionResponse]:  # noqa: N802, ANN001
         chat = parse_chat(request)
-        name, engine = await self._text_engine(request.model_id, context)
-        events = self._chat_events(chat, name, engine)
+        name, engine, stream_interval = await self._streaming_engine(request.model_id, context)
+        events = self._chat_events(chat, name, engine, stream_interval)
         async for event in _failure_as_last_event(events, lambda error: pb.StreamChatCompletionResponse(error=error)):
             yield event
 
     async def _chat_events(
-        self, chat: ChatInput, name: str, engine: TextEngine | ChatEngine
+        self, chat: ChatInput, name: str, engine: TextEngine | ChatEngine, stream_interval: int
     ) -> AsyncIterator[pb.StreamChatCompletionResponse]:
         result = GenerationResult()
-        async for chunk in record_generation(stream_chat(engine, chat, name, result), result, name):
-            if chunk.text or chunk.logprobs:
+        chunks = record_generation(stream_chat(engine, chat, name, result), result, name)
+        async for chunk in coalesced(chunks, stream_interval):
+            if chunk.logprobs:
                 yield pb.StreamChatCompletionResponse(
                     chunk=pb.ChatCompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
                 )
+            elif chunk.text:
+                yield pb.StreamChatCompletionResponse(chunk=pb.ChatCompletionChunk(text_delta=chunk.text))
         yield pb.StreamChatCompletionResponse(
             complete=pb.ChatCompletionComplete(completion_message=_assistant_message(result), usage=_usage(result))
         )
@@ -168,20 +186,23 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     async def StreamCompletion(self, request, context) -> AsyncIterator[pb.StreamCompletionResponse]:  # noqa: N802, ANN001
         completion = parse_completion(request)
-        name, engine = await self._text_engine(request.model_id, context)
-        events = self._completion_events(completion, name, engine)
+        name, engine, stream_interval = await self._streaming_engine(request.model_id, context)
+        events = self._completion_events(completion, name, engine, stream_interval)
         async for event in _failure_as_last_event(events, lambda error: pb.StreamCompletionResponse(error=error)):
             yield event
 
     async def _completion_events(
-        self, completion: CompletionInput, name: str, engine: TextEngine | ChatEngine
+        self, completion: CompletionInput, name: str, engine: TextEngine | ChatEngine, stream_interval: int
     ) -> AsyncIterator[pb.StreamCompletionResponse]:
         result = GenerationResult()
-        async for chunk in record_generation(stream_completion(engine, completion, name, result), result, name):
-            if chunk.text or chunk.logprobs:
+        chunks = record_generation(stream_completion(engine, completion, name, result), result, name)
+        async for chunk in coalesced(chunks, stream_interval):
+            if chunk.logprobs:
                 yield pb.StreamCompletionResponse(
                     chunk=pb.CompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
                 )
+            elif chunk.text:
+                yield pb.StreamCompletionResponse(chunk=pb.CompletionChunk(text_delta=chunk.text))
         yield pb.StreamCompletionResponse(
             complete=pb.CompletionComplete(text=result.text, stop_reason=result.stop_reason, usage=_usage(result))
         )

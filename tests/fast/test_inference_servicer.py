@@ -84,7 +84,9 @@ async def test_stream_chat_sends_chunks_then_the_whole_message(engine: ScriptedE
         events = [
             event async for event in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL), timeout=30)
         ]
-    assert [event.chunk.text_delta for event in events[:-1]] == REPLY
+    # the chunks came faster than they were sent, so some went out together (services/inference/coalescing.py)
+    deltas = [event.chunk.text_delta for event in events[:-1]]
+    assert "".join(deltas) == "".join(REPLY) and all(deltas) and len(deltas) <= len(REPLY)
     complete = events[-1].complete
     assert complete.completion_message.content.text == "".join(REPLY)
     assert complete.completion_message.role == messages_pb2.ROLE_ASSISTANT

@@ -28,8 +28,15 @@ class ModelEntry(BaseModel):
     source: str
 
 
-class LlamaCppConfig(BaseModel):
+class StreamingSettings(BaseModel):
+    """Settings every text-generation provider has."""
+
     model_config = ConfigDict(extra="forbid")
+    # Tokens per streamed message once the first one is sent (1: each as it comes; docs/streaming.md).
+    stream_interval: int = Field(default=1, ge=1, le=1024)
+
+
+class LlamaCppConfig(StreamingSettings):
     models: dict[str, ModelEntry]
     n_ctx: int = 4096
     n_threads: int | None = None
@@ -41,14 +48,13 @@ class LlamaCppConfig(BaseModel):
     checkpoint_dir: str = ""
 
 
-class VllmConfig(BaseModel):
+class VllmConfig(StreamingSettings):
     """vLLM's engine settings (docs/gpu.md has the table). A model entry whose source is a PEFT LoRA adapter directory
     is served on top of its base model (`base_model`: another entry of this provider; the only other entry when
     omitted), whose engine then starts with LoRA enabled. With `enable_lora`, every base model's engine starts with
     LoRA on, and a post-training checkpoint registered at run time is served as a LoRA adapter on the base model it
     was trained from (services/inference/providers/vllm_checkpoints.py)."""
 
-    model_config = ConfigDict(extra="forbid")
     models: dict[str, ModelEntry]
     max_model_len: int = Field(default=4096, gt=0)
     dtype: str = "auto"
@@ -66,10 +72,9 @@ class VllmConfig(BaseModel):
     checkpoint_dir: str = ""
 
 
-class RemoteOpenAIConfig(BaseModel):
+class RemoteOpenAIConfig(StreamingSettings):
     """Models served by an OpenAI-compatible server; each model entry's `source` is the server's model name."""
 
-    model_config = ConfigDict(extra="forbid")
     base_url: str
     api_key: str | None = None
     models: dict[str, ModelEntry]
@@ -106,8 +111,10 @@ class InferenceProvider:
         factory: Callable[[str, ModelEntry], TextEngine | ChatEngine | Embedder],
         serves_embeddings: bool = False,
         checkpoints: Callable[[str], ModelEntry] | None = None,
+        stream_interval: int = 1,
     ) -> None:
         self.provider_id = provider_id
+        self.stream_interval = stream_interval
         self.serves_embeddings = serves_embeddings
         self.models = models
         self.preload = preload
@@ -209,7 +216,14 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     def checkpoint(name: str) -> ModelEntry:
         return ModelEntry(source=str(find_checkpoint(root, name, "model.provider_resource_id") / GGUF_FILE))
 
-    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build, checkpoints=checkpoint)
+    return InferenceProvider(
+        provider.provider_id,
+        settings.models,
+        settings.preload,
+        build,
+        checkpoints=checkpoint,
+        stream_interval=settings.stream_interval,
+    )
 
 
 def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
@@ -258,7 +272,14 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         adapters[name] = (found.base, found.adapter_dir)
         return ModelEntry.model_validate({"source": str(found.adapter_dir), "base_model": found.base})
 
-    served = InferenceProvider(provider.provider_id, settings.models, settings.preload, build, checkpoints=checkpoint)
+    served = InferenceProvider(
+        provider.provider_id,
+        settings.models,
+        settings.preload,
+        build,
+        checkpoints=checkpoint,
+        stream_interval=settings.stream_interval,
+    )
     return served
 
 
@@ -328,7 +349,9 @@ def _remote_openai(provider: ProviderConfig, run: RunConfig) -> InferenceProvide
             timeout_s=settings.timeout_s,
         )
 
-    return InferenceProvider(provider.provider_id, settings.models, settings.preload, build)
+    return InferenceProvider(
+        provider.provider_id, settings.models, settings.preload, build, stream_interval=settings.stream_interval
+    )
 
 
 def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:

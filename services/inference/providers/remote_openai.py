@@ -33,7 +33,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,6 +50,7 @@ from llama_mesh.runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from services.inference.coalescing import Chunk, merge_chunks
 from services.inference.provider import (
     ChatEngine,
     ChatGenerationChunk,
@@ -217,43 +218,57 @@ class RemoteOpenAIEngine(ChatEngine):
         return EngineStats(running_requests=self._running, waiting_requests=self._waiting)
 
     async def chat(self, request: ChatGenerationRequest) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._chat_body(request)
         state = _StreamState()
-        events = self._events("chat/completions", body, "messages", request.constraint)
-        async with aclosing(events) as stream:
-            async for event in stream:
-                state.usage.update(event.get("usage"))
-                choice = _first_choice(event)
-                if choice is None:
-                    continue
-                delta = choice.get("delta") or {}
-                text = delta.get("content") or ""
-                logprobs = _chat_logprobs(choice.get("logprobs"))
-                tool_deltas = delta.get("tool_calls") or []
-                for position, tool_delta in enumerate(tool_deltas):
-                    _add_tool_delta(state.tool_calls, position, tool_delta)
-                chunk = self._step(state, text, logprobs, bool(text or tool_deltas), choice.get("finish_reason"))
-                if chunk is not None:
-                    yield ChatGenerationChunk(**vars(chunk))
+
+        def read(choice: dict[str, Any]) -> tuple[str, list[TokenLogprob], bool]:
+            delta = choice.get("delta") or {}
+            tool_deltas = delta.get("tool_calls") or []
+            for position, tool_delta in enumerate(tool_deltas):
+                _add_tool_delta(state.tool_calls, position, tool_delta)
+            text = delta.get("content") or ""
+            return text, _chat_logprobs(choice.get("logprobs")), bool(text or tool_deltas)
+
+        events = self._events("chat/completions", self._chat_body(request), "messages", request.constraint)
+        async for chunk in self._chunks(events, state, read, ChatGenerationChunk):
+            yield chunk
         final = self._final_chunk(state)
         yield ChatGenerationChunk(**vars(final), tool_calls=_tool_calls(state.tool_calls))
 
     async def complete(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        body = self._completion_body(request)
         state = _StreamState()
-        events = self._events("completions", body, "content", request.constraint)
-        async with aclosing(events) as stream:
-            async for event in stream:
-                state.usage.update(event.get("usage"))
-                choice = _first_choice(event)
-                if choice is None:
-                    continue
-                text = choice.get("text") or ""
-                logprobs = _completion_logprobs(choice.get("logprobs"))
-                chunk = self._step(state, text, logprobs, bool(text), choice.get("finish_reason"))
-                if chunk is not None:
-                    yield chunk
+
+        def read(choice: dict[str, Any]) -> tuple[str, list[TokenLogprob], bool]:
+            text = choice.get("text") or ""
+            return text, _completion_logprobs(choice.get("logprobs")), bool(text)
+
+        events = self._events("completions", self._completion_body(request), "content", request.constraint)
+        async for chunk in self._chunks(events, state, read, GenerationChunk):
+            yield chunk
         yield self._final_chunk(state)
+
+    async def _chunks(
+        self,
+        events: AsyncIterator[list[dict[str, Any]]],
+        state: _StreamState,
+        read: Callable[[dict[str, Any]], tuple[str, list[TokenLogprob], bool]],
+        kind: type[Chunk],
+    ) -> AsyncIterator[Chunk]:
+        """One chunk per batch of events (those that came in one read from the network), from what `read` takes of
+        each event's choice: its text, its tokens' logprobs, whether it produced output."""
+        async with aclosing(events) as batches:
+            async for batch in batches:
+                chunks: list[Chunk] = []
+                for event in batch:
+                    state.usage.update(event.get("usage"))
+                    choice = _first_choice(event)
+                    if choice is None:
+                        continue
+                    text, logprobs, produced = read(choice)
+                    chunk = self._step(state, text, logprobs, produced, choice.get("finish_reason"), kind)
+                    if chunk is not None:
+                        chunks.append(chunk)
+                if chunks:
+                    yield merge_chunks(chunks)
 
     # Request bodies
 
@@ -330,8 +345,9 @@ class RemoteOpenAIEngine(ChatEngine):
         body: dict[str, Any],
         input_field: str,
         constraint: OutputConstraint | None,
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The JSON events of one streamed answer, holding a concurrency slot until the stream is closed."""
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The JSON events of one streamed answer, in lists of those that arrived together, holding a concurrency
+        slot until the stream is closed."""
         client = self._http()
         self._waiting += 1
         try:
@@ -354,26 +370,36 @@ class RemoteOpenAIEngine(ChatEngine):
                         raise blamed or self._http_error(response.status_code, text, input_field)
                     if retried:
                         self._schema_style = "json_object"
-                    async for event in _sse_events(response):
-                        if event == "[DONE]":
-                            return
-                        try:
-                            payload = json.loads(event)
-                        except ValueError as exc:
-                            raise Internal(
-                                "the remote server sent an event that is not JSON",
-                                reason="REMOTE_PROTOCOL_ERROR",
-                            ) from exc
-                        if isinstance(payload, dict) and payload.get("error"):
-                            raise self._stream_error(payload["error"], input_field)
-                        if isinstance(payload, dict):
-                            yield payload
+                    async for data in _sse_data(response):
+                        payloads = []
+                        for event in data:
+                            if event == b"[DONE]":
+                                if payloads:
+                                    yield payloads
+                                return
+                            payloads.append(self._payload(event, input_field))
+                        if payloads:
+                            yield payloads
                     return
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
         finally:
             self._running -= 1
             self._semaphore.release()
+
+    def _payload(self, event: bytes, input_field: str) -> dict[str, Any]:
+        try:
+            payload = json.loads(event)
+        except ValueError as exc:
+            raise Internal(
+                "the remote server sent an event that is not JSON",
+                reason="REMOTE_PROTOCOL_ERROR",
+            ) from exc
+        if not isinstance(payload, dict):
+            return {}
+        if payload.get("error"):
+            raise self._stream_error(payload["error"], input_field)
+        return payload
 
     def _step(
         self,
@@ -382,7 +408,8 @@ class RemoteOpenAIEngine(ChatEngine):
         logprobs: list[TokenLogprob],
         produced: bool,
         finish_reason: Any,
-    ) -> GenerationChunk | None:
+        kind: type[Chunk],
+    ) -> Chunk | None:
         """Account one delta; a chunk to yield now, or None while the end is near (held for the final chunk)."""
         new_tokens = len(logprobs) or (1 if produced else 0)
         state.counted_tokens += new_tokens
@@ -396,7 +423,7 @@ class RemoteOpenAIEngine(ChatEngine):
             return None  # e.g. a tool-call delta: its tokens count in the next chunk
         token_count = state.counted_tokens - state.emitted_tokens
         state.emitted_tokens = state.counted_tokens
-        return GenerationChunk(
+        return kind(
             text=text,
             token_count=token_count,
             prompt_tokens=state.usage.prompt_tokens,
@@ -574,20 +601,33 @@ async def _read_text(response: httpx.Response) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-async def _sse_events(response: httpx.Response) -> AsyncIterator[str]:
-    """The data of each server-sent event (multi-line data joined); comments and other fields are skipped."""
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        if line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
+async def _sse_data(response: httpx.Response) -> AsyncIterator[list[bytes]]:
+    """The data of each server-sent event (multi-line data joined; comments and other fields skipped), in lists of
+    those that came in one read from the network. Works on bytes: the JSON parser takes UTF-8 as it is."""
+    buffer = b""
+    async for raw in response.aiter_bytes():
+        buffer += raw
+        if b"\r" in buffer:  # CRLF or CR line ends; a CR last in the buffer may be half of a CRLF: it waits
+            held = buffer.endswith(b"\r")
+            buffer = buffer[:-1] if held else buffer
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if held else b"")
+        *blocks, buffer = buffer.split(b"\n\n")
+        data = [event for event in map(_event_data, blocks) if event is not None]
+        if data:
+            yield data
+    last = _event_data(buffer.rstrip(b"\r\n"))
+    if last is not None:
+        yield [last]
+
+
+def _event_data(block: bytes) -> bytes | None:
+    """The data of one event's lines; None when it has no data field."""
+    if block.startswith(b"data: ") and b"\n" not in block:  # the usual event: one data line
+        return block[6:]
+    data = [
+        line[6:] if line.startswith(b"data: ") else line[5:] for line in block.split(b"\n") if line.startswith(b"data:")
+    ]
+    return b"\n".join(data) if data else None
 
 
 def _first_choice(event: dict[str, Any]) -> dict[str, Any] | None:
