@@ -1,6 +1,6 @@
 """Run every benchmark (what `make bench` runs): gateway overhead, mesh vs in-process engines, tracing cost, the
-agents service's overhead per turn, synthetic data candidates/s, the OpenAI edge's cost
-and the llama.cpp engine's prefix cache.
+agents service's overhead per turn, synthetic data candidates/s, the OpenAI edge's cost,
+the llama.cpp engine's prefix cache and its continuous batching (1 vs 16 streams through the mesh).
 
     python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import (
     agent_overhead,
     gateway_overhead,
+    llama_batching,
     mesh_vs_engine,
     openai_edge,
     prefix_reuse,
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         sdg_args = ["--dialogs", "2", "--candidates", "2", "--rounds", "1", "--max-tokens", "16"]
         edge_args = ["--requests", "2", "--warmup", "1", "--max-tokens", "16"]
         prefix_args = ["--rounds", "2"]
+        batching_args = ["--rounds", "1", "--streams", "4", "--max-tokens", "16", "--warmup", "0"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         sdg_args = ["--dialogs", "4", "--candidates", "4", "--rounds", "3"]
         edge_args = ["--requests", "10"]
         prefix_args = ["--rounds", "10"]
+        batching_args = ["--rounds", "3"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         sdg_args += ["--json", str(Path(args.json_dir) / "synthetic_data.json")]
         edge_args += ["--json", str(Path(args.json_dir) / "openai_edge.json")]
         prefix_args += ["--json", str(Path(args.json_dir) / "prefix_reuse.json")]
+        batching_args += ["--json", str(Path(args.json_dir) / "llama_batching.json")]
     started = time.perf_counter()
     print("== gateway_overhead ==", flush=True)
     gateway_overhead.main(gateway_args)
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     openai_edge.main(edge_args)
     print("\n== prefix_reuse ==", flush=True)
     prefix_reuse.main(prefix_args)
+    print("\n== llama_batching ==", flush=True)
+    llama_batching.main(batching_args)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 
 
