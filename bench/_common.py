@@ -27,18 +27,23 @@ def temp_root(prefix: str) -> Iterator[Path]:
         yield Path(root)
 
 
-def make_mesh(distribution: str, root: Path, traced: bool = False) -> LocalMesh:
-    env = {**isolated_env(root / "data"), "LLAMA_MESH_TRACE_EXPORTER": "otlp" if traced else "none"}
+def make_mesh(distribution: str, root: Path, traced: bool = False, env: dict[str, str] | None = None) -> LocalMesh:
+    env = {**isolated_env(root / "data"), "LLAMA_MESH_TRACE_EXPORTER": "otlp" if traced else "none", **(env or {})}
     return LocalMesh(distribution, env=env, log_dir=root / "logs")
 
 
 @contextmanager
 def running_mesh(
-    distribution: str, root: Path, timeout: float = 900.0, traced: bool = False, also: tuple[str, ...] = ()
+    distribution: str,
+    root: Path,
+    timeout: float = 900.0,
+    traced: bool = False,
+    also: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[LocalMesh]:
     """Gateway + inference service of `distribution` (+ the telemetry service when `traced`; untraced otherwise;
-    + the services named in `also`), stopped on exit whatever happens."""
-    mesh = make_mesh(distribution, root, traced)
+    + the services named in `also`; `env`: extra environment variables), stopped on exit whatever happens."""
+    mesh = make_mesh(distribution, root, traced, env)
     try:
         mesh.start(timeout=timeout, only={"gateway", "inference", *also, *(("telemetry",) if traced else ())})
         yield mesh

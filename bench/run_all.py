@@ -1,7 +1,7 @@
 """Run every benchmark (what `make bench` runs): serving CPU per stream (mesh vs llama_cpp.server vs in-process),
 the gateway's ceiling, gateway overhead, mesh vs in-process engines, tracing cost, the agents service's overhead per
-turn, synthetic data candidates/s, the OpenAI edge's cost, the llama.cpp engine's prefix cache and vector search
-through the mesh; then the headline ratios again, together.
+turn, synthetic data candidates/s, the OpenAI edge's cost, the llama.cpp engine's prefix cache and its continuous
+batching (1 vs 16 streams through the mesh), vector search through the mesh; then the headline ratios again, together.
 
     python -m bench.run_all [--quick] [--engines llama-cpp,vllm] [--json-dir DIR]
 
@@ -18,6 +18,7 @@ from bench import (
     agent_overhead,
     gateway_ceiling,
     gateway_overhead,
+    llama_batching,
     mesh_vs_engine,
     openai_edge,
     prefix_reuse,
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         vector_args = ["--quick"]
         serving_args = ["--rounds", "1", "--singles", "2", "--concurrent", "4", "--max-tokens", "16"]
         ceiling_args = ["--streams", "1,16", "--workers", "1", "--total", "32", "--tokens", "16"]
+        batching_args = ["--rounds", "1", "--streams", "4", "--max-tokens", "16", "--warmup", "0"]
     else:
         gateway_args = ["--requests", "200", "--chat-requests", "10"]
         engine_args = ["--requests", "10"]
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         vector_args = ["--n", "100000", "--rounds", "5", "--queries", "30"]
         serving_args = ["--rounds", "3"]
         ceiling_args = ["--streams", "1,4,16,64,256", "--workers", "1,2", "--total", "256"]
+        batching_args = ["--rounds", "3"]
     if args.json_dir:
         Path(args.json_dir).mkdir(parents=True, exist_ok=True)
         gateway_args += ["--json", str(Path(args.json_dir) / "gateway_overhead.json")]
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         vector_args += ["--json", str(Path(args.json_dir) / "vector_search.json")]
         serving_args += ["--json", str(Path(args.json_dir) / "serving_cpu.json")]
         ceiling_args += ["--json", str(Path(args.json_dir) / "gateway_ceiling.json")]
+        batching_args += ["--json", str(Path(args.json_dir) / "llama_batching.json")]
     started = time.perf_counter()
     print("== serving_cpu ==", flush=True)
     serving = serving_cpu.main(serving_args)
@@ -91,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     prefix_reuse.main(prefix_args)
     print("\n== vector_search ==", flush=True)
     vector_search.main(vector_args)
+    print("\n== llama_batching ==", flush=True)
+    llama_batching.main(batching_args)
     headline(serving, ceiling, tracing)
     print(f"\nall benchmarks done in {time.perf_counter() - started:.0f}s")
 

@@ -187,18 +187,23 @@ async def test_cancelling_the_consumer_task_frees_the_engine(llama_engine: Llama
     assert (await collect(llama_engine, request(llama_engine, max_tokens=5)))[-1].completion_tokens == 5
 
 
-async def test_requests_queue_one_at_a_time(llama_engine: LlamaCppEngine) -> None:
-    first = llama_engine.generate(endless(llama_engine))
-    await anext(first)
-    second = asyncio.create_task(collect(llama_engine, request(llama_engine, max_tokens=5)))
-    for _ in range(200):
+async def test_requests_beyond_the_slots_wait(llama_engine: LlamaCppEngine) -> None:
+    streams = [llama_engine.generate(endless(llama_engine)) for _ in range(llama_engine.n_parallel)]
+    for stream in streams:
+        await anext(stream)  # every slot is taken
+    queued = asyncio.create_task(collect(llama_engine, request(llama_engine, max_tokens=5)))
+    for _ in range(1000):
         if llama_engine.stats().waiting_requests:
             break
         await asyncio.sleep(0.01)
-    assert llama_engine.stats().running_requests == 1
+    assert llama_engine.stats().running_requests == llama_engine.n_parallel
     assert llama_engine.stats().waiting_requests == 1
-    await first.aclose()
-    assert (await second)[-1].completion_tokens == 5
+    assert not queued.done()
+    await streams[0].aclose()  # frees a slot: the queued request starts
+    assert (await queued)[-1].completion_tokens == 5
+    assert llama_engine.stats().running_requests == llama_engine.n_parallel - 1
+    for stream in streams[1:]:
+        await stream.aclose()
     assert llama_engine.stats().running_requests == llama_engine.stats().waiting_requests == 0
 
 

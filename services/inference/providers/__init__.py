@@ -42,6 +42,9 @@ class LlamaCppConfig(StreamingSettings):
     n_threads: int | None = None
     # Keep the last prompt's KV cache and evaluate only what a new prompt adds to a shared prefix.
     prefix_cache: bool = True
+    # Requests decoded together (continuous batching); each holds a KV cache of n_ctx tokens (SmolLM2-135M: ~23 KB a
+    # token, so 4 x 4096 tokens take ~370 MB). Requests beyond it wait in a queue.
+    n_parallel: int = Field(default=4, ge=1, le=64)
     preload: bool = True
     # Post-training checkpoints this provider serves (a model registered with a checkpoint's identifier as its
     # provider_resource_id); empty: <data_dir>/post_training/checkpoints. Nothing outside it is ever loaded.
@@ -209,6 +212,7 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
             prefix_cache=settings.prefix_cache,
+            n_parallel=settings.n_parallel,
         )
 
     root = checkpoint_root(settings.checkpoint_dir, run.data_dir)

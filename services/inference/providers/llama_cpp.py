@@ -1,32 +1,44 @@
-"""Text engine over llama-cpp-python: GGUF models on the CPU.
+"""Text engine over llama-cpp-python: GGUF models on the CPU, several sequences decoded together.
 
-llama.cpp is not thread-safe, so every call that touches the model's context (loading, decoding, freeing) runs on one
-dedicated worker thread, one request after the other. Tokens travel from that thread to the event loop through a
-per-request asyncio queue; the async side merges whatever is ready into one `GenerationChunk`.
+llama.cpp is not thread-safe, so one scheduler thread owns the model's context and makes every call that touches it
+(decoding, sampling, freeing). The context holds `n_parallel` slots, one llama.cpp sequence each with its own KV cache
+stream (`kv_unified` off). Between decode steps the scheduler admits queued requests into free slots, evaluates their
+prompts, then decodes one token of every generating slot in a single `llama_decode` batch and samples each sequence with
+its own sampler chain (greedy or seeded top-k/top-p, grammar, repetition penalty). Tokens travel from that thread to the
+event loop through a per-request asyncio queue; the async side merges whatever is ready into one `GenerationChunk`.
+A request whose consumer goes away (client disconnect, deadline) leaves its slot at the next step.
 
-Generation drives `Llama.generate` (the token-level generator that `create_completion` itself runs on) rather than
-`create_completion(stream=True)`: the streaming completion API hands out text without token ids or counts, holds text
-back in ways the caller cannot see, and only returns logprobs when the model was loaded with `logits_all=True`, which
-stores n_ctx x n_vocab floats (about 800 MB for a 49k vocabulary at n_ctx 4096) and computes logits for every prompt
-token. Working per token gives exact token counts, a cancel check per token, and logprobs read from the logits llama.cpp
-already computes for the sampled position.
+The engine works per token with llama.cpp's own API rather than `create_completion(stream=True)`: that API hands out
+text without token ids or counts, holds text back in ways the caller cannot see, serves one sequence at a time, and
+only returns logprobs when the model was loaded with `logits_all=True`. Working per token gives exact token counts, a
+cancel check per step, and logprobs read from the logits llama.cpp already computes for the sampled position.
 
-Prefix reuse: the KV cache keeps the last request's prompt, and a new prompt that shares a prefix with it evaluates only
-the rest. llama.cpp's CPU kernels do not give a token decoded alone (a one-token batch) exactly the numbers the same
-token gets inside a multi-token batch (up to ~0.5 apart in the logits of SmolLM2), and greedy decoding turns the first
-near-tie that difference meets into different text. llama-cpp-python's own prefix matching replays just the last
-prompt token alone, and reuses generated tokens (each decoded alone) as if they were prompt, so its answers differed
-from a fresh evaluation's after an early stop. Here every prompt token is evaluated in a batch of two or more (the
-prompt is cut so that no piece has one token), only prompt tokens are ever reused, and at least the last two prompt
-tokens are evaluated again: every cached or evaluated position gets exactly the numbers a fresh evaluation gives it.
+Identical numbers whatever else runs: llama.cpp's CPU kernels do not give a token decoded alone (a one-token piece of
+its sequence) exactly the numbers the same token gets inside a multi-token piece of that sequence (up to ~0.5 apart in
+the logits of SmolLM2), and greedy decoding turns the first near-tie that difference meets into different text. What
+one sequence's numbers do not depend on is the other sequences in the batch, as long as each has its own KV stream:
+a stream's cells hold only its own tokens, in position order, so attention sees exactly what it sees when the sequence
+runs alone (a unified cache interleaves sequences' cells, and the attention sums then group differently). So a
+sequence gives token for token, and to the last bit of every logprob, the same output alone or batched. Prompts are
+evaluated one sequence per `llama_decode` call (a batch mixing a prompt with other sequences' tokens would be split by
+llama.cpp into one-token pieces of that prompt) and cut so that no piece has one token.
+
+Prefix reuse: each slot keeps its last prompt in its KV stream, a new request goes to the free slot sharing the longest
+prefix with its prompt, and only the rest is evaluated. Only prompt tokens are ever reused (a generated token was
+decoded alone), and at least the last two prompt tokens are evaluated again: every cached or evaluated position gets
+exactly the numbers a fresh evaluation gives it. (llama-cpp-python's own prefix matching replays the last prompt token
+alone and reuses generated tokens as if they were prompt, so its answers differed from a fresh evaluation's after an
+early stop.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
-import concurrent.futures
+import collections
 import json
+import logging
+import multiprocessing
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -38,6 +50,7 @@ from typing import Any
 import jinja2
 import jinja2.ext
 import llama_cpp
+import llama_cpp._internals as llama_internals
 import numpy as np
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from llama_cpp.llama_grammar import json_schema_to_gbnf
@@ -54,6 +67,9 @@ from services.inference.provider import (
     TextEngine,
     TokenLogprob,
 )
+
+DEFAULT_PARALLEL = 4  # sequences decoded together, each with a KV cache of n_ctx tokens
+MAX_PARALLEL = 64
 
 
 @dataclass(frozen=True)
@@ -75,20 +91,51 @@ _Event = _TokenStep | _Finished | BaseException
 
 @dataclass(eq=False)
 class _Job:
-    """One request as the worker thread sees it."""
+    """One request as the scheduler thread sees it."""
 
     request: GenerationRequest
     prompt_tokens: list[int]
+    sampler: Any  # llama_sampler pointer (a chain built for this request); freed by `generate` once the job is done
     loop: asyncio.AbstractEventLoop
     events: asyncio.Queue[_Event] = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    released: asyncio.Future[None] = field(init=False)  # done once the job holds no slot and will emit nothing more
+
+    def __post_init__(self) -> None:
+        self.released = self.loop.create_future()
 
     def emit(self, event: _Event) -> None:
-        """Hand an event to the event loop (called from the worker thread)."""
+        """Hand an event to the event loop (called from the scheduler thread)."""
+        self._call(self.events.put_nowait, event)
+
+    def release(self) -> None:
+        """Tell the event loop that the job is out of the engine (called from the scheduler thread)."""
+        self._call(lambda: self.released.done() or self.released.set_result(None))
+
+    def _call(self, function: Any, *args: Any) -> None:
         try:
-            self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+            self.loop.call_soon_threadsafe(function, *args)
         except RuntimeError:  # the loop is closed: nobody is listening any more
             self.cancelled.set()
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One sequence of the context (its own KV stream) and the request it serves, if any (scheduler thread only,
+    except `job`, which `stats` reads under the scheduler's lock)."""
+
+    seq_id: int
+    cached: list[int] = field(default_factory=list)  # prompt tokens whose KV cells are in the stream
+    last_used: int = 0
+    job: _Job | None = None
+    # the request being served
+    prompt: list[int] = field(default_factory=list)
+    pieces: list[tuple[int, int]] = field(default_factory=list)  # prompt ranges still to evaluate
+    budget: int = 0
+    generated: int = 0
+    next_token: int = -1  # sampled, not yet decoded: fed at position `len(prompt) + generated - 1`
+    decoder: Any = None
+    stop_filter: _StopStringFilter | None = None
 
 
 class _StopStringFilter:
@@ -122,14 +169,33 @@ class _StopStringFilter:
         return 0
 
 
-def _sampler_arguments(sampling: SamplingParams) -> dict[str, Any]:
-    """Keyword arguments of `Llama.generate` for these sampling settings."""
-    common = {"repeat_penalty": sampling.repetition_penalty, "min_p": 0.0, "typical_p": 1.0}
+_PENALTY_LAST_N = 64  # tokens the repetition penalty looks back on (llama-cpp-python's default)
+
+
+def _sampler_chain(vocab: Any, n_vocab: int, sampling: SamplingParams, grammar: str | None) -> Any:
+    """A llama.cpp sampler chain for these settings, in llama-cpp-python's order (penalties, grammar, then greedy or
+    top-k, typical, top-p, min-p, temperature and a seeded draw). The caller frees it (`llama_sampler_free`)."""
+    chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+    samplers = [llama_cpp.llama_sampler_init_penalties(n_vocab, _PENALTY_LAST_N, sampling.repetition_penalty, 0.0, 0.0)]
+    if grammar is not None:
+        samplers.append(llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root"))
     if sampling.strategy == "greedy":
-        return {**common, "temp": 0.0, "top_k": 1, "top_p": 1.0}
-    # Llama Stack's top-k strategy carries no temperature; sampling at temperature 0 would be greedy anyway.
-    temperature = sampling.temperature if sampling.temperature > 0 else 1.0
-    return {**common, "temp": temperature, "top_k": sampling.top_k, "top_p": sampling.top_p}
+        samplers.append(llama_cpp.llama_sampler_init_greedy())
+    else:
+        # Llama Stack's top-k strategy carries no temperature; sampling at temperature 0 would be greedy anyway.
+        temperature = sampling.temperature if sampling.temperature > 0 else 1.0
+        seed = sampling.seed if sampling.seed is not None else random.getrandbits(32)
+        samplers += [
+            llama_cpp.llama_sampler_init_top_k(sampling.top_k),
+            llama_cpp.llama_sampler_init_typical(1.0, 1),
+            llama_cpp.llama_sampler_init_top_p(sampling.top_p, 1),
+            llama_cpp.llama_sampler_init_min_p(0.0, 1),
+            llama_cpp.llama_sampler_init_temp(temperature),
+            llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF),
+        ]
+    for sampler in samplers:
+        llama_cpp.llama_sampler_chain_add(chain, sampler)  # the chain owns it from here
+    return chain
 
 
 def _prefill_pieces(start: int, end: int, n_batch: int) -> list[tuple[int, int]]:
@@ -179,7 +245,7 @@ def _raise_template_error(message: str) -> None:
 
 
 class LlamaCppEngine(TextEngine):
-    """A GGUF model served by llama.cpp, one request at a time."""
+    """A GGUF model served by llama.cpp, up to `n_parallel` requests decoded together."""
 
     def __init__(
         self,
@@ -188,29 +254,39 @@ class LlamaCppEngine(TextEngine):
         n_threads: int | None = None,
         n_batch: int = 512,
         prefix_cache: bool = True,
+        n_parallel: int = DEFAULT_PARALLEL,
     ) -> None:
         if n_batch < 3:
             raise ValueError("n_batch must be at least 3")
+        if not 1 <= n_parallel <= MAX_PARALLEL:
+            raise ValueError(f"n_parallel must be between 1 and {MAX_PARALLEL}")
         self._model_path = model_path
         self._prefix_cache = prefix_cache
-        self._cached_prompt: list[int] = []  # prompt tokens whose KV cells are in the cache (worker thread only)
         self._reused_tokens = 0
         self._n_ctx = n_ctx
         self._n_threads = n_threads
         self._n_batch = n_batch
-        self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
-        self._llm: llama_cpp.Llama | None = None
+        self._n_parallel = n_parallel
+        self._model: Any = None  # llama_cpp._internals.LlamaModel
+        self._context: Any = None  # llama_cpp._internals.LlamaContext (scheduler thread only)
+        self._memory: Any = None
+        self._batch: Any = None
         self._vocab: Any = None  # llama_vocab pointer, for the low-level calls
+        self._n_vocab = 0
         self._chat_template: jinja2.Template | None = None
         self._chat_template_source: str | None = None
         self._bos_text = ""
         self._eos_text = ""
         self._bos_id = -1
         self._closed = False
+        self._slots = [_Slot(seq_id) for seq_id in range(n_parallel)]
+        self._queue: collections.deque[_Job] = collections.deque()
         self._jobs: set[_Job] = set()
-        self._counts_lock = threading.Lock()
-        self._running = 0
-        self._waiting = 0
+        self._lock = threading.Condition()  # guards _queue, _stopping and each slot's `job`
+        self._stopping = False
+        self._steps = 0
+        self._peak_batch = 0
+        self._scheduler: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
@@ -218,67 +294,118 @@ class LlamaCppEngine(TextEngine):
     def context_length(self) -> int:
         return self._n_ctx
 
+    @property
+    def n_parallel(self) -> int:
+        return self._n_parallel
+
     async def start(self) -> None:
-        await asyncio.wrap_future(self._worker.submit(self._load))
+        await asyncio.to_thread(self._load)
+        self._scheduler = threading.Thread(target=self._schedule, name="llama-cpp-scheduler", daemon=True)
+        self._scheduler.start()
 
     def _load(self) -> None:
         path = Path(self._model_path)
         if not path.is_file():
             raise ModelLoadError(f"model file not found: {path}")
+        # llama.cpp logs through llama-cpp-python's logger: errors only, as `Llama(verbose=False)` sets it
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = 0
         try:
-            llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self._n_ctx,
-                n_threads=self._n_threads,
-                n_threads_batch=self._n_threads,  # None: llama.cpp's default (all cores for the prompt)
-                n_batch=self._n_batch,
-                verbose=False,
-            )
+            model = llama_internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
         except Exception as exc:  # llama-cpp-python raises ValueError("Failed to load model from file: ...")
             raise ModelLoadError(f"cannot load {path} with llama.cpp: {exc}") from exc
-        self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
-        self._bos_id = llm.token_bos()
-        self._bos_text = self._special_token_text(llm, self._bos_id)
-        self._eos_text = self._special_token_text(llm, llm.token_eos())
-        template_source = llm.metadata.get("tokenizer.chat_template")
+        try:
+            self._context = self._new_context(model)
+        except Exception:
+            model.close()
+            raise
+        self._memory = llama_cpp.llama_get_memory(self._context.ctx)
+        self._batch = llama_cpp.llama_batch_init(max(self._n_batch, self._n_parallel), 0, 1)
+        self._vocab = model.vocab
+        self._n_vocab = model.n_vocab()
+        self._bos_id = model.token_bos()
+        self._bos_text = self._special_token_text(model, self._bos_id)
+        self._eos_text = self._special_token_text(model, model.token_eos())
+        template_source = model.metadata().get("tokenizer.chat_template")
         if template_source:
             try:
                 self._chat_template = _compile_chat_template(template_source)
                 self._chat_template_source = template_source
             except jinja2.TemplateError as exc:
-                llm.close()
+                self._model = model
+                self._release_model()
                 raise ModelLoadError(f"{path}: the chat template does not compile: {exc}") from exc
-        self._llm = llm
+        self._model = model
+
+    def _new_context(self, model: Any) -> Any:
+        """A context of `n_parallel` sequences with a KV stream of `n_ctx` cells each (see the module docstring)."""
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = self._n_ctx * self._n_parallel
+        params.n_seq_max = self._n_parallel
+        params.kv_unified = False
+        params.n_batch = params.n_ubatch = max(self._n_batch, self._n_parallel)
+        threads = self._n_threads or max(multiprocessing.cpu_count() // 2, 1)
+        params.n_threads = threads
+        params.n_threads_batch = self._n_threads or multiprocessing.cpu_count()  # all cores for prompts by default
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        try:
+            context = llama_internals.LlamaContext(model=model, params=params, verbose=False)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"cannot create a llama.cpp context of {self._n_parallel} x {self._n_ctx} tokens: {exc}"
+            ) from exc
+        per_sequence = llama_cpp.llama_n_ctx_seq(context.ctx)
+        if per_sequence < self._n_ctx:
+            context.close()
+            raise ModelLoadError(f"llama.cpp gives each sequence {per_sequence} tokens of context, not {self._n_ctx}")
+        return context
 
     @staticmethod
-    def _special_token_text(llm: llama_cpp.Llama, token: int) -> str:
+    def _special_token_text(model: Any, token: int) -> str:
         if token < 0:
             return ""
-        return llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+        return model.detokenize([token], special=True).decode("utf-8", errors="replace")
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        for job in self._jobs:
-            job.cancelled.set()  # running and queued requests end with finish_reason "abort"
-        # Freed on the worker thread, after every queued job has seen its cancel flag.
-        await asyncio.wrap_future(self._worker.submit(self._release_model))
-        self._worker.shutdown(wait=False)
+        with self._lock:
+            self._stopping = True
+            for job in self._jobs:
+                job.cancelled.set()  # running and queued requests end with finish_reason "abort"
+            self._lock.notify()
+        if self._scheduler is not None:
+            await asyncio.to_thread(self._scheduler.join)  # it aborts every job, then frees the model
+        else:
+            self._release_model()
 
     def _release_model(self) -> None:
-        llm, self._llm = self._llm, None
-        if llm is not None:
-            llm.close()
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+        context, self._context = self._context, None
+        if context is not None:
+            context.close()
+        model, self._model = self._model, None
+        if model is not None:
+            model.close()
 
     @property
     def reused_prompt_tokens(self) -> int:
         """Prompt tokens taken from the KV cache instead of evaluated, over the engine's life."""
         return self._reused_tokens
 
+    @property
+    def peak_batch_size(self) -> int:
+        """The most sequences decoded together in one step, over the engine's life."""
+        return self._peak_batch
+
     def stats(self) -> EngineStats:
-        with self._counts_lock:
-            return EngineStats(running_requests=self._running, waiting_requests=self._waiting)
+        with self._lock:
+            running = sum(1 for slot in self._slots if slot.job is not None)
+            return EngineStats(running_requests=running, waiting_requests=len(self._queue))
 
     # -- prompts ---------------------------------------------------------------------------------------------------
 
@@ -306,18 +433,18 @@ class LlamaCppEngine(TextEngine):
     def _prompt_tokens(self, text: str) -> list[int]:
         """The tokens generation feeds for `text`: special tokens parsed, BOS added when the model wants one,
         but not a second time when the rendered template already starts with it."""
-        llm = self._require_model()
-        tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        model = self._require_model()
+        tokens = model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
         if self._bos_id >= 0 and tokens[:2] == [self._bos_id, self._bos_id]:
             tokens = tokens[1:]
         return tokens
 
-    def _require_model(self) -> llama_cpp.Llama:
+    def _require_model(self) -> Any:
         if self._closed:
             raise RuntimeError("the engine is closed")
-        if self._llm is None:
+        if self._model is None:
             raise RuntimeError("the engine is not started")
-        return self._llm
+        return self._model
 
     # -- generation: event-loop side -------------------------------------------------------------------------------
 
@@ -329,12 +456,19 @@ class LlamaCppEngine(TextEngine):
             prompt_tokens = [self._bos_id]
         if len(prompt_tokens) >= self._n_ctx:
             raise ValueError(f"prompt has {len(prompt_tokens)} tokens; the context window is {self._n_ctx}")
+        if request.constraint is not None:  # parsing a grammar takes a while: off the event loop
+            sampler = await asyncio.to_thread(self._sampler_for, request)
+        else:
+            sampler = self._sampler_for(request)
 
-        job = _Job(request=request, prompt_tokens=prompt_tokens, loop=asyncio.get_running_loop())
-        with self._counts_lock:
-            self._waiting += 1
-        self._jobs.add(job)
-        future = self._worker.submit(self._run_job, job)
+        job = _Job(request=request, prompt_tokens=prompt_tokens, sampler=sampler, loop=asyncio.get_running_loop())
+        with self._lock:
+            if self._stopping:
+                llama_cpp.llama_sampler_free(sampler)
+                raise RuntimeError("the engine is closed")
+            self._jobs.add(job)
+            self._queue.append(job)
+            self._lock.notify()
         completion_tokens = 0
         token_count = 0  # tokens not yet reported in a chunk
         logprobs: list[TokenLogprob] = []
@@ -373,81 +507,23 @@ class LlamaCppEngine(TextEngine):
                 )
                 token_count, logprobs = 0, []
         finally:
-            self._jobs.discard(job)
-            if not finished:
-                job.cancelled.set()
-                if future.cancel():  # never started: it leaves the queue
-                    with self._counts_lock:
-                        self._waiting -= 1
-                else:  # the worker notices the flag at its next token; wait so the engine is free on return
-                    await asyncio.wrap_future(future)
+            job.cancelled.set()  # a no-op once the job has finished
+            with self._lock:
+                self._jobs.discard(job)
+                queued = job in self._queue
+                if queued:  # never started: it leaves the queue
+                    self._queue.remove(job)
+                self._lock.notify()
+            if not queued:  # the scheduler frees its slot at the next step; wait so the engine is free on return
+                await asyncio.shield(job.released)
+            llama_cpp.llama_sampler_free(job.sampler)
 
-    # -- generation: worker-thread side ----------------------------------------------------------------------------
+    def _sampler_for(self, request: GenerationRequest) -> Any:
+        grammar = self._grammar_for(request.constraint) if request.constraint is not None else None
+        return _sampler_chain(self._vocab, self._n_vocab, request.sampling, grammar)
 
-    def _run_job(self, job: _Job) -> None:
-        with self._counts_lock:
-            self._waiting -= 1
-            self._running += 1
-        outcome: _Event
-        try:
-            outcome = _Finished("", "abort") if job.cancelled.is_set() else self._generate_blocking(job)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes to the consumer
-            outcome = exc
-        with self._counts_lock:  # before the last event, so a consumer that saw the end also sees the engine free
-            self._running -= 1
-        job.emit(outcome)
-
-    def _generate_blocking(self, job: _Job) -> _Finished:
-        llm = self._require_model()
-        request = job.request
-        sampling = request.sampling
-        grammar = self._grammar_for(request.constraint) if request.constraint else None
-        room_left = self._n_ctx - len(job.prompt_tokens)
-        budget = min(sampling.max_tokens, room_left) if sampling.max_tokens > 0 else room_left
-        llm.set_seed(sampling.seed if sampling.seed is not None else random.getrandbits(32))
-
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stop_filter = _StopStringFilter(sampling.stop)
-        generated = 0
-        finish_reason: FinishReason = "length"
-        self._prefill(llm, job.prompt_tokens)
-        # The prompt is in the cache and its last logits are current: generate samples first, then decodes one by one.
-        tokens = llm.generate([], reset=False, grammar=grammar, **_sampler_arguments(sampling))
-        try:
-            for token in tokens:
-                if job.cancelled.is_set():
-                    return _Finished("", "abort")
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    finish_reason = "stop"
-                    break
-                generated += 1
-                logprob = self._token_logprob(llm, token, request.logprobs) if request.logprobs > 0 else None
-                shown, stopped = stop_filter.push(decoder.decode(llm.detokenize([token])))
-                job.emit(_TokenStep(shown, logprob))
-                if stopped:
-                    return _Finished("", "stop")
-                if generated >= budget:
-                    break
-        finally:
-            tokens.close()
-        shown, stopped = stop_filter.push(decoder.decode(b"", final=True))
-        return _Finished(shown if stopped else shown + stop_filter.flush(), "stop" if stopped else finish_reason)
-
-    def _prefill(self, llm: llama_cpp.Llama, prompt: list[int]) -> None:
-        """Evaluate `prompt`, reusing the cached prompt's shared prefix (see the module docstring for the rules)."""
-        keep = 0
-        if self._prefix_cache:
-            limit = min(len(self._cached_prompt), len(prompt) - 2)
-            while keep < limit and self._cached_prompt[keep] == prompt[keep]:
-                keep += 1
-        self._cached_prompt = []  # until the evaluation below completes
-        self._reused_tokens += keep
-        llm.n_tokens = keep  # eval() first drops every cell from this position on
-        for start, end in _prefill_pieces(keep, len(prompt), self._n_batch):
-            llm.eval(prompt[start:end])
-        self._cached_prompt = list(prompt)
-
-    def _grammar_for(self, constraint: OutputConstraint) -> llama_cpp.LlamaGrammar:
+    def _grammar_for(self, constraint: OutputConstraint) -> str:
+        """The constraint as a GBNF grammar that llama.cpp parses."""
         if constraint.json_schema is not None:
             try:
                 gbnf = json_schema_to_gbnf(json.dumps(constraint.json_schema))
@@ -457,27 +533,198 @@ class LlamaCppEngine(TextEngine):
             gbnf = constraint.grammar
         else:
             raise InvalidConstraint("output constraint sets neither json_schema nor grammar")
-        # llama.cpp parses the grammar only when the sampler chain is built, and a parse failure there puts a null
-        # sampler into the chain (a crash at the first token). Parse it once here so a bad grammar is an error instead.
+        # A grammar that does not parse gives a null sampler (a crash at the first token if chained): parse it alone
+        # first so that a bad grammar is an error instead.
         probe = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
         if not probe:
             raise InvalidConstraint("the grammar does not parse (GBNF expected, start rule 'root')")
         llama_cpp.llama_sampler_free(probe)
-        return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
+        return gbnf
 
-    def _token_logprob(self, llm: llama_cpp.Llama, token: int, top_n: int) -> TokenLogprob:
+    # -- generation: scheduler thread ------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Admit, evaluate prompts, decode one step of every generating slot; again until the engine closes."""
+        try:
+            while True:
+                with self._lock:
+                    while not self._stopping and not self._queue and not any(s.job for s in self._slots):
+                        self._lock.wait()
+                    if self._stopping:
+                        break
+                    admitted = self._admit()
+                for slot in admitted:
+                    self._start(slot)
+                self._drop_cancelled()
+                self._prefill_step()
+                self._drop_cancelled()
+                self._decode_step()
+        finally:
+            with self._lock:
+                self._stopping = True
+                queued, self._queue = list(self._queue), collections.deque()
+            for slot in self._slots:
+                if slot.job is not None:
+                    self._finish(slot, _Finished("", "abort"))
+            for job in queued:
+                job.emit(_Finished("", "abort"))
+                job.release()
+            self._release_model()
+
+    def _admit(self) -> list[_Slot]:
+        """Queued requests into free slots, each where its prompt shares the longest prefix (under the lock)."""
+        admitted = []
+        free = [slot for slot in self._slots if slot.job is None]
+        while self._queue and free:
+            job = self._queue.popleft()
+            slot = max(free, key=lambda s: (self._shared_prefix(s.cached, job.prompt_tokens), -s.last_used))
+            free.remove(slot)
+            slot.job = job
+            admitted.append(slot)
+        return admitted
+
+    def _shared_prefix(self, cached: list[int], prompt: list[int]) -> int:
+        """Cached prompt tokens reusable for `prompt`: never its last two (see the module docstring)."""
+        if not self._prefix_cache:
+            return 0
+        keep, limit = 0, min(len(cached), len(prompt) - 2)
+        while keep < limit and cached[keep] == prompt[keep]:
+            keep += 1
+        return keep
+
+    def _start(self, slot: _Slot) -> None:
+        job = slot.job
+        assert job is not None
+        self._steps += 1
+        slot.last_used = self._steps
+        slot.prompt = job.prompt_tokens
+        keep = self._shared_prefix(slot.cached, slot.prompt)
+        self._reused_tokens += keep
+        llama_cpp.llama_memory_seq_rm(self._memory, slot.seq_id, keep, -1)
+        slot.cached = []  # until the evaluation completes
+        slot.pieces = _prefill_pieces(keep, len(slot.prompt), self._n_batch)
+        sampling = job.request.sampling
+        room_left = self._n_ctx - len(slot.prompt)
+        slot.budget = min(sampling.max_tokens, room_left) if sampling.max_tokens > 0 else room_left
+        slot.generated = 0
+        slot.next_token = -1
+        slot.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        slot.stop_filter = _StopStringFilter(sampling.stop)
+
+    def _drop_cancelled(self) -> None:
+        for slot in self._slots:
+            if slot.job is not None and slot.job.cancelled.is_set():
+                self._finish(slot, _Finished("", "abort"))
+
+    def _prefill_step(self) -> None:
+        """Evaluate prompt pieces of admitted slots, about `n_batch` tokens in all (at least one piece), one
+        sequence per `llama_decode`; a slot whose prompt is done samples its first token."""
+        budget = self._n_batch
+        for slot in self._slots:
+            while slot.job is not None and slot.pieces and budget > 0:
+                start, end = slot.pieces.pop(0)
+                last = not slot.pieces
+                items = [(slot.prompt[pos], pos, slot.seq_id, last and pos == end - 1) for pos in range(start, end)]
+                budget -= end - start
+                try:
+                    self._decode(items)
+                except Exception as exc:  # noqa: BLE001 - the request fails, the engine goes on
+                    self._finish(slot, exc)
+                    break
+                if last:
+                    slot.cached = list(slot.prompt)
+                    self._sample_or_fail(slot, len(items) - 1)
+
+    def _decode_step(self) -> None:
+        """One token of every generating slot in one batch, then each samples its next token."""
+        slots = [slot for slot in self._slots if slot.job is not None and slot.next_token >= 0]
+        if not slots:
+            return
+        self._peak_batch = max(self._peak_batch, len(slots))
+        items = [(slot.next_token, len(slot.prompt) + slot.generated - 1, slot.seq_id, True) for slot in slots]
+        try:
+            self._decode(items)
+        except Exception as exc:  # noqa: BLE001
+            for slot in slots:
+                self._finish(slot, exc)
+            return
+        for index, slot in enumerate(slots):
+            self._sample_or_fail(slot, index)
+
+    def _sample_or_fail(self, slot: _Slot, index: int) -> None:
+        try:
+            self._sample(slot, index)
+        except Exception as exc:  # noqa: BLE001 - the request fails, the engine goes on
+            if slot.job is not None:
+                self._finish(slot, exc)
+
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
+        """`llama_decode` of (token, position, sequence, wants logits) items."""
+        batch = self._batch
+        batch.n_tokens = len(items)
+        for index, (token, position, seq_id, logits) in enumerate(items):
+            batch.token[index] = token
+            batch.pos[index] = position
+            batch.n_seq_id[index] = 1
+            batch.seq_id[index][0] = seq_id
+            batch.logits[index] = logits
+        status = llama_cpp.llama_decode(self._context.ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode failed (status {status})")
+
+    def _sample(self, slot: _Slot, index: int) -> None:
+        """Sample the slot's next token from the logits at batch `index`; emit it or finish the request."""
+        job = slot.job
+        assert job is not None and slot.decoder is not None and slot.stop_filter is not None
+        token = llama_cpp.llama_sampler_sample(job.sampler, self._context.ctx, index)
+        if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+            self._finish(slot, self._final(slot, "stop"))
+            return
+        slot.generated += 1
+        request = job.request
+        logprob = self._token_logprob(index, token, request.logprobs) if request.logprobs > 0 else None
+        shown, stopped = slot.stop_filter.push(slot.decoder.decode(self._model.detokenize([token])))
+        job.emit(_TokenStep(shown, logprob))
+        if stopped:
+            self._finish(slot, _Finished("", "stop"))
+        elif slot.generated >= slot.budget:
+            self._finish(slot, self._final(slot, "length"))
+        else:
+            slot.next_token = token
+
+    @staticmethod
+    def _final(slot: _Slot, finish_reason: FinishReason) -> _Finished:
+        """The end of the request: text held back by the decoder or the stop-string filter is released."""
+        assert slot.decoder is not None and slot.stop_filter is not None
+        shown, stopped = slot.stop_filter.push(slot.decoder.decode(b"", final=True))
+        if stopped:
+            return _Finished(shown, "stop")
+        return _Finished(shown + slot.stop_filter.flush(), finish_reason)
+
+    def _finish(self, slot: _Slot, outcome: _Event) -> None:
+        """Free the slot (keeping its prompt's cells when the prompt was evaluated), then hand over the outcome."""
+        job = slot.job
+        assert job is not None
+        if self._memory is not None:
+            llama_cpp.llama_memory_seq_rm(self._memory, slot.seq_id, len(slot.cached), -1)
+        slot.pieces, slot.next_token = [], -1
+        with self._lock:  # before the last event, so a consumer that saw the end also sees the engine free
+            slot.job = None
+        job.emit(outcome)
+        job.release()
+
+    def _token_logprob(self, index: int, token: int, top_n: int) -> TokenLogprob:
         """Log-probabilities of the model's own distribution at this step (before penalties, grammar, temperature)."""
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._context.ctx, index), shape=(self._n_vocab,))
         logprobs = _log_softmax(logits)
         top_n = min(top_n, logprobs.size)
         top_ids = np.argpartition(logprobs, -top_n)[-top_n:]
         top_ids = top_ids[np.argsort(logprobs[top_ids])[::-1]]
         return TokenLogprob(
-            token=self._token_text(llm, token),
+            token=self._token_text(token),
             logprob=float(logprobs[token]),
-            top=tuple((self._token_text(llm, int(i)), float(logprobs[i])) for i in top_ids),
+            top=tuple((self._token_text(int(i)), float(logprobs[i])) for i in top_ids),
         )
 
-    @staticmethod
-    def _token_text(llm: llama_cpp.Llama, token: int) -> str:
-        return llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+    def _token_text(self, token: int) -> str:
+        return self._model.detokenize([token], special=True).decode("utf-8", errors="replace")
