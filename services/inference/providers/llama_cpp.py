@@ -110,7 +110,11 @@ class _Job:
 
     def release(self) -> None:
         """Tell the event loop that the job is out of the engine (called from the scheduler thread)."""
-        self._call(lambda: self.released.done() or self.released.set_result(None))
+        self._call(self._set_released)
+
+    def _set_released(self) -> None:
+        if not self.released.done():
+            self.released.set_result(None)
 
     def _call(self, function: Any, *args: Any) -> None:
         try:
