@@ -239,12 +239,13 @@ def test_previous_response_id_survives_a_restart_of_the_agents_service(
     assert item.content[0].text == "Which number?"
 
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "responses.md"
+ROOT = Path(__file__).resolve().parents[2]
 DOC_URL = "http://127.0.0.1:8321/v1"
 
 
-def test_the_docs_responses_example_runs(edge_url: str, tmp_path: Path) -> None:
-    text = DOC.read_text()
+@pytest.mark.parametrize("doc", ["docs/responses.md", "README.md"])
+def test_the_docs_responses_example_runs(doc: str, edge_url: str, tmp_path: Path) -> None:
+    text = (ROOT / doc).read_text()
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     assert DOC_URL in code
     result = subprocess.run(
