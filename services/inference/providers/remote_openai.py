@@ -229,8 +229,9 @@ class RemoteOpenAIEngine(ChatEngine):
             return text, _chat_logprobs(choice.get("logprobs")), bool(text or tool_deltas)
 
         events = self._events("chat/completions", self._chat_body(request), "messages", request.constraint)
-        async for chunk in self._chunks(events, state, read, ChatGenerationChunk):
-            yield chunk
+        async with aclosing(self._chunks(events, state, read, ChatGenerationChunk)) as chunks:  # closed with us
+            async for chunk in chunks:
+                yield chunk
         final = self._final_chunk(state)
         yield ChatGenerationChunk(**vars(final), tool_calls=_tool_calls(state.tool_calls))
 
@@ -242,8 +243,9 @@ class RemoteOpenAIEngine(ChatEngine):
             return text, _completion_logprobs(choice.get("logprobs")), bool(text)
 
         events = self._events("completions", self._completion_body(request), "content", request.constraint)
-        async for chunk in self._chunks(events, state, read, GenerationChunk):
-            yield chunk
+        async with aclosing(self._chunks(events, state, read, GenerationChunk)) as chunks:  # closed with us
+            async for chunk in chunks:
+                yield chunk
         yield self._final_chunk(state)
 
     async def _chunks(
