@@ -22,10 +22,10 @@ import numpy as np
 
 from bench._common import (
     log,
-    make_mesh,
     print_table,
     ratio,
     register_vector_db,
+    running_mesh,
     summarize,
     temp_root,
     write_json,
@@ -103,61 +103,52 @@ def bench_mesh(data: np.ndarray, texts: list[str], timeout: float) -> list[dict[
     from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 
     n = len(data)
-    with temp_root("vector") as root:
-        mesh = make_mesh("local-cpu", root)
-        try:
-            mesh.start(timeout=timeout, only={"gateway", "inference", "vector_io"})
-            options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
-            with grpc.insecure_channel(mesh.gateway_address, options=options) as channel:
-                vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
-                inference = inference_pb2_grpc.InferenceServiceStub(channel)
-                db_id = f"bench-{n}"
-                register_vector_db(channel, db_id, EMBED_MODEL, DIM)
-                start = time.perf_counter()
-                for first in range(0, n, BATCH):
-                    chunks = [
-                        vector_io_pb2.Chunk(
-                            content=content_pb2.Content(text=f"chunk {i}"),
-                            chunk_id=str(i),
-                            embedding=data[i].tolist(),
-                            metadata=struct_pb2.Struct(),
-                        )
-                        for i in range(first, min(first + BATCH, n))
-                    ]
-                    vector_io.InsertChunks(
-                        vector_io_pb2.InsertChunksRequest(vector_db_id=db_id, chunks=chunks), timeout=600
+    with temp_root("vector") as root, running_mesh("local-cpu", root, timeout, also=("vector_io",)) as mesh:
+        options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
+        with grpc.insecure_channel(mesh.gateway_address, options=options) as channel:
+            vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
+            inference = inference_pb2_grpc.InferenceServiceStub(channel)
+            db_id = f"bench-{n}"
+            register_vector_db(channel, db_id, EMBED_MODEL, DIM)
+            start = time.perf_counter()
+            for first in range(0, n, BATCH):
+                chunks = [
+                    vector_io_pb2.Chunk(
+                        content=content_pb2.Content(text=f"chunk {i}"),
+                        chunk_id=str(i),
+                        embedding=data[i].tolist(),
+                        metadata=struct_pb2.Struct(),
                     )
-                insert_s = time.perf_counter() - start
+                    for i in range(first, min(first + BATCH, n))
+                ]
+                vector_io.InsertChunks(
+                    vector_io_pb2.InsertChunksRequest(vector_db_id=db_id, chunks=chunks), timeout=600
+                )
+            insert_s = time.perf_counter() - start
 
-                def query(index: int) -> int:
-                    reply = vector_io.QueryChunks(
-                        vector_io_pb2.QueryChunksRequest(
-                            vector_db_id=db_id,
-                            query=content_pb2.Content(text=texts[index]),
-                            params=vector_io_pb2.QueryParams(max_chunks=TOP_K),
-                        ),
-                        timeout=120,
-                    )
-                    return len(reply.chunks)
+            def query(index: int) -> int:
+                reply = vector_io.QueryChunks(
+                    vector_io_pb2.QueryChunksRequest(
+                        vector_db_id=db_id,
+                        query=content_pb2.Content(text=texts[index]),
+                        params=vector_io_pb2.QueryParams(max_chunks=TOP_K),
+                    ),
+                    timeout=120,
+                )
+                return len(reply.chunks)
 
-                def embed(index: int) -> int:
-                    reply = inference.Embeddings(
-                        inference_pb2.EmbeddingsRequest(model_id=EMBED_MODEL, contents=[texts[index]]), timeout=120
-                    )
-                    return len(reply.embeddings)
+            def embed(index: int) -> int:
+                reply = inference.Embeddings(
+                    inference_pb2.EmbeddingsRequest(model_id=EMBED_MODEL, contents=[texts[index]]), timeout=120
+                )
+                return len(reply.embeddings)
 
-                lat, qps, _ = timed_queries(query, len(texts))
-                embed_lat, embed_qps, _ = timed_queries(embed, len(texts))
-            return [
-                row("mesh (text query)", n, insert_s, qps, lat, None),
-                row("mesh embed only", n, 0.0, embed_qps, embed_lat, None),
-            ]
-        except BaseException:
-            for name in mesh.processes:
-                print(f"--- {name} log (last lines) ---\n{mesh.log_tail(name)}", flush=True)
-            raise
-        finally:
-            mesh.stop()
+            lat, qps, _ = timed_queries(query, len(texts))
+            embed_lat, embed_qps, _ = timed_queries(embed, len(texts))
+        return [
+            row("mesh (text query)", n, insert_s, qps, lat, None),
+            row("mesh embed only", n, 0.0, embed_qps, embed_lat, None),
+        ]
 
 
 # --- (b) qdrant-client local mode ------------------------------------------------------------------------------

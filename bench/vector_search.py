@@ -25,6 +25,7 @@ exact search and the p50 latency, next to exact search's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -34,7 +35,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from bench._common import log, make_mesh, print_table, register_vector_db, summarize, temp_root, write_json
+from bench._common import log, print_table, register_vector_db, running_mesh, summarize, temp_root, write_json
 from bench.text_corpus import cached_corpus, corpus, embedding_model_path
 
 TOP_K = 10
@@ -116,9 +117,7 @@ def latency(
         shard = edge_shard(Path(path) / "shard", data, texts)
         torch.set_num_threads(1)  # as local-cpu's inference service runs it (torch_threads: 1)
         model = SentenceTransformer(embedding_model_path(), device="cpu")
-        mesh = make_mesh("local-cpu", root)
-        try:
-            mesh.start(timeout=args.timeout, only={"gateway", "inference", "vector_io"})
+        with contextlib.closing(shard), running_mesh("local-cpu", root, args.timeout, also=("vector_io",)) as mesh:
             options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
             with grpc.insecure_channel(mesh.gateway_address, options=options) as channel:
                 vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
@@ -207,13 +206,6 @@ def latency(
                         f"round {round_index + 1}/{args.rounds}: "
                         + ", ".join(f"{k} {statistics.median(v[-per_round:]):.2f}" for k, v in samples.items())
                     )
-        except BaseException:
-            for name in mesh.processes:
-                print(f"--- {name} log (last lines) ---\n{mesh.log_tail(name)}", flush=True)
-            raise
-        finally:
-            mesh.stop()
-            shard.close()
     stats = {name: summarize(values) for name, values in samples.items()}
     return {"n": n, "real": min(len(vectors), n), "same_hits": same, "stats": stats}
 
