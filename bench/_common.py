@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,21 +96,35 @@ class StreamSample:
         return (self.tokens - 1) / decode if self.tokens > 1 and decode > 0 else 0.0
 
 
-def timed_grpc_stream(stub: Any, request: Any, metadata: tuple = ()) -> StreamSample:
-    """One StreamChatCompletion over a (sync) gRPC stub."""
-    start = time.perf_counter()
-    first = None
-    tokens = 0
-    for event in stub.StreamChatCompletion(request, metadata=metadata or None, timeout=600):
+@dataclass
+class StreamTally:
+    """What the events of one StreamChatCompletion tell, as they come (sync or async streams alike)."""
+
+    start: float = field(default_factory=time.perf_counter)  # when the request was sent
+    first: float | None = None  # when the first text came
+    tokens: int = 0  # completion tokens, from the complete event
+
+    def see(self, event: Any) -> None:
         kind = event.WhichOneof("event")
-        if kind == "chunk" and first is None and event.chunk.text_delta:
-            first = time.perf_counter()
+        if kind == "chunk" and self.first is None and event.chunk.text_delta:
+            self.first = time.perf_counter()
         elif kind == "complete":
-            tokens = event.complete.usage.completion_tokens
+            self.tokens = event.complete.usage.completion_tokens
         elif kind == "error":
             raise RuntimeError(f"stream error: {event.error.reason} {event.error.message}")
-    end = time.perf_counter()
-    return StreamSample(ttft_s=(first or end) - start, total_s=end - start, tokens=tokens)
+
+    def sample(self) -> StreamSample:
+        """The stream's sample, now that it has ended."""
+        end = time.perf_counter()
+        return StreamSample(ttft_s=(self.first or end) - self.start, total_s=end - self.start, tokens=self.tokens)
+
+
+def timed_grpc_stream(stub: Any, request: Any, metadata: tuple = ()) -> StreamSample:
+    """One StreamChatCompletion over a (sync) gRPC stub."""
+    tally = StreamTally()
+    for event in stub.StreamChatCompletion(request, metadata=metadata or None, timeout=600):
+        tally.see(event)
+    return tally.sample()
 
 
 def summarize(values: list[float]) -> dict[str, float]:

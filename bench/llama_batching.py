@@ -20,24 +20,26 @@ from typing import Any
 
 import grpc
 
-from bench._common import PROMPT, StreamSample, chat_request, log, print_table, running_mesh, temp_root, write_json
+from bench._common import (
+    PROMPT,
+    StreamSample,
+    StreamTally,
+    chat_request,
+    log,
+    print_table,
+    running_mesh,
+    temp_root,
+    write_json,
+)
 from llama.inference.v1 import inference_pb2_grpc
 
 
 async def one_stream(stub: Any, max_tokens: int, started: float) -> StreamSample:
     request = chat_request(prompt=f"[{uuid.uuid4().hex[:8]}] {PROMPT}", max_tokens=max_tokens)
-    first = None
-    tokens = 0
+    tally = StreamTally(start=started)
     async for event in stub.StreamChatCompletion(request, timeout=3600):
-        kind = event.WhichOneof("event")
-        if kind == "chunk" and first is None and event.chunk.text_delta:
-            first = time.perf_counter()
-        elif kind == "complete":
-            tokens = event.complete.usage.completion_tokens
-        elif kind == "error":
-            raise RuntimeError(f"stream error: {event.error.reason} {event.error.message}")
-    end = time.perf_counter()
-    return StreamSample(ttft_s=(first or end) - started, total_s=end - started, tokens=tokens)
+        tally.see(event)
+    return tally.sample()
 
 
 async def concurrent(address: str, streams: int, max_tokens: int) -> dict[str, Any]:

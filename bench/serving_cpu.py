@@ -42,6 +42,7 @@ from bench import fast_engine
 from bench._common import (
     MODEL_ID,
     PROMPT,
+    StreamTally,
     chat_request,
     log,
     print_table,
@@ -138,17 +139,12 @@ class Sample:
 
 
 async def mesh_stream(stub: Any, max_tokens: int, sample: Sample) -> None:
-    start = time.perf_counter()
-    first = True
+    tally = StreamTally()
     async for event in stub.StreamChatCompletion(chat_request(max_tokens=max_tokens), timeout=STREAM_TIMEOUT_S):
-        kind = event.WhichOneof("event")
-        if kind == "chunk" and first and event.chunk.text_delta:
-            first = False
-            sample.ttft_s.append(time.perf_counter() - start)
-        elif kind == "complete":
-            sample.tokens += event.complete.usage.completion_tokens
-        elif kind == "error":
-            raise RuntimeError(f"stream error: {event.error.reason} {event.error.message}")
+        tally.see(event)
+    if tally.first is not None:
+        sample.ttft_s.append(tally.first - tally.start)
+    sample.tokens += tally.tokens
 
 
 def openai_body(model: str, max_tokens: int) -> dict[str, Any]:
