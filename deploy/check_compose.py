@@ -1,6 +1,7 @@
 """Check docker-compose.yml against the distributions it runs: a container for the gateway and for every service of
-local-cpu's run.yaml; and with deploy/gpu.env and the gpu profile, the whole gpu-vllm mesh with inference on the
-inference-gpu container (vLLM's CUDA image, NVIDIA GPUs reserved). Usage: check_compose.py <compose command...>"""
+local-cpu's run.yaml; the services calling the gateway on its mTLS-only mesh port, which is not published; and with
+deploy/gpu.env and the gpu profile, the whole gpu-vllm mesh with inference on the inference-gpu container (vLLM's CUDA
+image, NVIDIA GPUs reserved). Usage: check_compose.py <compose command...>"""
 
 from __future__ import annotations
 
@@ -53,6 +54,22 @@ def gpu_profile_errors(project: dict[str, Any]) -> list[str]:
     return errors
 
 
+def mesh_port_errors(project: dict[str, Any]) -> list[str]:
+    """Every process of the mesh is told the gateway's mesh port (gateway:<port>), and the host does not reach it."""
+    errors = []
+    for name, service in project["services"].items():
+        if "environment" not in service:  # a one-shot helper (the certs copier), no mesh process
+            continue
+        address = service["environment"].get("LLAMA_MESH_GATEWAY_MESH_ADDRESS", "")
+        if not address.startswith("gateway:"):
+            errors.append(f"{name}: LLAMA_MESH_GATEWAY_MESH_ADDRESS is {address!r}, not the gateway's mesh port")
+    gateway = project["services"]["gateway"]
+    port = gateway["environment"].get("LLAMA_MESH_GATEWAY_MESH_ADDRESS", "").rsplit(":", 1)[-1]
+    if any(str(entry.get("target")) == port for entry in gateway.get("ports", [])):
+        errors.append(f"gateway: its mesh port {port} is published; only the mesh's containers may reach it")
+    return errors
+
+
 def main(compose: list[str]) -> int:
     default = rendered(compose)
     missing = missing_containers(default, "local-cpu", {})
@@ -60,6 +77,7 @@ def main(compose: list[str]) -> int:
         f"docker-compose.yml has no container for {', '.join(missing)} of distributions/local-cpu/run.yaml: "
         "add a block for each (see the file's header)"
     ] if missing else []  # fmt: skip
+    errors += mesh_port_errors(default)
     errors += gpu_profile_errors(rendered(compose, "--env-file", str(GPU_ENV), "--profile", "gpu"))
     for error in errors:
         print(error, file=sys.stderr)

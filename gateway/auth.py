@@ -3,6 +3,11 @@ caller may use (PERMISSION_DENIED otherwise). Off when the distribution lists no
 
 Tokens are kept only as SHA-256 digests and never logged or put on spans; the caller's name goes on the call's span.
 Health checks and reflection stay open.
+
+The services' token (gateway.auth.service_token), which may act for the caller a service serves (CALLER_HEADER),
+counts only from a process of the mesh (mesh_identity.from_mesh_peer): under mesh TLS, a caller whose certificate
+names a mesh identity (the gateway's mesh port); without it, anyone holding the token on the loopback mesh. A stolen
+or sniffed service token is worth nothing on the public port of an mTLS mesh.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from llama_mesh.runtime.caller import CALLER_HEADER
 from llama_mesh.runtime.config import AuthConfig
 from llama_mesh.runtime.errors import PermissionDenied, Unauthenticated
 from llama_mesh.runtime.interceptors import BeforeCallInterceptor
+from llama_mesh.runtime.mesh_identity import from_mesh_peer
 from llama_mesh.runtime.secrets import SecretError
 from llama_mesh.runtime.server import StartupError
 
@@ -103,7 +109,9 @@ class TokenTable:
             self._callers[_digest(secret)] = caller
             self._by_name[token.name] = caller
 
-    def caller(self, metadata: tuple[tuple[str, str | bytes], ...]) -> Caller:
+    def caller(self, metadata: tuple[tuple[str, str | bytes], ...], mesh_peer: bool) -> Caller:
+        """The caller the metadata's token names (or, for the services' token, the caller it acts for); `mesh_peer`:
+        whether the call came from a process of the mesh, without which the services' token is refused."""
         header = next((value for key, value in metadata if key == "authorization"), None)
         if not isinstance(header, str) or not header.lower().startswith(_BEARER):
             raise Unauthenticated(
@@ -115,6 +123,12 @@ class TokenTable:
         caller = next((caller for known, caller in self._callers.items() if hmac.compare_digest(known, digest)), None)
         if caller is None:
             raise Unauthenticated("the token is not valid for this gateway", reason="TOKEN_INVALID")
+        if caller.name == self._service and not mesh_peer:
+            raise PermissionDenied(
+                f"token {caller.name!r} is the mesh services' own: it counts only from a process of the mesh, on the "
+                "gateway's mesh port; use a token of your own",
+                reason="SERVICE_TOKEN_REFUSED",
+            )
         on_behalf_of = next((value for key, value in metadata if key == CALLER_HEADER), "")
         if caller.name != self._service or not on_behalf_of:
             return caller  # only the services' token may act for a caller the gateway named to them
@@ -133,6 +147,6 @@ class BearerAuthInterceptor(BeforeCallInterceptor):
         return not method.startswith(OPEN_SERVICES)
 
     def before(self, context: grpc.aio.ServicerContext) -> None:
-        caller = self._tokens.caller(tuple(context.invocation_metadata() or ()))
+        caller = self._tokens.caller(tuple(context.invocation_metadata() or ()), from_mesh_peer())
         _caller.set(caller)
         trace.get_current_span().set_attribute("caller", caller.name)

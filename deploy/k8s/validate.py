@@ -121,6 +121,9 @@ MESH_TLS_ENV = {
 }
 CERT_MANAGER_API = "cert-manager.io/"
 TELEMETRY_PORT = 50064
+GATEWAY_MESH_ENV = "LLAMA_MESH_GATEWAY_MESH_ADDRESS"
+# Labels of a pod that is not the mesh's (a client, an intruder): it may reach the gateway's public port, nothing else.
+OUTSIDER = {"app.kubernetes.io/name": "outsider"}
 CERT_MANAGER_SCHEMA = K8S_DIR / "cert-manager.schema.json"
 
 
@@ -191,10 +194,37 @@ def _pod_labels(workload: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
+def _port(deployment: dict[str, Any], name: str) -> int | None:
+    """The container port of that name."""
+    ports = _container(deployment).get("ports", [])
+    return next((port["containerPort"] for port in ports if port.get("name") == name), None)
+
+
+def gateway_port_errors(policies: list[dict[str, Any]], deployments: dict[str, dict[str, Any]]) -> list[str]:
+    """Clients reach the gateway's public port; its mesh port takes the services and nobody else."""
+    gateway = deployments["gateway"]
+    public, mesh = _port(gateway, "grpc"), _port(gateway, "mesh")
+    errors = []
+    if public is None or not reaches(policies, OUTSIDER, _pod_labels(gateway), public):
+        errors.append(f"gateway: no NetworkPolicy lets clients reach its public port {public}")
+    if mesh is None:
+        return [*errors, "gateway: its container has no port named mesh (its mTLS port for the services)"]
+    for name, deployment in sorted(deployments.items()):
+        service = served_process(deployment) not in ("gateway", "openai_edge")
+        if service and not reaches(policies, _pod_labels(deployment), _pod_labels(gateway), mesh):
+            errors.append(f"{name}: no NetworkPolicy lets it reach the gateway's mesh port {mesh}")
+        if name == "openai-edge" and reaches(policies, _pod_labels(deployment), _pod_labels(gateway), mesh):
+            errors.append(f"{name}: NetworkPolicies let it reach the gateway's mesh port (it calls the public one)")
+    if reaches(policies, OUTSIDER, _pod_labels(gateway), mesh):
+        errors.append(f"gateway: NetworkPolicies let pods outside the mesh reach its mesh port {mesh}")
+    return errors
+
+
 def network_policy_errors(objects: list[dict[str, Any]]) -> list[str]:
-    """No default-deny NetworkPolicy, or a flow the mesh needs that the policies block (gateway -> each service's
-    gRPC port, every process -> telemetry, vector_io -> Qdrant), or one they allow that it must not have (a service
-    calling another service)."""
+    """No default-deny NetworkPolicy, or a flow the mesh needs that the policies block (clients -> the gateway's
+    public port, services -> its mesh port, gateway -> each service's gRPC port, every process -> telemetry,
+    vector_io -> Qdrant), or one they allow that it must not have (a service calling another service, anyone but the
+    services reaching the gateway's mesh port)."""
     policies = [obj for obj in objects if obj["kind"] == "NetworkPolicy"]
     if not any(policy["spec"].get("podSelector") == {} and not policy["spec"].get("ingress") for policy in policies):
         return ["no NetworkPolicy denies ingress to every pod by default"]
@@ -216,6 +246,7 @@ def network_policy_errors(objects: list[dict[str, Any]]) -> list[str]:
             others = [_pod_labels(deployments[other]) for other in deployments if other not in (name, "gateway")]
             if name != "telemetry" and any(reaches(policies, other, labels, port["containerPort"]) for other in others):
                 errors.append(f"{name}: NetworkPolicies let pods other than the gateway's reach its gRPC port")
+    errors += gateway_port_errors(policies, deployments)
     qdrant = _named(objects, "StatefulSet").get("qdrant")
     if qdrant is not None and not reaches(policies, _pod_labels(deployments["vector-io"]), _pod_labels(qdrant), 6334):
         errors.append("vector-io: no NetworkPolicy lets it reach Qdrant's gRPC port 6334")
@@ -279,6 +310,7 @@ def mesh_tls_errors(objects: list[dict[str, Any]], env: dict[str, str]) -> list[
     if not health_port.isdigit():
         errors.append(f"llama-mesh-env: no {HEALTH_PORT_ENV}, so probes cannot reach a process serving mTLS")
     services = _named(objects, "Service")
+    errors += gateway_mesh_port_errors(objects, env.get(GATEWAY_MESH_ENV, ""))
     for name, deployment in sorted(_named(objects, "Deployment").items()):
         process = served_process(deployment)
         certificate = certificate_of(deployment, objects)
@@ -290,8 +322,8 @@ def mesh_tls_errors(objects: list[dict[str, Any]], env: dict[str, str]) -> list[
             errors.append(f"{name}: its certificate names {spec.get('uris')}, not [{spiffe_id(process)!r}]")
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         names = {svc for svc, obj in services.items() if selects({"matchLabels": obj["spec"]["selector"]}, labels)}
-        address = env.get(address_env_var(process))
-        names |= {_host(address)} if address else set()
+        addresses = [env.get(address_env_var(process)), env.get(GATEWAY_MESH_ENV) if process == "gateway" else None]
+        names |= {_host(address) for address in addresses if address}
         missing = sorted(names - set(spec.get("dnsNames", [])))
         if missing:
             errors.append(f"{name}: its certificate does not name {', '.join(missing)}, where the mesh reaches it")
@@ -304,6 +336,20 @@ def mesh_tls_errors(objects: list[dict[str, Any]], env: dict[str, str]) -> list[
             if grpc_probe is not None and str(grpc_probe.get("port")) != health_port:
                 errors.append(f"{name}: {probe} asks port {grpc_probe.get('port')}, not the health port {health_port}")
     return errors
+
+
+def gateway_mesh_port_errors(objects: list[dict[str, Any]], address: str) -> list[str]:
+    """Under mesh mTLS the services call the gateway at its mesh port: the address is set, and a Service of that
+    name exposes the gateway container's mesh port there."""
+    if not address:
+        return [f"llama-mesh-env: no {GATEWAY_MESH_ENV}, so the services would call the gateway's plaintext port"]
+    host, port = _host(address), int(address.rsplit(":", 1)[-1])
+    service = _named(objects, "Service").get(host)
+    mesh = _port(_named(objects, "Deployment")["gateway"], "mesh")
+    exposed = {entry.get("port"): entry.get("targetPort") for entry in (service or {}).get("spec", {}).get("ports", [])}
+    if service is None or exposed.get(port) not in ("mesh", mesh):
+        return [f"{GATEWAY_MESH_ENV}: no Service {host} exposes the gateway's mesh port {mesh} at port {port}"]
+    return []
 
 
 def drift_errors(config: RunConfig) -> list[str]:

@@ -87,10 +87,12 @@ class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
 def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     """A channel to the gateway or another service of the mesh, secured as this process was configured
     (transport_security.configure): TLS / mTLS where the distribution asks for it, and the service token on calls to
-    the gateway when auth is on. Every channel a service opens comes from here."""
+    the gateway when auth is on (on the gateway's mTLS mesh port where it has one). Every channel a service opens
+    comes from here."""
     from llama_mesh.runtime.tracing import client_interceptors  # OpenTelemetry is heavy; clients need not load it
 
     security = process_security()
+    address = security.target(address)
     interceptors: list[grpc.aio.ClientInterceptor] = list(client_interceptors() if traced else [])
     token = security.token_for(address)
     headers = security.peer_metadata_for(address)

@@ -170,10 +170,14 @@ class GatewayConfig(_Strict):
     max_routed_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     # The deadline of a forwarded call whose caller set none, in seconds.
     default_forward_timeout_s: float = Field(default=900.0, gt=0)
-    # With mesh TLS and no gateway.tls: serve callers (and the services' calls to the gateway, which carry the
-    # service token) in plaintext while the gateway's calls to the services stay mTLS. For a gateway reached only
-    # on loopback or a private network (docker compose publishes it on 127.0.0.1).
+    # With mesh TLS and no gateway.tls: serve callers in plaintext while the gateway's calls to the services stay
+    # mTLS. For a gateway reached only on loopback or a private network (docker compose publishes it on 127.0.0.1).
     plaintext: bool = False
+    # With mesh TLS: host:port of the gateway's port for the mesh's own processes, mTLS only (a client certificate
+    # naming a mesh identity). Services call the gateway there, and only there does the service token count (and
+    # with it acting for a caller); clients and the OpenAI edge keep `address`. Needed when callers are served
+    # otherwise than by mesh mTLS (plaintext, or gateway.tls).
+    mesh_address: str = ""
 
 
 class ResourcesConfig(_Strict):
@@ -242,6 +246,17 @@ class RunConfig(_Strict):
         if isinstance(value, dict) and not any(value.get(name) for name in files):
             return None
         return value
+
+    @model_validator(mode="after")
+    def _gateway_mesh_port(self) -> RunConfig:
+        if self.gateway.mesh_address and self.tls is None:
+            raise ValueError("gateway.mesh_address is served with mesh TLS only: give `tls:` or leave it empty")
+        if self.tls is not None and not self.gateway.mesh_address and (self.gateway.plaintext or self.gateway.tls):
+            raise ValueError(
+                "gateway.mesh_address is needed: with gateway.plaintext or gateway.tls the services reach the gateway "
+                "over mTLS on its mesh port"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

@@ -11,10 +11,15 @@ Only the gateway may call the APIs, send internal metadata (the resolved resourc
 ResourceLifecycleService; a peer service may only export spans and metrics. Health checks stay open: they say only
 whether a service serves, and probes (k8s, compose) call them without a mesh identity. Without TLS and without a
 secret a service does not start.
+
+The gateway, with mesh TLS, also serves a port of its own to the mesh's processes (gateway.mesh_address), mTLS only:
+GatewayPeerCheck refuses there any caller without a mesh identity, and notes for the gateway's token check whether
+the call came from one (`from_mesh_peer`): the services' token counts only then.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import os
 from typing import Any
@@ -57,6 +62,24 @@ def _metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, Any], ...]:
     return tuple(context.invocation_metadata() or ())
 
 
+def certificate_identities(context: grpc.aio.ServicerContext, prefix: str) -> list[str]:
+    """The mesh processes the caller's certificate names (its URI SANs under `prefix`, spiffe://<trust domain>/);
+    the server verified the certificate against the mesh CA."""
+    auth = context.auth_context() or {}
+    sans = [value.decode(errors="replace") for value in auth.get("peer_uri", ())]
+    return [san.removeprefix(prefix) for san in sans if san.startswith(prefix)]
+
+
+def not_a_mesh_peer(context: grpc.aio.ServicerContext, serves: str) -> Unauthenticated | PermissionDenied:
+    """The error for a caller whose certificate (if any) names no mesh identity; `serves`: whom the port serves."""
+    if not (context.auth_context() or {}).get("x509_pem_cert"):
+        return Unauthenticated(f"{serves}: present a mesh certificate", reason="NOT_A_MESH_PEER")
+    return PermissionDenied(
+        f"{serves}: the client certificate names no mesh identity (a URI SAN spiffe://<trust domain>/<process>)",
+        reason="NOT_A_MESH_PEER",
+    )
+
+
 class MeshPeerAuth(BeforeCallInterceptor):
     """Serves a call only if its caller proved it is the gateway, or a peer service calling a PEER_METHODS method;
     UNAUTHENTICATED without proof, PERMISSION_DENIED for a proven caller that may not make the call."""
@@ -75,19 +98,9 @@ class MeshPeerAuth(BeforeCallInterceptor):
         return not method.startswith(OPEN_METHODS)
 
     def _from_certificate(self, context: grpc.aio.ServicerContext) -> str:
-        auth = context.auth_context() or {}
-        sans = [value.decode(errors="replace") for value in auth.get("peer_uri", ())]  # the URI SANs
-        names = [san.removeprefix(self._prefix) for san in sans if san.startswith(self._prefix)]
+        names = certificate_identities(context, self._prefix)
         if not names:
-            if not auth.get("x509_pem_cert"):
-                raise Unauthenticated(
-                    "this service serves only the mesh: present a mesh certificate", reason="NOT_A_MESH_PEER"
-                )
-            raise PermissionDenied(
-                "this service serves only the gateway and its peer services: the client certificate names no mesh "
-                "identity (a URI SAN spiffe://<trust domain>/<process>)",
-                reason="NOT_A_MESH_PEER",
-            )
+            raise not_a_mesh_peer(context, "this service serves only the gateway and its peer services")
         return GATEWAY if GATEWAY in names else names[0]
 
     def _from_secret(self, context: grpc.aio.ServicerContext) -> str:
@@ -122,3 +135,38 @@ class MeshPeerAuth(BeforeCallInterceptor):
 def peer_metadata(process: str, secret: str) -> tuple[tuple[str, str], ...]:
     """What a channel of `process` sends to the mesh in secret mode (nothing with mesh TLS: the certificate says)."""
     return ((PEER_HEADER, process), (SECRET_HEADER, secret)) if secret else ()
+
+
+_mesh_peer: contextvars.ContextVar[bool] = contextvars.ContextVar("llama_mesh_from_mesh_peer", default=False)
+
+
+def from_mesh_peer() -> bool:
+    """Whether the call the gateway serves came from a process of the mesh (see GatewayPeerCheck)."""
+    return _mesh_peer.get()
+
+
+class GatewayPeerCheck(BeforeCallInterceptor):
+    """On each port of the gateway: whether its caller is a process of the mesh (`from_mesh_peer`).
+
+    - `trusted` (no mesh TLS: `make up`'s loopback mesh): every caller counts as one, as before mesh TLS;
+    - `certificates` (the port asks for client certificates of the mesh CA): a caller whose certificate names a
+      mesh identity; `required` (the mesh port): nobody else is served (health checks aside);
+    - neither (the public port in plaintext or with gateway.tls, under mesh TLS): no caller is one.
+    """
+
+    def __init__(
+        self, *, trusted: bool, certificates: bool, required: bool = False, trust_domain: str = DEFAULT_TRUST_DOMAIN
+    ) -> None:
+        self._trusted = trusted
+        self._certificates = certificates
+        self._required = required
+        self._prefix = f"spiffe://{trust_domain}/"
+
+    def applies_to(self, method: str) -> bool:
+        return not method.startswith(OPEN_METHODS)
+
+    def before(self, context: grpc.aio.ServicerContext) -> None:
+        peer = self._trusted or (self._certificates and bool(certificate_identities(context, self._prefix)))
+        if self._required and not peer:
+            raise not_a_mesh_peer(context, "the gateway's mesh port serves only the processes of the mesh")
+        _mesh_peer.set(peer)

@@ -6,6 +6,8 @@ everything NOT_SERVING while draining), server reflection, and graceful shutdown
 
 A service's address is where others reach it; in a container or a pod that name (`inference:50061`) is not one the
 process can listen on, so LLAMA_MESH_BIND_HOST (e.g. `0.0.0.0`) makes it listen on that host at the address's port.
+The gateway may serve a second port, its mesh port (gateway.mesh_address, mTLS only): the same APIs and health, behind
+a check that admits only the mesh's processes (transport_security.ProcessSecurity.mesh_port).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from llama_mesh.runtime.transport_security import process_security
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+Creds = grpc.ServerCredentials | None
 
 
 class StartupError(Exception):
@@ -52,6 +55,7 @@ class ServiceServer:
     _registrations: list[Callable[[grpc.aio.Server], None]] = field(default_factory=list)
     _service_names: list[str] = field(default_factory=list)
     bound_port: int | None = None
+    mesh_port: int | None = None  # the gateway's mesh port, where it serves one
     health_port: int = field(default_factory=lambda: int(os.environ.get(HEALTH_PORT_ENV) or 0))
     # Run after error mapping, so that their MeshErrors become statuses (the gateway's auth).
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
@@ -89,13 +93,16 @@ class ServiceServer:
         self._registrations.append(lambda server: server.add_generic_rpc_handlers(handler_list))
         self._service_names.extend(service_names)
 
-    async def run(self, startup: Hook | None = None, shutdown: Hook | None = None) -> None:
+    def _server(
+        self, security: list[grpc.aio.ServerInterceptor], health: HealthServicer, address: str, credentials: Creds
+    ) -> tuple[grpc.aio.Server, int]:
+        """A server of every registered API and health on `address`, `security` checking its callers; and its port."""
         # Outermost first: tracing, RPC metrics (they see the status error mapping gives), error mapping, the rest.
         interceptors = [
             *server_interceptors(),
             *metrics_interceptors(),
             ErrorMappingInterceptor(),
-            *process_security().server_interceptors(),  # who may call: the gateway, peers for span export
+            *security,  # who may call: the gateway, peers for span export; on the gateway, mesh processes or not
             CallerCapture(),
             *self.interceptors,
         ]
@@ -103,36 +110,42 @@ class ServiceServer:
         server = grpc.aio.server(interceptors=interceptors, options=options)
         for register in self._registrations:
             register(server)
-        health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
             [*self._service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             server,
         )
-        listen = listen_address(self.address, self.bind_host)
-        credentials = process_security().server
+        listen = listen_address(address, self.bind_host)
         try:
-            if credentials is None:
-                self.bound_port = server.add_insecure_port(listen)
-            else:
-                self.bound_port = server.add_secure_port(listen, credentials)
+            port = (
+                server.add_insecure_port(listen) if credentials is None else server.add_secure_port(listen, credentials)
+            )
         except RuntimeError:
-            self.bound_port = 0
-        if not self.bound_port:
+            port = 0
+        if not port:
             raise StartupError(f"{self.name}: cannot listen on {listen} (is another process, or mesh, using it?)")
+        log.info(
+            "%s listening on %s (port %s, %s)", self.name, listen, port, "plaintext" if credentials is None else "TLS"
+        )
+        return server, port
+
+    async def run(self, startup: Hook | None = None, shutdown: Hook | None = None) -> None:
+        security = process_security()
+        health = HealthServicer()
+        server, self.bound_port = self._server(security.server_interceptors(), health, self.address, security.server)
+        servers = [server]
+        mesh_port = security.mesh_port()
+        if mesh_port is not None:
+            mesh_address, mesh_credentials, mesh_check = mesh_port
+            mesh_server, self.mesh_port = self._server(mesh_check, health, mesh_address, mesh_credentials)
+            servers.append(mesh_server)
         for service_name in [self.name, *self._service_names]:
             await health.set(service_name, health_pb2.HealthCheckResponse.NOT_SERVING)
         health_only = self._health_only_server(health)
-        await server.start()
+        for each in servers:
+            await each.start()
         if health_only is not None:
             await health_only.start()
-        log.info(
-            "%s listening on %s (port %s, %s)",
-            self.name,
-            listen,
-            self.bound_port,
-            "plaintext" if credentials is None else "TLS",
-        )
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -148,7 +161,7 @@ class ServiceServer:
         finally:
             log.info("%s draining", self.name)
             await health.enter_graceful_shutdown()
-            await server.stop(self.grace_seconds)
+            await asyncio.gather(*(each.stop(self.grace_seconds) for each in servers))
             if health_only is not None:
                 await health_only.stop(None)
             if shutdown is not None:

@@ -5,6 +5,9 @@
 - Mesh TLS (`tls:` at the top level) is mutual: every service serves with its certificate and asks for a client
   certificate signed by the mesh CA; every channel a process opens trusts that CA and presents the certificate.
 - With auth on, calls a service makes through the gateway carry the token that `gateway.auth.service_token` names.
+- With mesh TLS and gateway.mesh_address, the gateway also serves that address with mesh mTLS only; services call the
+  gateway there (checking its certificate like any of the mesh's), and the gateway honours the service token only
+  from a caller that proved a mesh identity (mesh_identity.GatewayPeerCheck). The edge keeps the public address.
 - Services serve only the gateway and their peers (mesh_identity.py): by certificate with mesh TLS, else by the
   per-mesh secret, which every channel to a process of the mesh sends.
 - `{service}` in tls.cert_file / tls.key_file is the process's name, so one run.yaml gives each its own certificate.
@@ -18,7 +21,7 @@ from pathlib import Path
 import grpc
 
 from llama_mesh.runtime.config import ConfigError, MeshTLSConfig, RunConfig
-from llama_mesh.runtime.mesh_identity import MeshPeerAuth, mesh_secret, peer_metadata
+from llama_mesh.runtime.mesh_identity import GatewayPeerCheck, MeshPeerAuth, mesh_secret, peer_metadata
 from llama_mesh.runtime.secrets import SecretError
 
 GATEWAY_SERVICE = "gateway"
@@ -51,6 +54,11 @@ def server_credentials(config: RunConfig, service: str) -> grpc.ServerCredential
     mesh = config.tls
     if mesh is None or (service == GATEWAY_SERVICE and config.gateway.plaintext):
         return None
+    return _mesh_server_credentials(mesh, service)
+
+
+def _mesh_server_credentials(mesh: MeshTLSConfig, service: str) -> grpc.ServerCredentials:
+    """mTLS with the process's mesh certificate, asking for a client certificate of the mesh CA."""
     key, cert = _mesh_identity(mesh, service)
     return grpc.ssl_server_credentials(
         [(key, cert)], root_certificates=_read(mesh.ca_file, "tls.ca_file"), require_client_auth=True
@@ -98,6 +106,13 @@ def service_token(config: RunConfig) -> str:
         raise ConfigError(f"gateway.auth.service_token: {exc}") from exc
 
 
+def gateway_address_for(config: RunConfig, process: str) -> str:
+    """Where `process` calls the gateway: its mesh port for the services (when it has one), else its address."""
+    if process in (GATEWAY_SERVICE, OPENAI_EDGE_SERVICE) or not config.gateway.mesh_address:
+        return config.gateway.address
+    return config.gateway.mesh_address
+
+
 @dataclass
 class ProcessSecurity:
     server: grpc.ServerCredentials | None = None
@@ -107,6 +122,13 @@ class ProcessSecurity:
     config: RunConfig | None = None
     process: str = GATEWAY_SERVICE
     secret: str = field(default="", repr=False)
+
+    def target(self, address: str) -> str:
+        """Where a channel to `address` goes: a service's to the gateway goes to the gateway's mesh port if it has
+        one (GatewayClient and every other caller name the gateway by its address)."""
+        if self.config is not None and address == self.config.gateway.address:
+            return self.gateway_address
+        return address
 
     def channel_credentials(self, address: str) -> grpc.ChannelCredentials | None:
         if self.config is None:
@@ -125,13 +147,28 @@ class ProcessSecurity:
         return peer_metadata(self.process, self.secret)
 
     def server_interceptors(self) -> list[grpc.aio.ServerInterceptor]:
-        """A service's check of who calls it (the gateway authenticates its own callers by token)."""
-        if self.config is None or self.process == GATEWAY_SERVICE:
+        """A service's check of who calls it; on the gateway's port, whether its caller is a process of the mesh (the
+        gateway authenticates its callers by token, and believes the service token only from such a process)."""
+        if self.config is None:
             return []
         tls = self.config.tls
+        if self.process == GATEWAY_SERVICE:
+            if tls is None:
+                return [GatewayPeerCheck(trusted=True, certificates=False)]
+            served_by_mesh_tls = self.config.gateway.tls is None and not self.config.gateway.plaintext
+            return [GatewayPeerCheck(trusted=False, certificates=served_by_mesh_tls, trust_domain=tls.trust_domain)]
         if tls is None:
             return [MeshPeerAuth(secret=self.secret, tls=False)]
         return [MeshPeerAuth(secret=self.secret, tls=True, trust_domain=tls.trust_domain)]
+
+    def mesh_port(self) -> tuple[str, grpc.ServerCredentials, list[grpc.aio.ServerInterceptor]] | None:
+        """The gateway's mesh port: its address, credentials and check (only mesh identities); None if it has none."""
+        config = self.config
+        mesh = config.tls if config is not None else None
+        if config is None or mesh is None or self.process != GATEWAY_SERVICE or not config.gateway.mesh_address:
+            return None
+        check = GatewayPeerCheck(trusted=False, certificates=True, required=True, trust_domain=mesh.trust_domain)
+        return config.gateway.mesh_address, _mesh_server_credentials(mesh, GATEWAY_SERVICE), [check]
 
 
 _process = ProcessSecurity()
@@ -148,13 +185,15 @@ def configure(config: RunConfig, service: str) -> None:
         raise ConfigError(str(exc)) from exc
     _process = ProcessSecurity(
         server_credentials(config, service),
-        config.gateway.address,
+        gateway_address_for(config, service),
         token,
         config=config,
         process=service,
         secret=secret,
     )
-    channel_credentials(config, config.gateway.address, service)  # fail now, not on the first call, if one is missing
+    # fail now, not on the first call, if a file is missing
+    channel_credentials(config, gateway_address_for(config, service), service)
+    _process.mesh_port()
     try:
         _process.server_interceptors()
     except SecretError as exc:

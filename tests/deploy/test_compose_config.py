@@ -35,3 +35,20 @@ def test_a_gpu_profile_that_keeps_the_cpu_inference_or_drops_a_service_is_report
         "--profile gpu with deploy/gpu.env: no container runs eval of distributions/gpu-vllm",
         "--profile gpu with deploy/gpu.env: the CPU inference container still runs beside inference-gpu",
     ]
+
+
+def test_the_services_call_the_gateways_mesh_port_which_is_not_published(compose: list[str]) -> None:
+    project = check_compose.rendered(compose)
+    assert check_compose.mesh_port_errors(project) == []
+    environment = project["services"]["gateway"]["environment"]
+    assert (environment["LLAMA_MESH_GATEWAY_MESH_ADDRESS"], environment["LLAMA_MESH_GATEWAY_PLAINTEXT"]) == (
+        "gateway:50052",
+        "true",
+    )
+    broken = copy.deepcopy(project)
+    del broken["services"]["scoring"]["environment"]["LLAMA_MESH_GATEWAY_MESH_ADDRESS"]
+    broken["services"]["gateway"]["ports"].append({"target": 50052, "published": "50052", "host_ip": "0.0.0.0"})
+    assert check_compose.mesh_port_errors(broken) == [
+        "scoring: LLAMA_MESH_GATEWAY_MESH_ADDRESS is '', not the gateway's mesh port",
+        "gateway: its mesh port 50052 is published; only the mesh's containers may reach it",
+    ]

@@ -19,7 +19,7 @@ from deploy.k8s import validate
 from llama.common.v1 import resources_pb2 as res
 from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
-from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.launcher import LocalMesh, free_loopback_port, isolated_env
 from llama_mesh.mesh_certs import MeshCA
 from llama_mesh.resources import resource_metadata
 from tests.mesh.helpers import expect_error, reason_and_field
@@ -57,10 +57,13 @@ def k8s_like(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalMe
         for key, value in pod_env.items()
         if key in ("LLAMA_MESH_TLS_CA_FILE", "LLAMA_MESH_TLS_CERT_FILE", "LLAMA_MESH_TLS_KEY_FILE")
     }
+    assert pod_env["LLAMA_MESH_GATEWAY_MESH_ADDRESS"] == "dns:///gateway-mesh:50052"
     env = {
         **isolated_env(root / "data"),
         **tls,
         "LLAMA_MESH_GATEWAY_PLAINTEXT": pod_env["LLAMA_MESH_GATEWAY_PLAINTEXT"],
+        # the manifests' gateway-mesh:50052, on the loopback
+        "LLAMA_MESH_GATEWAY_MESH_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
         "LLAMA_MESH_TRACE_EXPORTER": "none",
     }
     mesh = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
@@ -99,6 +102,10 @@ def test_the_gateway_identity_reaches_a_service_and_no_other_does(k8s_like: tupl
     with grpc.secure_channel(datasetio, _credentials(pki, "gateway")) as channel:
         # the gateway's identity is served, internal metadata included (here the test holds the gateway's key)
         assert _rows(channel, resource_metadata(registered)) == [{"input_query": "1+1?", "expected_answer": "2"}]
+    with grpc.secure_channel(mesh.config.gateway.mesh_address, _credentials(pki, "datasetio")) as channel:
+        # datasetio's identity reaches the gateway's mesh port (the gateway's certificate names gateway-mesh)
+        listed = registry_pb2_grpc.RegistryServiceStub(channel).ListDatasets(registry_pb2.ListDatasetsRequest())
+        assert "k8s/rows" in [dataset.identifier for dataset in listed.datasets]
     for process in ("datasetio", "openai_edge"):
         with grpc.secure_channel(datasetio, _credentials(pki, process)) as channel:
             error = expect_error(lambda channel=channel: _rows(channel), grpc.StatusCode.PERMISSION_DENIED)

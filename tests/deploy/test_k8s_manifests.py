@@ -89,6 +89,45 @@ def test_network_policies_allow_exactly_the_flows_the_mesh_needs() -> None:
     ]
 
 
+def test_the_gateways_mesh_port_takes_the_services_and_its_public_port_clients() -> None:
+    """Under mesh mTLS the services call the gateway at gateway-mesh:50052 (the container's port `mesh`), which only
+    they may reach; clients reach the public port 50051. Breaking any of it is reported."""
+    objects = _objects("cpu")
+    env = next(obj["data"] for obj in objects if obj["metadata"]["name"].startswith("llama-mesh-env"))
+    assert env["LLAMA_MESH_GATEWAY_MESH_ADDRESS"] == "dns:///gateway-mesh:50052"
+    ports = _find(objects, "Service", "gateway-mesh")["spec"]["ports"]
+    assert {"name": "mesh", "port": 50052, "targetPort": "mesh", "appProtocol": "grpc"} in ports
+    policies = [obj for obj in objects if obj["kind"] == "NetworkPolicy"]
+    pods = {obj["metadata"]["name"]: obj["spec"]["template"]["metadata"]["labels"] for obj in objects
+            if obj["kind"] == "Deployment"}  # fmt: skip
+    outsider = {"app.kubernetes.io/name": "intruder"}
+    assert validate.reaches(policies, pods["agents"], pods["gateway"], 50052)
+    assert validate.reaches(policies, outsider, pods["gateway"], 50051)
+    assert not validate.reaches(policies, outsider, pods["gateway"], 50052)
+    assert not validate.reaches(policies, pods["openai-edge"], pods["gateway"], 50052)
+    assert validate.security_errors(objects) == []
+
+    mesh_port = _find(objects, "NetworkPolicy", "gateway-mesh-port-from-services")
+    mesh_port["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"].remove("eval")
+    del _find(objects, "Certificate", "gateway-mesh")["spec"]["dnsNames"][1]
+    assert validate.security_errors(objects) == [
+        "eval: no NetworkPolicy lets it reach the gateway's mesh port 50052",
+        "gateway: its certificate does not name gateway-mesh, where the mesh reaches it",
+    ]
+    _find(objects, "NetworkPolicy", "gateway-from-clients")["spec"]["ingress"][0]["ports"].append({"port": 50052})
+    assert validate.network_policy_errors(objects) == [
+        "openai-edge: NetworkPolicies let it reach the gateway's mesh port (it calls the public one)",
+        "gateway: NetworkPolicies let pods outside the mesh reach its mesh port 50052",
+    ]
+    ports.pop()
+    env["LLAMA_MESH_GATEWAY_MESH_ADDRESS"] = ""
+    assert validate.gateway_mesh_port_errors(objects, "dns:///gateway-mesh:50052") == [
+        "LLAMA_MESH_GATEWAY_MESH_ADDRESS: no Service gateway-mesh exposes the gateway's mesh port 50052 at port 50052"
+    ]
+    assert "llama-mesh-env: no LLAMA_MESH_GATEWAY_MESH_ADDRESS, so the services would call the gateway's plaintext " \
+        "port" in validate.security_errors(objects)  # fmt: skip
+
+
 @pytest.mark.parametrize("overlay", ["cpu", "gpu"])
 def test_every_process_mounts_a_certificate_naming_it_as_the_services_check(overlay: str) -> None:
     """Each Deployment mounts its own cert-manager certificate at /certs, whose URI SAN is the SPIFFE id that

@@ -55,3 +55,26 @@ def test_an_unreadable_dsn_file_stops_the_gateway(tmp_path: Path) -> None:
     )
     with pytest.raises(StartupError, match="gateway.registry.dsn: cannot read"):
         make_registry_store(config)
+
+
+def _run_config(**gateway: object) -> dict[str, object]:
+    return {
+        "distribution": "t",
+        "data_dir": "/d",
+        "cache_dir": "/c",
+        "services": [],
+        "gateway": {"registry": {"type": "sqlite", "path": "r.db"}, **gateway},
+    }
+
+
+def test_the_gateways_mesh_port_needs_mesh_tls_and_plaintext_callers_need_it() -> None:
+    """Services reach a gateway that serves its callers in plaintext (or with gateway.tls) over mTLS on its mesh port;
+    that port is served with mesh TLS only."""
+    tls = {"ca_file": "ca.crt", "cert_file": "{service}.crt", "key_file": "{service}.key"}
+    with pytest.raises(ValidationError, match="gateway.mesh_address is needed"):
+        RunConfig.model_validate({**_run_config(plaintext=True), "tls": tls})
+    with pytest.raises(ValidationError, match="served with mesh TLS only"):
+        RunConfig.model_validate(_run_config(mesh_address="127.0.0.1:50052"))
+    config = RunConfig.model_validate({**_run_config(plaintext=True, mesh_address="127.0.0.1:50052"), "tls": tls})
+    assert config.gateway.mesh_address == "127.0.0.1:50052"
+    assert RunConfig.model_validate({**_run_config(), "tls": tls}).gateway.mesh_address == ""  # callers on mTLS too

@@ -23,7 +23,7 @@ from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama.vector_io.v1 import vector_io_pb2_grpc
 from llama_mesh.client import LlamaMeshClient
-from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.launcher import LocalMesh, free_loopback_port, isolated_env
 from llama_mesh.mesh_certs import make_mesh_certs
 from llama_mesh.resources import resource_metadata
 from llama_mesh.runtime.mesh_identity import spiffe_id
@@ -239,7 +239,7 @@ def _services_traced(telemetry: telemetry_pb2_grpc.TelemetryServiceStub, trace_i
 @pytest.fixture(scope="module")
 def compose_like(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh]:
     """local-cpu as docker compose configures it, by environment alone: certificates of `make certs`, each process
-    its own ({service}), and the gateway serving callers in plaintext."""
+    its own ({service}), and the gateway serving callers in plaintext and the services on its mesh port."""
     root = tmp_path_factory.mktemp("compose-like")
     certs = root / "certs"
     make_mesh_certs(certs, ["gateway", "inference"])
@@ -250,6 +250,7 @@ def compose_like(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMesh
         "LLAMA_MESH_TLS_CERT_FILE": str(certs / "{service}.crt"),
         "LLAMA_MESH_TLS_KEY_FILE": str(certs / "{service}.key"),
         "LLAMA_MESH_GATEWAY_PLAINTEXT": "true",
+        "LLAMA_MESH_GATEWAY_MESH_ADDRESS": f"127.0.0.1:{free_loopback_port()}",
     }
     mesh = LocalMesh("local-cpu", env=env, log_dir=root / "logs")
     mesh.start(only={"gateway", "inference"}, timeout=300)
