@@ -14,6 +14,7 @@ import pytest
 from google.protobuf import json_format
 
 from llama.common.v1 import jobs_pb2
+from llama_mesh.checkpoints import default_checkpoint_root
 from llama_mesh.client import LlamaMeshClient
 from llama_mesh.launcher import LocalMesh
 from tests.mesh.helpers import run_cli, start_training_mesh
@@ -76,5 +77,6 @@ def test_synthesized_rows_reach_a_dataset_that_a_lora_job_trains_on(mesh: LocalM
     assert job.job.status == jobs_pb2.JOB_STATUS_COMPLETED, job
     assert job.job.progress.done == job.job.progress.total == 2  # one step per row: the job read both rows
     assert len(checkpoints) == 1 and checkpoints[0].identifier == job.checkpoints[0].identifier
-    assert {"checkpoint.json", "adapter"} <= {path.name for path in Path(checkpoints[0].path).iterdir()}
+    directory = default_checkpoint_root(mesh.config.data_dir) / checkpoints[0].path  # relative to the root
+    assert {"checkpoint.json", "adapter"} <= {path.name for path in directory.iterdir()}
     assert "loop-sft completed; checkpoint" in outputs[2] and checkpoints[0].identifier in outputs[3]

@@ -337,7 +337,9 @@ def test_documented_lora_job_teaches_a_reply_that_chat_gives_after_registering(m
     (checkpoint,) = job.checkpoints
     assert checkpoint.identifier == "teach-secret" and checkpoint.job_id == "teach-secret"
     assert checkpoint.training_metrics.train_loss > 0
-    assert {"checkpoint.json", "model.gguf", "adapter"} <= set(os.listdir(checkpoint.path))
+    # the checkpoint's directory relative to the checkpoint root: no server directory in what callers see
+    assert checkpoint.path == "teach-secret" and mesh.config.data_dir not in str(job)
+    assert {"checkpoint.json", "model.gguf", "adapter"} <= set(os.listdir(_checkpoint_root(mesh) / checkpoint.path))
     result = run_cli(mesh, *artifacts, columns=250)
     assert result.returncode == 0 and checkpoint.path in result.stdout, result.stderr
 
@@ -370,7 +372,7 @@ def test_dpo_raises_the_chosen_over_rejected_margin(mesh, datasets) -> None:
     (checkpoint,) = job.checkpoints
     pairs = [("Name a fruit.", "Apple.", "Rock."), ("Name a color.", "Blue.", "Chair.")]
     before = _margin(_base_model_dir(mesh), pairs)
-    after = _margin(str(Path(checkpoint.path) / "model"), pairs)
+    after = _margin(str(_checkpoint_root(mesh) / checkpoint.path / "model"), pairs)
     assert after > before + 0.05, (before, after)
 
 

@@ -13,7 +13,7 @@ from llama_mesh import checkpoints
 from llama_mesh.runtime.errors import InvalidArgument, NotFound, Unimplemented
 from services.post_training.config import HuggingFacePostTrainingConfig
 from services.post_training.job_store import JobFailure, JobRecord, JobStore
-from services.post_training.providers.huggingface import _lora_settings, _training_settings
+from services.post_training.providers.huggingface import _lora_settings, _training_settings, job_message
 from services.post_training.training_rows import training_rows
 
 
@@ -120,3 +120,18 @@ def test_jobs_left_running_read_failed_when_the_store_opens_again(tmp_path: Path
     assert reopened.get("c", "").status == jobs_pb2.JOB_STATUS_COMPLETED
     assert reopened.get("a", "someone else") is None
     assert [r.job_id for r in reopened.page("", 0, 2)] == ["c", "b"]
+
+
+def test_a_checkpoints_path_names_no_server_directory_and_registers_it(tmp_path: Path) -> None:
+    """The job's record keeps where the training process wrote the checkpoint (an absolute path on the server); callers
+    get its directory relative to the checkpoint root, which the inference providers resolve to the same checkpoint."""
+    root = tmp_path / "data" / "post_training" / "checkpoints"
+    directory = root / "team" / "sft-1"
+    directory.mkdir(parents=True)
+    (directory / checkpoints.MANIFEST).write_text("{}")
+    (directory / checkpoints.GGUF_FILE).write_bytes(b"GGUF")
+    saved = {"identifier": "team/sft-1", "job_id": "sft-1", "path": str(directory), "epoch": 0, "metrics": {}}
+    record = JobRecord(job_id="sft-1", owner="", kind=1, model="m", checkpoints=[saved])
+    (checkpoint,) = job_message(record).checkpoints
+    assert checkpoint.path == "team/sft-1" and str(tmp_path) not in str(checkpoint)
+    assert checkpoints.find_checkpoint(root, checkpoint.path, "provider_resource_id") == directory.resolve()

@@ -70,7 +70,9 @@ def _checkpoint_message(saved: dict[str, Any]) -> pb.Checkpoint:
         create_time=timestamp(saved.get("created")),
         epoch=int(saved.get("epoch", 0)),
         job_id=saved.get("job_id", ""),
-        path=saved["path"],
+        # never the server's directory (saved["path"], in the job's record): the checkpoint's directory relative to
+        # the checkpoint root, which is what its identifier names
+        path=saved["identifier"],
         training_metrics=pb.TrainingMetrics(
             epoch=int(saved.get("epoch", 0)),
             train_loss=float(metrics.get("train_loss") or 0.0),
