@@ -1,22 +1,23 @@
-"""Channels from the gateway to the services, one per address, shared by every call."""
+"""Channels from the gateway to the services, one per address, shared by every call (opened again with renewed mesh
+certificates, see channels.LazyChannel)."""
 
 from __future__ import annotations
 
 import grpc
 
-from llama_mesh.runtime.channels import open_channel
+from llama_mesh.runtime.channels import LazyChannel
 
 
 class Backends:
     """One channel per service address, reused by every call."""
 
     def __init__(self) -> None:
-        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._channels: dict[str, LazyChannel] = {}
 
     def channel(self, address: str) -> grpc.aio.Channel:
         if address not in self._channels:
-            self._channels[address] = open_channel(address)
-        return self._channels[address]
+            self._channels[address] = LazyChannel(address)
+        return self._channels[address].get()
 
     async def close(self) -> None:
         for channel in self._channels.values():

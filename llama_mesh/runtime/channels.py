@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from llama_mesh.runtime.caller import CALLER_HEADER, on_behalf_of
@@ -116,20 +118,37 @@ def remaining_timeout(context: grpc.aio.ServicerContext | None, default: float |
     return max(remaining, 0.0)
 
 
+# How long calls in flight on a channel opened with mesh certificates since renewed may still take.
+RETIRED_CHANNEL_GRACE_S = 600.0
+
+
 class LazyChannel:
     """An `open_channel` to one address, opened on first use (inside the running event loop, where grpc.aio wants
-    it) and closed once by `close`."""
+    it), opened again when this process's mesh certificates are renewed (the old one closes once its calls are done,
+    or after RETIRED_CHANNEL_GRACE_S), and closed by `close`."""
 
     def __init__(self, address: str) -> None:
         self.address = address
         self._channel: grpc.aio.Channel | None = None
+        self._generation = 0
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def get(self) -> grpc.aio.Channel:
+        generation = process_security().credentials_generation()
+        if self._channel is not None and generation != self._generation:
+            retiring = asyncio.ensure_future(self._channel.close(RETIRED_CHANNEL_GRACE_S))
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
+            self._channel = None
         if self._channel is None:
             self._channel = open_channel(self.address)
+            self._generation = generation
         return self._channel
 
     async def close(self) -> None:
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.close()
+        for retiring in list(self._retiring):
+            retiring.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)

@@ -11,10 +11,16 @@
 - Services serve only the gateway and their peers (mesh_identity.py): by certificate with mesh TLS, else by the
   per-mesh secret, which every channel to a process of the mesh sends.
 - `{service}` in tls.cert_file / tls.key_file is the process's name, so one run.yaml gives each its own certificate.
+- Renewed mesh certificates are used without a restart: servers read the files again (grpc's dynamic credentials)
+  for the first handshake after they change on disk, and the channels of `channels.LazyChannel` are opened again
+  with them (in-flight calls finish on the old ones). cert-manager renews a mounted Secret in place; `make certs
+  ARGS=--force` rewrites the files. The span exporter's channel and gateway.tls keep the files read at start.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +29,8 @@ import grpc
 from llama_mesh.runtime.config import ConfigError, MeshTLSConfig, RunConfig
 from llama_mesh.runtime.mesh_identity import GatewayPeerCheck, MeshPeerAuth, mesh_secret, peer_metadata
 from llama_mesh.runtime.secrets import SecretError
+
+log = logging.getLogger(__name__)
 
 GATEWAY_SERVICE = "gateway"
 # Calls the gateway only with each of its callers' own tokens (the bearer token of an HTTP request), never with the
@@ -57,11 +65,63 @@ def server_credentials(config: RunConfig, service: str) -> grpc.ServerCredential
     return _mesh_server_credentials(mesh, service)
 
 
+class MeshFiles:
+    """A process's mesh TLS files (CA, certificate, key), and whether they changed on disk since last asked."""
+
+    def __init__(self, mesh: MeshTLSConfig, process: str) -> None:
+        self.mesh = mesh
+        self.process = process
+        own = (path.replace("{service}", process) for path in (mesh.cert_file, mesh.key_file))
+        self._paths = [Path(path).expanduser() for path in (mesh.ca_file, *own)]
+        self._seen = self._signature()
+
+    def _signature(self) -> tuple[tuple[int, int, int] | None, ...]:
+        """What tells a rewritten file (a renewed Secret is a new file behind the same name): its inode, size and
+        modification time; None for a file that cannot be read now (mid-renewal)."""
+        signature = []
+        for path in self._paths:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                signature.append(None)
+                continue
+            signature.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return tuple(signature)
+
+    def changed(self) -> bool:
+        """Whether the files changed since the last call that said so (or since they were first read); files that
+        cannot all be read count as unchanged until they can."""
+        signature = self._signature()
+        if signature == self._seen or None in signature:
+            return False
+        self._seen = signature
+        return True
+
+    def server_configuration(self) -> grpc.ServerCertificateConfiguration:
+        key, cert = _mesh_identity(self.mesh, self.process)
+        return grpc.ssl_server_certificate_configuration(
+            [(key, cert)], root_certificates=_read(self.mesh.ca_file, "tls.ca_file")
+        )
+
+    def renewed_server_configuration(self) -> grpc.ServerCertificateConfiguration | None:
+        """The files read again if they changed, for grpc's fetcher (None: keep serving the current ones)."""
+        if not self.changed():
+            return None
+        try:
+            configuration = self.server_configuration()
+        except ConfigError as exc:
+            log.warning("%s: renewed mesh certificate not used: %s", self.process, exc)
+            return None
+        log.info("%s: serving with the renewed mesh certificate", self.process)
+        return configuration
+
+
 def _mesh_server_credentials(mesh: MeshTLSConfig, service: str) -> grpc.ServerCredentials:
-    """mTLS with the process's mesh certificate, asking for a client certificate of the mesh CA."""
-    key, cert = _mesh_identity(mesh, service)
-    return grpc.ssl_server_credentials(
-        [(key, cert)], root_certificates=_read(mesh.ca_file, "tls.ca_file"), require_client_auth=True
+    """mTLS with the process's mesh certificate, asking for a client certificate of the mesh CA; the files are read
+    again for the first handshake after they change."""
+    files = MeshFiles(mesh, service)
+    return grpc.dynamic_ssl_server_credentials(
+        files.server_configuration(), files.renewed_server_configuration, require_client_authentication=True
     )
 
 
@@ -122,6 +182,19 @@ class ProcessSecurity:
     config: RunConfig | None = None
     process: str = GATEWAY_SERVICE
     secret: str = field(default="", repr=False)
+    generation: int = 0  # how many times the mesh files were renewed: channels opened before are opened again
+    _files: MeshFiles | None = field(default=None, repr=False)
+
+    def credentials_generation(self) -> int:
+        """The current generation of this process's mesh files, after noticing a renewal on disk (which drops the
+        credentials made from the old files)."""
+        if self._files is None and self.config is not None and self.config.tls is not None:
+            self._files = MeshFiles(self.config.tls, self.process)
+        if self._files is not None and self._files.changed():
+            self.channels.clear()
+            self.generation += 1
+            log.info("%s: opening channels with the renewed mesh certificate", self.process)
+        return self.generation
 
     def target(self, address: str) -> str:
         """Where a channel to `address` goes: a service's to the gateway goes to the gateway's mesh port if it has
