@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -161,3 +162,33 @@ async def test_cancelling_a_stream_lets_a_queued_request_start(batching: LlamaCp
     for stream in streams[1:]:
         await stream.aclose()
     assert batching.stats().running_requests == batching.stats().waiting_requests == 0
+
+
+def admit(engine: LlamaCppEngine, prompt: list[int]) -> int:
+    """The slot the engine gives a request with this prompt (the scheduler's choice, without a model)."""
+    engine._queue.append(SimpleNamespace(prompt_tokens=prompt))  # type: ignore[arg-type]  # _admit reads only this
+    (slot,) = engine._admit()
+    return slot.seq_id
+
+
+async def test_a_request_takes_a_slot_next_to_the_busy_ones_unless_another_saves_a_long_prompt() -> None:
+    engine = LlamaCppEngine("unused.gguf", n_parallel=6)  # not started: only the slot choice runs
+    slots = engine._slots
+    for seq_id, last_used in enumerate([5, 6, 1, 2, 3, 4]):
+        slots[seq_id].last_used = last_used
+    prompt = list(range(100, 300))
+    # Nothing busy: the least recently used slot.
+    assert admit(engine, prompt) == 2
+    slots[2].job = None
+    # Slots 0 and 1 busy: slot 2 keeps the busy ones together, although slot 4 holds a short shared start.
+    slots[0].job = slots[1].job = object()  # type: ignore[assignment]
+    slots[4].cached = prompt[:20]
+    assert admit(engine, prompt) == 2
+    slots[2].job = None
+    # A long shared start is worth a gap.
+    slots[4].cached = prompt[:150]
+    assert admit(engine, prompt) == 4
+    slots[4].job = None
+    # A slot between two busy ones closes a gap.
+    slots[4].cached, slots[3].job = [], object()  # type: ignore[assignment]
+    assert admit(engine, prompt) == 2
