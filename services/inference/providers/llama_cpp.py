@@ -24,11 +24,12 @@ evaluated one sequence per `llama_decode` call (a batch mixing a prompt with oth
 llama.cpp into one-token pieces of that prompt) and cut so that no piece has one token.
 
 Prefix reuse: each slot keeps its last prompt in its KV stream, a new request goes to the free slot sharing the longest
-prefix with its prompt, and only the rest is evaluated. Only prompt tokens are ever reused (a generated token was
-decoded alone), and at least the last two prompt tokens are evaluated again: every cached or evaluated position gets
-exactly the numbers a fresh evaluation gives it. (llama-cpp-python's own prefix matching replays the last prompt token
-alone and reuses generated tokens as if they were prompt, so its answers differed from a fresh evaluation's after an
-early stop.)
+prefix with its prompt (or, when no slot saves many tokens, to one next to the busy slots: llama.cpp decodes a batch in
+one pass only over a gap-free range of sequence ids), and only the rest is evaluated. Only prompt tokens are ever reused
+(a generated token was decoded alone), and at least the last two prompt tokens are evaluated again: every cached or
+evaluated position gets exactly the numbers a fresh evaluation gives it. (llama-cpp-python's own prefix matching replays
+the last prompt token alone and reuses generated tokens as if they were prompt, so its answers differed from a fresh
+evaluation's after an early stop.)
 """
 
 from __future__ import annotations
