@@ -71,7 +71,7 @@ async def test_concurrent_greedy_streams_match_each_run_alone(batching: LlamaCpp
     letters = batching.generate(chat(batching, "Spell a long word.", max_tokens=0, constraint=LETTERS))
     seen = [entry.token for entry in (await anext(letters)).logprobs]
     requests = [
-        ("What is red?", LONG_SYSTEM, 16, ()),  # ~800 prompt tokens, more than one 512-token batch
+        ("What is red?", LONG_SYSTEM, 16, ()),  # ~800 prompt tokens, several 128-token pieces
         ("Name three colors of the rainbow.", LONG_SYSTEM, 24, ()),
         ("What is blue?", LONG_SYSTEM, 12, ()),  # both free slots then hold the long prefix: this one reuses it
         ("Name three colors of the rainbow.", None, 32, ()),
@@ -192,3 +192,25 @@ async def test_a_request_takes_a_slot_next_to_the_busy_ones_unless_another_saves
     # A slot between two busy ones closes a gap.
     slots[4].cached, slots[3].job = [], object()  # type: ignore[assignment]
     assert admit(engine, prompt) == 2
+
+
+async def test_a_long_prompt_does_not_stall_a_running_stream(batching: LlamaCppEngine) -> None:
+    running = batching.generate(chat(batching, "Spell a word.", max_tokens=0, constraint=LETTERS, logprobs=0))
+    await anext(running)
+    # ~800 new prompt tokens (no slot holds them): evaluated 128 at a time, with a decode step between two pieces
+    system = "You answer questions about animals. " + " ".join(f"Animal {i} has {i} spots." for i in range(90))
+    arrivals: list[str] = []  # what reached the event loop, in order: a token of each stream
+
+    async def read_running() -> None:
+        async for chunk in running:
+            arrivals.extend(["running"] * chunk.token_count)
+
+    reader = asyncio.create_task(read_running())
+    async for chunk in batching.generate(chat(batching, "Which animal has 3 spots?", system, max_tokens=1)):
+        arrivals.extend(["long"] * chunk.token_count)
+    reader.cancel()  # the running stream ends: its slot is freed
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    assert arrivals.count("long") == 1
+    assert arrivals.index("long") >= 4  # the running stream got tokens while the long prompt was evaluated
+    assert batching.stats().running_requests == 0

@@ -70,6 +70,10 @@ from services.inference.provider import (
 )
 
 DEFAULT_PARALLEL = 4  # sequences decoded together, each with a KV cache of n_ctx tokens
+# Prompt tokens evaluated between two decode steps (in pieces of at most this many): the streams already running wait
+# that long for their next token when a prompt comes in. On the CPU a prompt token costs about the same in a piece of
+# 32 as in one of 512 (bench/README.md, llama_batching), so small pieces cost a long prompt nothing when it runs alone.
+PREFILL_BATCH = 128
 MAX_PARALLEL = 64
 
 
@@ -264,7 +268,7 @@ class LlamaCppEngine(TextEngine):
         model_path: str,
         n_ctx: int = 4096,
         n_threads: int | None = None,
-        n_batch: int = 512,
+        n_batch: int = PREFILL_BATCH,
         prefix_cache: bool = True,
         n_parallel: int = DEFAULT_PARALLEL,
     ) -> None:
