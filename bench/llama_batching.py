@@ -1,9 +1,10 @@
 """Continuous batching of the embedded llama.cpp engine through the mesh: 1 stream alone vs N streams at once (default
 16), streamed greedy chats through the gateway of local-cpu started with `n_parallel` = N.
 
-Rounds alternate: one stream alone, then N at once. Every stream's prompt starts with its own nonce so that no slot's
-prefix cache helps. Per round: aggregate tokens/s = all completion tokens / (first request sent -> last stream ended);
-time to first token (TTFT) of each stream. Medians over the rounds; the machine's load average is printed with them.
+Rounds alternate: one stream alone, then N at once. Every stream's message starts with its own nonce, so a slot's prefix
+cache saves only the chat template's system prompt before it. Per round: aggregate tokens/s = all completion tokens /
+(first request sent -> last stream ended); time to first token (TTFT) of each stream. Medians over the rounds; the
+machine's load average is printed with them.
 
     python -m bench.llama_batching [--streams 16] [--rounds 3] [--max-tokens 64] [--json FILE]
 """

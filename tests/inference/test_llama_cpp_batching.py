@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -70,7 +71,7 @@ async def test_concurrent_greedy_streams_match_each_run_alone(batching: LlamaCpp
     letters = batching.generate(chat(batching, "Spell a long word.", max_tokens=0, constraint=LETTERS))
     seen = [entry.token for entry in (await anext(letters)).logprobs]
     requests = [
-        ("What is red?", LONG_SYSTEM, 16, ()),  # ~800 prompt tokens, more than one 512-token batch
+        ("What is red?", LONG_SYSTEM, 16, ()),  # ~800 prompt tokens, several 128-token pieces
         ("Name three colors of the rainbow.", LONG_SYSTEM, 24, ()),
         ("What is blue?", LONG_SYSTEM, 12, ()),  # both free slots then hold the long prefix: this one reuses it
         ("Name three colors of the rainbow.", None, 32, ()),
@@ -161,3 +162,55 @@ async def test_cancelling_a_stream_lets_a_queued_request_start(batching: LlamaCp
     for stream in streams[1:]:
         await stream.aclose()
     assert batching.stats().running_requests == batching.stats().waiting_requests == 0
+
+
+def admit(engine: LlamaCppEngine, prompt: list[int]) -> int:
+    """The slot the engine gives a request with this prompt (the scheduler's choice, without a model)."""
+    engine._queue.append(SimpleNamespace(prompt_tokens=prompt))  # type: ignore[arg-type]  # _admit reads only this
+    (slot,) = engine._admit()
+    return slot.seq_id
+
+
+async def test_a_request_takes_a_slot_next_to_the_busy_ones_unless_another_saves_a_long_prompt() -> None:
+    engine = LlamaCppEngine("unused.gguf", n_parallel=6)  # not started: only the slot choice runs
+    slots = engine._slots
+    for seq_id, last_used in enumerate([5, 6, 1, 2, 3, 4]):
+        slots[seq_id].last_used = last_used
+    prompt = list(range(100, 300))
+    # Nothing busy: the least recently used slot.
+    assert admit(engine, prompt) == 2
+    slots[2].job = None
+    # Slots 0 and 1 busy: slot 2 keeps the busy ones together, although slot 4 holds a short shared start.
+    slots[0].job = slots[1].job = object()  # type: ignore[assignment]
+    slots[4].cached = prompt[:20]
+    assert admit(engine, prompt) == 2
+    slots[2].job = None
+    # A long shared start is worth a gap.
+    slots[4].cached = prompt[:150]
+    assert admit(engine, prompt) == 4
+    slots[4].job = None
+    # A slot between two busy ones closes a gap.
+    slots[4].cached, slots[3].job = [], object()  # type: ignore[assignment]
+    assert admit(engine, prompt) == 2
+
+
+async def test_a_long_prompt_does_not_stall_a_running_stream(batching: LlamaCppEngine) -> None:
+    running = batching.generate(chat(batching, "Spell a word.", max_tokens=0, constraint=LETTERS, logprobs=0))
+    await anext(running)
+    # ~800 new prompt tokens (no slot holds them): evaluated 128 at a time, with a decode step between two pieces
+    system = "You answer questions about animals. " + " ".join(f"Animal {i} has {i} spots." for i in range(90))
+    arrivals: list[str] = []  # what reached the event loop, in order: a token of each stream
+
+    async def read_running() -> None:
+        async for chunk in running:
+            arrivals.extend(["running"] * chunk.token_count)
+
+    reader = asyncio.create_task(read_running())
+    async for chunk in batching.generate(chat(batching, "Which animal has 3 spots?", system, max_tokens=1)):
+        arrivals.extend(["long"] * chunk.token_count)
+    reader.cancel()  # the running stream ends: its slot is freed
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    assert arrivals.count("long") == 1
+    assert arrivals.index("long") >= 4  # the running stream got tokens while the long prompt was evaluated
+    assert batching.stats().running_requests == 0

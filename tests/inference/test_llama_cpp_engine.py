@@ -277,7 +277,7 @@ async def test_prefix_reuse_gives_what_a_fresh_evaluation_gives(
             {"max_tokens": 1},
             {"max_tokens": 16, "messages": follow_up, "stop": ("\n",)},
             {"max_tokens": 5, "messages": [{"role": "user", "content": "What is 2+2?"}]},
-            {"max_tokens": 12, "messages": long_one},  # longer than one 512-token batch
+            {"max_tokens": 12, "messages": long_one},  # longer than one 128-token piece
             {"max_tokens": 3, "messages": long_one},
             {"max_tokens": 12, "messages": long_two},
             {"max_tokens": 24},

@@ -24,11 +24,12 @@ evaluated one sequence per `llama_decode` call (a batch mixing a prompt with oth
 llama.cpp into one-token pieces of that prompt) and cut so that no piece has one token.
 
 Prefix reuse: each slot keeps its last prompt in its KV stream, a new request goes to the free slot sharing the longest
-prefix with its prompt, and only the rest is evaluated. Only prompt tokens are ever reused (a generated token was
-decoded alone), and at least the last two prompt tokens are evaluated again: every cached or evaluated position gets
-exactly the numbers a fresh evaluation gives it. (llama-cpp-python's own prefix matching replays the last prompt token
-alone and reuses generated tokens as if they were prompt, so its answers differed from a fresh evaluation's after an
-early stop.)
+prefix with its prompt (or, when no slot saves many tokens, to one next to the busy slots: llama.cpp decodes a batch in
+one pass only over a gap-free range of sequence ids), and only the rest is evaluated. Only prompt tokens are ever reused
+(a generated token was decoded alone), and at least the last two prompt tokens are evaluated again: every cached or
+evaluated position gets exactly the numbers a fresh evaluation gives it. (llama-cpp-python's own prefix matching replays
+the last prompt token alone and reuses generated tokens as if they were prompt, so its answers differed from a fresh
+evaluation's after an early stop.)
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ from services.inference.provider import (
 )
 
 DEFAULT_PARALLEL = 4  # sequences decoded together, each with a KV cache of n_ctx tokens
+# Prompt tokens evaluated between two decode steps (in pieces of at most this many): the streams already running wait
+# that long for their next token when a prompt comes in. On the CPU a prompt token costs about the same in a piece of
+# 32 as in one of 512 (bench/README.md, llama_batching), so small pieces cost a long prompt nothing when it runs alone.
+PREFILL_BATCH = 128
 MAX_PARALLEL = 64
 
 
@@ -173,6 +178,13 @@ class _StopStringFilter:
         return 0
 
 
+# llama.cpp decodes the sequences of one batch together only while their ids run without a gap (each sequence has
+# its own KV stream, and a compute pass covers a range of streams); a batch of 8 sequences with gaps between them cost
+# as much as 8 batches of one (bench/README.md, llama_batching). A gap costs every decode step as long as it lasts,
+# about as much over a 64-token answer as evaluating this many prompt tokens: a request takes a free slot next to a
+# busy one unless another slot saves more prompt tokens than that.
+_RUN_BREAK_TOKENS = 32
+
 _PENALTY_LAST_N = 64  # tokens the repetition penalty looks back on (llama-cpp-python's default)
 
 
@@ -256,7 +268,7 @@ class LlamaCppEngine(TextEngine):
         model_path: str,
         n_ctx: int = 4096,
         n_threads: int | None = None,
-        n_batch: int = 512,
+        n_batch: int = PREFILL_BATCH,
         prefix_cache: bool = True,
         n_parallel: int = DEFAULT_PARALLEL,
     ) -> None:
@@ -576,16 +588,24 @@ class LlamaCppEngine(TextEngine):
             self._release_model()
 
     def _admit(self) -> list[_Slot]:
-        """Queued requests into free slots, each where its prompt shares the longest prefix (under the lock)."""
+        """Queued requests into free slots, each where its prompt shares the longest prefix, unless that prefix is
+        too short to pay for a gap between busy slots (see `_RUN_BREAK_TOKENS`); least recently used on a tie
+        (under the lock)."""
         admitted = []
         free = [slot for slot in self._slots if slot.job is None]
         while self._queue and free:
             job = self._queue.popleft()
-            slot = max(free, key=lambda s: (self._shared_prefix(s.cached, job.prompt_tokens), -s.last_used))
+            slot = max(free, key=lambda s: (self._admission_score(s, job.prompt_tokens), -s.last_used))
             free.remove(slot)
             slot.job = job
             admitted.append(slot)
         return admitted
+
+    def _admission_score(self, slot: _Slot, prompt: list[int]) -> int:
+        """Prompt tokens the slot saves minus the cost of the runs of adjacent busy slots it adds (-1, 0 or 1)."""
+        neighbours = [self._slots[i] for i in (slot.seq_id - 1, slot.seq_id + 1) if 0 <= i < len(self._slots)]
+        added_runs = 1 - sum(1 for n in neighbours if n.job is not None)
+        return self._shared_prefix(slot.cached, prompt) - _RUN_BREAK_TOKENS * added_runs
 
     def _shared_prefix(self, cached: list[int], prompt: list[int]) -> int:
         """Cached prompt tokens reusable for `prompt`: never its last two (see the module docstring)."""
