@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 
 from llama_mesh.runtime.caller import CALLER_HEADER, on_behalf_of
@@ -29,13 +31,18 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
 CLIENT_CHANNEL_OPTIONS: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")]
 
 
-class _CallMetadata:
-    """Adds this process's proof of identity (the mesh secret) to every call of a channel, and on channels to the
-    gateway with auth on `authorization: Bearer <token>` and the caller the served call acts for."""
+Headers = tuple[tuple[str, str], ...]
 
-    def __init__(self, headers: tuple[tuple[str, str], ...], token: str) -> None:
+
+class _CallMetadata:
+    """Adds this process's proof of identity (the mesh secret) to every call of a channel, on channels to the
+    gateway with auth on `authorization: Bearer <token>` and the caller the served call acts for, and with tracing on
+    the `traceparent` of the current span (no span of its own: the gateway's span of the call is the next hop)."""
+
+    def __init__(self, headers: Headers, token: str, trace_headers: Callable[[], Headers] | None) -> None:
         self._headers = (*headers, ("authorization", f"Bearer {token}")) if token else headers
         self._for_caller = bool(token)
+        self._trace_headers = trace_headers
 
     def added_to(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
@@ -44,6 +51,9 @@ class _CallMetadata:
         caller = on_behalf_of() if self._for_caller else ""
         if caller:
             metadata.add(CALLER_HEADER, caller)
+        if self._trace_headers is not None:
+            for header in self._trace_headers():
+                metadata.add(*header)
         return details._replace(metadata=metadata)
 
     def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
@@ -86,16 +96,19 @@ class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
 
 def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     """A channel to the gateway or another service of the mesh, secured as this process was configured
-    (transport_security.configure): TLS / mTLS where the distribution asks for it, and the service token on calls to
-    the gateway when auth is on. Every channel a service opens comes from here."""
-    from llama_mesh.runtime.tracing import client_interceptors  # OpenTelemetry is heavy; clients need not load it
+    (transport_security.configure): TLS / mTLS where the distribution asks for it, the service token on calls to
+    the gateway when auth is on, and with tracing on (and `traced`) the current span's trace context. Every channel a
+    service opens comes from here."""
+    from llama_mesh.runtime.trace_context import trace_headers  # OpenTelemetry is heavy; clients need not load it
+    from llama_mesh.runtime.tracing import tracing_enabled
 
     security = process_security()
-    interceptors: list[grpc.aio.ClientInterceptor] = list(client_interceptors() if traced else [])
+    traced = traced and tracing_enabled()
     token = security.token_for(address)
     headers = security.peer_metadata_for(address)
-    if token or headers:
-        interceptors.extend(_CallMetadata(headers, token).interceptors())
+    interceptors: list[grpc.aio.ClientInterceptor] = []
+    if token or headers or traced:
+        interceptors = _CallMetadata(headers, token, trace_headers if traced else None).interceptors()
     credentials = security.channel_credentials(address)
     if credentials is not None:
         return grpc.aio.secure_channel(
