@@ -76,6 +76,15 @@ def _otlp_processor(
     )
 
 
+def _resource(service: str) -> Resource:
+    """What every span of this process says about its source: `service.name`, `service.instance.id` (which replica)
+    and OTEL_RESOURCE_ATTRIBUTES; not the SDK's own name and version (`telemetry.sdk.*`), which would be stored as
+    three more searchable attributes of every span."""
+    resource = Resource.create({"service.name": f"llama-mesh.{service}"})
+    attributes = {key: value for key, value in resource.attributes.items() if not key.startswith("telemetry.sdk.")}
+    return Resource(attributes, resource.schema_url)
+
+
 def setup_tracing(
     service: str,
     config: TelemetryConfig,
@@ -87,7 +96,7 @@ def setup_tracing(
     and `mesh_headers` (the mesh secret) go only with the export to `otlp_endpoint`, the mesh's own telemetry
     service, never to the extra endpoints."""
     global _tracer
-    provider = TracerProvider(resource=Resource.create({"service.name": f"llama-mesh.{service}"}))
+    provider = TracerProvider(resource=_resource(service))
     if config.exporter == "console":
         provider.add_span_processor(
             BatchSpanProcessor(ConsoleSpanExporter(), schedule_delay_millis=config.export_delay_ms)

@@ -22,7 +22,7 @@ from llama.agents.v1 import agents_pb2, agents_pb2_grpc
 from llama_mesh.runtime.errors import NotFound
 from llama_mesh.runtime.interceptors import ErrorMappingInterceptor
 from llama_mesh.runtime.trace_context import parse_traceparent, remote_parent, trace_headers
-from llama_mesh.runtime.tracing import TracingInterceptor, traced_method
+from llama_mesh.runtime.tracing import TracingInterceptor, _resource, traced_method
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
@@ -41,6 +41,12 @@ SPAN = "00f067aa0ba902b7"
 )
 def test_api_calls_are_traced_and_the_machinery_is_not(method: str, traced: bool) -> None:
     assert traced_method(method) is traced
+
+
+def test_spans_name_their_service_and_instance_but_not_the_sdk() -> None:
+    attributes = dict(_resource("gateway").attributes)
+    assert attributes["service.name"] == "llama-mesh.gateway" and attributes["service.instance.id"]
+    assert not [key for key in attributes if key.startswith("telemetry.sdk.")]
 
 
 def test_a_valid_traceparent_names_the_remote_span() -> None:
