@@ -10,10 +10,6 @@ from opentelemetry.trace import Status, StatusCode
 STATUS_CODE_ATTRIBUTE = "rpc.grpc.status_code"
 
 
-def record_status_code(code: grpc.StatusCode) -> None:
-    trace.get_current_span().set_attribute(STATUS_CODE_ATTRIBUTE, code.value[0])
-
-
 def record_failure(message: str, reason: str, code: grpc.StatusCode | None = None) -> None:
     """Mark the current call's span as failed, with the ErrorInfo reason and the status code it ends with. Every
     error status a server sends goes through here (the error mapping, the gateway's proxy): in the mesh a call that

@@ -25,7 +25,7 @@ from opentelemetry.trace import SpanKind
 
 from llama_mesh.runtime.config import TelemetryConfig
 from llama_mesh.runtime.interceptors import ScopedCallInterceptor
-from llama_mesh.runtime.span_status import STATUS_CODE_ATTRIBUTE, record_status_code
+from llama_mesh.runtime.span_status import STATUS_CODE_ATTRIBUTE
 from llama_mesh.runtime.trace_context import remote_parent
 
 # Left untraced: health checks and reflection; the OTLP receiver (tracing an Export would export more spans, a loop);
@@ -162,7 +162,8 @@ class _Serving:
         if kind is not None and issubclass(kind, asyncio.CancelledError):  # stopped from outside
             remaining = self._call.time_remaining()
             expired = remaining is not None and remaining <= 0
-            record_status_code(grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED)
+            code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            self._span.set_attribute(STATUS_CODE_ATTRIBUTE, code.value[0])
         self._span.end()
         context.detach(self._token)
 

@@ -329,6 +329,26 @@ def test_spans_are_saved_to_a_dataset(otlp, telemetry, gateway) -> None:
     assert nothing.saved_rows == 0
 
 
+def test_registering_a_resource_traces_its_preparation_by_the_service(gateway, telemetry) -> None:
+    trace_id, metadata = traceparent()
+    dataset = resources_pb2.Dataset(
+        identifier=f"test/traced-{uuid.uuid4().hex}", source=resources_pb2.DataSource(rows=resources_pb2.RowsSource())
+    )
+    registry = registry_pb2_grpc.RegistryServiceStub(gateway)
+    registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), metadata=metadata, timeout=30)
+
+    def preparation() -> pb.Span | None:
+        """The datasetio span of preparing the dataset, once it and the gateway's span of the call have arrived."""
+        tree = tree_of(telemetry, trace_id)
+        if tree is None or not tree.span.name.endswith("/RegisterDataset"):
+            return None
+        return next((span for span, parent in flat(tree) if parent is not None and parent == tree.span), None)
+
+    span = eventually(preparation, "the span of the dataset's preparation")
+    assert span.name == "/llama.provider.v1.ResourceLifecycleService/PrepareResource"
+    assert service_of(span) == "llama-mesh.datasetio" and span.trace_id == trace_id
+
+
 def test_a_plain_opentelemetry_exporter_is_accepted(telemetry, telemetry_address: str, local_mesh: LocalMesh) -> None:
     """Any OpenTelemetry SDK exports to the receiver, given the mesh's proof of identity (here the secret)."""
     provider = TracerProvider(resource=Resource.create({"service.name": "plain-sdk-client"}))
