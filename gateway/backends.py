@@ -9,14 +9,15 @@ from llama_mesh.runtime.channels import LazyChannel
 
 
 class Backends:
-    """One channel per service address, reused by every call."""
+    """One channel per service address, reused by every call. Its calls carry no trace context of their own: the
+    proxy and the resource lifecycle add the current span's (trace_context.trace_headers) to what they send."""
 
     def __init__(self) -> None:
         self._channels: dict[str, LazyChannel] = {}
 
     def channel(self, address: str) -> grpc.aio.Channel:
         if address not in self._channels:
-            self._channels[address] = LazyChannel(address)
+            self._channels[address] = LazyChannel(address, traced=False)
         return self._channels[address].get()
 
     async def close(self) -> None:

@@ -23,7 +23,8 @@ from llama_mesh.resources import resource_metadata
 from llama_mesh.runtime.caller import ADMIN_SCOPE, CALLER_HEADER, CALLER_SCOPE_HEADER
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import Unavailable, answered_by_service, error_info
-from llama_mesh.runtime.tracing import record_failure
+from llama_mesh.runtime.span_status import record_failure
+from llama_mesh.runtime.trace_context import trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def _outgoing_metadata(context: grpc.aio.ServicerContext, target: Target) -> lis
     ]
     if target.resource is not None:
         metadata.append(resource_metadata(target.resource))
+    metadata.extend(trace_headers())  # the service's span of the call is a child of the gateway's
     caller = current_caller()
     if caller is not None:
         metadata.append((CALLER_HEADER, caller.name))  # the service's calls through the gateway act for this caller
@@ -68,7 +70,7 @@ async def _reraise(error: grpc.aio.AioRpcError, target: Target, context: grpc.ai
             service=target.service,
         ) from error
     info = error_info(error)
-    record_failure(f"{error.code().name}: {error.details()}", info.reason if info else error.code().name)
+    record_failure(f"{error.code().name}: {error.details()}", info.reason if info else error.code().name, error.code())
     await context.abort(error.code(), error.details() or "", tuple(error.trailing_metadata() or ()))
 
 

@@ -15,6 +15,7 @@ from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.resources import ResourceKind
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.errors import RemoteError, Unavailable, answered_by_service
+from llama_mesh.runtime.trace_context import trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class ResourceLifecycle:
         packed.Pack(resource)
         try:
             reply = await stub.PrepareResource(
-                provider_pb2.PrepareResourceRequest(resource=packed), timeout=PREPARE_TIMEOUT_SECONDS
+                provider_pb2.PrepareResourceRequest(resource=packed),
+                timeout=PREPARE_TIMEOUT_SECONDS,
+                metadata=trace_headers(),
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNIMPLEMENTED:
@@ -65,7 +68,9 @@ class ResourceLifecycle:
         packed.Pack(resource)
         try:
             await stub.ReleaseResource(
-                provider_pb2.ReleaseResourceRequest(resource=packed), timeout=RELEASE_TIMEOUT_SECONDS
+                provider_pb2.ReleaseResourceRequest(resource=packed),
+                timeout=RELEASE_TIMEOUT_SECONDS,
+                metadata=trace_headers(),
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import grpc
 
@@ -31,13 +32,18 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
 CLIENT_CHANNEL_OPTIONS: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")]
 
 
-class _CallMetadata:
-    """Adds this process's proof of identity (the mesh secret) to every call of a channel, and on channels to the
-    gateway with auth on `authorization: Bearer <token>` and the caller the served call acts for."""
+Headers = tuple[tuple[str, str], ...]
 
-    def __init__(self, headers: tuple[tuple[str, str], ...], token: str) -> None:
+
+class _CallMetadata:
+    """Adds this process's proof of identity (the mesh secret) to every call of a channel, on channels to the
+    gateway with auth on `authorization: Bearer <token>` and the caller the served call acts for, and with tracing on
+    the `traceparent` of the current span (no span of its own: the gateway's span of the call is the next hop)."""
+
+    def __init__(self, headers: Headers, token: str, trace_headers: Callable[[], Headers] | None) -> None:
         self._headers = (*headers, ("authorization", f"Bearer {token}")) if token else headers
         self._for_caller = bool(token)
+        self._trace_headers = trace_headers
 
     def added_to(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
@@ -46,6 +52,9 @@ class _CallMetadata:
         caller = on_behalf_of() if self._for_caller else ""
         if caller:
             metadata.add(CALLER_HEADER, caller)
+        if self._trace_headers is not None:
+            for header in self._trace_headers():
+                metadata.add(*header)
         return details._replace(metadata=metadata)
 
     def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
@@ -88,18 +97,20 @@ class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
 
 def open_channel(address: str, *, traced: bool = True) -> grpc.aio.Channel:
     """A channel to the gateway or another service of the mesh, secured as this process was configured
-    (transport_security.configure): TLS / mTLS where the distribution asks for it, and the service token on calls to
-    the gateway when auth is on (on the gateway's mTLS mesh port where it has one). Every channel a service opens
-    comes from here."""
-    from llama_mesh.runtime.tracing import client_interceptors  # OpenTelemetry is heavy; clients need not load it
+    (transport_security.configure): TLS / mTLS where the distribution asks for it, the service token on calls to
+    the gateway when auth is on (on the gateway's mTLS mesh port where it has one), and with tracing on (and
+    `traced`) the current span's trace context. Every channel a service opens comes from here."""
+    from llama_mesh.runtime.trace_context import trace_headers  # OpenTelemetry is heavy; clients need not load it
+    from llama_mesh.runtime.tracing import tracing_enabled
 
     security = process_security()
     address = security.target(address)
-    interceptors: list[grpc.aio.ClientInterceptor] = list(client_interceptors() if traced else [])
+    traced = traced and tracing_enabled()
     token = security.token_for(address)
     headers = security.peer_metadata_for(address)
-    if token or headers:
-        interceptors.extend(_CallMetadata(headers, token).interceptors())
+    interceptors: list[grpc.aio.ClientInterceptor] = []
+    if token or headers or traced:
+        interceptors = _CallMetadata(headers, token, trace_headers if traced else None).interceptors()
     credentials = security.channel_credentials(address)
     if credentials is not None:
         return grpc.aio.secure_channel(
@@ -127,8 +138,9 @@ class LazyChannel:
     it), opened again when this process's mesh certificates are renewed (the old one closes once its calls are done,
     or after RETIRED_CHANNEL_GRACE_S), and closed by `close`."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, traced: bool = True) -> None:
         self.address = address
+        self._traced = traced
         self._channel: grpc.aio.Channel | None = None
         self._generation = 0
         self._retiring: set[asyncio.Task[None]] = set()
@@ -141,7 +153,7 @@ class LazyChannel:
             retiring.add_done_callback(self._retiring.discard)
             self._channel = None
         if self._channel is None:
-            self._channel = open_channel(self.address)
+            self._channel = open_channel(self.address, traced=self._traced)
             self._generation = generation
         return self._channel
 

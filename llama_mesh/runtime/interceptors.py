@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from llama_mesh.runtime.errors import Internal, InvalidArgument, MeshError
-from llama_mesh.runtime.tracing import record_failure
+from llama_mesh.runtime.span_status import record_failure
 
 log = logging.getLogger(__name__)
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: MeshError) -> None:
-    record_failure(f"{error.code.name}: {error.message}", error.reason)
+    record_failure(f"{error.code.name}: {error.message}", error.reason, error.code)
     status = error.to_status()
     await context.abort(status.code, status.details, status.trailing_metadata)
 
@@ -137,7 +138,36 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):
         return wrap_handler(handler, method, self.wrap_unary, self.wrap_stream)
 
 
-class BeforeCallInterceptor(WrappingInterceptor):
+_NOTHING_AFTER = nullcontext()
+
+
+class ScopedCallInterceptor(WrappingInterceptor):
+    """Runs each call it applies to inside `scope(method, context)`: a context manager entered in the call's own task
+    (context variables it sets are seen by the handler and the calls it makes) and exited, with the exception if
+    any, when the handler returns or its stream ends."""
+
+    def scope(self, method: str, context: grpc.aio.ServicerContext) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
+        async def scoped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            with self.scope(method, context):
+                return await behavior(request, context)
+
+        return scoped
+
+    def wrap_stream(
+        self, behavior: Callable[..., AsyncIterator[Any]], method: str
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def scoped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            with self.scope(method, context):
+                async for response in behavior(request, context):
+                    yield response
+
+        return scoped
+
+
+class BeforeCallInterceptor(ScopedCallInterceptor):
     """Runs `before(context)` at the start of each call it applies to, in the call's own task (so context variables
     it sets are seen by the handler and by the calls the handler makes)."""
 
@@ -148,22 +178,9 @@ class BeforeCallInterceptor(WrappingInterceptor):
         """`before`, for interceptors that need the full method name too."""
         self.before(context)
 
-    def wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            self.before_method(context, method)
-            return await behavior(request, context)
-
-        return wrapped
-
-    def wrap_stream(
-        self, behavior: Callable[..., AsyncIterator[Any]], method: str
-    ) -> Callable[..., AsyncIterator[Any]]:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            self.before_method(context, method)
-            async for response in behavior(request, context):
-                yield response
-
-        return wrapped
+    def scope(self, method: str, context: grpc.aio.ServicerContext) -> AbstractContextManager[None]:
+        self.before_method(context, method)
+        return _NOTHING_AFTER
 
 
 class ErrorMappingInterceptor(WrappingInterceptor):

@@ -15,9 +15,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import grpc
 from opentelemetry import metrics
@@ -28,7 +27,7 @@ from opentelemetry.sdk.resources import Resource
 
 from llama_mesh.runtime.addresses import BIND_HOST_ENV, listen_address
 from llama_mesh.runtime.config import ConfigError, RunConfig, TelemetryConfig
-from llama_mesh.runtime.interceptors import WrappingInterceptor
+from llama_mesh.runtime.interceptors import ScopedCallInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ def _status_name(context: grpc.aio.ServicerContext, failure: BaseException | Non
     return grpc.StatusCode.UNKNOWN.name if failure is not None else grpc.StatusCode.OK.name
 
 
-class RpcMetricsInterceptor(WrappingInterceptor):
+class RpcMetricsInterceptor(ScopedCallInterceptor):
     """Counts every RPC this server answers and how long it took (a stream: until its last message)."""
 
     def __init__(self, meter: Meter) -> None:
@@ -128,7 +127,7 @@ class RpcMetricsInterceptor(WrappingInterceptor):
         )
 
     @contextmanager
-    def _measuring(self, method: str, context: grpc.aio.ServicerContext) -> Iterator[None]:
+    def scope(self, method: str, context: grpc.aio.ServicerContext) -> Iterator[None]:
         started, failure = time.perf_counter(), None
         try:
             yield
@@ -141,23 +140,6 @@ class RpcMetricsInterceptor(WrappingInterceptor):
             labels = {"rpc.service": service, "rpc.method": name, "rpc.grpc.status_code": status}
             self._requests.add(1, labels)
             self._duration.record((time.perf_counter() - started) * 1000, labels)
-
-    def wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
-        async def measured(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
-            with self._measuring(method, context):
-                return await behavior(request_or_iterator, context)
-
-        return measured
-
-    def wrap_stream(
-        self, behavior: Callable[..., AsyncIterator[Any]], method: str
-    ) -> Callable[..., AsyncIterator[Any]]:
-        async def measured(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            with self._measuring(method, context):
-                async for response in behavior(request_or_iterator, context):
-                    yield response
-
-        return measured
 
     def applies_to(self, method: str) -> bool:
         return not method.startswith(_UNMEASURED_PREFIXES)

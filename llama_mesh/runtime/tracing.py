@@ -1,18 +1,32 @@
-"""OpenTelemetry set-up shared by every service: a tracer provider and the gRPC interceptors that use it."""
+"""OpenTelemetry set-up shared by every service: a tracer provider, and one span per call each server serves.
+
+A traced call gets one SERVER span, named after its full method, a child of the caller's span when the call's
+`traceparent` names one (trace_context.py), current while the handler runs and ended when it returns or its stream
+ends (so a service's span ends before the span of the gateway that forwarded the call). It carries `rpc.system`,
+`rpc.service`, `rpc.method` and `rpc.grpc.status_code` (CANCELLED or DEADLINE_EXCEEDED for a call stopped from
+outside); span_status.record_failure marks a failure (the error mapping and the gateway's proxy call it for every
+error status they send). Calls made while serving it carry its `traceparent` (channels.py and the gateway's proxy
+add it), so the span of the service they reach is its child: client -> gateway -> service -> gateway -> service, one
+span per hop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import grpc
-from opentelemetry import trace
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry import context, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from llama_mesh.runtime.config import TelemetryConfig
+from llama_mesh.runtime.interceptors import ScopedCallInterceptor
+from llama_mesh.runtime.span_status import STATUS_CODE_ATTRIBUTE
+from llama_mesh.runtime.trace_context import remote_parent
 
 # Left untraced: health checks and reflection; the OTLP receiver (tracing an Export would export more spans, a loop);
 # and the Telemetry API (reading traces should not add traces of its own).
@@ -23,20 +37,18 @@ _UNTRACED_PREFIXES = (
     "/llama.telemetry.",
 )
 
+_NO_PARENT = Context()  # a call without a valid traceparent starts a trace of its own
 
-def _traced(details: grpc.HandlerCallDetails | grpc.aio.ClientCallDetails) -> bool:
-    """Whether a call gets a span: one prefix test on its full method name (the instrumentation's own filters parse
-    the name several times per call, a measurable part of what tracing cost a forwarded call)."""
-    method = details.method
-    if isinstance(method, bytes):  # grpc.aio fills ClientCallDetails.method with bytes
-        method = method.decode()
+
+def traced_method(method: str) -> bool:
+    """Whether a call of `method` (its full name) gets a span: one prefix test."""
     return not method.startswith(_UNTRACED_PREFIXES)
 
 
 _DEFAULT_OTLP_ENDPOINT = "http://127.0.0.1:4317"
 
 
-_tracing_enabled = False
+_tracer: trace.Tracer | None = None
 
 
 def _otlp_processor(
@@ -64,19 +76,27 @@ def _otlp_processor(
     )
 
 
+def _resource(service: str) -> Resource:
+    """What every span of this process says about its source: `service.name`, `service.instance.id` (which replica)
+    and OTEL_RESOURCE_ATTRIBUTES; not the SDK's own name and version (`telemetry.sdk.*`), which would be stored as
+    three more searchable attributes of every span."""
+    resource = Resource.create({"service.name": f"llama-mesh.{service}"})
+    attributes = {key: value for key, value in resource.attributes.items() if not key.startswith("telemetry.sdk.")}
+    return Resource(attributes, resource.schema_url)
+
+
 def setup_tracing(
     service: str,
     config: TelemetryConfig,
     mesh_credentials: grpc.ChannelCredentials | None = None,
     mesh_headers: tuple[tuple[str, str], ...] = (),
 ) -> TracerProvider:
-    """Install a tracer provider for this process; exports per `config`. With exporter "none" the gRPC tracing
-    interceptors are left out altogether, so an untraced mesh pays nothing for tracing. `mesh_credentials` (mesh mTLS)
+    """Install a tracer provider for this process; exports per `config`. With exporter "none" no call gets a span
+    and no `traceparent` is sent, so an untraced mesh pays nothing for tracing. `mesh_credentials` (mesh mTLS)
     and `mesh_headers` (the mesh secret) go only with the export to `otlp_endpoint`, the mesh's own telemetry
     service, never to the extra endpoints."""
-    global _tracing_enabled
-    _tracing_enabled = config.exporter != "none"
-    provider = TracerProvider(resource=Resource.create({"service.name": f"llama-mesh.{service}"}))
+    global _tracer
+    provider = TracerProvider(resource=_resource(service))
     if config.exporter == "console":
         provider.add_span_processor(
             BatchSpanProcessor(ConsoleSpanExporter(), schedule_delay_millis=config.export_delay_ms)
@@ -89,21 +109,64 @@ def setup_tracing(
                 _otlp_processor(endpoint, config, mesh_credentials if own else None, mesh_headers if own else ())
             )
     trace.set_tracer_provider(provider)
+    _tracer = provider.get_tracer(__name__) if config.exporter != "none" else None
     return provider
 
 
+def tracing_enabled() -> bool:
+    return _tracer is not None
+
+
+class TracingInterceptor(ScopedCallInterceptor):
+    """One SERVER span per traced call (see the module's docstring)."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+        self._attributes: dict[str, dict[str, str | int]] = {}  # per method served: one entry per handler
+
+    def applies_to(self, method: str) -> bool:
+        return traced_method(method)
+
+    def _attributes_of(self, method: str) -> dict[str, str | int]:
+        attributes = self._attributes.get(method)
+        if attributes is None:
+            service, _, name = method.lstrip("/").rpartition("/")
+            attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name, STATUS_CODE_ATTRIBUTE: 0}
+            self._attributes[method] = attributes
+        return attributes
+
+    def scope(self, method: str, call: grpc.aio.ServicerContext) -> _Serving:
+        span = self._tracer.start_span(
+            method,
+            context=remote_parent(call.invocation_metadata()) or _NO_PARENT,
+            kind=SpanKind.SERVER,
+            attributes=self._attributes_of(method),
+        )
+        return _Serving(span, call)
+
+
+class _Serving:
+    """A call's span, current (for the handler and the calls it makes) from `with` until it ends."""
+
+    __slots__ = ("_call", "_span", "_token")
+
+    def __init__(self, span: trace.Span, call: grpc.aio.ServicerContext) -> None:
+        self._span = span
+        self._call = call
+        self._token = context.attach(trace.set_span_in_context(span))
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
+        if kind is not None and issubclass(kind, asyncio.CancelledError):  # stopped from outside
+            remaining = self._call.time_remaining()
+            expired = remaining is not None and remaining <= 0
+            code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            self._span.set_attribute(STATUS_CODE_ATTRIBUTE, code.value[0])
+        self._span.end()
+        context.detach(self._token)
+
+
 def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    return [aio_server_interceptor(filter_=_traced)] if _tracing_enabled else []
-
-
-def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    return list(aio_client_interceptors(filter_=_traced)) if _tracing_enabled else []
-
-
-def record_failure(message: str, reason: str) -> None:
-    """Mark the current call's span as failed, with the ErrorInfo reason. The gRPC instrumentation alone leaves server
-    spans of caller errors (NOT_FOUND, INVALID_ARGUMENT...) unset, per OpenTelemetry's conventions; in the mesh a call
-    that failed is what a person looks for in a trace, so every failure is marked."""
-    span = trace.get_current_span()
-    span.set_attribute("error.reason", reason)
-    span.set_status(Status(StatusCode.ERROR, message))
+    return [TracingInterceptor(_tracer)] if _tracer is not None else []

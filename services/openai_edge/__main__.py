@@ -19,7 +19,7 @@ from llama_mesh.runtime.addresses import BIND_HOST_ENV, listen_address
 from llama_mesh.runtime.config import ConfigError, RunConfig
 from llama_mesh.runtime.entrypoint import run_main
 from llama_mesh.runtime.gateway_client import GatewayClient
-from llama_mesh.runtime.tracing import client_interceptors
+from llama_mesh.runtime.tracing import tracing_enabled
 from services.openai_edge.app import create_app
 from services.openai_edge.settings import EdgeSettings
 
@@ -45,7 +45,7 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     host, port = split_address(listen_address(config.openai_edge.address, os.environ.get(BIND_HOST_ENV) or None))
     gateway = GatewayClient(config.gateway.address)
     data_dir = Path(config.data_path("openai_edge", "openai_edge.db")).parent
-    app = create_app(gateway, settings, data_dir, traced=bool(client_interceptors()))
+    app = create_app(gateway, settings, data_dir, traced=tracing_enabled())
     await app.state.store.fail_unfinished()
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level=args.log_level.lower(), access_log=False, lifespan="off")

@@ -134,8 +134,10 @@ def test_one_chat_is_one_trace_from_gateway_to_inference(chat_trace, telemetry) 
     assert root.name == "/llama.inference.v1.InferenceService/ChatCompletion"
     assert root.attributes["resource_id"] == CHAT_MODEL
     assert root.attributes["target_service"] == "inference"
-    # The inference span hangs under the gateway's call to it (the gateway's client span, a child of its server span).
-    assert service_of(parent) == "llama-mesh.gateway"
+    # One span per hop: the inference span is the child of the gateway's span of the call, which forwarded it.
+    assert service_of(parent) == "llama-mesh.gateway" and parent.span_id == root.span_id
+    assert root.attributes["rpc.service"] == "llama.inference.v1.InferenceService"
+    assert root.attributes["rpc.method"] == "ChatCompletion" and root.attributes["rpc.grpc.status_code"] == 0
     assert span.trace_id == trace_id
     assert span.attributes["model_id"] == CHAT_MODEL
     assert span.attributes["provider_id"] == "llama-cpp"
@@ -176,7 +178,7 @@ def test_cli_lists_and_shows_the_chat_trace(local_mesh: LocalMesh, chat_trace) -
     assert trace_id in {trace["trace_id"] for trace in json.loads(listed.stdout)}
     shown = run_cli(local_mesh, "traces", "show", trace_id, timeout=120, columns=300)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.count("/llama.inference.v1.InferenceService/ChatCompletion") >= 3  # gateway x2, inference
+    assert shown.stdout.count("/llama.inference.v1.InferenceService/ChatCompletion") == 2  # gateway, inference
     assert f"model_id={CHAT_MODEL}" in shown.stdout and " ms" in shown.stdout
     missing = run_cli(local_mesh, "traces", "show", "ab" * 16, timeout=120, columns=300)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
@@ -325,6 +327,26 @@ def test_spans_are_saved_to_a_dataset(otlp, telemetry, gateway) -> None:
         timeout=30,
     )
     assert nothing.saved_rows == 0
+
+
+def test_registering_a_resource_traces_its_preparation_by_the_service(gateway, telemetry) -> None:
+    trace_id, metadata = traceparent()
+    dataset = resources_pb2.Dataset(
+        identifier=f"test/traced-{uuid.uuid4().hex}", source=resources_pb2.DataSource(rows=resources_pb2.RowsSource())
+    )
+    registry = registry_pb2_grpc.RegistryServiceStub(gateway)
+    registry.RegisterDataset(registry_pb2.RegisterDatasetRequest(dataset=dataset), metadata=metadata, timeout=30)
+
+    def preparation() -> pb.Span | None:
+        """The datasetio span of preparing the dataset, once it and the gateway's span of the call have arrived."""
+        tree = tree_of(telemetry, trace_id)
+        if tree is None or not tree.span.name.endswith("/RegisterDataset"):
+            return None
+        return next((span for span, parent in flat(tree) if parent is not None and parent == tree.span), None)
+
+    span = eventually(preparation, "the span of the dataset's preparation")
+    assert span.name == "/llama.provider.v1.ResourceLifecycleService/PrepareResource"
+    assert service_of(span) == "llama-mesh.datasetio" and span.trace_id == trace_id
 
 
 def test_a_plain_opentelemetry_exporter_is_accepted(telemetry, telemetry_address: str, local_mesh: LocalMesh) -> None:
