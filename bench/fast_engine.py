@@ -7,11 +7,12 @@ Two faces, one process each (never used by the feature tests):
   a finish reason, usage and `[DONE]`, the way llama_cpp.server does. The inference service's `remote::openai`
   provider talks to it: the mesh's own cost per token with no model eating the CPU.
 - `grpc`: `llama.inference.v1.InferenceService/StreamChatCompletion` answering every request with `--tokens`
-  pre-serialized chunk messages and a final `complete` message, as fast as gRPC sends them. Put at the inference
-  service's address, it measures the gateway's ceiling: the gateway does all the work per message there is.
+  pre-serialized chunk messages and a final `complete` message, as fast as gRPC sends them (or each
+  `--token-interval-ms` after the last). Put at the inference service's address, it measures the gateway's ceiling:
+  the gateway does all the work per message there is.
 
     python -m bench.fast_engine openai --port 8000 [--token-interval-ms 0]
-    python -m bench.fast_engine grpc --port 50061 [--tokens 64]
+    python -m bench.fast_engine grpc --port 50061 [--tokens 64] [--token-interval-ms 0]
 """
 
 from __future__ import annotations
@@ -129,11 +130,13 @@ def stream_messages(tokens: int) -> list[bytes]:
     return [chunk] * tokens + [complete]
 
 
-async def serve_grpc(port: int, tokens: int) -> None:
+async def serve_grpc(port: int, tokens: int, interval_s: float = 0.0) -> None:
     messages = stream_messages(tokens)
 
     async def stream(request: bytes, context: grpc.aio.ServicerContext):  # noqa: ANN202 - a gRPC behavior
         for message in messages:
+            if interval_s:
+                await asyncio.sleep(interval_s)
             yield message
 
     handler = grpc.method_handlers_generic_handler(
@@ -167,14 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("face", choices=["openai", "grpc"])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--token-interval-ms", type=float, default=0.0, help="openai: time between token events")
+    parser.add_argument("--token-interval-ms", type=float, default=0.0, help="time between tokens (0: back to back)")
     parser.add_argument("--tokens", type=int, default=64, help="grpc: chunk messages per stream")
     args = parser.parse_args(argv)
     try:
         if args.face == "openai":
             asyncio.run(serve_openai(args.port, args.token_interval_ms / 1000))
         else:
-            asyncio.run(serve_grpc(args.port, args.tokens))
+            asyncio.run(serve_grpc(args.port, args.tokens, args.token_interval_ms / 1000))
     except KeyboardInterrupt:
         pass
 

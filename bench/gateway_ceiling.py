@@ -8,7 +8,12 @@ gateway does all the work per message there is: route the call, then receive and
 workers sharing a port by SO_REUSEPORT each get some). Around each point the CPU time of every process is read:
 gateway CPU per token = its CPU time / tokens forwarded.
 
-    python -m bench.gateway_ceiling [--streams 1,4,16,64,256] [--workers 1,2] [--tokens 64] [--json out.json]
+With `--token-interval-ms N` the engine sends each message N ms after the last, as a model that is slower than the
+mesh does: every message then travels alone, and the CPU per message of each process (the engine sends, the gateway
+receives and sends, the client receives) is what one gRPC message costs in grpc.aio, with nothing to share it with.
+
+    python -m bench.gateway_ceiling [--streams 1,4,16,64,256] [--workers 1,2] [--tokens 64] [--token-interval-ms 0]
+        [--json out.json]
 
 The client is Python too and shares the machine: on a 2-core machine it takes about as much CPU per message as the
 gateway, so the messages/s here are the mesh's with its client, a floor for the gateway's own ceiling.
@@ -95,13 +100,23 @@ async def load(address: str, streams: int, total: int, tokens: int) -> tuple[int
     return received, time.perf_counter() - started
 
 
-def measure(workers: int, points: list[int], total: int, tokens: int) -> list[dict[str, Any]]:
+async def wake_cpu_us(interval_s: float, wakes: int = 400) -> float:
+    """The CPU one asyncio.sleep(interval_s) costs this process, its wake-up included: the part of the paced engine's
+    CPU per message that is its pacing, not gRPC."""
+    started = time.process_time()
+    for _ in range(wakes):
+        await asyncio.sleep(interval_s)
+    return (time.process_time() - started) * 1e6 / wakes
+
+
+def measure(workers: int, points: list[int], total: int, tokens: int, interval_ms: float) -> list[dict[str, Any]]:
     rows = []
     with temp_root(f"ceiling-{workers}") as root:
         mesh = make_mesh("local-cpu", root)
         port = int(mesh.config.service("inference").address.rsplit(":", 1)[1])
         engine = subprocess.Popen(
-            [sys.executable, "-m", "bench.fast_engine", "grpc", "--port", str(port), "--tokens", str(tokens)],
+            [sys.executable, "-m", "bench.fast_engine", "grpc", "--port", str(port), "--tokens", str(tokens)]
+            + ["--token-interval-ms", str(interval_ms)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
@@ -130,6 +145,7 @@ def measure(workers: int, points: list[int], total: int, tokens: int) -> list[di
                         "gateway_cpu_us_per_token": cpu["gateway"] * 1e6 / forwarded_tokens,
                         "gateway_cpu_share": cpu["gateway"] / seconds,
                         "client_cpu_us_per_token": cpu["client"] * 1e6 / forwarded_tokens,
+                        "engine_cpu_us_per_token": cpu["engine"] * 1e6 / forwarded_tokens,
                     }
                 )
                 log(f"  {streams} streams: {messages / seconds:.0f} messages/s")
@@ -146,16 +162,19 @@ def measure(workers: int, points: list[int], total: int, tokens: int) -> list[di
 def report(results: dict[str, Any]) -> None:
     load_average = ", ".join(f"{value:.1f}" for value in results["load_average"])
     print_table(
-        f"Through the gateway alone ({results['params']['tokens']} one-token chunks per stream, the fast engine; "
-        f"load average at the end: {load_average})",
+        f"Through the gateway alone ({results['params']['tokens']} one-token chunks per stream, the fast engine, "
+        f"{results['params']['token_interval_ms']:g} ms between them; load average at the end: {load_average})",
         ["gateways", "streams", "messages/s", "tokens/s", "gateway CPU us/token", "gateway CPU (cores)",
-         "client CPU us/token"],
+         "client CPU us/token", "engine CPU us/token"],
         [
             [r["workers"], r["streams"], r["messages_per_s"], r["tokens_per_s"], r["gateway_cpu_us_per_token"],
-             r["gateway_cpu_share"], r["client_cpu_us_per_token"]]
+             r["gateway_cpu_share"], r["client_cpu_us_per_token"], r["engine_cpu_us_per_token"]]
             for r in results["rows"]
         ],
     )  # fmt: skip
+    if "asyncio_wake_cpu_us" in results:
+        wake = results["asyncio_wake_cpu_us"]
+        print(f"  one asyncio.sleep wake-up costs {wake:.0f} us of CPU here (the engine pays one per message)")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -164,18 +183,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workers", default="1,2", help="gateway processes sharing the port, per series")
     parser.add_argument("--total", type=int, default=256, help="chats per point (at least --streams)")
     parser.add_argument("--tokens", type=int, default=64, help="chunk messages per chat")
+    parser.add_argument("--token-interval-ms", type=float, default=0.0, help="engine: time between messages")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     points = [int(value) for value in args.streams.split(",")]
     rows = []
     for workers in (int(value) for value in args.workers.split(",")):
-        rows += measure(workers, points, args.total, args.tokens)
+        rows += measure(workers, points, args.total, args.tokens, args.token_interval_ms)
     results = {
         "benchmark": "gateway_ceiling",
-        "params": {"streams": points, "total": args.total, "tokens": args.tokens},
+        "params": {
+            "streams": points,
+            "total": args.total,
+            "tokens": args.tokens,
+            "token_interval_ms": args.token_interval_ms,
+        },
         "load_average": list(psutil.getloadavg()),
         "rows": rows,
     }
+    if args.token_interval_ms:
+        results["asyncio_wake_cpu_us"] = asyncio.run(wake_cpu_us(args.token_interval_ms / 1000))
     report(results)
     write_json(args.json, results)
     return results

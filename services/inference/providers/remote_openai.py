@@ -6,7 +6,10 @@ the OpenAI wire format, streams the server-sent events back as chunks, and turns
 It speaks HTTP through `httpx` directly rather than the `openai` SDK: the wire format is a handful of JSON fields and
 a line-oriented event stream, while the SDK would add its own retries (to be switched off), its own exception tree (to
 be translated anyway), and `extra_body` plumbing for every field that is not OpenAI's own (top_k, grammars), and it
-ties the engine to the SDK's release cadence.
+ties the engine to the SDK's release cadence. Under httpx the bytes travel on aiohttp (`httpx-aiohttp`'s transport, as
+the SDK's own `DefaultAioHttpClient` does): its protocol-based reader with a C HTTP parser costs about half of httpx's
+default anyio stack per network read, and a streamed answer is one read per token when the server is slower than us
+(bench/README.md, serving CPU).
 
 Fields outside OpenAI's API are sent only when a request needs them, so a plain greedy chat works on a hosted API too:
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -39,7 +43,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from llama_mesh.runtime.errors import (
     DeadlineExceeded,
@@ -74,6 +80,8 @@ _CONSTRAINT_WORDS = ("response_format", "json_schema", "grammar", "structured", 
 # pydantic's refusal of a Literal field, listing what it accepts: "Input should be 'text' or 'json_object'".
 _ALLOWED_VALUES = re.compile(r"should be ([^\"\n]*'json_object'[^\"\n]*)")
 _SchemaStyle = Literal["json_schema", "json_object"]
+# What a failed exchange with the server raises: httpx's errors, and aiohttp's that its transport leaves unmapped.
+_TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError)
 
 
 @dataclass
@@ -129,7 +137,7 @@ class RemoteOpenAIEngine(ChatEngine):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`transport` replaces httpx's network transport (a custom TLS setup, or a fake server in tests)."""
+        """`transport` replaces the network transport (aiohttp's): a custom TLS setup, or a fake server in tests."""
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ModelLoadError(
@@ -169,7 +177,7 @@ class RemoteOpenAIEngine(ChatEngine):
     async def start(self) -> None:
         try:
             response = await self._http().get("models")
-        except httpx.HTTPError as exc:
+        except _TRANSPORT_ERRORS as exc:
             await self._drop_client()
             log.warning("the remote server %s does not answer: %s", self._base_url, self._describe(exc))
             raise ModelLoadError(f"the remote server does not answer: {self._describe(exc)}") from exc
@@ -383,7 +391,7 @@ class RemoteOpenAIEngine(ChatEngine):
                         if payloads:
                             yield payloads
                     return
-        except httpx.HTTPError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise self._transport_error(exc) from exc
         finally:
             self._running -= 1
@@ -454,13 +462,13 @@ class RemoteOpenAIEngine(ChatEngine):
         headers = {"User-Agent": "llama-mesh"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
+        limits = httpx.Limits(max_connections=self._max_concurrency + 2, max_keepalive_connections=16)
         return httpx.AsyncClient(
             base_url=self._base_url + "/",
             headers=headers,
             timeout=httpx.Timeout(self._timeout_s, connect=min(self._timeout_s, 30.0)),
-            limits=httpx.Limits(max_connections=self._max_concurrency + 2, max_keepalive_connections=16),
             follow_redirects=False,
-            transport=self._transport,
+            transport=self._transport or AiohttpTransport(limits=limits),
         )
 
     def _error_text(self, text: str) -> str:
@@ -533,25 +541,45 @@ class RemoteOpenAIEngine(ChatEngine):
             return InvalidConstraint(f"the remote server refused the constraint: {message}")
         return None
 
-    def _transport_error(self, exc: httpx.HTTPError) -> MeshError:
-        log.warning("the remote server %s: %s", self._base_url, self._describe(exc))
+    def _transport_error(self, failure: httpx.HTTPError | aiohttp.ClientError) -> MeshError:
+        log.warning("the remote server %s: %s", self._base_url, self._describe(failure))
+        exc = _httpx_kind(failure)
         if isinstance(exc, httpx.ConnectTimeout):
             return Unavailable("cannot connect to the remote server: timed out", reason="REMOTE_UNAVAILABLE")
         if isinstance(exc, httpx.TimeoutException):
             return DeadlineExceeded(f"the remote server sent nothing for {self._timeout_s:g}s", reason="REMOTE_TIMEOUT")
         if isinstance(exc, httpx.ConnectError):
             return Unavailable(
-                f"cannot connect to the remote server: {self._describe(exc)}",
+                f"cannot connect to the remote server: {self._describe(failure)}",
                 reason="REMOTE_UNAVAILABLE",
             )
         return Unavailable(
-            f"the connection to the remote server failed: {self._describe(exc)}",
+            f"the connection to the remote server failed: {self._describe(failure)}",
             reason="REMOTE_UNAVAILABLE",
         )
 
     def _describe(self, exc: BaseException) -> str:
-        text = str(exc) or type(exc).__name__
+        cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
+        if isinstance(cause, aiohttp.ClientConnectorError) and cause.os_error.errno:
+            text = os.strerror(cause.os_error.errno)  # aiohttp's own text names the address, which callers never see
+        elif isinstance(cause, aiohttp.ServerTimeoutError):
+            text = "timed out"  # ditto
+        else:
+            text = str(exc) or type(exc).__name__
         return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _httpx_kind(exc: httpx.HTTPError | aiohttp.ClientError) -> httpx.HTTPError:
+    """httpx's own kind of a failure on aiohttp's transport, whose mapping makes every aiohttp connection error a
+    ConnectTimeout (a refused connection, a server gone mid-stream) and leaves some unmapped."""
+    cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(str(exc))
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(str(exc))
+    if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, aiohttp.ServerTimeoutError):
+        return httpx.ReadError(str(exc))
+    return exc if isinstance(exc, httpx.HTTPError) else httpx.RemoteProtocolError(str(exc))
 
 
 # Wire format helpers
