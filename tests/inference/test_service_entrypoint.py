@@ -18,12 +18,20 @@ def environment_at_start(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return seen
 
 
-def test_llama_cpp_threads_sleep_while_they_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_llama_cpp_threads_spin_only_briefly_while_they_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    assert "OMP_WAIT_POLICY" not in os.environ
-    assert environment_at_start(monkeypatch)["OMP_WAIT_POLICY"] == "passive"
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    environment = environment_at_start(monkeypatch)
+    assert environment["GOMP_SPINCOUNT"] == entrypoint.OPENMP_SPIN_COUNT
+    assert "OMP_WAIT_POLICY" not in environment  # it would override the spin count
 
 
-def test_an_operators_wait_policy_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OMP_WAIT_POLICY", "active")
-    assert environment_at_start(monkeypatch)["OMP_WAIT_POLICY"] == "active"
+@pytest.mark.parametrize("name, value", [("OMP_WAIT_POLICY", "active"), ("GOMP_SPINCOUNT", "infinite")])
+def test_an_operators_own_wait_setting_is_kept(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.setenv(name, value)
+    environment = environment_at_start(monkeypatch)
+    assert environment[name] == value
+    other = "GOMP_SPINCOUNT" if name == "OMP_WAIT_POLICY" else "OMP_WAIT_POLICY"
+    assert other not in environment  # nothing of ours beside the operator's choice
