@@ -12,7 +12,8 @@ Latency part, rounds interleaved (medians over all rounds):
   mesh hops       the same call on a one-chunk vector DB: gateway forwarding + vector_io + conversions, no search;
   mesh text       QueryChunks with the query text (vector_io embeds it through the gateway);
   embed           InferenceService.Embeddings of the query text through the gateway;
-  embed direct    the same model's encode() in this process (one torch thread, as local-cpu's service).
+  embed direct    the same model's embedder in this process, as local-cpu's service runs it (ONNX Runtime, one
+                  thread); embed torch: the same on torch (one thread), the backend before it.
 Target: mesh vector <= 1.2 x (edge direct + mesh hops); embed <= 8 ms.
 
 HNSW part (real embeddings, sizes --hnsw-sizes): build time (optimize()), and for each ef the recall@10 against
@@ -25,6 +26,7 @@ exact search and the p50 latency, next to exact search's.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import statistics
 import tempfile
@@ -101,23 +103,33 @@ def latency(
     import torch
     from google.protobuf import struct_pb2
     from qdrant_edge import SearchParams
-    from sentence_transformers import SentenceTransformer
 
     from llama.common.v1 import content_pb2
     from llama.inference.v1 import inference_pb2, inference_pb2_grpc
     from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
+    from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
     data = filled(vectors, n)
     dim = data.shape[1]
     samples: dict[str, list[float]] = {
-        k: [] for k in ("edge direct", "mesh vector", "mesh hops", "mesh text", "embed", "embed direct")
+        k: [] for k in ("edge direct", "mesh vector", "mesh hops", "mesh text", "embed", "embed direct", "embed torch")
     }
     with temp_root("vector-search") as root, tempfile.TemporaryDirectory(prefix="llama-mesh-bench-edge-") as path:
         log(f"edge direct: inserting {n} points")
         shard = edge_shard(Path(path) / "shard", data, texts)
-        torch.set_num_threads(1)  # as local-cpu's inference service runs it (torch_threads: 1)
-        model = SentenceTransformer(embedding_model_path(), device="cpu")
+        torch.set_num_threads(1)  # as local-cpu's inference service runs it (threads: 1)
+        loop = asyncio.new_event_loop()
         with contextlib.closing(shard), running_mesh("local-cpu", root, args.timeout, also=("vector_io",)) as mesh:
+            # after the mesh: its inference service made the ONNX export these share (same cache)
+            cache_dir = str(Path(mesh.config.cache_dir).expanduser() / "models")
+            embedders = {
+                backend: SentenceTransformersEmbedder(
+                    embedding_model_path(), threads=1, backend=backend, name=EMBED_MODEL, cache_dir=cache_dir
+                )
+                for backend in ("onnx", "torch")
+            }
+            for embedder in embedders.values():
+                loop.run_until_complete(embedder.start())
             options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
             with grpc.insecure_channel(mesh.gateway_address, options=options) as channel:
                 vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
@@ -182,7 +194,8 @@ def latency(
                     "mesh hops": lambda i: by_vector("tiny", i),
                     "mesh text": by_text,
                     "embed": embed,
-                    "embed direct": lambda i: model.encode([query_texts[i]], normalize_embeddings=True),
+                    "embed direct": lambda i: loop.run_until_complete(embedders["onnx"].embed([query_texts[i]])),
+                    "embed torch": lambda i: loop.run_until_complete(embedders["torch"].embed([query_texts[i]])),
                 }
                 # Same hits by vector through the mesh as in-process (exact search both sides).
                 same = sum(

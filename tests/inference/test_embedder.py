@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sentence_transformers")
 
+from llama_mesh.conversion_cache import ModelConversionError
 from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import ModelLoadError
+from services.inference.providers import onnx_transformer
+from services.inference.providers.onnx_transformer import OnnxTransformer
 from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
+from tests.inference.model_cache import model_cache_dir
 
 pytestmark = pytest.mark.asyncio
+
+
+def entries(directory: Path) -> list[Path]:
+    return sorted(directory.iterdir())
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -102,7 +111,7 @@ async def test_torch_threads_apply_to_the_thread_that_encodes(
         real(count)
 
     monkeypatch.setattr(torch, "set_num_threads", recorded)
-    embedder = SentenceTransformersEmbedder(minilm_path, torch_threads=1)
+    embedder = SentenceTransformersEmbedder(minilm_path, threads=1)
     await embedder.start()
     try:
         [vector] = await embedder.embed(["one thread is enough for a short query"])
@@ -111,3 +120,86 @@ async def test_torch_threads_apply_to_the_thread_that_encodes(
         assert all(thread != threading.get_ident() for _, thread in calls)  # the encoding worker, not the loop
     finally:
         await embedder.close()
+
+
+async def test_onnx_backend_encodes_as_torch_does(minilm_path: str, tmp_path: Path) -> None:
+    """The exported transformer gives torch's vectors, for one text and for a padded batch of very different lengths
+    (cut at the model's limit too)."""
+    texts = ["hi", "The cat sits on the mat.", LONG, "Ünïcödé text, with punctuation; and numbers 12345."]
+    torch_side = SentenceTransformersEmbedder(minilm_path, threads=1)
+    onnx_side = SentenceTransformersEmbedder(
+        minilm_path, threads=1, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir())
+    )
+    await torch_side.start()
+    await onnx_side.start()
+    try:
+        assert isinstance(onnx_side._require_model()[0].auto_model, OnnxTransformer)
+        for batch in (texts[:1], texts):
+            for a, b in zip(await torch_side.embed(batch), await onnx_side.embed(batch), strict=True):
+                assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-4
+    finally:
+        await torch_side.close()
+        await onnx_side.close()
+
+
+async def test_onnx_export_is_made_once_and_reused(
+    minilm_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = SentenceTransformersEmbedder(minilm_path, backend="onnx", name="a/b c", cache_dir=str(tmp_path))
+    await first.start()
+    [exported] = entries(tmp_path)
+    assert exported.name.startswith("a_b_c.onnx-") and (exported / "model.onnx").is_file()
+    await first.close()
+
+    def no_second_export(*args: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_transformer, "_export", no_second_export)
+    again = SentenceTransformersEmbedder(minilm_path, backend="onnx", name="a/b c", cache_dir=str(tmp_path))
+    await again.start()
+    try:
+        assert len((await again.embed(["from the cached export"]))[0]) == 384
+        assert entries(tmp_path) == [exported]
+    finally:
+        await again.close()
+
+
+async def test_a_failed_export_is_a_load_error_and_leaves_nothing(
+    minilm_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(transformer: object, output: Path) -> None:
+        output.write_bytes(b"half an onnx file")
+        raise ModelConversionError("the exporter gave up")
+
+    monkeypatch.setattr(onnx_transformer, "_export", broken)
+    embedder = SentenceTransformersEmbedder(minilm_path, backend="onnx", name="m", cache_dir=str(tmp_path))
+    with pytest.raises(ModelLoadError, match="the exporter gave up"):
+        await embedder.start()
+    assert entries(tmp_path) == []
+
+
+async def test_int8_export_keeps_the_meaning(minilm_path: str) -> None:
+    """int8 moves the vectors a little (cosine ~0.99 to the float model's), never the ranking of clear cases."""
+    texts = ["How do I reset my password?", "What are the steps to change my login password?", "Two cups of flour."]
+    float_side = SentenceTransformersEmbedder(
+        minilm_path, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir())
+    )
+    int8_side = SentenceTransformersEmbedder(
+        minilm_path, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir()), quantization="int8"
+    )
+    await float_side.start()
+    await int8_side.start()
+    try:
+        exact, quantized = await float_side.embed(texts), await int8_side.embed(texts)
+        for a, b in zip(exact, quantized, strict=True):
+            assert 0.95 < cosine(a, b) < 0.99999  # close, and really quantized
+        query, paraphrase, unrelated = quantized
+        assert cosine(query, paraphrase) > cosine(query, unrelated) + 0.2
+    finally:
+        await float_side.close()
+        await int8_side.close()
+
+
+def test_quantization_needs_the_onnx_backend(minilm_path: str) -> None:
+    with pytest.raises(ValueError, match="onnx"):
+        SentenceTransformersEmbedder(minilm_path, quantization="int8")

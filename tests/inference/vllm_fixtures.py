@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.inference.model_cache import model_cache_dir
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # As in distributions/vllm-cpu: the same engine config shares one torch.compile cache with the mesh tests.
 MAX_MODEL_LEN = 4096
-
-
-def model_cache_dir() -> Path:
-    return Path(os.environ.get("LLAMA_MESH_CACHE_DIR", "~/.cache/llama-mesh")).expanduser() / "models"
 
 
 def smollm2_gguf() -> Path:

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llama_mesh.checkpoints import GGUF_FILE, checkpoint_root, find_checkpoint
 from llama_mesh.model_conversion import ModelConversionError
@@ -18,6 +18,7 @@ from llama_mesh.runtime.config import ProviderConfig, RunConfig
 from llama_mesh.runtime.errors import FailedPrecondition, NotFound, without_paths
 from llama_mesh.runtime.hosted_providers import HostedProviders
 from services.inference.provider import ChatEngine, Embedder, ModelLoadError, TextEngine
+from services.inference.providers.gguf_weights import WeightType, ensure_weight_type
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,19 @@ class StreamingSettings(BaseModel):
     stream_interval: int = Field(default=1, ge=1, le=1024)
 
 
+class LlamaCppModelEntry(ModelEntry):
+    # Serve the GGUF's weights re-encoded in this type (once, in <cache_dir>/models; providers/gguf_weights.py), e.g.
+    # Q8_0 for a Q4_1 file: faster on AVX2 CPUs, alone and batched (bench/README.md); none: the file as it is.
+    weight_type: WeightType | None = None
+
+    @field_validator("weight_type", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # `${env.X:}` left empty: the file as it is
+
+
 class LlamaCppConfig(StreamingSettings):
-    models: dict[str, ModelEntry]
+    models: dict[str, LlamaCppModelEntry]
     n_ctx: int = 4096
     n_threads: int | None = None
     # Keep the last prompt's KV cache and evaluate only what a new prompt adds to a shared prefix.
@@ -91,9 +103,26 @@ class SentenceTransformersConfig(BaseModel):
     models: dict[str, ModelEntry]
     device: str = "cpu"
     preload: bool = True
-    # CPU threads torch may use for an embedding (torch.set_num_threads, in the thread that encodes); None: torch's
-    # default (one per core). One keeps a short query's embedding fast when the cores are busy (bench/README.md).
-    torch_threads: int | None = Field(None, ge=1)
+    # "onnx": each model's transformer exported once to ONNX (in <cache_dir>/models) and run by ONNX Runtime on the
+    # CPU: the same vectors (to float rounding), a short query 2-3x faster than torch here (bench/README.md);
+    # "torch": sentence-transformers on torch (any device).
+    backend: Literal["torch", "onnx"] = "torch"
+    # CPU threads for one embedding call (torch: torch.set_num_threads in the thread that encodes; onnx: ONNX Runtime's
+    # intra-op threads); None: the library's default (one per core). One keeps a short query's embedding fast when the
+    # cores are busy (bench/README.md). `torch_threads` is its older name.
+    threads: int | None = Field(None, ge=1, validation_alias=AliasChoices("threads", "torch_threads"))
+    # backend onnx only: "int8" quantizes the linear layers (ONNX Runtime's dynamic quantization): a short query ~2x
+    # faster again, but the vectors move: cosine ~0.99 to the float ones, and 1 of a query's top 10 differs from the
+    # float model's on average (bench/README.md). Opt-in for that reason.
+    quantization: Literal["none", "int8"] = "none"
+
+    @model_validator(mode="after")
+    def _onnx_runs_on_cpu(self) -> SentenceTransformersConfig:
+        if self.backend == "onnx" and self.device != "cpu":
+            raise ValueError("backend onnx runs on the CPU; use backend torch for device " + repr(self.device))
+        if self.quantization != "none" and self.backend != "onnx":
+            raise ValueError("quantization applies to backend onnx")
+        return self
 
 
 @dataclass
@@ -207,8 +236,12 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
     def build(name: str, entry: ModelEntry) -> TextEngine:
         from services.inference.providers.llama_cpp import LlamaCppEngine
 
+        path = str(resolve_model_source(entry.source))
+        weight_type = getattr(entry, "weight_type", None)  # checkpoints are served as they are
+        if weight_type is not None:
+            path = ensure_weight_type(path, weight_type, str(Path(run.cache_dir).expanduser() / "models"))
         return LlamaCppEngine(
-            str(resolve_model_source(entry.source)),
+            path,
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
             prefix_cache=settings.prefix_cache,
@@ -365,7 +398,13 @@ def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> Inferenc
         from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 
         return SentenceTransformersEmbedder(
-            str(resolve_model_source(entry.source)), device=settings.device, torch_threads=settings.torch_threads
+            str(resolve_model_source(entry.source)),
+            device=settings.device,
+            threads=settings.threads,
+            backend=settings.backend,
+            name=name,
+            cache_dir=str(Path(run.cache_dir).expanduser() / "models"),
+            quantization=settings.quantization,
         )
 
     return InferenceProvider(provider.provider_id, settings.models, settings.preload, build, serves_embeddings=True)

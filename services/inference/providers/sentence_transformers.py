@@ -4,21 +4,44 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from sentence_transformers import SentenceTransformer
 
+from llama_mesh.conversion_cache import ModelConversionError
 from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import Embedder, ModelLoadError
+from services.inference.providers.onnx_transformer import OnnxTransformer, Quantization, ensure_onnx_export
 
 
 class SentenceTransformersEmbedder(Embedder):
     """A sentence-transformers model (a local directory) producing L2-normalised embeddings."""
 
-    def __init__(self, model_path: str, device: str = "cpu", torch_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        device: str = "cpu",
+        threads: int | None = None,
+        backend: Literal["torch", "onnx"] = "torch",
+        name: str = "",
+        cache_dir: str = "",
+        quantization: Quantization = "none",
+    ) -> None:
+        """`backend` "onnx": the transformer exported once into `cache_dir` (under `name`, with `quantization`) and
+        run by ONNX Runtime with `threads` threads; "torch": as sentence-transformers loads it, torch on `threads`
+        threads."""
+        if backend == "onnx" and (device != "cpu" or not cache_dir):
+            raise ValueError("the onnx backend runs on the CPU and needs a cache directory for the export")
+        if quantization != "none" and backend != "onnx":
+            raise ValueError("quantization applies to the onnx backend")
         self._model_path = model_path
         self._device = device
-        self._torch_threads = torch_threads
+        self._threads = threads
+        self._backend = backend
+        self._name = name or Path(model_path).name
+        self._cache_dir = cache_dir
+        self._quantization = quantization
         self._model: SentenceTransformer | None = None
 
     @property
@@ -39,9 +62,24 @@ class SentenceTransformersEmbedder(Embedder):
         if not Path(self._model_path).exists():
             raise ModelLoadError(f"embedding model not found: {self._model_path}")
         try:
-            return SentenceTransformer(self._model_path, device=self._device)
+            model = SentenceTransformer(self._model_path, device=self._device)
         except Exception as exc:
             raise ModelLoadError(f"cannot load {self._model_path} with sentence-transformers: {exc}") from exc
+        if self._backend == "onnx":
+            self._run_on_onnx(model)
+        return model
+
+    def _run_on_onnx(self, model: SentenceTransformer) -> None:
+        transformer: Any = model[0]  # sentence-transformers' Transformer module
+        if not hasattr(transformer, "auto_model"):
+            raise ModelLoadError(f"{self._model_path}: the onnx backend needs a Hugging Face transformer module first")
+        try:
+            onnx_path = ensure_onnx_export(
+                transformer, Path(self._model_path), self._name, self._cache_dir, self._quantization
+            )
+        except ModelConversionError as exc:
+            raise ModelLoadError(str(exc)) from exc
+        transformer.model = OnnxTransformer(onnx_path, transformer.auto_model.config, self._threads)
 
     async def close(self) -> None:
         self._model = None
@@ -53,9 +91,9 @@ class SentenceTransformersEmbedder(Embedder):
 
     def _encode(self, texts: list[str], truncation: str, task: str) -> list[list[float]]:
         model = self._require_model()
-        if self._torch_threads is not None:
+        if self._threads is not None and self._backend == "torch":
             # Per thread (OpenMP's setting is), so here in the worker thread that encodes.
-            torch.set_num_threads(self._torch_threads)
+            torch.set_num_threads(self._threads)
         if truncation != "end":  # sentence-transformers itself cuts at the end
             texts = self._fitted(model, texts, truncation)
         prompt_name = task if task and task in (getattr(model, "prompts", None) or {}) else None

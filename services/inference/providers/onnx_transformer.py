@@ -1,0 +1,134 @@
+"""A sentence-transformers model's transformer exported to ONNX, once, in the model cache, and run by ONNX Runtime.
+
+The export is of the transformer module alone (token ids in, token embeddings out); tokenizing, prompts, pooling and
+normalising stay sentence-transformers' own, so an ONNX-backed model encodes exactly as the torch one does, to
+float rounding (tests/inference/test_embedder.py compares them). On this project's CPUs ONNX Runtime runs MiniLM's
+forward pass 2-3x faster than torch (bench/README.md, "Vector search").
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from transformers.modeling_outputs import BaseModelOutput
+
+from llama_mesh.conversion_cache import ModelConversionError, cached_build, content_key
+
+# Part of the cache key: bump it when the output of the export changes.
+EXPORT_VERSION = 1
+ONNX_FILE = "model.onnx"
+FLOAT_FILE = "model.float.onnx"  # int8: the float export, quantized into ONNX_FILE
+Quantization = Literal["none", "int8"]
+# What the export depends on besides the exporter: the weights and the architecture.
+SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+OUTPUT = "token_embeddings"
+
+
+def ensure_onnx_export(
+    transformer: Any,
+    model_dir: Path,
+    label: str,
+    cache_dir: str,
+    quantization: Quantization = "none",
+) -> Path:
+    """The ONNX file of `transformer` (sentence-transformers' first module, loaded from `model_dir`), exporting it
+    only when not cached. Blocking (~10 s for MiniLM-L6, then ~0.05 s to hash its weights).
+
+    `quantization` "int8": the linear layers' weights in int8 (per output channel) and their inputs quantized as
+    they come (ONNX Runtime's dynamic quantization): ~2.5x faster again on CPU, but the vectors move (cosine ~0.99
+    to the float ones; bench/README.md measures what that does to retrieval)."""
+    import onnxruntime
+
+    sources = [model_dir / name for name in SOURCE_FILES if (model_dir / name).is_file()]
+    if not any(path.name != "config.json" for path in sources):
+        raise ModelConversionError(f"no transformer weights to export in {model_dir}")
+    key = content_key(sources, f"v{EXPORT_VERSION}:{quantization}:{torch.__version__}:{onnxruntime.__version__}:")
+    suffix = "" if quantization == "none" else f"-{quantization}"
+    name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', label)}.onnx{suffix}-{key}"
+
+    def build(work: Path) -> None:
+        if quantization == "none":
+            _export(transformer, work / ONNX_FILE)
+            return
+        _export(transformer, work / FLOAT_FILE)
+        _quantize_int8(work / FLOAT_FILE, work / ONNX_FILE)
+        (work / FLOAT_FILE).unlink()
+
+    return cached_build(cache_dir, name, build, _is_complete) / ONNX_FILE
+
+
+def _quantize_int8(source: Path, output: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        quantize_dynamic(source, output, per_channel=True, weight_type=QuantType.QInt8)
+    except Exception as exc:  # the quantizer raises many kinds for graphs it cannot handle
+        raise ModelConversionError(f"cannot quantize the ONNX export to int8: {exc}") from exc
+
+
+def _is_complete(directory: Path) -> bool:
+    return (directory / ONNX_FILE).is_file()
+
+
+class _TokenEmbeddings(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, input_names: list[str]) -> None:
+        super().__init__()
+        self.model = model
+        self.input_names = input_names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(**dict(zip(self.input_names, inputs, strict=True)), return_dict=True).last_hidden_state
+
+
+def _export(transformer: Any, output: Path) -> None:
+    model = transformer.auto_model.eval()
+    tokenizer = transformer.tokenizer
+    # Two texts of different lengths: batch and sequence sizes above 1, padding and a real attention mask, so that
+    # the exporter keeps both dimensions free and the masking in the graph.
+    example = tokenizer(["an example sentence to export", "a second one"], padding=True, return_tensors="pt")
+    input_names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in example]
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _TokenEmbeddings(model, input_names),
+                tuple(example[name] for name in input_names),
+                str(output),
+                input_names=input_names,
+                output_names=[OUTPUT],
+                dynamic_shapes=(tuple({0: batch, 1: sequence} for _ in input_names),),  # forward(*inputs): one argument
+                external_data=False,
+                dynamo=True,
+                verbose=False,
+            )
+    except Exception as exc:  # the exporter raises many kinds for models it cannot trace
+        raise ModelConversionError(f"cannot export {type(model).__name__} to ONNX: {exc}") from exc
+
+
+class OnnxTransformer(torch.nn.Module):
+    """Stands in for the Hugging Face model inside sentence-transformers' Transformer module: its forward takes the
+    tokenizer's tensors and returns the token embeddings, computed by ONNX Runtime. It holds no weights."""
+
+    def __init__(self, onnx_path: Path, config: Any, threads: int | None) -> None:
+        super().__init__()
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        self.config = config
+        self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._inputs = [item.name for item in self._session.get_inputs()]
+
+    def forward(self, **features: Any) -> BaseModelOutput:
+        feeds = {name: np.ascontiguousarray(features[name].cpu().numpy(), dtype=np.int64) for name in self._inputs}
+        (embeddings,) = self._session.run([OUTPUT], feeds)  # releases the GIL while it runs
+        return BaseModelOutput(last_hidden_state=torch.from_numpy(embeddings))
