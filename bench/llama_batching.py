@@ -6,7 +6,7 @@ cache saves only the chat template's system prompt before it. Per round: aggrega
 (first request sent -> last stream ended); time to first token (TTFT) of each stream. Medians over the rounds; the
 machine's load average is printed with them.
 
-    python -m bench.llama_batching [--streams 16] [--rounds 3] [--max-tokens 64] [--json FILE]
+    python -m bench.llama_batching [--streams 16] [--rounds 3] [--max-tokens 64] [--weight-type Q8_0] [--json FILE]
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ async def concurrent(address: str, streams: int, max_tokens: int) -> dict[str, A
     }
 
 
-def run(streams: int, rounds: int, max_tokens: int, warmup: int) -> dict[str, Any]:
+def run(streams: int, rounds: int, max_tokens: int, warmup: int, weight_type: str | None) -> dict[str, Any]:
     env = {"LLAMA_MESH_PARALLEL": str(streams)}
+    if weight_type is not None:
+        env["LLAMA_MESH_WEIGHT_TYPE"] = weight_type
     with temp_root("llama-batching") as root, running_mesh("local-cpu", root, env=env) as mesh:
         for _ in range(warmup):
             asyncio.run(concurrent(mesh.gateway_address, streams, max_tokens))
@@ -74,7 +76,7 @@ def run(streams: int, rounds: int, max_tokens: int, warmup: int) -> dict[str, An
                     f"round {index + 1}: {count:>2} stream(s) {result['aggregate_tok_per_s']:6.1f} tok/s, "
                     f"TTFT p50 {statistics.median(result['ttft_ms']):7.0f} ms, load {result['load_average']:.1f}"
                 )
-    return {"streams": streams, "max_tokens": max_tokens, "rounds": results}
+    return {"streams": streams, "max_tokens": max_tokens, "weight_type": weight_type, "rounds": results}
 
 
 def report(data: dict[str, Any]) -> None:
@@ -89,7 +91,8 @@ def report(data: dict[str, Any]) -> None:
         load = statistics.median(r["load_average"] for r in rounds)
         rows.append([count, aggregate, aggregate / single, per_stream, ttft, load])
     print_table(
-        f"llama.cpp continuous batching through the mesh (n_parallel {streams}, {data['max_tokens']} greedy tokens, "
+        f"llama.cpp continuous batching through the mesh (weights {data.get('weight_type') or 'as shipped'}, "
+        f"n_parallel {streams}, {data['max_tokens']} greedy tokens, "
         f"medians of {len(data['rounds'][1])} rounds)",
         ["streams", "aggregate tok/s", "x 1 stream", "per-stream tok/s", "TTFT p50 ms", "load avg"],
         rows,
@@ -102,9 +105,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1, help="rounds of N streams before measuring")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--weight-type", help="the model's weight_type (LLAMA_MESH_WEIGHT_TYPE; '' = the Q4_1 file as shipped)"
+    )
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
-    data = run(args.streams, args.rounds, args.max_tokens, args.warmup)
+    data = run(args.streams, args.rounds, args.max_tokens, args.warmup, args.weight_type)
     report(data)
     write_json(args.json, data)
 

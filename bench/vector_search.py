@@ -13,7 +13,7 @@ Latency part, rounds interleaved (medians over all rounds):
   mesh text       QueryChunks with the query text (vector_io embeds it through the gateway);
   embed           InferenceService.Embeddings of the query text through the gateway;
   embed direct    the same model's embedder in this process, as local-cpu's service runs it (ONNX Runtime, one
-                  thread); embed torch: the same on torch (one thread), the backend before it.
+                  thread, --embedding-quantization); embed torch: the same on torch (one thread), the backend before.
 Target: mesh vector <= 1.2 x (edge direct + mesh hops); embed <= 8 ms.
 
 HNSW part (real embeddings, sizes --hnsw-sizes): build time (optimize()), and for each ef the recall@10 against
@@ -119,12 +119,21 @@ def latency(
         shard = edge_shard(Path(path) / "shard", data, texts)
         torch.set_num_threads(1)  # as local-cpu's inference service runs it (threads: 1)
         loop = asyncio.new_event_loop()
-        with contextlib.closing(shard), running_mesh("local-cpu", root, args.timeout, also=("vector_io",)) as mesh:
+        env = {"LLAMA_MESH_EMBEDDING_QUANTIZATION": args.embedding_quantization}
+        with (
+            contextlib.closing(shard),
+            running_mesh("local-cpu", root, args.timeout, also=("vector_io",), env=env) as mesh,
+        ):
             # after the mesh: its inference service made the ONNX export these share (same cache)
             cache_dir = str(Path(mesh.config.cache_dir).expanduser() / "models")
             embedders = {
                 backend: SentenceTransformersEmbedder(
-                    embedding_model_path(), threads=1, backend=backend, name=EMBED_MODEL, cache_dir=cache_dir
+                    embedding_model_path(),
+                    threads=1,
+                    backend=backend,
+                    name=EMBED_MODEL,
+                    cache_dir=cache_dir,
+                    quantization=args.embedding_quantization if backend == "onnx" else "none",
                 )
                 for backend in ("onnx", "torch")
             }
@@ -289,6 +298,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=10_000,
         help="embed (and cache) this many sentences first if the cache has fewer; run bench.text_corpus for more",
+    )
+    parser.add_argument(
+        "--embedding-quantization",
+        choices=("none", "int8"),
+        default="none",
+        help="the mesh's (and 'embed direct''s) ONNX embedding quantization (LLAMA_MESH_EMBEDDING_QUANTIZATION)",
     )
     parser.add_argument("--json")
     args = parser.parse_args(argv)
