@@ -16,7 +16,6 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping, Sequence
 from time import time_ns
-from types import MappingProxyType
 
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
@@ -207,7 +206,8 @@ class ServerSpan(trace.Span):
             return
         self._end_time = end_time if end_time is not None else time_ns()
         spans = self._spans
-        attributes: Mapping[str, types.AnyValue] = MappingProxyType(self._attributes)
+        # a copy: a set_attribute racing with end (from a worker thread) cannot change what the export thread reads
+        attributes: Mapping[str, types.AnyValue] = dict(self._attributes)
         if self._dropped_attributes:
             attributes = BoundedAttributes(attributes=self._attributes, immutable=True)
             attributes.dropped = self._dropped_attributes  # type: ignore[attr-defined]
