@@ -12,8 +12,7 @@ import re
 from collections.abc import Iterable
 
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+from opentelemetry.trace import SpanContext, TraceFlags, TraceState
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -48,8 +47,8 @@ def parse_traceparent(value: object, tracestate: object = None) -> SpanContext |
     )
 
 
-def remote_parent(metadata: Metadata | None) -> Context | None:
-    """A context whose current span is the caller's, from the call's metadata; None if it names no valid one (a
+def remote_span(metadata: Metadata | None) -> SpanContext | None:
+    """The caller's span, from the call's metadata (the parent of the call's span); None if it names no valid one (a
     second `traceparent` makes it ambiguous: ignored too)."""
     parent: object = None
     state: object = None
@@ -62,10 +61,7 @@ def remote_parent(metadata: Metadata | None) -> Context | None:
             state = value
     if parent is None:
         return None
-    span_context = parse_traceparent(parent, state)
-    if span_context is None:
-        return None
-    return trace.set_span_in_context(NonRecordingSpan(span_context))
+    return parse_traceparent(parent, state)
 
 
 def trace_headers() -> tuple[tuple[str, str], ...]:

@@ -8,6 +8,9 @@ outside); span_status.record_failure marks a failure (the error mapping and the 
 error status they send). Calls made while serving it carry its `traceparent` (channels.py and the gateway's proxy
 add it), so the span of the service they reach is its child: client -> gateway -> service -> gateway -> service, one
 span per hop.
+
+What a span costs a call is kept small (every hop of every call pays it): the span is server_span.ServerSpan, not the
+SDK's, and the export thread encodes spans with span_encoding.py (it holds the GIL the event loop needs meanwhile).
 """
 
 from __future__ import annotations
@@ -17,16 +20,16 @@ import os
 
 import grpc
 from opentelemetry import context, trace
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from llama_mesh.runtime.config import TelemetryConfig
 from llama_mesh.runtime.interceptors import ScopedCallInterceptor
+from llama_mesh.runtime.server_span import ServerSpans
 from llama_mesh.runtime.span_status import STATUS_CODE_ATTRIBUTE
-from llama_mesh.runtime.trace_context import remote_parent
+from llama_mesh.runtime.trace_context import remote_span
 
 # Left untraced: health checks and reflection; the OTLP receiver (tracing an Export would export more spans, a loop);
 # and the Telemetry API (reading traces should not add traces of its own).
@@ -36,8 +39,6 @@ _UNTRACED_PREFIXES = (
     "/opentelemetry.proto.collector.",
     "/llama.telemetry.",
 )
-
-_NO_PARENT = Context()  # a call without a valid traceparent starts a trace of its own
 
 
 def traced_method(method: str) -> bool:
@@ -49,6 +50,7 @@ _DEFAULT_OTLP_ENDPOINT = "http://127.0.0.1:4317"
 
 
 _tracer: trace.Tracer | None = None
+_server_spans: ServerSpans | None = None
 
 
 def _otlp_processor(
@@ -57,10 +59,10 @@ def _otlp_processor(
     credentials: grpc.ChannelCredentials | None = None,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> BatchSpanProcessor:
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from llama_mesh.runtime.span_encoding import SpanExporter  # the OTLP exporter is heavy: loaded when used
 
     insecure = credentials is None and not endpoint.startswith("https://")
-    exporter = OTLPSpanExporter(
+    exporter = SpanExporter(
         endpoint=endpoint,
         insecure=insecure,
         credentials=credentials,
@@ -95,21 +97,23 @@ def setup_tracing(
     and no `traceparent` is sent, so an untraced mesh pays nothing for tracing. `mesh_credentials` (mesh mTLS)
     and `mesh_headers` (the mesh secret) go only with the export to `otlp_endpoint`, the mesh's own telemetry
     service, never to the extra endpoints."""
-    global _tracer
+    global _tracer, _server_spans
     provider = TracerProvider(resource=_resource(service))
+    processors: list[BatchSpanProcessor] = []
     if config.exporter == "console":
-        provider.add_span_processor(
-            BatchSpanProcessor(ConsoleSpanExporter(), schedule_delay_millis=config.export_delay_ms)
-        )
+        processors.append(BatchSpanProcessor(ConsoleSpanExporter(), schedule_delay_millis=config.export_delay_ms))
     elif config.exporter == "otlp":
         endpoints = config.otlp_endpoints() or [os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", _DEFAULT_OTLP_ENDPOINT)]
         for endpoint in endpoints:
             own = endpoint == config.otlp_endpoint
-            provider.add_span_processor(
+            processors.append(
                 _otlp_processor(endpoint, config, mesh_credentials if own else None, mesh_headers if own else ())
             )
+    for processor in processors:
+        provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     _tracer = provider.get_tracer(__name__) if config.exporter != "none" else None
+    _server_spans = ServerSpans(provider, InstrumentationScope(__name__), processors) if _tracer else None
     return provider
 
 
@@ -120,8 +124,8 @@ def tracing_enabled() -> bool:
 class TracingInterceptor(ScopedCallInterceptor):
     """One SERVER span per traced call (see the module's docstring)."""
 
-    def __init__(self, tracer: trace.Tracer) -> None:
-        self._tracer = tracer
+    def __init__(self, spans: ServerSpans) -> None:
+        self._spans = spans
         self._attributes: dict[str, dict[str, str | int]] = {}  # per method served: one entry per handler
 
     def applies_to(self, method: str) -> bool:
@@ -136,12 +140,7 @@ class TracingInterceptor(ScopedCallInterceptor):
         return attributes
 
     def scope(self, method: str, call: grpc.aio.ServicerContext) -> _Serving:
-        span = self._tracer.start_span(
-            method,
-            context=remote_parent(call.invocation_metadata()) or _NO_PARENT,
-            kind=SpanKind.SERVER,
-            attributes=self._attributes_of(method),
-        )
+        span = self._spans.start(method, remote_span(call.invocation_metadata()), self._attributes_of(method))
         return _Serving(span, call)
 
 
@@ -169,4 +168,4 @@ class _Serving:
 
 
 def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    return [TracingInterceptor(_tracer)] if _tracer is not None else []
+    return [TracingInterceptor(_server_spans)] if _server_spans is not None else []

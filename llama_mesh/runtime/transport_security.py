@@ -13,14 +13,17 @@
 - `{service}` in tls.cert_file / tls.key_file is the process's name, so one run.yaml gives each its own certificate.
 - Renewed mesh certificates are used without a restart: servers read the files again (grpc's dynamic credentials)
   for the first handshake after they change on disk, and the channels of `channels.LazyChannel` are opened again
-  with them (in-flight calls finish on the old ones). cert-manager renews a mounted Secret in place; `make certs
-  ARGS=--force` rewrites the files. The span exporter's channel and gateway.tls keep the files read at start.
+  with them within RENEWAL_CHECK_INTERVAL_S (in-flight calls finish on the old ones). cert-manager renews a mounted
+  Secret in place; `make certs ARGS=--force` rewrites the files. The span exporter's channel and gateway.tls keep
+  the files read at start.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +176,13 @@ def gateway_address_for(config: RunConfig, process: str) -> str:
     return config.gateway.mesh_address
 
 
+# How often a process's channels look at its mesh files for a renewal: LazyChannel.get (every call a process makes,
+# every call the gateway forwards) asks, and three os.stat calls per call would be a cost for nothing.
+RENEWAL_CHECK_INTERVAL_S = 1.0
+
+MeshPort = tuple[str, grpc.ServerCredentials, list[grpc.aio.ServerInterceptor]]
+
+
 @dataclass
 class ProcessSecurity:
     server: grpc.ServerCredentials | None = None
@@ -183,11 +193,23 @@ class ProcessSecurity:
     process: str = GATEWAY_SERVICE
     secret: str = field(default="", repr=False)
     generation: int = 0  # how many times the mesh files were renewed: channels opened before are opened again
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _files: MeshFiles | None = field(default=None, repr=False)
+    _next_check: float = field(default=float("-inf"), repr=False)
+    _mesh_port: MeshPort | None = field(default=None, repr=False)
 
     def credentials_generation(self) -> int:
-        """The current generation of this process's mesh files, after noticing a renewal on disk (which drops the
-        credentials made from the old files)."""
+        """The current generation of this process's mesh files; a renewal on disk is noticed within
+        RENEWAL_CHECK_INTERVAL_S (the files are looked at no more often)."""
+        now = self.clock()
+        if now >= self._next_check:
+            self._next_check = now + RENEWAL_CHECK_INTERVAL_S
+            self.check_renewal()
+        return self.generation
+
+    def check_renewal(self) -> int:
+        """Look at the mesh files now: a renewal drops the credentials made from the old files and starts a new
+        generation. The generation after the check."""
         if self._files is None and self.config is not None and self.config.tls is not None:
             self._files = MeshFiles(self.config.tls, self.process)
         if self._files is not None and self._files.changed():
@@ -234,14 +256,17 @@ class ProcessSecurity:
             return [MeshPeerAuth(secret=self.secret, tls=False)]
         return [MeshPeerAuth(secret=self.secret, tls=True, trust_domain=tls.trust_domain)]
 
-    def mesh_port(self) -> tuple[str, grpc.ServerCredentials, list[grpc.aio.ServerInterceptor]] | None:
-        """The gateway's mesh port: its address, credentials and check (only mesh identities); None if it has none."""
+    def mesh_port(self) -> MeshPort | None:
+        """The gateway's mesh port: its address, credentials and check (only mesh identities); None if it has none.
+        Built once (configure builds it, to fail early on a missing file; the server uses that one)."""
         config = self.config
         mesh = config.tls if config is not None else None
         if config is None or mesh is None or self.process != GATEWAY_SERVICE or not config.gateway.mesh_address:
             return None
-        check = GatewayPeerCheck(trusted=False, certificates=True, required=True, trust_domain=mesh.trust_domain)
-        return config.gateway.mesh_address, _mesh_server_credentials(mesh, GATEWAY_SERVICE), [check]
+        if self._mesh_port is None:
+            check = GatewayPeerCheck(trusted=False, certificates=True, required=True, trust_domain=mesh.trust_domain)
+            self._mesh_port = (config.gateway.mesh_address, _mesh_server_credentials(mesh, GATEWAY_SERVICE), [check])
+        return self._mesh_port
 
 
 _process = ProcessSecurity()
@@ -264,8 +289,8 @@ def configure(config: RunConfig, service: str) -> None:
         process=service,
         secret=secret,
     )
-    # fail now, not on the first call, if a file is missing
-    channel_credentials(config, gateway_address_for(config, service), service)
+    # fail now, not on the first call, if a file is missing (both are kept for the first channel and the server)
+    _process.channel_credentials(_process.gateway_address)
     _process.mesh_port()
     try:
         _process.server_interceptors()

@@ -45,10 +45,11 @@ def traceparent() -> tuple[str, tuple[tuple[str, str], ...]]:
 
 def gateway_root(tree: pb.SpanNode) -> pb.SpanNode | None:
     """The tree once the gateway's span of the RunShield call has arrived (until then another span looks like the
-    root)."""
+    root), and the safety service's span below it (each process exports its spans on its own schedule)."""
     span = tree.span
     arrived = span.attributes["service.name"] == "llama-mesh.gateway" and span.name.endswith("/RunShield")
-    return tree if arrived else None
+    below = any(child.span.name.endswith("/RunShield") for child in tree.children)
+    return tree if arrived and below else None
 
 
 def eventually(probe: Callable[[], T | None], what: str) -> T:

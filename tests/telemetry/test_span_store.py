@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from pathlib import Path
+
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -13,7 +17,7 @@ from llama_mesh.runtime.errors import InvalidArgument
 from services.telemetry import query_terms as terms
 from services.telemetry.otlp_spans import spans_of_request
 from services.telemetry.span_pages import matching_spans
-from services.telemetry.span_store import SpanStore
+from services.telemetry.span_store import SpanStore, owned_by
 from services.telemetry.span_tree import span_tree
 from services.telemetry.stored_span import STATUS_ERROR, StoredSpan
 
@@ -151,6 +155,82 @@ def test_resent_span_replaces_the_earlier_copy(store: SpanStore) -> None:
     store.insert([_span(1, 12, parent=11, start=1, model_id="m9")])
     assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m1")) == []
     assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m9")) == [1]
+
+
+def test_a_span_sent_twice_in_one_batch_is_stored_once_as_its_last_copy(store: SpanStore) -> None:
+    store.insert([_span(4, 41, model_id="first"), _span(4, 41, model_id="last")])
+    assert [span.attributes for span in store.trace_spans(f"{4:032x}")] == [{"model_id": "last"}]
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "first")) == []
+    assert _trace_ids(store, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "last")) == [4]
+
+
+def test_a_callers_traces_are_those_whose_root_names_it() -> None:
+    store = SpanStore(":memory:")
+    store.insert(
+        [
+            _span(1, 11, caller="alice"),
+            _span(2, 21, caller="bob"),
+            _span(2, 22, parent=21, caller="alice"),  # alice's name below bob's root: still bob's trace
+        ]
+    )
+    assert [int(row.trace_id, 16) for row in store.traces(owned_by("alice"), terms.order_terms(""), 10, 0)] == [1]
+    assert store.trace(f"{2:032x}", owned_by("alice")) is None and store.trace(f"{2:032x}", owned_by("bob"))
+
+
+# How a store kept its spans before attribute rows were keyed by the span's `seq` (schema version 0).
+_VERSION_0 = """
+CREATE TABLE spans (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT NOT NULL, name TEXT NOT NULL,
+    start_ns INTEGER NOT NULL, end_ns INTEGER, status INTEGER NOT NULL, attributes TEXT NOT NULL,
+    PRIMARY KEY (trace_id, span_id));
+CREATE INDEX spans_by_span_id ON spans (span_id);
+CREATE TABLE span_attributes (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, key TEXT NOT NULL, text_value TEXT,
+    num_value REAL, bool_value INTEGER);
+CREATE INDEX attributes_by_trace ON span_attributes (trace_id, key);
+CREATE INDEX attributes_by_span ON span_attributes (trace_id, span_id);
+"""
+
+
+def _write_version_0(path: Path, spans: list[StoredSpan]) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(_VERSION_0)
+    for s in spans:
+        db.execute(
+            "INSERT INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_ns, s.end_ns, s.status, json.dumps(s.attributes)),
+        )
+        for key, value in s.attributes.items():
+            if isinstance(value, str):
+                row: tuple[object, ...] = (value, None, None)
+            else:
+                row = (None, None, int(value)) if isinstance(value, bool) else (None, float(value), None)
+            db.execute("INSERT INTO span_attributes VALUES (?, ?, ?, ?, ?, ?)", (s.trace_id, s.span_id, key, *row))
+    db.commit()
+    db.close()
+
+
+def test_a_store_of_the_earlier_schema_is_converted_and_answers_the_same(store: SpanStore, tmp_path: Path) -> None:
+    spans = [span for trace in (1, 2, 3) for span in store.trace_spans(f"{trace:032x}")]
+    path = tmp_path / "traces.db"
+    _write_version_0(path, spans)
+    converted = SpanStore(path)
+    queries = [
+        [],
+        [_condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m1")],
+        [_condition("completion_tokens", pb.QUERY_CONDITION_OP_GT, 10)],
+        [_condition("flag", pb.QUERY_CONDITION_OP_EQ, True)],
+        [_condition("service.name", pb.QUERY_CONDITION_OP_EQ, "gateway")],
+    ]
+    for filters in queries:
+        assert _trace_ids(converted, *filters) == _trace_ids(store, *filters)
+    for trace in (1, 2, 3):
+        assert converted.trace_spans(f"{trace:032x}") == store.trace_spans(f"{trace:032x}")
+    assert converted.find_span(f"{12:016x}") == store.find_span(f"{12:016x}")
+    converted.insert([_span(5, 51, model_id="m1")])  # and it goes on storing
+    assert _trace_ids(converted, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m1")) == [5, 1]
+    converted.close()
+    reopened = SpanStore(path)  # opened again: already converted
+    assert _trace_ids(reopened, _condition("model_id", pb.QUERY_CONDITION_OP_EQ, "m1")) == [5, 1]
+    reopened.close()
 
 
 def _otlp(trace_id: bytes, span_id: bytes = b"\x01" * 8, parent: bytes = b"") -> ExportTraceServiceRequest:

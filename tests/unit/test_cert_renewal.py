@@ -17,7 +17,7 @@ from llama_mesh.mesh_certs import make_mesh_certs
 from llama_mesh.runtime import transport_security
 from llama_mesh.runtime.channels import LazyChannel
 from llama_mesh.runtime.config import RunConfig
-from llama_mesh.runtime.transport_security import ProcessSecurity, server_credentials
+from llama_mesh.runtime.transport_security import RENEWAL_CHECK_INTERVAL_S, ProcessSecurity, server_credentials
 
 
 def _config(certs: Path) -> RunConfig:
@@ -70,6 +70,7 @@ async def test_renewed_certificates_are_served_and_presented_without_a_restart(
         assert channel.get() is before  # unchanged files: the same channel
 
         make_mesh_certs(certs, ["gateway", "datasetio"], force=True)  # a new CA, and certificates it signed
+        transport_security.process_security().check_renewal()  # now, not within the next second
 
         # the gateway's channel is opened again, presenting its new certificate, which the server (now trusting the
         # new CA alone) accepts
@@ -88,6 +89,44 @@ async def test_renewed_certificates_are_served_and_presented_without_a_restart(
     finally:
         await channel.close()
         await server.stop(None)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_channels_look_at_the_files_at_most_once_per_interval(
+    as_the_gateway: tuple[RunConfig, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, certs = as_the_gateway
+    clock = _Clock()
+    security = ProcessSecurity(config=config, process="gateway", clock=clock)
+    monkeypatch.setattr(transport_security, "_process", security)
+    looks: list[object] = []  # each time the files are looked at (stat)
+    signature = transport_security.MeshFiles._signature
+
+    def counted(files: transport_security.MeshFiles) -> object:
+        looks.append(files)
+        return signature(files)
+
+    monkeypatch.setattr(transport_security.MeshFiles, "_signature", counted)
+    assert security.credentials_generation() == 0
+    looked = len(looks)
+    assert looked > 0  # the first call looks at the files
+
+    make_mesh_certs(certs, ["gateway", "datasetio"], force=True)
+    clock.now += RENEWAL_CHECK_INTERVAL_S / 2
+    for _ in range(100):  # within the interval: no file is looked at, the renewal is not seen yet
+        assert security.credentials_generation() == 0
+    assert len(looks) == looked
+
+    clock.now += RENEWAL_CHECK_INTERVAL_S / 2
+    assert security.credentials_generation() == 1  # the interval is over: the renewal is seen
+    assert security.credentials_generation() == 1 and len(looks) == looked + 1
 
 
 def test_files_caught_mid_renewal_wait_until_they_are_all_there(as_the_gateway: tuple[RunConfig, Path]) -> None:

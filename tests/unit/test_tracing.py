@@ -16,12 +16,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind, StatusCode
 
 from llama.agents.v1 import agents_pb2, agents_pb2_grpc
 from llama_mesh.runtime.errors import NotFound
 from llama_mesh.runtime.interceptors import ErrorMappingInterceptor
-from llama_mesh.runtime.trace_context import parse_traceparent, remote_parent, trace_headers
+from llama_mesh.runtime.server_span import ServerSpans
+from llama_mesh.runtime.trace_context import parse_traceparent, remote_span, trace_headers
 from llama_mesh.runtime.tracing import TracingInterceptor, _resource, traced_method
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -87,26 +89,27 @@ def test_a_malformed_traceparent_is_ignored(value: object) -> None:
     assert parse_traceparent(value) is None
 
 
-def test_remote_parent_from_metadata() -> None:
+def test_remote_span_from_metadata() -> None:
     header = ("traceparent", f"00-{TRACE}-{SPAN}-01")
-    context = remote_parent([("user-agent", "x"), header, ("tracestate", "vendor=abc")])
-    assert context is not None
-    span_context = trace.get_current_span(context).get_span_context()
+    span_context = remote_span([("user-agent", "x"), header, ("tracestate", "vendor=abc")])
+    assert span_context is not None
     assert span_context.trace_id == int(TRACE, 16) and dict(span_context.trace_state) == {"vendor": "abc"}
-    assert remote_parent(None) is None and remote_parent([("other", "x")]) is None
-    assert remote_parent([header, header]) is None  # two of them: which one? neither
-    assert remote_parent([("traceparent", "00-nope")]) is None
+    assert remote_span(None) is None and remote_span([("other", "x")]) is None
+    assert remote_span([header, header]) is None  # two of them: which one? neither
+    assert remote_span([("traceparent", "00-nope")]) is None
     long_state = ",".join(f"k{i}=" + "v" * 40 for i in range(20))
     for state in (long_state, "not a member list", "=" * 10_000):
-        context = remote_parent([header, ("tracestate", state)])
-        assert context is not None  # the traceparent still counts; the tracestate is dropped
-        assert not dict(trace.get_current_span(context).get_span_context().trace_state)
+        span_context = remote_span([header, ("tracestate", state)])
+        assert span_context is not None  # the traceparent still counts; the tracestate is dropped
+        assert not dict(span_context.trace_state)
 
 
 def test_trace_headers_name_the_current_span() -> None:
     assert trace_headers() == ()
     tracer = TracerProvider().get_tracer("tests")
-    with tracer.start_as_current_span("outer", context=remote_parent([("traceparent", f"00-{TRACE}-{SPAN}-01")])):
+    caller = remote_span([("traceparent", f"00-{TRACE}-{SPAN}-01")])
+    assert caller is not None
+    with tracer.start_as_current_span("outer", context=trace.set_span_in_context(trace.NonRecordingSpan(caller))):
         headers = trace_headers()
         current = trace.get_current_span().get_span_context()
     assert headers == (("traceparent", f"00-{TRACE}-{current.span_id:016x}-01"),)
@@ -144,9 +147,11 @@ class Traced:
     def __init__(self) -> None:
         self.exporter = InMemorySpanExporter()
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        processor = SimpleSpanProcessor(self.exporter)
+        provider.add_span_processor(processor)
+        scope = InstrumentationScope("tests")
         self.server = grpc.aio.server(
-            interceptors=[TracingInterceptor(provider.get_tracer("tests")), ErrorMappingInterceptor()]
+            interceptors=[TracingInterceptor(ServerSpans(provider, scope, [processor])), ErrorMappingInterceptor()]
         )
         self.agents = Agents()
         agents_pb2_grpc.add_AgentsServiceServicer_to_server(self.agents, self.server)
