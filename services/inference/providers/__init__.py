@@ -39,7 +39,7 @@ class StreamingSettings(BaseModel):
 
 class LlamaCppModelEntry(ModelEntry):
     # Serve the GGUF's weights re-encoded in this type (once, in <cache_dir>/models; providers/gguf_weights.py), e.g.
-    # Q8_0 for a Q4_1 file: faster on AVX2 CPUs, alone and batched (bench/README.md); none: the file as it is.
+    # Q8_0 or Q4_0 for a Q4_1 file (docs/llama-cpp-engine.md, "Weight type"); none: the file as it is.
     weight_type: WeightType | None = None
 
     @field_validator("weight_type", mode="before")

@@ -1,10 +1,10 @@
 """A GGUF model's weights re-encoded in another GGUF type, once, in the model cache (llama.cpp's own quantizer).
 
-The small models this project ships come in one type (SmolLM2-135M as Q4_1), and the type decides how fast llama.cpp
-runs on a given CPU: on the AVX2 build, Q8_0 decodes one sequence ~1.2x and sixteen at once ~1.5x faster than Q4_1
-(`python -m bench.llama_decode_ceiling --weight-type Q8_0`). Re-encoding Q4_1 as Q8_0 keeps the model's values (Q8_0
-holds each 4-bit value of a block to within a small fraction of Q4_1's own step); re-encoding into a type with fewer
-bits loses precision, so the caller chooses.
+The small models this project ships come in one type (SmolLM2-135M as Q4_1), and the type decides which of
+llama.cpp's CPU kernels run, alone and batched (`python -m bench.llama_decode_ceiling --weight-type Q8_0` measures it;
+docs/llama-cpp-engine.md has this machine's numbers). Re-encoding Q4_1 as Q8_0 keeps the model's values (Q8_0 holds
+each 4-bit value of a block to within a small fraction of Q4_1's own step); re-encoding into a type with fewer bits
+loses precision, so the operator chooses.
 """
 
 from __future__ import annotations
