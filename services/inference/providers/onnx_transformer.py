@@ -8,6 +8,7 @@ forward pass 2-3x faster than torch (bench/README.md, "Vector search").
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -93,7 +94,11 @@ def _export(transformer: Any, output: Path) -> None:
     example = tokenizer(["an example sentence to export", "a second one"], padding=True, return_tensors="pt")
     input_names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in example]
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    # the exporter warns about each torchvision operator it cannot register (torchvision is not installed: not needed)
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
     try:
+        exporter_log.setLevel(logging.ERROR)
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -109,6 +114,8 @@ def _export(transformer: Any, output: Path) -> None:
             )
     except Exception as exc:  # the exporter raises many kinds for models it cannot trace
         raise ModelConversionError(f"cannot export {type(model).__name__} to ONNX: {exc}") from exc
+    finally:
+        exporter_log.setLevel(level)
 
 
 class OnnxTransformer(torch.nn.Module):
@@ -123,6 +130,9 @@ class OnnxTransformer(torch.nn.Module):
         if threads is not None:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Threads wait by sleeping, not spinning: a spinning waiter takes a shared core from the thread it waits for
+        # (docs/llama-cpp-engine.md measures the same with OpenMP).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only
         self.config = config
         self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
