@@ -104,7 +104,7 @@ class SentenceTransformersConfig(BaseModel):
     device: str = "cpu"
     preload: bool = True
     # "onnx": each model's transformer exported once to ONNX (in <cache_dir>/models) and run by ONNX Runtime on the
-    # CPU: the same vectors (to float rounding), a short query 2-3x faster than torch here (bench/README.md);
+    # CPU: the same vectors (to float rounding), a short query about 2x faster than torch here (bench/README.md);
     # "torch": sentence-transformers on torch (any device).
     backend: Literal["torch", "onnx"] = "torch"
     # CPU threads for one embedding call (torch: torch.set_num_threads in the thread that encodes; onnx: ONNX Runtime's

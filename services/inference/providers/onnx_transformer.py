@@ -3,7 +3,7 @@
 The export is of the transformer module alone (token ids in, token embeddings out); tokenizing, prompts, pooling and
 normalising stay sentence-transformers' own, so an ONNX-backed model encodes exactly as the torch one does, to
 float rounding (tests/inference/test_embedder.py compares them). On this project's CPUs ONNX Runtime runs MiniLM's
-forward pass 2-3x faster than torch (bench/README.md, "Vector search").
+forward pass about 2x faster than torch (bench/README.md).
 """
 
 from __future__ import annotations

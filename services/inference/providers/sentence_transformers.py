@@ -79,6 +79,8 @@ class SentenceTransformersEmbedder(Embedder):
             )
         except ModelConversionError as exc:
             raise ModelLoadError(str(exc)) from exc
+        # sentence-transformers (>= 6) keeps the Hugging Face model in `.model` and calls its forward with the
+        # tokenizer's tensors; the stand-in answers those calls from ONNX Runtime.
         transformer.model = OnnxTransformer(onnx_path, transformer.auto_model.config, self._threads)
 
     async def close(self) -> None:
