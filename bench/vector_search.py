@@ -39,6 +39,7 @@ import numpy as np
 
 from bench._common import log, print_table, register_vector_db, running_mesh, summarize, temp_root, write_json
 from bench.text_corpus import cached_corpus, corpus, embedding_model_path
+from llama_mesh.conversion_cache import model_cache_dir
 
 TOP_K = 10
 BATCH = 1000
@@ -125,7 +126,7 @@ def latency(
             running_mesh("local-cpu", root, args.timeout, also=("vector_io",), env=env) as mesh,
         ):
             # after the mesh: its inference service made the ONNX export these share (same cache)
-            cache_dir = str(Path(mesh.config.cache_dir).expanduser() / "models")
+            cache_dir = model_cache_dir(mesh.config.cache_dir)
             embedders = {
                 backend: SentenceTransformersEmbedder(
                     embedding_model_path(),

@@ -23,6 +23,11 @@ class ModelConversionError(Exception):
     pass
 
 
+def model_cache_dir(cache_dir: str) -> str:
+    """Where a distribution's derived models live: `models` under its `cache_dir`."""
+    return str(Path(cache_dir).expanduser() / "models")
+
+
 def cached_build(
     cache_dir: str | Path, name: str, build: Callable[[Path], None], is_complete: Callable[[Path], bool]
 ) -> Path:

