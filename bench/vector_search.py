@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--embedding-quantization",
-        choices=("none", "int8"),
+        choices=("none", "int8", "int8-block"),
         default="none",
         help="the mesh's (and 'embed direct''s) ONNX embedding quantization (LLAMA_MESH_EMBEDDING_QUANTIZATION)",
     )

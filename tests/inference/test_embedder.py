@@ -13,6 +13,7 @@ from llama_mesh.conversion_cache import ModelConversionError
 from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import ModelLoadError
 from services.inference.providers import onnx_transformer
+from services.inference.providers.onnx_sentence_encoder import OnnxSentenceEncoder
 from services.inference.providers.onnx_transformer import OnnxTransformer
 from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 from tests.inference.model_cache import model_cache_dir
@@ -142,6 +143,51 @@ async def test_onnx_backend_encodes_as_torch_does(minilm_path: str, tmp_path: Pa
         await onnx_side.close()
 
 
+@pytest.mark.parametrize("pooling_mode", ["mean", "cls", "max", "mean_sqrt_len_tokens"])
+async def test_the_direct_onnx_path_encodes_as_sentence_transformers_does(minilm_path: str, pooling_mode: str) -> None:
+    """The ONNX backend skips sentence-transformers' encode for plain pipelines; the vectors are the same, for each
+    pooling it handles, for a short batch and for one sorted into several batches (texts of very different lengths,
+    one cut at the model's limit)."""
+    texts = ["hi", "The cat sits on the mat.", LONG, "Ünïcödé text, with punctuation; and numbers 12345."]
+    many = [f"{text} {number}" * (1 + number % 5) for number, text in enumerate(texts * 20)]
+    embedder = SentenceTransformersEmbedder(
+        minilm_path, threads=1, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir())
+    )
+    await embedder.start()
+    try:
+        model = embedder._require_model()
+        model[1].pooling_mode = pooling_mode
+        embedder._direct = OnnxSentenceEncoder.for_model(model)  # as loading a model with this pooling would
+        assert embedder._direct is not None
+        for batch in (texts[:1], texts, many):
+            direct = await embedder.embed(batch)
+            expected = model.encode(batch, normalize_embeddings=True, convert_to_numpy=True)
+            assert len(direct) == len(expected)
+            for a, b in zip(direct, expected.tolist(), strict=True):
+                assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5
+    finally:
+        await embedder.close()
+
+
+async def test_a_pipeline_the_direct_path_does_not_know_keeps_sentence_transformers_encode(minilm_path: str) -> None:
+    from sentence_transformers.base.modules.dense import Dense
+
+    embedder = SentenceTransformersEmbedder(
+        minilm_path, threads=1, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir())
+    )
+    await embedder.start()
+    try:
+        model = embedder._require_model()
+        assert OnnxSentenceEncoder.for_model(model) is not None
+        model.truncate_dim = 64
+        assert OnnxSentenceEncoder.for_model(model) is None
+        model.truncate_dim = None
+        model.append(Dense(384, 8))
+        assert OnnxSentenceEncoder.for_model(model) is None
+    finally:
+        await embedder.close()
+
+
 async def test_onnx_export_is_made_once_and_reused(
     minilm_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,26 +224,31 @@ async def test_a_failed_export_is_a_load_error_and_leaves_nothing(
     assert entries(tmp_path) == []
 
 
-async def test_int8_export_keeps_the_meaning(minilm_path: str) -> None:
-    """int8 moves the vectors a little (cosine ~0.99 to the float model's), never the ranking of clear cases."""
+@pytest.mark.parametrize(("quantization", "least_cosine"), [("int8-block", 0.995), ("int8", 0.95)])
+async def test_a_quantized_export_keeps_the_meaning(minilm_path: str, quantization: str, least_cosine: float) -> None:
+    """Quantizing moves the vectors a little (int8-block less than int8), never the ranking of clear cases."""
     texts = ["How do I reset my password?", "What are the steps to change my login password?", "Two cups of flour."]
     float_side = SentenceTransformersEmbedder(
         minilm_path, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir())
     )
-    int8_side = SentenceTransformersEmbedder(
-        minilm_path, backend="onnx", name="all-MiniLM-L6-v2", cache_dir=str(model_cache_dir()), quantization="int8"
+    quantized_side = SentenceTransformersEmbedder(
+        minilm_path,
+        backend="onnx",
+        name="all-MiniLM-L6-v2",
+        cache_dir=str(model_cache_dir()),
+        quantization=quantization,  # type: ignore[arg-type]
     )
     await float_side.start()
-    await int8_side.start()
+    await quantized_side.start()
     try:
-        exact, quantized = await float_side.embed(texts), await int8_side.embed(texts)
+        exact, quantized = await float_side.embed(texts), await quantized_side.embed(texts)
         for a, b in zip(exact, quantized, strict=True):
-            assert 0.95 < cosine(a, b) < 0.99999  # close, and really quantized
+            assert least_cosine < cosine(a, b) < 0.99999  # close, and really quantized
         query, paraphrase, unrelated = quantized
         assert cosine(query, paraphrase) > cosine(query, unrelated) + 0.2
     finally:
         await float_side.close()
-        await int8_side.close()
+        await quantized_side.close()
 
 
 def test_quantization_needs_the_onnx_backend(minilm_path: str) -> None:

@@ -1,9 +1,10 @@
 """A sentence-transformers model's transformer exported to ONNX, once, in the model cache, and run by ONNX Runtime.
 
 The export is of the transformer module alone (token ids in, token embeddings out); tokenizing, prompts, pooling and
-normalising stay sentence-transformers' own, so an ONNX-backed model encodes exactly as the torch one does, to
-float rounding (tests/inference/test_embedder.py compares them). On this project's CPUs ONNX Runtime runs MiniLM's
-forward pass about 2x faster than torch (bench/README.md).
+normalising are sentence-transformers' (or, for the usual pipelines, onnx_sentence_encoder.py's numpy copy of them),
+so an ONNX-backed model encodes exactly as the torch one does, to float rounding (tests/inference/test_embedder.py
+compares them). On this project's CPUs ONNX Runtime runs MiniLM's forward pass about 2x faster than torch
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,8 +25,10 @@ from llama_mesh.conversion_cache import ModelConversionError, cached_build, cont
 # Part of the cache key: bump it when the output of the export changes.
 EXPORT_VERSION = 1
 ONNX_FILE = "model.onnx"
-FLOAT_FILE = "model.float.onnx"  # int8: the float export, quantized into ONNX_FILE
-Quantization = Literal["none", "int8"]
+FLOAT_FILE = "model.float.onnx"  # quantized: the float export, quantized into ONNX_FILE
+Quantization = Literal["none", "int8", "int8-block"]
+# int8-block: one scale per this many weights along a linear layer's input (ONNX Runtime's MatMulNBits)
+INT8_BLOCK = 128
 # What the export depends on besides the exporter: the weights and the architecture.
 SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 OUTPUT = "token_embeddings"
@@ -40,9 +44,11 @@ def ensure_onnx_export(
     """The ONNX file of `transformer` (sentence-transformers' first module, loaded from `model_dir`), exporting it
     only when not cached. Blocking (~10 s for MiniLM-L6, then ~0.05 s to hash its weights).
 
-    `quantization` "int8": the linear layers' weights in int8 (per output channel) and their inputs quantized as
-    they come (ONNX Runtime's dynamic quantization): ~2.5x faster again on CPU, but the vectors move (cosine ~0.99
-    to the float ones; bench/README.md measures what that does to retrieval)."""
+    `quantization` "int8-block": the linear layers' weights in int8 with a scale per block of 128 input weights,
+    their inputs quantized per block as they come (ONNX Runtime's MatMulNBits, accuracy level 4): ~1.5x faster on
+    CPU, the vectors close to the float ones (cosine ~0.999). "int8": weights per output channel, inputs per tensor
+    (ONNX Runtime's dynamic quantization): ~2x faster, the vectors further off (cosine ~0.99). bench/README.md
+    measures what each does to retrieval."""
     import onnxruntime
 
     sources = [model_dir / name for name in SOURCE_FILES if (model_dir / name).is_file()]
@@ -57,7 +63,8 @@ def ensure_onnx_export(
             _export(transformer, work / ONNX_FILE)
             return
         _export(transformer, work / FLOAT_FILE)
-        _quantize_int8(work / FLOAT_FILE, work / ONNX_FILE)
+        quantize = _quantize_int8_blocks if quantization == "int8-block" else _quantize_int8
+        quantize(work / FLOAT_FILE, work / ONNX_FILE)
         (work / FLOAT_FILE).unlink()
 
     return cached_build(cache_dir, name, build, _is_complete) / ONNX_FILE
@@ -70,6 +77,27 @@ def _quantize_int8(source: Path, output: Path) -> None:
         quantize_dynamic(source, output, per_channel=True, weight_type=QuantType.QInt8)
     except Exception as exc:  # the quantizer raises many kinds for graphs it cannot handle
         raise ModelConversionError(f"cannot quantize the ONNX export to int8: {exc}") from exc
+
+
+def _quantize_int8_blocks(source: Path, output: Path) -> None:
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer_log = logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer")
+    level = quantizer_log.level
+    try:
+        quantizer_log.setLevel(logging.WARNING)  # it logs each layer it quantizes
+        # accuracy level 4: int8 inputs, int32 sums (the fast kernels); without it the weights are unpacked to float
+        # on every call, ~4x slower than the float model
+        quantizer = MatMulNBitsQuantizer(
+            onnx.load(source), bits=8, block_size=INT8_BLOCK, is_symmetric=True, accuracy_level=4
+        )
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(output), use_external_data_format=False)
+    except Exception as exc:  # the quantizer raises many kinds for graphs it cannot handle
+        raise ModelConversionError(f"cannot quantize the ONNX export to int8 blocks: {exc}") from exc
+    finally:
+        quantizer_log.setLevel(level)
 
 
 def _is_complete(directory: Path) -> bool:
@@ -139,6 +167,11 @@ class OnnxTransformer(torch.nn.Module):
         self._inputs = [item.name for item in self._session.get_inputs()]
 
     def forward(self, **features: Any) -> BaseModelOutput:
-        feeds = {name: np.ascontiguousarray(features[name].cpu().numpy(), dtype=np.int64) for name in self._inputs}
+        feeds = {name: features[name].cpu().numpy() for name in self._inputs}
+        return BaseModelOutput(last_hidden_state=torch.from_numpy(self.token_embeddings(feeds)))
+
+    def token_embeddings(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(batch, sequence, hidden) float32 from the tokenizer's arrays (the ones the graph takes; others ignored)."""
+        feeds = {name: np.ascontiguousarray(features[name], dtype=np.int64) for name in self._inputs}
         (embeddings,) = self._session.run([OUTPUT], feeds)  # releases the GIL while it runs
-        return BaseModelOutput(last_hidden_state=torch.from_numpy(embeddings))
+        return embeddings

@@ -12,6 +12,7 @@ from sentence_transformers import SentenceTransformer
 from llama_mesh.conversion_cache import ModelConversionError
 from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import Embedder, ModelLoadError
+from services.inference.providers.onnx_sentence_encoder import OnnxSentenceEncoder
 from services.inference.providers.onnx_transformer import OnnxTransformer, Quantization, ensure_onnx_export
 
 
@@ -43,6 +44,7 @@ class SentenceTransformersEmbedder(Embedder):
         self._cache_dir = cache_dir
         self._quantization = quantization
         self._model: SentenceTransformer | None = None
+        self._direct: OnnxSentenceEncoder | None = None  # onnx: encodes without sentence-transformers' machinery
 
     @property
     def dimension(self) -> int:
@@ -67,6 +69,7 @@ class SentenceTransformersEmbedder(Embedder):
             raise ModelLoadError(f"cannot load {self._model_path} with sentence-transformers: {exc}") from exc
         if self._backend == "onnx":
             self._run_on_onnx(model)
+            self._direct = OnnxSentenceEncoder.for_model(model)
         return model
 
     def _run_on_onnx(self, model: SentenceTransformer) -> None:
@@ -84,7 +87,7 @@ class SentenceTransformersEmbedder(Embedder):
         transformer.model = OnnxTransformer(onnx_path, transformer.auto_model.config, self._threads)
 
     async def close(self) -> None:
-        self._model = None
+        self._model = self._direct = None
 
     async def embed(self, texts: list[str], truncation: str = "end", task: str = "") -> list[list[float]]:
         if not texts:
@@ -98,7 +101,10 @@ class SentenceTransformersEmbedder(Embedder):
             torch.set_num_threads(self._threads)
         if truncation != "end":  # sentence-transformers itself cuts at the end
             texts = self._fitted(model, texts, truncation)
-        prompt_name = task if task and task in (getattr(model, "prompts", None) or {}) else None
+        prompts = getattr(model, "prompts", None) or {}
+        prompt_name = task if task and task in prompts else None
+        if self._direct is not None and not prompts.get(prompt_name or model.default_prompt_name or ""):
+            return self._direct.encode(texts).tolist()
         vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, prompt_name=prompt_name)
         return vectors.tolist()
 
