@@ -17,31 +17,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from bench._common import log, print_table, write_json
 from bench.text_corpus import corpus, embedding_model_path
+from bench.vector_query import exact_top_k, recall
 from llama_mesh.conversion_cache import model_cache_dir
-
-QUANTIZATIONS = ("none", "int8-block", "int8")
-TOP_K = 10
-
-
-def top_k(chunks: np.ndarray, queries: np.ndarray) -> list[set[int]]:
-    return [set(np.argsort(-(chunks @ query))[:TOP_K].tolist()) for query in queries]
-
-
-def recall(found: list[set[int]], truth: list[set[int]]) -> float:
-    return float(np.mean([len(a & b) / TOP_K for a, b in zip(found, truth, strict=True)]))
+from llama_mesh.runtime.config import distribution_path, load_run_config
 
 
 def main(argv: list[str] | None = None) -> None:
+    from services.inference.providers.onnx_transformer import Quantization
     from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
+
+    quantizations: tuple[Quantization, ...] = get_args(Quantization)  # "none" first: the float model compared against
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=3000, help="corpus sentences embedded by every side")
@@ -53,16 +46,17 @@ def main(argv: list[str] | None = None) -> None:
 
     texts, _, query_texts, _ = corpus(args.n, args.queries)
     loop = asyncio.new_event_loop()
+    cache_dir = model_cache_dir(load_run_config(distribution_path("local-cpu")).cache_dir)  # its exports, shared
     embedders = {
         quantization: SentenceTransformersEmbedder(
             embedding_model_path(),
             threads=1,
             backend="onnx",
             name="all-MiniLM-L6-v2",
-            cache_dir=model_cache_dir(os.environ.get("LLAMA_MESH_CACHE_DIR", "~/.cache/llama-mesh")),  # local-cpu's
+            cache_dir=cache_dir,
             quantization=quantization,
         )
-        for quantization in QUANTIZATIONS
+        for quantization in quantizations
     }
     chunks, queries = {}, {}
     for quantization, embedder in embedders.items():
@@ -72,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         queries[quantization] = np.asarray(loop.run_until_complete(embedder.embed(query_texts)), dtype=np.float32)
         log(f"{quantization}: embedded {len(texts) + len(query_texts)} texts in {time.perf_counter() - started:.1f} s")
 
-    latency: dict[str, list[float]] = {quantization: [] for quantization in QUANTIZATIONS}
+    latency: dict[str, list[float]] = {quantization: [] for quantization in quantizations}
     for _ in range(args.rounds):
         for text in query_texts[: args.latency_queries]:
             for quantization, embedder in embedders.items():
@@ -80,17 +74,17 @@ def main(argv: list[str] | None = None) -> None:
                 loop.run_until_complete(embedder.embed([text]))
                 latency[quantization].append((time.perf_counter() - started) * 1000)
 
-    truth = top_k(chunks["none"], queries["none"])
+    truth = exact_top_k(chunks["none"], queries["none"])
     rows: list[dict[str, Any]] = []
-    for quantization in QUANTIZATIONS:
+    for quantization in quantizations:
         cosine = (queries[quantization] * queries["none"]).sum(axis=1)
         rows.append(
             {
                 "quantization": quantization,
                 "cosine_min": float(cosine.min()),
                 "cosine_mean": float(cosine.mean()),
-                "recall_queries": recall(top_k(chunks["none"], queries[quantization]), truth),
-                "recall_both": recall(top_k(chunks[quantization], queries[quantization]), truth),
+                "recall_queries": recall(exact_top_k(chunks["none"], queries[quantization]), truth),
+                "recall_both": recall(exact_top_k(chunks[quantization], queries[quantization]), truth),
                 "query_p50_ms": statistics.median(latency[quantization]),
             }
         )

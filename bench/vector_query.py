@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -63,7 +63,7 @@ def exact_top_k(data: np.ndarray, queries: np.ndarray) -> list[set[int]]:
     return [set(np.argpartition(-row, TOP_K)[:TOP_K].tolist()) for row in scores]
 
 
-def recall(found: list[list[int]], truth: list[set[int]]) -> float:
+def recall(found: Sequence[Iterable[int]], truth: list[set[int]]) -> float:
     return float(np.mean([len(set(f) & t) / TOP_K for f, t in zip(found, truth, strict=True)]))
 
 

@@ -32,7 +32,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import grpc
 import numpy as np
@@ -283,6 +283,8 @@ def hnsw(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from services.inference.providers.onnx_transformer import Quantization
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000, help="chunks in the latency part")
     parser.add_argument("--queries", type=int, default=40, help="queries per side per round")
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--embedding-quantization",
-        choices=("none", "int8", "int8-block"),
+        choices=get_args(Quantization),
         default="none",
         help="the mesh's (and 'embed direct''s) ONNX embedding quantization (LLAMA_MESH_EMBEDDING_QUANTIZATION)",
     )

@@ -14,7 +14,7 @@ from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.provider import ModelLoadError
 from services.inference.providers import onnx_transformer
 from services.inference.providers.onnx_sentence_encoder import OnnxSentenceEncoder
-from services.inference.providers.onnx_transformer import OnnxTransformer
+from services.inference.providers.onnx_transformer import OnnxTransformer, Quantization
 from services.inference.providers.sentence_transformers import SentenceTransformersEmbedder
 from tests.inference.model_cache import model_cache_dir
 
@@ -225,7 +225,9 @@ async def test_a_failed_export_is_a_load_error_and_leaves_nothing(
 
 
 @pytest.mark.parametrize(("quantization", "least_cosine"), [("int8-block", 0.995), ("int8", 0.95)])
-async def test_a_quantized_export_keeps_the_meaning(minilm_path: str, quantization: str, least_cosine: float) -> None:
+async def test_a_quantized_export_keeps_the_meaning(
+    minilm_path: str, quantization: Quantization, least_cosine: float
+) -> None:
     """Quantizing moves the vectors a little (int8-block less than int8), never the ranking of clear cases."""
     texts = ["How do I reset my password?", "What are the steps to change my login password?", "Two cups of flour."]
     float_side = SentenceTransformersEmbedder(
@@ -236,7 +238,7 @@ async def test_a_quantized_export_keeps_the_meaning(minilm_path: str, quantizati
         backend="onnx",
         name="all-MiniLM-L6-v2",
         cache_dir=str(model_cache_dir()),
-        quantization=quantization,  # type: ignore[arg-type]
+        quantization=quantization,
     )
     await float_side.start()
     await quantized_side.start()
