@@ -109,6 +109,7 @@ bench: setup
 # Not behind `setup`: a GPU machine may have no network, so it uses the .venv (with vLLM's CUDA build) as it is.
 gpu-check:
 	$(BIN)/python -m tools.gpu_check
+	$(BIN)/python -m tools.gpu_training_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -24,6 +24,7 @@ REAL_PROCESS_TESTS = (
     "gateway/test_postgres_registry.py",
     "gateway/test_openai_edge_auth_mesh.py",
     "post_training/test_gguf_export.py",
+    "post_training/test_gpu_training_check.py",
 )
 TESTS = Path(__file__).resolve().parent
 
