@@ -193,10 +193,10 @@ def check_job(name: str, events: list[dict[str, Any]], steps: int, base_gguf: st
     step_numbers = sorted({event["step"] for event in progress})
     if step_numbers != list(range(1, steps + 1)):
         fail(f"progress steps {step_numbers}, expected 1..{steps}")
-    # a step's progress event carries the loss logged at the step before (the Trainer logs after on_step_end)
-    losses = [event["train_loss"] for event in progress if event["train_loss"] is not None]
-    if not losses or not all(math.isfinite(loss) for loss in losses):
-        fail(f"training losses missing or not finite: {losses}")
+    with_loss = [event for event in progress if event["train_loss"] is not None]
+    losses = [event["train_loss"] for event in with_loss]
+    if sorted({event["step"] for event in with_loss}) != step_numbers or not all(map(math.isfinite, losses)):
+        fail(f"each step should report its finite loss: {[(event['step'], event['train_loss']) for event in progress]}")
         return result
     metrics = saved[0]["metrics"]
     result.steps, result.seconds_per_step = metrics["steps"], metrics["seconds_per_step"]

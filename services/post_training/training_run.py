@@ -105,15 +105,15 @@ def _callback(progress: _Progress) -> Any:
 
     class Report(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
+            # The Trainer logs every step (logging_steps 1) after the step's on_step_end: reporting here, not there,
+            # gives each step's report that step's loss (and the last step's loss reaches the service at all).
             logs = logs or {}
             if "loss" in logs:
                 progress.train_loss = float(logs["loss"])
             if "eval_loss" in logs:
                 progress.validation_loss = float(logs["eval_loss"])
+            if "loss" in logs or "eval_loss" in logs:
                 self._report(state)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
-            self._report(state)
 
         def _report(self, state: Any) -> None:
             elapsed = time.monotonic() - progress.started
