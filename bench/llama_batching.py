@@ -60,6 +60,9 @@ async def concurrent(address: str, streams: int, max_tokens: int) -> dict[str, A
     }
 
 
+WEIGHTS_NAMED = {None: "local-cpu's default", "": "as shipped"}
+
+
 def run(streams: int, rounds: int, max_tokens: int, warmup: int, weight_type: str | None) -> dict[str, Any]:
     env = {"LLAMA_MESH_PARALLEL": str(streams)}
     if weight_type is not None:
@@ -90,8 +93,9 @@ def report(data: dict[str, Any]) -> None:
         per_stream = statistics.median(statistics.median(r["stream_tok_per_s"]) for r in rounds)
         load = statistics.median(r["load_average"] for r in rounds)
         rows.append([count, aggregate, aggregate / single, per_stream, ttft, load])
+    weights = WEIGHTS_NAMED.get(data["weight_type"], data["weight_type"])
     print_table(
-        f"llama.cpp continuous batching through the mesh (weights {data.get('weight_type') or 'as shipped'}, "
+        f"llama.cpp continuous batching through the mesh (weights {weights}, "
         f"n_parallel {streams}, {data['max_tokens']} greedy tokens, "
         f"medians of {len(data['rounds'][1])} rounds)",
         ["streams", "aggregate tok/s", "x 1 stream", "per-stream tok/s", "TTFT p50 ms", "load avg"],
@@ -106,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=1, help="rounds of N streams before measuring")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument(
-        "--weight-type", help="the model's weight_type (LLAMA_MESH_WEIGHT_TYPE; '' = the Q4_1 file as shipped)"
+        "--weight-type",
+        help="the model's weight_type (LLAMA_MESH_WEIGHT_TYPE; '' = the Q4_1 file as shipped; default: local-cpu's)",
     )
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
