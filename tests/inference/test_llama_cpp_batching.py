@@ -1,6 +1,6 @@
 """Continuous batching in LlamaCppEngine against the real SmolLM2-135M-Instruct GGUF, as shipped (Q4_1) and as local-cpu
-serves it (Q8_0): requests decoded together give, token for token and to the last bit of every log-probability, what
-each gives run alone."""
+serves it (re-encoded, Q8_0): requests decoded together give, token for token and to the last bit of every
+log-probability, what each gives run alone."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 
-from llama_mesh.conversion_cache import model_cache_dir
 from services.inference.provider import GenerationRequest, OutputConstraint, SamplingParams
-from services.inference.providers.gguf_weights import ensure_weight_type
 from services.inference.providers.llama_cpp import LlamaCppEngine
 
 pytestmark = pytest.mark.asyncio
@@ -25,26 +23,18 @@ LONG_SYSTEM = "You answer questions about colours. " + " ".join(f"Fact {i}: colo
 LETTERS = OutputConstraint(grammar="root ::= [a-z] root")  # never lets the model stop
 
 
-@pytest.fixture(scope="module", params=["", "Q8_0"], ids=["as-shipped", "Q8_0"])
-def weights(smollm2_path: str, request: pytest.FixtureRequest) -> str:
-    """The GGUF as shipped, and re-encoded (once, into the shared model cache) as local-cpu's weight_type."""
-    if not request.param:
-        return smollm2_path
-    return ensure_weight_type(smollm2_path, request.param, model_cache_dir("~/.cache/llama-mesh"))
-
-
 @pytest.fixture(scope="module")
-async def batching(weights: str) -> AsyncIterator[LlamaCppEngine]:
-    engine = LlamaCppEngine(weights, n_ctx=2048, n_parallel=3)
+async def batching(smollm2_weights: str) -> AsyncIterator[LlamaCppEngine]:
+    engine = LlamaCppEngine(smollm2_weights, n_ctx=2048, n_parallel=3)
     await engine.start()
     yield engine
     await engine.close()
 
 
 @pytest.fixture(scope="module")
-async def alone(weights: str) -> AsyncIterator[LlamaCppEngine]:
+async def alone(smollm2_weights: str) -> AsyncIterator[LlamaCppEngine]:
     """The reference: one request at a time, every prompt evaluated from scratch."""
-    engine = LlamaCppEngine(weights, n_ctx=2048, n_parallel=1, prefix_cache=False)
+    engine = LlamaCppEngine(smollm2_weights, n_ctx=2048, n_parallel=1, prefix_cache=False)
     await engine.start()
     yield engine
     await engine.close()

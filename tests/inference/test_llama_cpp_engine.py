@@ -256,12 +256,12 @@ async def tokens_of(engine: LlamaCppEngine, generation_request: GenerationReques
     return [(entry.token, entry.logprob) for chunk in chunks for entry in chunk.logprobs], chunks[-1].finish_reason
 
 
-async def test_prefix_reuse_gives_what_a_fresh_evaluation_gives(
-    llama_engine: LlamaCppEngine, smollm2_path: str
-) -> None:
+async def test_prefix_reuse_gives_what_a_fresh_evaluation_gives(smollm2_weights: str) -> None:
     """Prompts sharing prefixes, after early stops (stop strings, max_tokens), token for token and to the last bit of
     every log-probability against an engine that evaluates each prompt from scratch."""
-    fresh = LlamaCppEngine(smollm2_path, n_ctx=2048, prefix_cache=False)
+    llama_engine = LlamaCppEngine(smollm2_weights, n_ctx=2048)
+    fresh = LlamaCppEngine(smollm2_weights, n_ctx=2048, prefix_cache=False)
+    await llama_engine.start()
     await fresh.start()
     try:
         answer = full_text(await collect(fresh, request(fresh, max_tokens=24)))
@@ -292,3 +292,4 @@ async def test_prefix_reuse_gives_what_a_fresh_evaluation_gives(
         assert llama_engine.reused_prompt_tokens - reused_before > 1000  # the long system prompt was reused
     finally:
         await fresh.close()
+        await llama_engine.close()
