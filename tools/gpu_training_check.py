@@ -169,11 +169,10 @@ def run_job(spec_path: Path, echo: bool) -> list[dict[str, Any]]:
 
 
 def expected_device() -> tuple[str, str]:
-    import torch
+    """What the training process picks for a request that names no dtype."""
+    from services.post_training.training_run import _device_and_dtype
 
-    if torch.cuda.is_available():
-        return "cuda", "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "cpu", "fp32"
+    return _device_and_dtype("")
 
 
 def check_job(name: str, events: list[dict[str, Any]], steps: int, base_gguf: str, spec_path: Path) -> JobResult:
