@@ -1,13 +1,18 @@
-"""`python -m services.<api>` and `python -m gateway`: parse the common flags, set up logging and tracing, serve."""
+"""`python -m services.<api>` and `python -m gateway`: parse the common flags, set up logging and tracing, serve.
+
+Every process serves on uvloop's event loop: grpc.aio wakes the loop from its poller thread for every message sent or
+received, and each wake-up and task switch costs less on uvloop than on asyncio's own loop (bench/README.md: ~10%
+less serving CPU per streamed token with every token sent alone)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+
+import uvloop
 
 from llama_mesh.runtime import transport_security
 from llama_mesh.runtime.config import ConfigError, RunConfig, distribution_path, load_run_config
@@ -52,7 +57,7 @@ def run_main(
             security.peer_metadata_for(config.telemetry.otlp_endpoint),
         )
         setup_metrics(args.service, config)
-        asyncio.run(serve(config, args))
+        uvloop.run(serve(config, args))
     except (ConfigError, StartupError) as exc:
         log.error("%s", exc)
         raise SystemExit(2) from exc

@@ -1,7 +1,8 @@
 """The OpenAI-compatible HTTP edge.  `python -m services.openai_edge --distribution local-cpu`
 
-Serves OpenAI's HTTP API (uvicorn on uvloop) at the distribution's `openai_edge.address` (its port on
-LLAMA_MESH_BIND_HOST where that is set: containers, pods) and calls the gateway only, over one shared gRPC channel.
+Serves OpenAI's HTTP API (uvicorn, on the uvloop event loop every service runs on) at the distribution's
+`openai_edge.address` (its port on LLAMA_MESH_BIND_HOST where that is set: containers, pods) and calls the gateway
+only, over one shared gRPC channel.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 from pathlib import Path
 
 import uvicorn
-import uvloop
 
 from llama_mesh.runtime.addresses import BIND_HOST_ENV, listen_address
 from llama_mesh.runtime.config import ConfigError, RunConfig
@@ -65,7 +65,6 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     run_main("llama-mesh OpenAI-compatible HTTP edge", "openai_edge", serve)
 
 
