@@ -13,6 +13,7 @@ from jsonschema.validators import validator_for
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2, tools_pb2
 from llama_mesh.runtime.errors import InvalidArgument
+from services.inference.grammar_limits import grammar_problem
 from services.inference.provider import OutputConstraint, SamplingParams
 
 MAX_STOP_SEQUENCES = 16
@@ -125,6 +126,9 @@ def parse_response_format(response_format: sampling_pb2.ResponseFormat, field_na
     if kind == "grammar":
         if not response_format.grammar.strip():
             raise InvalidArgument(f"{field_name}.grammar", "must not be empty")
+        problem = grammar_problem(response_format.grammar)
+        if problem is not None:
+            raise InvalidArgument(f"{field_name}.grammar", problem)
         return OutputConstraint(grammar=response_format.grammar)
     schema = struct_dict(response_format.json_schema)
     if not schema:

@@ -139,6 +139,14 @@ async def test_invalid_grammar_is_an_error(llama_engine: LlamaCppEngine) -> None
     assert full_text(await collect(llama_engine, request(llama_engine, max_tokens=3)))
 
 
+async def test_a_schema_whose_grammar_is_past_the_caps_is_an_error(llama_engine: LlamaCppEngine) -> None:
+    # each value is an alternative of the grammar: ~120k characters of GBNF, past the 64 KiB cap
+    schema = {"enum": [f"value-{index}" for index in range(10000)]}
+    with pytest.raises(InvalidConstraint, match="JSON schema's grammar is .* characters long"):
+        await collect(llama_engine, request(llama_engine, constraint=OutputConstraint(json_schema=schema)))
+    assert llama_engine.stats().running_requests == 0
+
+
 async def test_logprobs(llama_engine: LlamaCppEngine) -> None:
     chunks = await collect(llama_engine, request(llama_engine, max_tokens=8, logprobs=3))
     logprobs = [entry for chunk in chunks for entry in chunk.logprobs]

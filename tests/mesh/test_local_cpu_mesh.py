@@ -399,8 +399,35 @@ def test_embedding_model_cannot_chat(inference) -> None:
             ),
             "logprobs.top_k",
         ),
+        # llama.cpp's grammar parser overflows its stack on these parentheses (the service died of SIGSEGV) ...
+        (
+            pb.ChatCompletionRequest(
+                model_id=CHAT_MODEL,
+                messages=[user("x")],
+                response_format=sampling_pb2.ResponseFormat(grammar="root ::= " + "(" * 20000 + '"a"' + ")" * 20000),
+            ),
+            "response_format.grammar",
+        ),
+        # ... and grows these chained operators to tens of GiB
+        (
+            pb.ChatCompletionRequest(
+                model_id=CHAT_MODEL,
+                messages=[user("x")],
+                response_format=sampling_pb2.ResponseFormat(grammar='root ::= "a"' + "+" * 60000),
+            ),
+            "response_format.grammar",
+        ),
     ],
-    ids=["no-messages", "unknown-role", "negative-max-tokens", "oversized-prompt", "unknown-tool", "too-many-logprobs"],
+    ids=[
+        "no-messages",
+        "unknown-role",
+        "negative-max-tokens",
+        "oversized-prompt",
+        "unknown-tool",
+        "too-many-logprobs",
+        "deeply-nested-grammar",
+        "chained-repetition-grammar",
+    ],
 )
 def test_bad_input_is_invalid_argument_naming_the_field(inference, request_, field) -> None:
     error = expect_error(lambda: inference.ChatCompletion(request_), grpc.StatusCode.INVALID_ARGUMENT)

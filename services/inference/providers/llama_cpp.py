@@ -56,6 +56,7 @@ import numpy as np
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+from services.inference.grammar_limits import grammar_problem
 from services.inference.provider import (
     EngineStats,
     FinishReason,
@@ -549,6 +550,10 @@ class LlamaCppEngine(TextEngine):
             gbnf = constraint.grammar
         else:
             raise InvalidConstraint("output constraint sets neither json_schema nor grammar")
+        problem = grammar_problem(gbnf)  # a schema can make a grammar past the caps too
+        if problem is not None:
+            origin = "the JSON schema's grammar" if constraint.json_schema is not None else "the grammar"
+            raise InvalidConstraint(f"{origin} {problem}")
         # A grammar that does not parse gives a null sampler (a crash at the first token if chained): parse it alone
         # first so that a bad grammar is an error instead.
         probe = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
