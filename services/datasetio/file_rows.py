@@ -37,6 +37,11 @@ def file_format(path: Path) -> str:
     return suffix
 
 
+def _no_constant(name: str) -> object:
+    """json.loads' hook for NaN, Infinity and -Infinity, which Python reads but JSON (and a row) has not."""
+    raise ValueError(f"{name} is not a JSON number; write null or a finite number")
+
+
 def _jsonl_rows(path: Path) -> list[Row]:
     rows: list[Row] = []
     with path.open(encoding="utf-8") as lines:
@@ -44,9 +49,11 @@ def _jsonl_rows(path: Path) -> list[Row]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
                 raise SourceError(f"{path.name} line {number}: not valid JSON ({exc.msg})", line=number) from exc
+            except ValueError as exc:
+                raise SourceError(f"{path.name} line {number}: {exc}", line=number) from exc
             if not isinstance(row, dict):
                 raise SourceError(
                     f"{path.name} line {number}: a row must be a JSON object, got {type(row).__name__}", line=number

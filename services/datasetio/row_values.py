@@ -9,19 +9,22 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
+
+from llama_mesh.runtime.struct_values import struct_dict
 
 Row = dict[str, Any]
 
 
 def json_safe(value: Any) -> Any:
-    """A value a Struct can hold: bytes as base64 text, dates as ISO text, decimals and NaN-free numbers as floats."""
+    """A value a Struct can hold as JSON: bytes as base64 text, dates as ISO text, decimals as floats, NaN and
+    infinities (which JSON has not) as null."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int | float):
-        return None if isinstance(value, float) and math.isnan(value) else value
+        return None if isinstance(value, float) and not math.isfinite(value) else value
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        return json_safe(float(value))
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, datetime.date | datetime.time):
@@ -45,5 +48,6 @@ def to_structs(rows: Iterable[Row]) -> list[struct_pb2.Struct]:
     return [to_struct(row) for row in rows]
 
 
-def from_struct(struct: struct_pb2.Struct) -> Row:
-    return json_format.MessageToDict(struct)
+def from_struct(struct: struct_pb2.Struct, field: str) -> Row:
+    """A row a request carries; INVALID_ARGUMENT naming `field` for NaN or Infinity in it."""
+    return struct_dict(struct, field)

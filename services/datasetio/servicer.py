@@ -34,6 +34,6 @@ class DatasetIOServicer(datasetio_pb2_grpc.DatasetIOServiceServicer):
         if not request.rows:
             raise InvalidArgument("rows", "at least one row is required")
         dataset = self._dataset(context, request.dataset_id)
-        rows = [from_struct(row) for row in request.rows]
+        rows = [from_struct(row, f"rows[{index}]") for index, row in enumerate(request.rows)]
         total = await self._providers.get(dataset.provider_id).append(dataset, rows)
         return datasetio_pb2.AppendRowsResponse(appended_rows=len(rows), total_rows=total)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from llama.common.v1 import resources_pb2, scoring_pb2
 from llama.datasetio.v1 import datasetio_pb2
@@ -15,6 +15,7 @@ from llama.eval.v1 import eval_pb2
 from llama.scoring.v1 import scoring_pb2 as scoring_api_pb2
 from llama_mesh.runtime.errors import InvalidArgument, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
+from llama_mesh.runtime.struct_values import struct_dict
 from services.eval.candidates import Candidate, Generation
 from services.eval.row_prompt import PROMPT_FORMATS, RowFormatError, row_messages
 
@@ -60,8 +61,8 @@ def plan(
     return EvalPlan(benchmark, scoring, prompt_format_of(benchmark), config.num_examples)
 
 
-def struct_rows(rows: list[struct_pb2.Struct]) -> list[Row]:
-    return [json_format.MessageToDict(row) for row in rows]
+def struct_rows(rows: list[struct_pb2.Struct], field: str) -> list[Row]:
+    return [struct_dict(row, f"{field}[{index}]") for index, row in enumerate(rows)]
 
 
 async def read_rows(
@@ -74,7 +75,7 @@ async def read_rows(
         want = page_size if not limit else min(page_size, limit - len(rows))
         request = datasetio_pb2.IterRowsRequest(dataset_id=dataset_id, start_index=start, limit=want)
         page = await gateway.call(gateway.datasetio.IterRows, request, time_left)
-        rows.extend(struct_rows(list(page.rows)))
+        rows.extend(struct_dict(row, "dataset_id") for row in page.rows)
         start = page.next_start_index if page.HasField("next_start_index") and page.rows else None
     return rows[:limit] if limit else rows
 

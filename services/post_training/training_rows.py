@@ -11,12 +11,12 @@ import json
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from llama.datasetio.v1 import datasetio_pb2
 from llama.post_training.v1 import post_training_pb2 as pb
 from llama_mesh.runtime.errors import InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import Deadline, GatewayClient
+from llama_mesh.runtime.struct_values import struct_dict
 
 PAGE = 1000
 ROLES = ("system", "user", "assistant", "tool")
@@ -44,7 +44,7 @@ async def read_rows(
                     dataset_id=dataset_id,
                 ) from error
             raise
-        rows.extend(json_format.MessageToDict(row) for row in reply.rows)
+        rows.extend(struct_dict(row, field) for row in reply.rows)
         if len(rows) > max_rows:
             raise InvalidArgument(
                 field, f"dataset {dataset_id!r} has more than {max_rows} rows, the most a job trains on"

@@ -3,7 +3,7 @@ gateway's datasetio API, optionally saved back with their scores as a new datase
 
 from __future__ import annotations
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from llama.datasetio.v1 import datasetio_pb2
 from llama.registry.v1 import registry_pb2
@@ -11,6 +11,7 @@ from llama.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from llama_mesh.runtime.gateway_client import Deadline, GatewayClient
+from llama_mesh.runtime.struct_values import struct_dict
 from services.scoring.provider import RowsOrigin
 from services.scoring.rows_scoring import RowsScorer
 from services.scoring.saved_results import save_scored_rows, scored_rows
@@ -33,7 +34,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 "input_rows", f"at most {MAX_INPUT_ROWS} rows per call; use ScoreBatch over a dataset for more"
             )
         scorings = await self._scorer.resolve(request.scoring_functions, remaining_timeout(context))
-        rows = [json_format.MessageToDict(row) for row in request.input_rows]
+        rows = [struct_dict(row, f"input_rows[{index}]") for index, row in enumerate(request.input_rows)]
         results = await self._scorer.score(scorings, rows, RowsOrigin(), remaining_timeout(context))
         return scoring_pb2.ScoreResponse(results={key: result for key, (_, result) in results.items()})
 
@@ -44,7 +45,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         gateway = self._gateway
         lookup = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
         dataset = await gateway.call(gateway.registry.GetDataset, lookup, context)
-        rows = [json_format.MessageToDict(row) for row in await _all_rows(gateway, dataset.identifier, context)]
+        rows = [struct_dict(row, "dataset_id") for row in await _all_rows(gateway, dataset.identifier, context)]
         if not rows:
             raise FailedPrecondition(
                 f"dataset {dataset.identifier!r} has no rows to score",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf import json_format
 
 from llama.common.v1 import content_pb2, resources_pb2, tools_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
@@ -12,6 +11,7 @@ from llama_mesh.resources import resolved_resource
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.struct_values import struct_dict
 from services.tool_runtime import provider_data
 from services.tool_runtime.provider import ToolRuntimeProvider, ToolSpec
 from services.tool_runtime.providers import ToolRuntimeProviders
@@ -54,7 +54,7 @@ class ToolRuntimeServicer(tool_runtime_pb2_grpc.ToolRuntimeServiceServicer):
         tool_group, provider = self._tool_group(request.tool_group_id, context)
         if not request.tool_name:
             raise InvalidArgument("tool_name", "is required")
-        kwargs = json_format.MessageToDict(request.kwargs)
+        kwargs = struct_dict(request.kwargs, "kwargs")
         provider_data.set_from(context)
         result = await provider.invoke(tool_group, request.tool_name, kwargs, remaining_timeout(context))
         reply = pb.InvokeToolResponse(

@@ -35,11 +35,19 @@ def test_parquet_rows(tmp_path: Path) -> None:
     assert read_rows(path) == [{**row, "blob": "AAE="} for row in ROWS]
 
 
+def test_parquet_nan_and_infinity_read_as_null(tmp_path: Path) -> None:
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist([{"x": float("nan")}, {"x": float("inf")}, {"x": -float("inf")}]), path)
+    assert read_rows(path) == [{"x": None}, {"x": None}, {"x": None}]
+
+
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
         ("bad.jsonl", '{"a": 1}\n[1, 2]\n', "line 2: a row must be a JSON object"),
         ("bad.jsonl", '{"a": 1}\n{"a": \n', "line 2: not valid JSON"),
+        ("bad.jsonl", '{"a": 1}\n{"a": NaN}\n', "line 2: NaN is not a JSON number"),
+        ("bad.jsonl", '{"a": [-Infinity]}\n', "line 1: -Infinity is not a JSON number"),
         ("bad.csv", "a,b\n1,2\n3\n", "line 3: 1 cells where the header has 2"),
         ("bad.csv", "a,a\n1,2\n", "line 1: column names must be unique"),
         ("bad.parquet", "not parquet at all", "not a readable Parquet file"),

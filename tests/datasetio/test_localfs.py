@@ -7,13 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import grpc
 import pytest
 from google.protobuf import struct_pb2
 
 from llama.common.v1 import resources_pb2 as res
+from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
 from llama_mesh.launcher import free_loopback_port
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
+from services.datasetio.providers import DatasetProviders
 from services.datasetio.providers.localfs import LocalFSConfig, LocalFSDatasets
+from services.datasetio.row_values import to_struct
+from services.datasetio.servicer import DatasetIOServicer
+from tests.fast.harness import as_resolved, connected
 
 ROWS = [{"input_query": f"q{n}", "expected_answer": f"a{n}"} for n in range(4)]
 
@@ -96,9 +102,30 @@ async def test_an_unreachable_hub_is_unavailable_at_once(tmp_path: Path, monkeyp
     await provider.close()
 
 
+async def test_nan_or_infinity_in_rows_is_invalid_argument_and_stores_nothing(tmp_path: Path, data_file: Path) -> None:
+    provider = LocalFSDatasets("localfs", LocalFSConfig(), tmp_path)
+    dataset = await provider.prepare(file_dataset(data_file))
+    servicer = DatasetIOServicer(DatasetProviders({"localfs": provider}))
+    async with connected((datasetio_pb2_grpc.add_DatasetIOServiceServicer_to_server, servicer)) as channel:
+        stub = datasetio_pb2_grpc.DatasetIOServiceStub(channel)
+        rows = [to_struct(ROWS[0]), to_struct({**ROWS[1], "weight": float("nan")})]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.AppendRows(
+                datasetio_pb2.AppendRowsRequest(dataset_id="qa", rows=rows), metadata=as_resolved(dataset), timeout=30
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("rows[1]: holds NaN or Infinity")
+    assert (await provider.window(dataset, 0, 100)).total == 4
+    inline = res.Dataset(identifier="inline", provider_id="localfs")
+    inline.source.rows.rows.append(to_struct({"score": float("inf")}))
+    with pytest.raises(InvalidArgument, match=r"dataset.source.rows\[0\]: holds NaN or Infinity"):
+        await provider.prepare(inline)
+    await provider.close()
+
+
 def test_structs_round_trip() -> None:
-    from services.datasetio.row_values import from_struct, to_struct
+    from services.datasetio.row_values import from_struct
 
     struct = to_struct({"a": [1, {"b": None}], "c": "x"})
     assert isinstance(struct, struct_pb2.Struct)
-    assert from_struct(struct) == {"a": [1.0, {"b": None}], "c": "x"}
+    assert from_struct(struct, "rows") == {"a": [1.0, {"b": None}], "c": "x"}

@@ -25,6 +25,12 @@ EQUALITY = res.ScoringFunction(
         type=res.SCORING_FUNCTION_TYPE_BASIC, aggregation_functions=[res.AGGREGATION_FUNCTION_ACCURACY]
     ),
 )
+IFEVAL = res.ScoringFunction(
+    identifier="basic::ifeval",
+    provider_id="basic",
+    params=res.ScoringFunctionParams(type=res.SCORING_FUNCTION_TYPE_BASIC),
+)
+REGISTERED = {function.identifier: function for function in (EQUALITY, IFEVAL)}
 
 
 class FakeRegistry(registry_pb2_grpc.RegistryServiceServicer):
@@ -35,11 +41,11 @@ class FakeRegistry(registry_pb2_grpc.RegistryServiceServicer):
 
     async def GetScoringFunction(self, request, context):  # noqa: N802 - gRPC method
         self.deadlines.append(context.time_remaining())
-        if request.scoring_function_id != EQUALITY.identifier:
+        if request.scoring_function_id not in REGISTERED:
             raise NotFound(
                 f"scoring function {request.scoring_function_id!r} is not registered", reason="RESOURCE_NOT_FOUND"
             )
-        return EQUALITY
+        return REGISTERED[request.scoring_function_id]
 
 
 def _row(generated: str, expected: str) -> struct_pb2.Struct:
@@ -73,3 +79,22 @@ async def test_score_through_a_fake_gateway() -> None:
         await gateway.close()
     # The served call's 30 s deadline passed on (gRPC rounds it on the wire), not the client's 600 s default.
     assert registry.deadlines and all(0 < d < 60 for d in registry.deadlines)
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+async def test_a_row_holding_nan_or_infinity_is_invalid_argument_naming_it(number: float) -> None:
+    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, FakeRegistry())) as gateway_address:
+        gateway = GatewayClient(gateway_address)
+        providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
+        servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
+        async with connected((scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)) as channel:
+            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
+            row = struct_pb2.Struct()
+            row.update({"generated_answer": "1", "expected_answer": "1", "extra": {"n": [number]}})
+            request = scoring_pb2.ScoreRequest(input_rows=[_row("a", "a"), row])
+            request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.Score(request, timeout=30)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+            assert refused.value.details().startswith("input_rows[1]: holds NaN or Infinity")
+        await gateway.close()

@@ -60,3 +60,15 @@ async def test_pages_clamp_and_refuse_foreign_tokens() -> None:
         with pytest.raises(grpc.aio.AioRpcError) as negative:
             await _list(stub, GROUP, page_size=-1)
         assert negative.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_tool_arguments_holding_nan_are_invalid_argument() -> None:
+    servicer = ToolRuntimeServicer(ToolRuntimeProviders({"fake": ManyTools()}))
+    async with connected((tool_runtime_pb2_grpc.add_ToolRuntimeServiceServicer_to_server, servicer)) as channel:
+        stub = tool_runtime_pb2_grpc.ToolRuntimeServiceStub(channel)
+        request = pb.InvokeToolRequest(tool_group_id=GROUP.identifier, tool_name="tool_0001")
+        request.kwargs.update({"limit": float("nan")})
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.InvokeTool(request, metadata=as_resolved(GROUP), timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("kwargs: holds NaN or Infinity")

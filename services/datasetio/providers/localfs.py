@@ -118,7 +118,7 @@ class LocalFSDatasets(DatasetProvider):
             ) from exc
         except MeshError:
             raise
-        return [from_struct(row) for row in dataset.source.rows.rows]
+        return [from_struct(row, f"{SOURCE_FIELD}.rows[{index}]") for index, row in enumerate(dataset.source.rows.rows)]
 
     async def _source(self, dataset: res.Dataset) -> Source:
         """The dataset's source; resolving a path touches the file system, so it runs in a worker thread."""

@@ -114,7 +114,7 @@ class MetaReferenceEval(EvalProvider):
             raise InvalidArgument("input_rows", "give at least one row")
         eval_plan = plan(benchmark, request.benchmark_config, list(request.scoring_functions))
         await check_candidate(self._gateway, request.benchmark_config)
-        rows = struct_rows(list(request.input_rows))
+        rows = struct_rows(list(request.input_rows), "input_rows")
         for index, row in enumerate(rows):
             check_prompt(row, index, eval_plan.prompt_format)
         candidate = open_candidate(self._gateway, request.benchmark_config.eval_candidate)
