@@ -69,8 +69,10 @@ def _ifeval(row: Row, regexes: Sequence[re.Pattern[str]]) -> ScoreRow:
     """The share of the row's instructions that the reply follows, weighted by their number. Instructions this
     scorer does not check are left out and listed; a row with none it checks is a recorded failure."""
     ids = row["instruction_id_list"]
+    if not isinstance(ids, list) or not ids:
+        raise ValueError("instruction_id_list must be a non-empty list, with one kwargs object per instruction")
     kwargs = row["kwargs"] if isinstance(row["kwargs"], list) else [row["kwargs"]] * len(ids)
-    if not isinstance(ids, list) or not ids or len(kwargs) != len(ids):
+    if len(kwargs) != len(ids) or not all(arguments is None or isinstance(arguments, dict) for arguments in kwargs):
         raise ValueError("instruction_id_list must be a non-empty list, with one kwargs object per instruction")
     reply = text_of(row["generated_answer"])
     checked = [(str(iid), arguments or {}) for iid, arguments in zip(ids, kwargs, strict=True) if supported(str(iid))]

@@ -81,6 +81,32 @@ async def test_score_through_a_fake_gateway() -> None:
     assert registry.deadlines and all(0 < d < 60 for d in registry.deadlines)
 
 
+@pytest.mark.parametrize(
+    ("ids", "kwargs"),
+    [
+        (["punctuation:no_comma"], ["not an object"]),  # a kwargs entry that is not an object
+        (["punctuation:no_comma"], [5]),
+        (5, {}),  # instruction_id_list that is not a list
+    ],
+)
+async def test_ifeval_rows_of_the_wrong_shape_are_invalid_argument_naming_the_row(ids: object, kwargs: object) -> None:
+    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, FakeRegistry())) as gateway_address:
+        gateway = GatewayClient(gateway_address)
+        providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
+        servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
+        async with connected((scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)) as channel:
+            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
+            row = struct_pb2.Struct()
+            row.update({"instruction_id_list": ids, "kwargs": kwargs, "generated_answer": "fine"})
+            request = scoring_pb2.ScoreRequest(input_rows=[row])
+            request.scoring_functions["basic::ifeval"].CopyFrom(res.ScoringFunctionParams())
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.Score(request, timeout=30)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+            assert "input row 0" in refused.value.details()
+        await gateway.close()
+
+
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
 async def test_a_row_holding_nan_or_infinity_is_invalid_argument_naming_it(number: float) -> None:
     async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, FakeRegistry())) as gateway_address:
