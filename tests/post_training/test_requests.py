@@ -3,18 +3,26 @@ restart rule, without a model."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
+from google.protobuf import struct_pb2
 
 from llama.common.v1 import jobs_pb2
+from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
 from llama.post_training.v1 import post_training_pb2 as pb
 from llama_mesh import checkpoints
+from llama_mesh.runtime.config import load_run_config
 from llama_mesh.runtime.errors import InvalidArgument, NotFound, Unimplemented
 from services.post_training.config import HuggingFacePostTrainingConfig
 from services.post_training.job_store import JobFailure, JobRecord, JobStore
-from services.post_training.providers.huggingface import _lora_settings, _training_settings, job_message
+from services.post_training.providers.huggingface import _lora_settings, _training_settings, huggingface, job_message
 from services.post_training.training_rows import training_rows
+from tests.fast.harness import serving
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(**changes: object) -> pb.TrainingConfig:
@@ -135,3 +143,48 @@ def test_a_checkpoints_path_names_no_server_directory_and_registers_it(tmp_path:
     (checkpoint,) = job_message(record).checkpoints
     assert checkpoint.path == "team/sft-1" and str(tmp_path) not in str(checkpoint)
     assert checkpoints.find_checkpoint(root, checkpoint.path, "provider_resource_id") == directory.resolve()
+
+
+class SlowRows(datasetio_pb2_grpc.DatasetIOServiceServicer):
+    """The gateway's datasetio API, as far as post-training reads it: one row per dataset, a little late (as rows read
+    through a real mesh are), so that two calls are checked side by side."""
+
+    async def IterRows(self, request, context):  # noqa: N802 - gRPC method
+        await asyncio.sleep(0.5)
+        row = struct_pb2.Struct()
+        row.update({"input_query": f"from {request.dataset_id}?", "expected_answer": "yes"})
+        return datasetio_pb2.IterRowsResponse(rows=[row], total_rows=1)
+
+
+async def test_a_second_start_of_the_same_job_id_leaves_the_first_jobs_files_alone(tmp_path: Path) -> None:
+    """Two starts of one job id at once: one job starts, the other is ALREADY_EXISTS and touches none of its files
+    (it used to write its own spec over the started job's, then remove the job's work directory)."""
+    async with serving((datasetio_pb2_grpc.add_DatasetIOServiceServicer_to_server, SlowRows())) as gateway_address:
+        run = load_run_config(
+            ROOT / "distributions" / "local-cpu" / "run.yaml",
+            {"LLAMA_MESH_DATA_DIR": str(tmp_path / "data"), "LLAMA_MESH_GATEWAY_ADDRESS": gateway_address},
+        )
+        entry = run.service("post_training").providers[0]
+        provider = huggingface(entry, run)
+        base = checkpoints.default_checkpoint_root(run.data_dir) / "base"
+        base.mkdir(parents=True)
+        (base / checkpoints.MANIFEST).write_text(json.dumps({"base_gguf": str(tmp_path / "absent.gguf")}))
+        await provider.start()
+        try:
+            requests = [
+                pb.SupervisedFineTuneRequest(job_id="same", model="base", training_config=_config()) for _ in "ab"
+            ]
+            for request, dataset_id in zip(requests, ("alice-rows", "bob-rows"), strict=True):
+                request.training_config.data_config.dataset_id = dataset_id
+            results = await asyncio.gather(
+                *(provider.supervised_fine_tune(request, None) for request in requests), return_exceptions=True
+            )
+            assert sorted(type(result).__name__ for result in results) == ["AlreadyExists", "TrainingJob"], results
+            winner = next(
+                request for request, result in zip(requests, results, strict=True) if isinstance(result, pb.TrainingJob)
+            )
+            # the started job's files, as it wrote them (its training process reads them: nothing else may)
+            rows = provider.jobs.work_dir("same") / "rows.jsonl"
+            assert f"from {winner.training_config.data_config.dataset_id}?" in rows.read_text()
+        finally:
+            await provider.close()

@@ -359,6 +359,10 @@ class HuggingFacePostTraining(PostTrainingProvider):
         }
         spec_path = work / "spec.json"
         try:
+            await asyncio.to_thread(_claim_work_dir, work)
+        except FileExistsError:  # the same job id is being started by another call: its files are not ours
+            raise AlreadyExists(f"training job {job_id!r} already exists", reason="JOB_EXISTS", job_id=job_id) from None
+        try:
             await asyncio.to_thread(_write_work_dir, spec_path, spec, rows, validation)
             record = JobRecord(job_id=job_id, owner=record_owner(), kind=kind, model=model)
             if not await asyncio.to_thread(self.store.insert, record):
@@ -415,8 +419,13 @@ class HuggingFacePostTraining(PostTrainingProvider):
             await asyncio.to_thread(self._store.close)
 
 
+def _claim_work_dir(work: Path) -> None:
+    """Makes the job's work directory, which claims its id: FileExistsError when another call has it."""
+    work.parent.mkdir(parents=True, exist_ok=True)
+    work.mkdir()
+
+
 def _write_work_dir(spec_path: Path, spec: dict[str, Any], rows: list[dict], validation: list[dict] | None) -> None:
-    spec_path.parent.mkdir(parents=True, exist_ok=True)
     for path, content in ((spec["rows_path"], rows), (spec["validation_rows_path"], validation)):
         if path:
             Path(path).write_text("".join(json.dumps(row) + "\n" for row in content or []))
