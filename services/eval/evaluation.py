@@ -19,6 +19,9 @@ from llama_mesh.runtime.struct_values import struct_dict
 from services.eval.candidates import Candidate, Generation
 from services.eval.row_prompt import PROMPT_FORMATS, RowFormatError, row_messages
 
+# Rows one evaluation may take: every row's answer is scored in one ScoringService.Score call, which takes this many.
+MAX_EVAL_ROWS = 10_000
+
 Row = dict[str, Any]
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -59,6 +62,25 @@ def plan(
         raise InvalidArgument("benchmark_config.num_examples", "must not be negative")
     scoring = {name: config.scoring_params.get(name, resources_pb2.ScoringFunctionParams()) for name in names}
     return EvalPlan(benchmark, scoring, prompt_format_of(benchmark), config.num_examples)
+
+
+def check_row_count(count: int, field: str, what: str) -> None:
+    """INVALID_ARGUMENT, before any generation, for more rows than one scoring call takes (every row's answer is
+    scored in one ScoringService.Score call, which takes at most MAX_EVAL_ROWS)."""
+    if count > MAX_EVAL_ROWS:
+        raise InvalidArgument(
+            field,
+            f"{what} {count} rows; an evaluation scores at most {MAX_EVAL_ROWS}: set benchmark_config.num_examples "
+            f"to {MAX_EVAL_ROWS} or fewer (or split the rows)",
+            reason="TOO_MANY_ROWS",
+        )
+
+
+async def dataset_head(gateway: GatewayClient, dataset_id: str, time_left: float | None) -> tuple[Row | None, int]:
+    """The dataset's first row (None when it has none) and how many rows it has."""
+    request = datasetio_pb2.IterRowsRequest(dataset_id=dataset_id, start_index=0, limit=1)
+    page = await gateway.call(gateway.datasetio.IterRows, request, time_left)
+    return (struct_dict(page.rows[0], "dataset_id") if page.rows else None), page.total_rows
 
 
 def struct_rows(rows: list[struct_pb2.Struct], field: str) -> list[Row]:

@@ -19,7 +19,15 @@ from llama_mesh.runtime.job_messages import job_message as common_job_message
 from llama_mesh.runtime.job_runner import JobRunner
 from services.eval.candidates import open_candidate
 from services.eval.config import EvalProviderConfig
-from services.eval.evaluation import EvalPlan, Row, generate, generation_structs, read_rows, score
+from services.eval.evaluation import (
+    EvalPlan,
+    Row,
+    check_row_count,
+    generate,
+    generation_structs,
+    read_rows,
+    score,
+)
 from services.eval.job_store import JobRecord, JobStore
 
 T = TypeVar("T")
@@ -82,6 +90,7 @@ class EvalJobs:
             self._config.page_size,
             self._config.generation_timeout_s,
         )
+        check_row_count(len(rows), "benchmark_config.num_examples", f"dataset {plan.benchmark.dataset_id!r} now has")
         await self._db(self._store.set_progress, job_id, 0, len(rows))
 
         async def progress(done: int, total: int) -> None:

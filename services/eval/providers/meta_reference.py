@@ -22,11 +22,12 @@ from services.eval.candidates import check_candidate, open_candidate
 from services.eval.config import EvalProviderConfig
 from services.eval.evaluation import (
     check_prompt,
+    check_row_count,
+    dataset_head,
     generate,
     generation_structs,
     plan,
     prompt_format_of,
-    read_rows,
     score,
     struct_rows,
 )
@@ -82,9 +83,11 @@ class MetaReferenceEval(EvalProvider):
         probe_time = (
             min(time_left, self._config.generation_timeout_s) if time_left else self._config.generation_timeout_s
         )
-        first = await read_rows(self._gateway, benchmark.dataset_id, 1, 1, probe_time)
-        if first:
-            check_prompt(first[0], 0, eval_plan.prompt_format)
+        first, total = await dataset_head(self._gateway, benchmark.dataset_id, probe_time)
+        if first is not None:
+            check_prompt(first, 0, eval_plan.prompt_format)
+        count = min(eval_plan.num_examples, total) if eval_plan.num_examples else total
+        check_row_count(count, "benchmark_config.num_examples", f"benchmark {benchmark.identifier!r} would evaluate")
         record = await self.jobs.submit(request, eval_plan, candidate)
         return job_message(record)
 
@@ -112,6 +115,7 @@ class MetaReferenceEval(EvalProvider):
     ) -> eval_pb2.EvaluateRowsResponse:
         if not request.input_rows:
             raise InvalidArgument("input_rows", "give at least one row")
+        check_row_count(len(request.input_rows), "input_rows", "the request gives")
         eval_plan = plan(benchmark, request.benchmark_config, list(request.scoring_functions))
         await check_candidate(self._gateway, request.benchmark_config)
         rows = struct_rows(list(request.input_rows), "input_rows")
