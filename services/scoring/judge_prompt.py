@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Sequence
@@ -42,13 +43,20 @@ def render(template: str, row: Row) -> str:
     return template.format_map({key: text_of(value) for key, value in row.items()})
 
 
+class ScoreNotFinite(ValueError):
+    """A judge's score that reads as a number but no finite one (nan, inf, or more digits than a float holds)."""
+
+
 def parse_score(reply: str, regexes: Sequence[re.Pattern[str]]) -> Any:
     """The judge's score: the first group of the first regex that matches (a number when it reads as one), or None.
-    RegexTimeout when a regex runs past its time limit."""
+    RegexTimeout when a regex runs past its time limit; ScoreNotFinite for a number that is not finite."""
     found = first_match(reply, regexes)
     if found is None:
         return None
     try:
-        return float(found)
+        number = float(found)
     except ValueError:
         return found
+    if not math.isfinite(number):
+        raise ScoreNotFinite(f"the judge's score {found[:40]!r} is not a finite number")
+    return number

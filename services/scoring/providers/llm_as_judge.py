@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
@@ -20,10 +19,12 @@ from llama.inference.v1 import inference_pb2
 from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
+from llama_mesh.runtime.struct_values import struct_dict
 from services.scoring.answer_parsing import RegexTimeout
 from services.scoring.judge_prompt import (
     DEFAULT_SCORE_REGEXES,
     DEFAULT_TEMPLATE,
+    ScoreNotFinite,
     parse_score,
     render,
     template_columns,
@@ -32,6 +33,8 @@ from services.scoring.provider import ScoreRow, ScoringCall, ScoringProvider
 from services.scoring.providers.basic import compiled
 
 DEFAULT_MAX_TOKENS = 64
+# The most tokens a function's metadata.judge_max_tokens may ask of its judge.
+MAX_JUDGE_TOKENS = 8192
 
 
 class JudgeConfig(BaseModel):
@@ -42,8 +45,17 @@ class JudgeConfig(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)
 
 
-def _metadata(function: res.ScoringFunction) -> dict[str, Any]:
-    return json_format.MessageToDict(function.metadata)
+def _metadata(function: res.ScoringFunction, field: str) -> dict[str, Any]:
+    """The function's metadata, with judge_max_tokens checked (INVALID_ARGUMENT naming it otherwise)."""
+    metadata = struct_dict(function.metadata, f"{field}.metadata")
+    max_tokens = metadata.get("judge_max_tokens", DEFAULT_MAX_TOKENS)
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int | float) or max_tokens != int(max_tokens):
+        raise InvalidArgument(f"{field}.metadata.judge_max_tokens", f"must be a whole number, got {max_tokens!r}")
+    if not 1 <= max_tokens <= MAX_JUDGE_TOKENS:
+        raise InvalidArgument(
+            f"{field}.metadata.judge_max_tokens", f"must be in [1, {MAX_JUDGE_TOKENS}], got {max_tokens:g}"
+        )
+    return {**metadata, "judge_max_tokens": int(max_tokens)}
 
 
 class JudgeScoring(ScoringProvider):
@@ -62,6 +74,7 @@ class JudgeScoring(ScoringProvider):
         if not params.judge_model:
             raise InvalidArgument("scoring_function.params.judge_model", "is required: a registered LLM")
         template_columns(params.prompt_template, "scoring_function.params.prompt_template")
+        _metadata(function, "scoring_function")
         compiled(list(params.judge_score_regexes), "scoring_function.params.judge_score_regexes")
         await self._judge_model(params.judge_model, "scoring_function.params.judge_model")
         return function
@@ -97,7 +110,7 @@ class JudgeScoring(ScoringProvider):
         )
         template = params.prompt_template or DEFAULT_TEMPLATE
         prompts = [render(template, row) for row in call.rows]
-        metadata = _metadata(call.function)
+        metadata = _metadata(call.function, f"scoring_functions[{call.function_id}]")
         gate = asyncio.Semaphore(self._config.max_concurrency)
 
         async def judge(prompt: str) -> ScoreRow:
@@ -105,7 +118,7 @@ class JudgeScoring(ScoringProvider):
                 reply = await self._ask(params.judge_model, prompt, metadata, call.timeout)
             try:
                 score = await asyncio.to_thread(parse_score, reply, regexes)
-            except RegexTimeout as exc:
+            except (RegexTimeout, ScoreNotFinite) as exc:
                 return {"score": None, "judge_feedback": reply, "error": str(exc)}
             if score is None:
                 return {
@@ -121,9 +134,7 @@ class JudgeScoring(ScoringProvider):
         request = inference_pb2.ChatCompletionRequest(
             model_id=model_id,
             messages=[messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content_pb2.Content(text=prompt))],
-            sampling_params=sampling_pb2.SamplingParams(
-                max_tokens=int(metadata.get("judge_max_tokens", DEFAULT_MAX_TOKENS))
-            ),
+            sampling_params=sampling_pb2.SamplingParams(max_tokens=metadata["judge_max_tokens"]),
         )
         if metadata.get("judge_grammar"):
             request.response_format.grammar = str(metadata["judge_grammar"])
