@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2, tools_pb2
 from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.struct_values import struct_dict
 from services.inference.grammar_limits import grammar_problem
 from services.inference.provider import OutputConstraint, SamplingParams
 
@@ -105,9 +106,10 @@ def parse_sampling(params: sampling_pb2.SamplingParams, field_name: str = "sampl
     return SamplingParams(**values)
 
 
-def struct_dict(value: struct_pb2.Struct) -> dict[str, Any]:
+def sorted_struct_dict(value: struct_pb2.Struct, field_name: str) -> dict[str, Any]:
     """A Struct as a dict with its keys sorted at every level. A Struct is a map whose iteration order changes from
-    one process to the next; the prompts and grammars built from it must not, or greedy output would too."""
+    one process to the next; the prompts and grammars built from it must not, or greedy output would too.
+    INVALID_ARGUMENT naming `field_name` when it holds NaN or Infinity."""
 
     def ordered(item: Any) -> Any:
         if isinstance(item, dict):
@@ -116,7 +118,7 @@ def struct_dict(value: struct_pb2.Struct) -> dict[str, Any]:
             return [ordered(element) for element in item]
         return item
 
-    return ordered(json_format.MessageToDict(value))
+    return ordered(struct_dict(value, field_name))
 
 
 def parse_response_format(response_format: sampling_pb2.ResponseFormat, field_name: str) -> OutputConstraint | None:
@@ -130,7 +132,7 @@ def parse_response_format(response_format: sampling_pb2.ResponseFormat, field_na
         if problem is not None:
             raise InvalidArgument(f"{field_name}.grammar", problem)
         return OutputConstraint(grammar=response_format.grammar)
-    schema = struct_dict(response_format.json_schema)
+    schema = sorted_struct_dict(response_format.json_schema, f"{field_name}.json_schema")
     if not schema:
         raise InvalidArgument(f"{field_name}.json_schema", "must not be empty")
     try:
@@ -157,7 +159,9 @@ def _parse_tools(tools: list[tools_pb2.ToolDefinition]) -> list[dict[str, Any]]:
         if tool.name in seen:
             raise InvalidArgument(f"tools[{index}].name", f"{tool.name!r} is defined twice")
         seen.add(tool.name)
-        parameters = struct_dict(tool.parameters) if tool.HasField("parameters") else {}
+        parameters = (
+            sorted_struct_dict(tool.parameters, f"tools[{index}].parameters") if tool.HasField("parameters") else {}
+        )
         if not parameters:
             parameters = {"type": "object", "properties": {}}
         try:

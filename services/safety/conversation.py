@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from llama.common.v1 import content_pb2, messages_pb2
 from llama.safety.v1 import safety_pb2
 from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.struct_values import struct_dict
 from services.safety.provider import Turn
 
 MAX_MESSAGES = 1000
@@ -48,10 +49,6 @@ def parse_turns(request: safety_pb2.RunShieldRequest) -> list[Turn]:
     return turns
 
 
-def struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(struct)
-
-
 def merged_params(registered: struct_pb2.Struct, per_call: struct_pb2.Struct) -> dict[str, Any]:
     """The shield's registered params with the call's params over them."""
-    return {**struct_dict(registered), **struct_dict(per_call)}
+    return {**struct_dict(registered, "shield.params"), **struct_dict(per_call, "params")}

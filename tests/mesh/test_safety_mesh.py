@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import grpc
 import pytest
 
@@ -71,6 +73,16 @@ def test_guard_shield_with_an_unknown_category_is_invalid(registry) -> None:
     assert reason_and_field(error)[1] == "shield.params.excluded_categories"
 
 
+def test_guard_shield_with_infinity_in_its_params_is_invalid(registry) -> None:
+    shield = resources_pb2.Shield(identifier="test/inf-guard", provider_id="llama-guard")
+    shield.params.update({"model": CHAT_MODEL, "temperature": math.inf})
+    error = expect_error(
+        lambda: registry.RegisterShield(registry_pb2.RegisterShieldRequest(shield=shield)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error) == ("NON_FINITE_NUMBER", "shield.params")
+
+
 def test_code_scanner_flags_insecure_code(safety) -> None:
     reply = safety.RunShield(
         safety_pb2.RunShieldRequest(
@@ -99,6 +111,11 @@ def test_code_scanner_passes_clean_text_and_code(safety) -> None:
     assert not reply.HasField("violation")
 
 
+def _with_params(request: safety_pb2.RunShieldRequest) -> safety_pb2.RunShieldRequest:
+    request.params.update({"threshold": math.nan})  # JSON has no NaN: the service cannot read these params
+    return request
+
+
 @pytest.mark.parametrize(
     ("request_", "field"),
     [
@@ -110,8 +127,9 @@ def test_code_scanner_passes_clean_text_and_code(safety) -> None:
             "messages[0].role",
         ),
         (safety_pb2.RunShieldRequest(messages=[user("x")]), "shield_id"),
+        (_with_params(safety_pb2.RunShieldRequest(shield_id="code-scanner", messages=[user("x")])), "params"),
     ],
-    ids=["no-messages", "unknown-role", "no-shield"],
+    ids=["no-messages", "unknown-role", "no-shield", "nan-in-params"],
 )
 def test_bad_input_is_invalid_argument_naming_the_field(safety, request_, field) -> None:
     error = expect_error(lambda: safety.RunShield(request_), grpc.StatusCode.INVALID_ARGUMENT)

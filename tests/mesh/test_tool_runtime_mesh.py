@@ -5,6 +5,7 @@ server that the test starts."""
 from __future__ import annotations
 
 import http.server
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -125,6 +126,21 @@ def test_chunk_sizes_past_their_caps_are_refused(tools, rag_db, size: int, overl
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert reason_and_field(error)[1] == field
+
+
+def test_document_metadata_holding_nan_is_refused_before_anything_is_stored(tools, rag_db) -> None:
+    good = pb.RAGDocument(document_id="nan-first", content=text("The first document is fine."))
+    bad = pb.RAGDocument(document_id="nan-second", content=text("The second one is not."))
+    bad.metadata.update({"rank": math.nan})
+    error = expect_error(
+        lambda: tools.InsertDocuments(pb.InsertDocumentsRequest(vector_db_id=rag_db, documents=[good, bad])),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error) == ("NON_FINITE_NUMBER", "documents[1].metadata")
+    found = tools.QueryKnowledge(
+        pb.QueryKnowledgeRequest(vector_db_ids=[rag_db], content=text("The first document is fine."))
+    )
+    assert "nan-first" not in found.document_ids
 
 
 def test_markdown_file_is_chunked_and_found(tools, rag_db) -> None:

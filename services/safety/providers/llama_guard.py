@@ -13,7 +13,7 @@ from llama.inference.v1 import inference_pb2
 from llama.registry.v1 import registry_pb2
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
-from services.safety.conversation import struct_dict
+from llama_mesh.runtime.struct_values import struct_dict
 from services.safety.llama_guard_format import (
     CATEGORIES,
     GuardReplyError,
@@ -66,7 +66,7 @@ class LlamaGuardShield(SafetyShield):
         return set(self._config.excluded_categories) | set(extra)
 
     async def prepare(self, shield: res.Shield) -> res.Shield:
-        params = struct_dict(shield.params)
+        params = struct_dict(shield.params, "shield.params")
         self._excluded(params, "shield.params.excluded_categories")
         model_id = guard_model(shield, params, self._config.model)
         gateway = self._gateway

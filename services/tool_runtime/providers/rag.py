@@ -15,6 +15,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
 from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
+from llama_mesh.runtime.struct_values import struct_dict
 from services.tool_runtime.chunking import split_into_chunks
 from services.tool_runtime.document_sources import DOCUMENTS_FOLDER, SourcePolicy, decode, document_text, guess_type
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
@@ -152,7 +153,7 @@ class RagRuntime(ToolRuntimeProvider):
             pieces = await asyncio.to_thread(split_into_chunks, text, size, overlap)
             for position, piece in enumerate(pieces):
                 chunk = vio.Chunk(content=content_pb2.Content(text=piece))
-                chunk.metadata.update(json_format.MessageToDict(document.metadata))
+                chunk.metadata.update(struct_dict(document.metadata, f"{field}.metadata"))
                 chunk.metadata.update({"document_id": document.document_id, "chunk_index": position})
                 chunks.append(chunk)
         for start in range(0, len(chunks), INSERT_BATCH):
@@ -236,7 +237,7 @@ class RagRuntime(ToolRuntimeProvider):
         query = kwargs.get("query")
         if not isinstance(query, str) or not query.strip():
             raise InvalidArgument("kwargs.query", "a non-empty string is required")
-        group_args = json_format.MessageToDict(tool_group.args)
+        group_args = struct_dict(tool_group.args, "tool_group.args")
         vector_db_ids = kwargs.get("vector_db_ids", group_args.get("vector_db_ids"))
         if not isinstance(vector_db_ids, list) or not all(isinstance(v, str) for v in vector_db_ids):
             raise InvalidArgument("kwargs.vector_db_ids", "a list of vector DB ids is required")
