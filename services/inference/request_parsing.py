@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -70,8 +71,10 @@ def parse_sampling(params: sampling_pb2.SamplingParams, field_name: str = "sampl
         top_p = params.strategy.top_p
         temperature = top_p.temperature if top_p.HasField("temperature") else 1.0
         probability = top_p.top_p if top_p.HasField("top_p") else 0.95
-        if temperature <= 0:
-            raise InvalidArgument(f"{field_name}.strategy.top_p.temperature", f"must be > 0, got {temperature}")
+        if not 0 < temperature < math.inf:  # NaN too
+            raise InvalidArgument(
+                f"{field_name}.strategy.top_p.temperature", f"must be a finite number > 0, got {temperature}"
+            )
         if not 0 < probability <= 1:
             raise InvalidArgument(f"{field_name}.strategy.top_p.top_p", f"must be in (0, 1], got {probability}")
         values.update(strategy="top_p", temperature=temperature, top_p=probability)
@@ -80,17 +83,20 @@ def parse_sampling(params: sampling_pb2.SamplingParams, field_name: str = "sampl
         if top_k.top_k < 1:
             raise InvalidArgument(f"{field_name}.strategy.top_k.top_k", f"must be >= 1, got {top_k.top_k}")
         temperature = top_k.temperature if top_k.HasField("temperature") else 1.0
-        if temperature <= 0:
-            raise InvalidArgument(f"{field_name}.strategy.top_k.temperature", f"must be > 0, got {temperature}")
+        if not 0 < temperature < math.inf:  # NaN too
+            raise InvalidArgument(
+                f"{field_name}.strategy.top_k.temperature", f"must be a finite number > 0, got {temperature}"
+            )
         values.update(strategy="top_k", top_k=top_k.top_k, temperature=temperature)
     if params.HasField("max_tokens"):
         if params.max_tokens < 0:
             raise InvalidArgument(f"{field_name}.max_tokens", f"must be >= 0 (0: no limit), got {params.max_tokens}")
         values["max_tokens"] = params.max_tokens
     if params.HasField("repetition_penalty"):
-        if params.repetition_penalty <= 0:
+        if not 0 < params.repetition_penalty < math.inf:  # NaN too
             raise InvalidArgument(
-                f"{field_name}.repetition_penalty", f"must be > 0 (1: none), got {params.repetition_penalty}"
+                f"{field_name}.repetition_penalty",
+                f"must be a finite number > 0 (1: none), got {params.repetition_penalty}",
             )
         values["repetition_penalty"] = params.repetition_penalty
     if len(params.stop) > MAX_STOP_SEQUENCES:

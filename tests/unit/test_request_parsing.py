@@ -13,7 +13,7 @@ from google.protobuf import struct_pb2
 from llama.common.v1 import messages_pb2, sampling_pb2
 from llama.inference.v1 import inference_pb2
 from llama_mesh.runtime.errors import InvalidArgument
-from services.inference.request_parsing import parse_chat, parse_response_format, sorted_struct_dict
+from services.inference.request_parsing import parse_chat, parse_response_format, parse_sampling, sorted_struct_dict
 
 
 def test_struct_keys_come_out_sorted_at_every_level() -> None:
@@ -49,3 +49,24 @@ def test_a_schema_holding_nan_or_infinity_is_invalid_argument_naming_it(number: 
     with pytest.raises(InvalidArgument) as caught:
         parse_chat(request)
     assert caught.value.field == "tools[0].parameters"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        (sampling_pb2.SamplingParams(strategy={"top_p": {"temperature": math.nan}}), "strategy.top_p.temperature"),
+        (
+            sampling_pb2.SamplingParams(strategy={"top_k": {"top_k": 5, "temperature": math.inf}}),
+            "strategy.top_k.temperature",
+        ),
+        (sampling_pb2.SamplingParams(repetition_penalty=math.nan), "repetition_penalty"),
+        (sampling_pb2.SamplingParams(repetition_penalty=math.inf), "repetition_penalty"),
+    ],
+    ids=["nan-temperature", "infinite-temperature", "nan-penalty", "infinite-penalty"],
+)
+def test_sampling_numbers_must_be_finite(params: sampling_pb2.SamplingParams, field: str) -> None:
+    # llama.cpp samples with these without complaint, from a distribution that means nothing
+    with pytest.raises(InvalidArgument) as caught:
+        parse_sampling(params)
+    assert caught.value.field == f"sampling_params.{field}"
+    assert "finite" in str(caught.value)
