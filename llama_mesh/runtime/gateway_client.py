@@ -21,6 +21,7 @@ from llama.agents.v1 import agents_pb2_grpc, responses_pb2_grpc
 from llama.datasetio.v1 import datasetio_pb2_grpc
 from llama.eval.v1 import eval_pb2_grpc
 from llama.inference.v1 import inference_pb2_grpc
+from llama.inspect.v1 import inspect_pb2_grpc
 from llama.post_training.v1 import post_training_pb2_grpc
 from llama.registry.v1 import registry_pb2_grpc
 from llama.safety.v1 import safety_pb2_grpc
@@ -69,6 +70,10 @@ class GatewayClient:
     @cached_property
     def registry(self) -> registry_pb2_grpc.RegistryServiceStub:
         return registry_pb2_grpc.RegistryServiceStub(self.channel)
+
+    @cached_property
+    def inspect(self) -> inspect_pb2_grpc.InspectServiceStub:
+        return inspect_pb2_grpc.InspectServiceStub(self.channel)
 
     @cached_property
     def inference(self) -> inference_pb2_grpc.InferenceServiceStub:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
+from llama.inspect.v1 import inspect_pb2
 from llama_mesh.runtime.errors import MeshError
 from llama_mesh.runtime.gateway_client import GatewayClient, Metadata
 from services.openai_edge.errors import FieldNames, from_mesh_error
@@ -67,3 +68,9 @@ def mesh_calls(request: Request) -> MeshCalls:
 
 
 Mesh = Annotated[MeshCalls, Depends(mesh_calls)]
+
+
+async def authenticated(mesh: Mesh) -> None:
+    """FastAPI dependency of the routes the edge answers from its own records (files, vector stores): the gateway
+    still decides who the caller is first (401 for a token it does not know), as for every other route."""
+    await mesh.call(mesh.client.inspect.GetVersion, inspect_pb2.GetVersionRequest())

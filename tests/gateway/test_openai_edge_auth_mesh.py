@@ -63,3 +63,19 @@ def test_a_token_sees_and_uses_only_its_resources(edge_url: str) -> None:
         alice.chat.completions.create(model=CHAT_MODEL, messages=[{"role": "user", "content": "Hi"}])
     everything = {model.id for model in _client(edge_url, SERVICE).models.list()}
     assert {CHAT_MODEL, EMBEDDING_MODEL} <= everything
+
+
+def test_files_and_vector_stores_need_a_valid_token(edge_url: str) -> None:
+    """The edge keeps files and vector-store records itself: a token the gateway does not know may not store, list or
+    read them either (the storage quota is shared by every caller)."""
+    stranger = _client(edge_url, "not-a-token")
+    with pytest.raises(openai.AuthenticationError):
+        stranger.files.create(file=("notes.txt", b"some notes"), purpose="assistants")
+    with pytest.raises(openai.AuthenticationError):
+        stranger.files.list()
+    with pytest.raises(openai.AuthenticationError):
+        stranger.vector_stores.list()
+    uploaded = _client(edge_url, ALICE).files.create(file=("notes.txt", b"some notes"), purpose="assistants")
+    assert [item.id for item in _client(edge_url, ALICE).files.list()] == [uploaded.id]
+    with pytest.raises(openai.AuthenticationError):
+        stranger.files.retrieve(uploaded.id)

@@ -1,5 +1,5 @@
 """/v1/files: uploads kept by the edge under its data directory (settings.max_file_bytes each, max_total_file_bytes
-in all), listed, read back and deleted by the token that uploaded them."""
+in all), listed, read back and deleted by the token that uploaded them; the gateway authenticates that token first."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from services.openai_edge.calls import Mesh, MeshCalls
+from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
 from services.openai_edge.listing import list_page
 from services.openai_edge.stores import EdgeStore, FileRecord, StorageFull, owner_of
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(authenticated)])
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_FILENAME = 255

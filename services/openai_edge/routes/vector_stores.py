@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,7 +26,7 @@ from llama.common.v1 import content_pb2, resources_pb2, retrieval_pb2
 from llama.registry.v1 import registry_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2
 from llama.vector_io.v1 import vector_io_pb2
-from services.openai_edge.calls import Mesh, MeshCalls
+from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.convert import struct
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
 from services.openai_edge.listing import list_page
@@ -35,7 +35,7 @@ from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.stores import EdgeStore, VectorStoreFileRecord, VectorStoreRecord, owner_of
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(authenticated)])
 
 MAX_FILE_IDS = 500
 MAX_FILTERS = 16
