@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -304,6 +305,70 @@ def test_errors_have_openai_shape_and_status(client: openai.OpenAI, edge_url: st
         f"{edge_url}/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert reply.status_code == 400 and set(reply.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def _with_raw(body: dict, raw: str) -> str:
+    """`body` as JSON, with the value "RAW" in it written as the raw JSON text `raw`."""
+    return json.dumps(body).replace('"RAW"', raw)
+
+
+def _tool_with_parameters(raw: str) -> str:
+    tool = {"type": "function", "function": {"name": "f", "parameters": "RAW"}}
+    return _with_raw({"model": CHAT_MODEL, "max_tokens": 4, "messages": _ask("Hi"), "tools": [tool]}, raw)
+
+
+NUMBER_FORMAT = {
+    "model": CHAT_MODEL,
+    "input": "Hi",
+    "text": {"format": {"type": "json_schema", "name": "n", "schema": {"type": "number", "maximum": "RAW"}}},
+}
+NESTED_40 = '{"type": "object", "x": ' * 40 + "1" + "}" * 40
+BODIES_THE_PROTOS_CANNOT_CARRY = {  # path, raw JSON body, the parameter named
+    "a number beyond a double": (
+        "/chat/completions",
+        _tool_with_parameters('{"maximum": 1e999}'),
+        "tools[0].function.parameters.maximum",
+    ),
+    "an integer beyond a double": (
+        "/chat/completions",
+        _tool_with_parameters('{"maximum": %s}' % ("9" * 400)),
+        "tools[0].function.parameters.maximum",
+    ),
+    "NaN": ("/responses", _with_raw(NUMBER_FORMAT, "NaN"), "text.format.schema.maximum"),
+    "a lone surrogate": (
+        "/chat/completions",
+        _with_raw({"model": CHAT_MODEL, "messages": [{"role": "user", "content": "RAW"}]}, '"Hi \\ud800"'),
+        "messages[0].content",
+    ),
+    "nesting deeper than a Struct holds": (
+        "/chat/completions",
+        _tool_with_parameters(NESTED_40),
+        "tools[0].function.parameters" + ".x" * 28,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BODIES_THE_PROTOS_CANNOT_CARRY)
+def test_json_the_protos_cannot_carry_is_a_400_naming_it(edge_url: str, case: str) -> None:
+    path, body, param = BODIES_THE_PROTOS_CANNOT_CARRY[case]
+    reply = httpx.post(f"{edge_url}{path}", content=body, headers={"content-type": "application/json"}, timeout=60)
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param
+    assert error["message"].startswith(f"{param}: "), error["message"]
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(edge_url: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"model": "x", "messages": [{"role": "user", "content": "'
+        for _ in range(17):  # max_request_bytes is 16 MiB; no content-length, so counted as it arrives
+            yield b"a" * (1024 * 1024)
+        yield b'"}]}'
+
+    reply = httpx.post(
+        f"{edge_url}/chat/completions", content=chunks(), headers={"content-type": "application/json"}, timeout=60
+    )
+    assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large", reply.text
 
 
 def _engine_running(inference: inference_pb2_grpc.InferenceServiceStub) -> int:

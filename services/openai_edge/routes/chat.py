@@ -20,9 +20,10 @@ from llama.inference.v1 import inference_pb2
 from services.openai_edge import convert
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.sse import Envelope, EventStream, opened
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 MAX_MESSAGES = 2048
 MAX_TOOLS = 128

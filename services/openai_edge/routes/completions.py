@@ -17,10 +17,11 @@ from llama.inference.v1 import inference_pb2
 from services.openai_edge import convert
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.routes.chat import MAX_NAME, MAX_STOP, StreamOptions
 from services.openai_edge.sse import Envelope, EventStream, opened
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 COMPLETION_FIELDS = {**convert.SAMPLING_FIELDS, "model_id": "model", "content": "prompt", "logprobs.top_k": "logprobs"}
 

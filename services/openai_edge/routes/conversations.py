@@ -16,11 +16,12 @@ from llama.agents.v1 import responses_pb2 as pb
 from services.openai_edge import response_objects as objects
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_object
 from services.openai_edge.response_objects import RESPONSE_FIELDS, InputItem
 from services.openai_edge.routes.responses import ORDERS
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 Items = Annotated[list[InputItem], BeforeValidator(objects.with_message_type), Field(max_length=objects.MAX_ITEMS)]
 

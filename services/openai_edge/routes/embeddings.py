@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from llama.inference.v1 import inference_pb2
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.routes.chat import MAX_NAME
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 MAX_INPUTS = 2048
 EMBEDDING_FIELDS = {"model_id": "model", "contents": "input", "output_dimension": "dimensions"}

@@ -10,10 +10,11 @@ from fastapi.responses import Response
 
 from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_page
 from services.openai_edge.stores import EdgeStore, FileRecord, StorageFull, owner_of
 
-router = APIRouter(dependencies=[Depends(authenticated)])
+router = APIRouter(route_class=JSONBodyRoute, dependencies=[Depends(authenticated)])
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_FILENAME = 255

@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from llama.common.v1 import resources_pb2
 from llama.registry.v1 import registry_pb2
 from services.openai_edge.calls import Mesh
+from services.openai_edge.json_body import JSONBodyRoute
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 _MODEL_TYPES = {resources_pb2.MODEL_TYPE_LLM: "llm", resources_pb2.MODEL_TYPE_EMBEDDING: "embedding"}
 MODEL_FIELDS = {"model_id": "model"}

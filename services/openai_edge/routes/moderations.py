@@ -20,9 +20,10 @@ from llama.common.v1 import content_pb2, messages_pb2, safety_violation_pb2
 from llama.safety.v1 import safety_pb2
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.routes.chat import MAX_NAME
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 MAX_INPUTS = 32
 MODERATION_FIELDS = {"shield_id": "model", "messages": "input"}

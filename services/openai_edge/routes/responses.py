@@ -18,11 +18,12 @@ from services.openai_edge import convert
 from services.openai_edge import response_objects as objects
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_object
 from services.openai_edge.response_objects import RESPONSE_FIELDS, InputItem, TextParam, ToolChoiceParam, ToolParam
 from services.openai_edge.sse import EventStream, opened
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 MAX_INCLUDE = 16
 MAX_TOOLS = 128

@@ -29,13 +29,14 @@ from llama.vector_io.v1 import vector_io_pb2
 from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.convert import struct
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
+from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_page
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.stores import EdgeStore, VectorStoreFileRecord, VectorStoreRecord, owner_of
 
 log = logging.getLogger(__name__)
-router = APIRouter(dependencies=[Depends(authenticated)])
+router = APIRouter(route_class=JSONBodyRoute, dependencies=[Depends(authenticated)])
 
 MAX_FILE_IDS = 500
 MAX_FILTERS = 16
