@@ -14,6 +14,11 @@ from services.openai_edge.errors import OpenAIError, bad_request, from_status
 
 _STATUS_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
+# The range of the protos' integer fields (int32: max_tokens, output_dimension, max_output_tokens; int64: seed): a
+# parameter beyond it is a 400 naming it, not a failure to build the request.
+INT32_MAX = 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 # The gRPC fields each OpenAI sampling parameter becomes (for naming the parameter of an error).
 SAMPLING_FIELDS = {
     "sampling_params.max_tokens": "max_tokens",

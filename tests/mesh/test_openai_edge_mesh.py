@@ -358,6 +358,29 @@ def test_json_the_protos_cannot_carry_is_a_400_naming_it(edge_url: str, case: st
     assert error["message"].startswith(f"{param}: "), error["message"]
 
 
+BEYOND_THE_PROTOS_INTEGERS = {  # path, body, the parameter named
+    "max_tokens": ("/chat/completions", {"model": CHAT_MODEL, "messages": _ask("Hi"), "max_tokens": 2**31}),
+    "max_completion_tokens": (
+        "/chat/completions",
+        {"model": CHAT_MODEL, "messages": _ask("Hi"), "max_completion_tokens": 2**40},
+    ),
+    "seed": ("/chat/completions", {"model": CHAT_MODEL, "messages": _ask("Hi"), "seed": 2**63}),
+    "prompt max_tokens": ("/completions", {"model": CHAT_MODEL, "prompt": "Hi", "max_tokens": 2**31}),
+    "prompt seed": ("/completions", {"model": CHAT_MODEL, "prompt": "Hi", "seed": -(2**63) - 1}),
+    "dimensions": ("/embeddings", {"model": EMBEDDING_MODEL, "input": "Hi", "dimensions": 2**31}),
+    "max_output_tokens": ("/responses", {"model": CHAT_MODEL, "input": "Hi", "max_output_tokens": 2**31}),
+}
+
+
+@pytest.mark.parametrize("case", BEYOND_THE_PROTOS_INTEGERS)
+def test_an_integer_beyond_its_proto_field_is_a_400_naming_it(edge_url: str, case: str) -> None:
+    path, body = BEYOND_THE_PROTOS_INTEGERS[case]
+    reply = httpx.post(f"{edge_url}{path}", json=body, timeout=60)
+    assert reply.status_code == 400, reply.text
+    param = case.split()[-1]
+    assert reply.json()["error"]["param"] == param and reply.json()["error"]["message"].startswith(f"{param}: ")
+
+
 def test_a_chunked_body_over_the_limit_is_a_413(edge_url: str) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"model": "x", "messages": [{"role": "user", "content": "'

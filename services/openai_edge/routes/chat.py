@@ -1,7 +1,7 @@
 """POST /v1/chat/completions on the inference API: unary, or streamed as OpenAI's chat.completion.chunk events.
 
 Caps: at most MAX_MESSAGES messages, MAX_TOOLS tools, MAX_STOP stop strings, top_logprobs at most 20, one choice
-(n = 1); the body at most settings.max_request_bytes.
+(n = 1), max_tokens and seed within their proto fields (int32, int64); the body at most settings.max_request_bytes.
 
 Streaming with tools offered (tool_choice not "none"): whether the reply is a tool call is only known once it is
 complete, so its text is held back and sent at the end, either as tool-call deltas or as content.
@@ -162,10 +162,10 @@ class ChatCompletionRequest(_Strict):
     response_format: ResponseFormat | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=convert.INT32_MAX)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=convert.INT32_MAX)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=convert.INT64_MIN, le=convert.INT64_MAX)
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     n: int | None = Field(default=None, ge=1, le=128)

@@ -34,11 +34,11 @@ class CompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     # OpenAI's default for this endpoint.
-    max_tokens: int | None = Field(default=16, ge=1)
+    max_tokens: int | None = Field(default=16, ge=1, le=convert.INT32_MAX)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=convert.INT64_MIN, le=convert.INT64_MAX)
     logprobs: int | None = Field(default=None, ge=0, le=20)
     echo: bool = False
     n: int | None = Field(default=None, ge=1, le=128)

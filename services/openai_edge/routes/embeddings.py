@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from llama.inference.v1 import inference_pb2
 from services.openai_edge.calls import Mesh
+from services.openai_edge.convert import INT32_MAX
 from services.openai_edge.errors import bad_request
 from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.routes.chat import MAX_NAME
@@ -29,7 +30,7 @@ class EmbeddingsRequest(BaseModel):
     model: str = Field(min_length=1, max_length=MAX_NAME)
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: int | None = Field(default=None, ge=1, le=INT32_MAX)
     user: str | None = Field(default=None, max_length=MAX_NAME)
 
     @model_validator(mode="after")

@@ -63,7 +63,7 @@ class CreateResponse(_Strict):
     text: TextParam | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    max_output_tokens: int | None = Field(default=None, ge=16)
+    max_output_tokens: int | None = Field(default=None, ge=16, le=convert.INT32_MAX)
     previous_response_id: str | None = Field(default=None, min_length=1, max_length=objects.MAX_NAME)
     conversation: str | ConversationRef | None = None
     store: bool | None = None
