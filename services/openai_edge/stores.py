@@ -183,6 +183,29 @@ class EdgeStore:
             json.dumps(record.chunking),
         )
 
+    async def finish_store_file(self, record: VectorStoreFileRecord) -> bool:
+        """Records how adding a file ended, unless the file was removed from the store meanwhile (False then)."""
+
+        def update() -> int:
+            with self._lock:
+                return (
+                    self._connection()
+                    .execute(
+                        "UPDATE vector_store_files SET status = ?, last_error = ?, usage_bytes = ? "
+                        "WHERE vector_store_id = ? AND file_id = ?",
+                        (
+                            record.status,
+                            json.dumps(record.last_error) if record.last_error else None,
+                            record.usage_bytes,
+                            record.vector_store_id,
+                            record.file_id,
+                        ),
+                    )
+                    .rowcount
+                )
+
+        return await asyncio.to_thread(update) > 0
+
     async def store_files(self, store_id: str, status: str | None = None) -> list[VectorStoreFileRecord]:
         rows = await self.run(
             "SELECT * FROM vector_store_files WHERE vector_store_id = ? AND (? IS NULL OR status = ?) "

@@ -277,6 +277,23 @@ def test_files_vector_store_and_search(client: openai.OpenAI, tmp_path: Path) ->
         client.files.retrieve(uploaded.id)
 
 
+def test_a_file_removed_while_it_is_being_added_leaves_nothing_to_find(client: openai.OpenAI, tmp_path: Path) -> None:
+    document = tmp_path / "lanterns.txt"
+    document.write_text(f"{FACT}\n\n" * 200)
+    uploaded = client.files.create(file=document.open("rb"), purpose="assistants")
+    twin = client.files.create(file=document.open("rb"), purpose="assistants")
+    store = client.vector_stores.create(name="removed at once")
+    assert client.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id).status == "in_progress"
+    assert client.vector_stores.files.delete(uploaded.id, vector_store_id=store.id).deleted
+    # The same text added after the removal: once it is in, the removed file's insert (sent before it) has landed too.
+    added = client.vector_stores.files.create_and_poll(file_id=twin.id, vector_store_id=store.id, poll_interval_ms=100)
+    assert added.status == "completed", added.last_error
+    results = client.vector_stores.search(store.id, query="How many brass lanterns are kept?", max_num_results=50)
+    assert {result.file_id for result in results.data} == {twin.id}
+    assert [item.id for item in client.vector_stores.files.list(store.id)] == [twin.id]
+    client.vector_stores.delete(store.id)
+
+
 def test_errors_have_openai_shape_and_status(client: openai.OpenAI, edge_url: str) -> None:
     with pytest.raises(openai.NotFoundError) as not_found:
         client.chat.completions.create(model="no-such-model", messages=_ask("Hi"))

@@ -230,8 +230,18 @@ async def _ingest(store: EdgeStore, mesh: MeshCalls, record: VectorStoreFileReco
     except Exception:
         log.exception("adding %s to %s failed", record.file_id, record.vector_store_id)
         record.status, record.last_error = "failed", {"code": "server_error", "message": "internal error"}
-    if await store.store_file(record.vector_store_id, record.file_id) is not None:  # not removed meanwhile
-        await store.put_store_file(record)
+    if not await store.finish_store_file(record) and record.status == "completed":
+        # Removed from the store while it was being added: its removal's DeleteChunks may have run before these
+        # chunks landed, so they go now.
+        try:
+            await _delete_chunks(mesh, record.vector_store_id, record.file_id)
+        except OpenAIError as error:
+            log.warning("removing the chunks of %s from %s failed: %s", record.file_id, record.vector_store_id, error)
+
+
+async def _delete_chunks(mesh: MeshCalls, store_id: str, file_id: str) -> None:
+    request = vector_io_pb2.DeleteChunksRequest(vector_db_id=store_id, metadata_filter=struct({"document_id": file_id}))
+    await mesh.call(mesh.client.vector_io.DeleteChunks, request)
 
 
 async def _add_file(
@@ -373,10 +383,7 @@ async def get_vector_store_file(store_id: str, file_id: str, mesh: Mesh, store: 
 async def delete_vector_store_file(store_id: str, file_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
     record = await _owned_store_file(store, mesh, store_id, file_id)
     await store.delete_store_file(store_id, file_id)
-    request = vector_io_pb2.DeleteChunksRequest(
-        vector_db_id=store_id, metadata_filter=struct({"document_id": record.file_id})
-    )
-    await mesh.call(mesh.client.vector_io.DeleteChunks, request)
+    await _delete_chunks(mesh, store_id, record.file_id)
     return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
 
