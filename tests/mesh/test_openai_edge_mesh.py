@@ -277,6 +277,15 @@ def test_files_vector_store_and_search(client: openai.OpenAI, tmp_path: Path) ->
         client.files.retrieve(uploaded.id)
 
 
+def test_a_vector_store_refused_at_creation_is_not_created(client: openai.OpenAI) -> None:
+    uploaded = client.files.create(file=("notes.txt", FACT.encode()), purpose="assistants")
+    before = {item.id for item in client.vector_stores.list()}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.vector_stores.create(name="twice", file_ids=[uploaded.id, uploaded.id])
+    assert caught.value.param == "file_ids" and uploaded.id in caught.value.message
+    assert {item.id for item in client.vector_stores.list()} == before
+
+
 def test_a_file_removed_while_it_is_being_added_leaves_nothing_to_find(client: openai.OpenAI, tmp_path: Path) -> None:
     document = tmp_path / "lanterns.txt"
     document.write_text(f"{FACT}\n\n" * 200)

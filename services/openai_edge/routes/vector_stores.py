@@ -16,6 +16,7 @@ import logging
 import mimetypes
 import time
 import uuid
+from collections import Counter
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -93,6 +94,9 @@ class CreateVectorStore(_Strict):
     def _supported(self) -> CreateVectorStore:
         if self.expires_after is not None:
             raise bad_request("expires_after", "is not supported; delete the vector store instead")
+        repeated = [file_id for file_id, count in Counter(self.file_ids or ()).items() if count > 1]
+        if repeated:
+            raise bad_request("file_ids", f"{repeated[0]!r} is given more than once")
         return self
 
 
