@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from services.openai_edge.errors import OpenAIError
 
@@ -87,23 +88,20 @@ class _JSONBodyRequest(Request):
         return self._json
 
 
-def _is_json(request: Request) -> bool:
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return kind == "application/json" or kind.endswith("+json")
-
-
 class JSONBodyRoute(APIRoute):
-    """A route whose JSON body is read with `loads` (every router of the edge uses it). The body is read before
-    FastAPI's own parsing, whose catch-all would turn the edge's 400 (and a 413 from BodyLimit) into a bare
-    "There was an error parsing the body"."""
+    """A route whose JSON body is read with `loads` (every router of the edge uses it). FastAPI answers any failure
+    to read a body, a form's too, with a bare 400 ("There was an error parsing the body"); the edge's own answer to
+    it (the 400 of `loads`, BodyLimit's 413) is given instead."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
-        async def read_json_first(request: Request) -> Response:
-            request = _JSONBodyRequest(request.scope, request.receive)
-            if _is_json(request) and await request.body():
-                await request.json()
-            return await handler(request)
+        async def with_edge_body_errors(request: Request) -> Response:
+            try:
+                return await handler(_JSONBodyRequest(request.scope, request.receive))
+            except HTTPException as exc:
+                if isinstance(exc.__cause__, OpenAIError):
+                    raise exc.__cause__ from None
+                raise
 
-        return read_json_first
+        return with_edge_body_errors

@@ -407,15 +407,27 @@ def test_an_integer_beyond_its_proto_field_is_a_400_naming_it(edge_url: str, cas
     assert reply.json()["error"]["param"] == param and reply.json()["error"]["message"].startswith(f"{param}: ")
 
 
-def test_a_chunked_body_over_the_limit_is_a_413(edge_url: str) -> None:
-    def chunks() -> Iterator[bytes]:
-        yield b'{"model": "x", "messages": [{"role": "user", "content": "'
-        for _ in range(17):  # max_request_bytes is 16 MiB; no content-length, so counted as it arrives
-            yield b"a" * (1024 * 1024)
-        yield b'"}]}'
+def _chunked(head: bytes, mib: int, tail: bytes) -> Iterator[bytes]:
+    """A body sent without a content-length (so the edge counts it as it arrives): head, `mib` MiB of "a", tail."""
+    yield head
+    for _ in range(mib):
+        yield b"a" * (1024 * 1024)
+    yield tail
 
+
+def test_a_chunked_body_over_the_limit_is_a_413(edge_url: str) -> None:
+    body = _chunked(b'{"model": "x", "messages": [{"role": "user", "content": "', 17, b'"}]}')  # limit: 16 MiB
     reply = httpx.post(
-        f"{edge_url}/chat/completions", content=chunks(), headers={"content-type": "application/json"}, timeout=60
+        f"{edge_url}/chat/completions", content=body, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large", reply.text
+    head = (
+        b'--edge\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--edge\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
+    )
+    upload = _chunked(head, 34, b"\r\n--edge--\r\n")  # max_file_bytes: 32 MiB
+    reply = httpx.post(
+        f"{edge_url}/files", content=upload, headers={"content-type": "multipart/form-data; boundary=edge"}, timeout=60
     )
     assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large", reply.text
 
