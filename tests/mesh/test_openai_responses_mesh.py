@@ -152,6 +152,10 @@ def test_file_search_returns_the_inserted_documents_text(client: openai.OpenAI, 
     assert (search.results[0].file_id, search.results[0].filename) == (uploaded.id, "lighthouse.txt")
     without = client.responses.retrieve(response.id)
     assert without.output[0].results is None  # results only when include asks for them
+    # Without previous_response_id: the earlier output items given back as input, as OpenAI's docs do it.
+    echoed = [item.model_dump(exclude_none=True) for item in response.output]
+    follow_up = _create(client, input=[*echoed, {"role": "user", "content": "Say that number again."}], store=False)
+    assert follow_up.status in ("completed", "incomplete") and follow_up.output_text
 
 
 def test_a_conversation_carries_over_three_responses(client: openai.OpenAI) -> None:
