@@ -25,6 +25,8 @@ from llama_mesh.runtime.errors import InvalidArgument
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_TOKEN_LENGTH = 1024
+# The largest position a token may hold: SQLite's largest INTEGER (stores bind positions as query parameters).
+MAX_POSITION = 2**63 - 1
 
 Item = TypeVar("Item")
 Position = int | str
@@ -66,7 +68,7 @@ def read_token(token: str, listing: str) -> Position | None:
     position = body.get("p")
     if isinstance(position, bool) or not isinstance(position, int | str):
         raise refused
-    if isinstance(position, int) and position < 0:
+    if isinstance(position, int) and not 0 <= position <= MAX_POSITION:
         raise refused
     return position
 

@@ -8,6 +8,7 @@ import pytest
 
 from llama.agents.v1 import agents_pb2 as pb
 from llama.common.v1 import agent_config_pb2, jobs_pb2
+from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import InvalidArgument
 from services.agents.agent_store import AgentStore
 
@@ -31,6 +32,17 @@ def test_agents_page_newest_first_and_tokens_are_checked(store: AgentStore) -> N
     assert token and token2 and token3 == ""
     with pytest.raises(InvalidArgument):
         store.list_agents(2, "not-a-token")
+
+
+@pytest.mark.parametrize("position", [2**63, 10**30])
+def test_a_forged_token_past_sqlites_integers_is_refused_not_an_overflow(store: AgentStore, position: int) -> None:
+    store.put_agent(agent("a"))
+    forged = paging.make_token("agents", position)  # tokens are opaque, not signed: anyone can write one
+    with pytest.raises(InvalidArgument, match="page_token"):
+        store.list_agents(2, forged)
+    store.put_job("a", jobs_pb2.Job(job_id="j"))
+    with pytest.raises(InvalidArgument, match="page_token"):
+        store.list_jobs("a", 2, paging.make_token("batch_jobs:a", position))
 
 
 def test_turns_are_replaced_in_place_and_deleting_an_agent_takes_its_sessions(store: AgentStore) -> None:

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from llama_mesh.runtime.errors import InvalidArgument
-from llama_mesh.runtime.paging import MAX_PAGE_SIZE, make_token, page_of, page_size, read_token
+from llama_mesh.runtime.paging import MAX_PAGE_SIZE, MAX_POSITION, make_token, page_of, page_size, read_token
 
 
 def test_page_size_defaults_clamps_and_refuses_negatives() -> None:
@@ -26,7 +26,9 @@ def test_tokens_round_trip_and_belong_to_their_list() -> None:
         read_token(make_token("sessions", 42), "agents")
 
 
-@pytest.mark.parametrize("token", ["!!!", "42", "e30", "x" * 5000, make_token("agents", -1)])
+@pytest.mark.parametrize(
+    "token", ["!!!", "42", "e30", "x" * 5000, make_token("agents", -1), make_token("agents", MAX_POSITION + 1)]
+)
 def test_tokens_this_server_did_not_give_are_refused(token: str) -> None:
     with pytest.raises(InvalidArgument, match="page_token"):
         read_token(token, "agents")
