@@ -12,7 +12,7 @@ from gateway.registry_store import RegistryStore
 from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2 as res
 from llama.registry.v1 import registry_pb2
-from llama_mesh.resources import KINDS, ResourceKind, check_identifier
+from llama_mesh.resources import KINDS, ResourceKind, check_identifier, collection_name
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -25,6 +25,13 @@ Validator = Callable[[Message], Awaitable[None]]
 # that is not another principal's, and never one the mesh keeps for itself (an agent session's documents).
 DATA_KINDS = frozenset({res.RESOURCE_KIND_VECTOR_DB, res.RESOURCE_KIND_DATASET})
 INTERNAL_PHYSICAL_PREFIXES: dict[int, tuple[str, ...]] = {res.RESOURCE_KIND_VECTOR_DB: ("agent-session-",)}
+
+
+def _physical_name(kind: ResourceKind, resource: Message) -> str:
+    """What a registration's provider_resource_id names on its service's storage: a vector DB's collection, whose name
+    two different ids can share (see collection_name)."""
+    physical = resource.provider_resource_id  # type: ignore[attr-defined]
+    return collection_name(physical) if kind.kind == res.RESOURCE_KIND_VECTOR_DB else physical
 
 
 def _attached(kind: ResourceKind, resource: Message, existing: Message) -> Message:
@@ -119,12 +126,13 @@ class Registry:
     async def _sharing(self, kind: ResourceKind, resource: Message) -> list[tuple[Message, str]]:
         """The other registered resources (with their owners) backed by the same physical resource."""
         owners = await self.store.owners(kind.kind)
+        physical = _physical_name(kind, resource)
         return [
             (other, owners.get(other.identifier, ""))  # type: ignore[attr-defined]
             for other in await self.store.list(kind.kind)
             if other.identifier != resource.identifier  # type: ignore[attr-defined]
             and other.provider_id == resource.provider_id  # type: ignore[attr-defined]
-            and other.provider_resource_id == resource.provider_resource_id  # type: ignore[attr-defined]
+            and _physical_name(kind, other) == physical
         ]
 
     async def _check_physical(self, kind: ResourceKind, resource: Message, owner: str, *, admin: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TypeVar
@@ -55,6 +56,20 @@ def check_identifier(field: str, identifier: str) -> None:
             f"{identifier[:80]!r}{'...' if len(identifier) > 80 else ''} is not a valid identifier: use 1-256 "
             "letters, digits and . _ : / @ + -, starting with a letter or digit",
         )
+
+
+_SAFE_COLLECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
+
+
+def collection_name(provider_resource_id: str) -> str:
+    """The collection vector_io keeps a vector DB in. Qdrant allows fewer characters in names than the registry does in
+    identifiers: others are replaced, with a short hash of the original keeping the names distinct ("." and ".." are
+    refused too). Two provider_resource_ids can name one collection ("a:b" and "a_b-<hash>"): the registry compares
+    vector DBs by this name, not by the id."""
+    if _SAFE_COLLECTION_NAME.fullmatch(provider_resource_id) and provider_resource_id.strip("."):
+        return provider_resource_id
+    digest = hashlib.sha256(provider_resource_id.encode()).hexdigest()[:10]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', provider_resource_id)[:180]}-{digest}"
 
 
 def resource_metadata(resource: Message) -> tuple[str, bytes]:

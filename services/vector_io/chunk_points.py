@@ -1,10 +1,9 @@
-"""What both Qdrant engines store for a chunk: a point id derived from the chunk id, a collection name Qdrant accepts,
-and the payload (chunk id, searchable text, content, metadata)."""
+"""What both Qdrant engines store for a chunk: a point id derived from the chunk id and the payload (chunk id,
+searchable text, content, metadata). The collection a vector DB is kept in is llama_mesh.resources.collection_name: the
+registry compares registrations by it."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import uuid
 from typing import Any
 
@@ -19,20 +18,10 @@ HYBRID_OVERFETCH = 3
 # The rank constant of reciprocal rank fusion: Qdrant's default (server and qdrant-client local mode), so the edge
 # engine fuses to the same scores.
 RRF_K = 2
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 
 
 def point_id(chunk_id: str) -> str:
     return str(uuid.uuid5(CHUNK_ID_NAMESPACE, chunk_id))
-
-
-def collection_name(provider_resource_id: str) -> str:
-    """Qdrant allows fewer characters in names than the registry does in identifiers: others are replaced, with a
-    short hash of the original keeping the names distinct ("." and ".." are refused too)."""
-    if _SAFE_NAME.fullmatch(provider_resource_id) and provider_resource_id.strip("."):
-        return provider_resource_id
-    digest = hashlib.sha256(provider_resource_id.encode()).hexdigest()[:10]
-    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', provider_resource_id)[:180]}-{digest}"
 
 
 def chunk_payload(chunk: StoredChunk) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from llama.common.v1 import resources_pb2 as res
 from llama_mesh.orphan_sweep import SWEEP_DELAY_S, ListRegistered, OrphanSweep
+from llama_mesh.resources import collection_name
 from llama_mesh.runtime.config import AuthConfig
-from services.vector_io.chunk_points import collection_name
 from services.vector_io.providers import VectorStores
 
 

@@ -30,7 +30,7 @@ from llama.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2 as vio
 from llama.vector_io.v1 import vector_io_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
-from llama_mesh.resources import resource_metadata
+from llama_mesh.resources import collection_name, resource_metadata
 from llama_mesh.runtime.mesh_identity import peer_metadata
 from tests.gateway.distribution_variant import distribution_variant
 from tests.gateway.test_auth_mesh import bearer
@@ -332,6 +332,46 @@ def test_a_registration_may_not_alias_another_principals_data_or_the_meshs_own(c
     assert query(ALICE, "alice-alias") == ["tower"]
     registry.UnregisterVectorDB(reg.UnregisterVectorDBRequest(vector_db_id="alice-alias"), metadata=bearer(ALICE))
     assert query(ALICE, "alice-docs") == ["tower"]
+
+
+def test_a_registration_may_not_alias_another_principals_collection_by_its_stored_name(channel: grpc.Channel) -> None:
+    """Vector DB `alice:plans` is stored in the collection `alice_plans-<hash>`: naming that is naming alice's data too
+    (it once emptied her collection, let bob read what she wrote next, and dropped it when bob unregistered)."""
+    registry = registry_pb2_grpc.RegistryServiceStub(channel)
+    vector_io = vector_io_pb2_grpc.VectorIOServiceStub(channel)
+    embedded = {"embedding_model": EMBEDDING_MODEL}
+    registry.RegisterVectorDB(
+        reg.RegisterVectorDBRequest(vector_db=resources_pb2.VectorDB(identifier="alice:plans", **embedded)),
+        metadata=bearer(ALICE),
+    )
+    chunk = vio.Chunk(chunk_id="plan", content=content_pb2.Content(text="Alice's plan is to climb the tower."))
+    vector_io.InsertChunks(
+        vio.InsertChunksRequest(vector_db_id="alice:plans", chunks=[chunk]), metadata=bearer(ALICE), timeout=120
+    )
+    stored_name = collection_name("alice:plans")
+    assert stored_name != "alice:plans"
+    spy = resources_pb2.VectorDB(identifier="bob-spy", provider_resource_id=stored_name, **embedded)
+    error = expect_error(
+        lambda: registry.RegisterVectorDB(reg.RegisterVectorDBRequest(vector_db=spy), metadata=bearer(BOB)),
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+    assert reason_and_field(error)[0] == "RESOURCE_ALIAS_REFUSED"
+    found = vector_io.QueryChunks(
+        vio.QueryChunksRequest(vector_db_id="alice:plans", query=content_pb2.Content(text="what is the plan")),
+        metadata=bearer(ALICE),
+        timeout=120,
+    )
+    assert [item.chunk_id for item in found.chunks] == ["plan"]  # untouched
+    # alice's own second name for it, by the stored name, attaches to her data
+    mine = resources_pb2.VectorDB(identifier="alice-plans-too", provider_resource_id=stored_name, **embedded)
+    registry.RegisterVectorDB(reg.RegisterVectorDBRequest(vector_db=mine), metadata=bearer(ALICE))
+    registry.UnregisterVectorDB(reg.UnregisterVectorDBRequest(vector_db_id="alice-plans-too"), metadata=bearer(ALICE))
+    found = vector_io.QueryChunks(
+        vio.QueryChunksRequest(vector_db_id="alice:plans", query=content_pb2.Content(text="what is the plan")),
+        metadata=bearer(ALICE),
+        timeout=120,
+    )
+    assert [item.chunk_id for item in found.chunks] == ["plan"]
 
 
 # ---------- (4) secrets never leave ----------

@@ -29,9 +29,8 @@ from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
 from llama_mesh.launcher import LocalMesh, isolated_env
-from llama_mesh.resources import resource_metadata
+from llama_mesh.resources import collection_name, resource_metadata
 from llama_mesh.runtime.mesh_identity import peer_metadata
-from services.vector_io.chunk_points import collection_name
 from tests.gateway.distribution_variant import distribution_variant
 from tests.mesh.helpers import EMBEDDING_MODEL, expect_error, marker_chunk
 

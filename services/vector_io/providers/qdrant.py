@@ -18,12 +18,12 @@ import grpc
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException
 
+from llama_mesh.resources import collection_name
 from llama_mesh.runtime.errors import FailedPrecondition, Unavailable
 from services.vector_io.chunk_points import (
     HYBRID_OVERFETCH,
     TEXT_FIELD,
     chunk_payload,
-    collection_name,
     metadata_path,
     point_id,
     stored_chunk,

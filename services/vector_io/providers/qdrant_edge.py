@@ -51,13 +51,13 @@ from qdrant_edge import (
     UpdateOperation,
 )
 
+from llama_mesh.resources import collection_name
 from llama_mesh.runtime.errors import FailedPrecondition
 from services.vector_io.chunk_points import (
     HYBRID_OVERFETCH,
     RRF_K,
     TEXT_FIELD,
     chunk_payload,
-    collection_name,
     metadata_path,
     point_id,
     stored_chunk,
