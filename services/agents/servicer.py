@@ -39,7 +39,8 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
         return pb.ListAgentsResponse(agents=agents, next_page_token=token)
 
     async def DeleteAgent(self, request, context):  # noqa: N802, ANN001, ANN201
-        self._jobs.cancel_all_of(request.agent_id)  # nothing runs for an unknown id; delete_agent says NOT_FOUND
+        await self._book.agent(request.agent_id)  # NOT_FOUND for another principal's agent, before its jobs are touched
+        self._jobs.cancel_all_of(request.agent_id)
         await self._book.delete_agent(request.agent_id, _time_left(context))
         return pb.DeleteAgentResponse()
 

@@ -7,6 +7,7 @@ owner's; ListProviders hides secrets at every depth."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from llama.agents.v1 import agents_pb2 as agents_pb
 from llama.agents.v1 import agents_pb2_grpc
-from llama.common.v1 import agent_config_pb2, content_pb2, resources_pb2
+from llama.common.v1 import agent_config_pb2, content_pb2, jobs_pb2, resources_pb2
 from llama.eval.v1 import eval_pb2, eval_pb2_grpc
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.inspect.v1 import inspect_pb2, inspect_pb2_grpc
@@ -241,6 +242,32 @@ def test_two_tokens_cannot_see_each_others_agents_sessions_turns_or_batch_jobs(c
     # still there for alice after bob's attempts
     kept = agents.GetSession(agents_pb.GetSessionRequest(**ids, session_id=session.session_id), metadata=bearer(ALICE))
     assert [item.turn_id for item in kept.turns] == [turn.turn_id]
+
+
+def test_deleting_another_principals_agent_stops_none_of_its_batch_jobs(channel: grpc.Channel) -> None:
+    """Bob's DeleteAgent of alice's agent is NOT_FOUND and changes nothing: it once cancelled her running jobs."""
+    agents = agents_pb2_grpc.AgentsServiceStub(channel)
+    mine = agents.CreateAgent(
+        agents_pb.CreateAgentRequest(agent_config=_agent_config("You are alice's assistant.")),
+        metadata=bearer(ALICE),
+        timeout=60,
+    )
+    items = [agents_pb.AgentBatchItem(messages=[user(f"hello {n}")]) for n in range(3)]
+    job = agents.CreateAgentBatchJob(
+        agents_pb.CreateAgentBatchJobRequest(agent_id=mine.agent_id, items=items, max_concurrency=1),
+        metadata=bearer(ALICE),
+    )
+    expect_error(
+        lambda: agents.DeleteAgent(agents_pb.DeleteAgentRequest(agent_id=mine.agent_id), metadata=bearer(BOB)),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = agents.GetAgentBatchJob(agents_pb.GetAgentBatchJobRequest(job_id=job.job_id), metadata=bearer(ALICE))
+        if job.status not in (jobs_pb2.JOB_STATUS_QUEUED, jobs_pb2.JOB_STATUS_RUNNING):
+            break
+        time.sleep(0.3)
+    assert job.status == jobs_pb2.JOB_STATUS_COMPLETED and job.progress.done == len(items)
 
 
 def test_eval_jobs_are_their_owners(channel: grpc.Channel) -> None:
