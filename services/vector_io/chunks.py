@@ -15,6 +15,9 @@ from llama_mesh.runtime.errors import InvalidArgument
 from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, StoredChunk
 
 MAX_CHUNKS_PER_INSERT = 10_000
+MAX_CHUNK_IDS_PER_DELETE = 10_000
+# Keys of a metadata filter (query or delete): each is a condition every candidate chunk is checked against.
+MAX_FILTER_KEYS = 64
 DEFAULT_MAX_CHUNKS = 10
 MAX_MAX_CHUNKS = 1000
 # Values in a QueryChunksRequest.query_vector: Qdrant's largest dense vector.
@@ -46,6 +49,8 @@ def struct_to_dict(struct: struct_pb2.Struct) -> dict:
 
 def metadata_filter(struct: struct_pb2.Struct, field: str) -> MetadataFilter:
     """Equality filters: top-level keys with string, number or boolean values."""
+    if len(struct.fields) > MAX_FILTER_KEYS:
+        raise InvalidArgument(field, f"at most {MAX_FILTER_KEYS} keys, got {len(struct.fields)}")
     result: MetadataFilter = {}
     for key, value in struct.fields.items():
         kind = value.WhichOneof("kind")
@@ -60,6 +65,12 @@ def metadata_filter(struct: struct_pb2.Struct, field: str) -> MetadataFilter:
         else:
             raise InvalidArgument(f"{field}.{key}", "only strings, numbers and booleans can be matched")
     return result
+
+
+def chunk_ids_to_delete(request: pb.DeleteChunksRequest) -> list[str]:
+    if len(request.chunk_ids) > MAX_CHUNK_IDS_PER_DELETE:
+        raise InvalidArgument("chunk_ids", f"at most {MAX_CHUNK_IDS_PER_DELETE} per call, got {len(request.chunk_ids)}")
+    return list(request.chunk_ids)
 
 
 def assigned_chunk_id(chunk: pb.Chunk) -> str:

@@ -82,7 +82,7 @@ class VectorIOServicer(vector_io_pb2_grpc.VectorIOServiceServicer):
             raise InvalidArgument("chunk_ids", "give exactly one of chunk_ids and metadata_filter")
         name, dimension = vector_db.provider_resource_id, vector_db.embedding_dimension
         if request.chunk_ids:
-            deleted = await store.delete_ids(name, dimension, list(request.chunk_ids))
+            deleted = await store.delete_ids(name, dimension, convert.chunk_ids_to_delete(request))
         else:
             selected = convert.metadata_filter(request.metadata_filter, "metadata_filter")
             if not selected:

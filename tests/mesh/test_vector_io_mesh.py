@@ -227,6 +227,33 @@ def test_delete_by_id_and_by_filter(registry, vector_io) -> None:
         registry.UnregisterVectorDB(registry_pb2.UnregisterVectorDBRequest(vector_db_id="deletions"))
 
 
+def test_deletes_and_filters_past_their_caps_are_refused_and_delete_nothing(vector_io, knowledge) -> None:
+    """Ids per DeleteChunks and metadata_filter keys have caps: one call once held the service for seconds (every
+    collection's calls waited), 1.7 million ids or a million filter keys in the 16 MiB the gateway routes."""
+    ids = [f"id-{n}" for n in range(10_001)]
+    error = expect_error(
+        lambda: vector_io.DeleteChunks(pb.DeleteChunksRequest(vector_db_id=knowledge, chunk_ids=["paris", *ids])),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error) == ("INVALID_ARGUMENT", "chunk_ids")
+    many = struct(topic="geo", **{f"key{n}": True for n in range(64)})
+    error = expect_error(
+        lambda: vector_io.DeleteChunks(pb.DeleteChunksRequest(vector_db_id=knowledge, metadata_filter=many)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert reason_and_field(error) == ("INVALID_ARGUMENT", "metadata_filter")
+    error = expect_error(
+        lambda: query(vector_io, knowledge, "ocean", metadata_filter=many), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert reason_and_field(error) == ("INVALID_ARGUMENT", "params.metadata_filter")
+    assert (
+        vector_io.DeleteChunks(pb.DeleteChunksRequest(vector_db_id=knowledge, chunk_ids=ids[:10_000])).deleted_count
+        == 0
+    )
+    reply = query(vector_io, knowledge, "anything at all", max_chunks=100)
+    assert sorted(c.chunk_id for c in reply.chunks) == sorted(DOCUMENTS)
+
+
 def test_unregister_drops_the_collection(registry, vector_io) -> None:
     register(registry, "dropped")
     vector_io.InsertChunks(
