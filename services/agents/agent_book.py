@@ -148,10 +148,11 @@ class AgentBook:
         turns = await asyncio.to_thread(self._sessions_of(agent).turns, session_id)
         if turn_ids:
             by_id = {turn.turn_id: turn for turn in turns}
-            missing = [turn_id for turn_id in turn_ids if turn_id not in by_id]
+            wanted = list(dict.fromkeys(turn_ids))  # each once: an id repeated must not multiply the reply
+            missing = [turn_id for turn_id in wanted if turn_id not in by_id]
             if missing:
                 raise NotFound(f"session {session_id!r} has no turn {missing[0]!r}", reason="TURN_NOT_FOUND")
-            turns = [by_id[turn_id] for turn_id in turn_ids]
+            turns = [by_id[turn_id] for turn_id in wanted]
         session.turns.extend(turns)
         return session
 

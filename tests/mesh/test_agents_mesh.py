@@ -139,6 +139,19 @@ def test_the_session_history_is_carried_into_the_next_turn(agents) -> None:
     assert [t.turn_id for t in only.turns] == [second.turn_id]
 
 
+def test_a_turn_named_many_times_is_returned_once(agents) -> None:
+    """turn_ids naming one turn 100000 times (3 MB) once built a reply of 100000 turns (tens of MB, made in the agents
+    service's memory before anything refused it; a bigger turn or more ids could take all its memory)."""
+    agent_id, session_id = new_session(agents, config())
+    first = turn(agents, agent_id, session_id, "Say hello.")
+    second = turn(agents, agent_id, session_id, "Say goodbye.")
+    request = pb.GetSessionRequest(
+        agent_id=agent_id, session_id=session_id, turn_ids=[second.turn_id, *[first.turn_id] * 100_000]
+    )
+    session = agents.GetSession(request, timeout=60)
+    assert [t.turn_id for t in session.turns] == [second.turn_id, first.turn_id]
+
+
 def test_a_client_tool_call_awaits_input_and_resume_finishes_the_turn(agents) -> None:
     choice = tools_pb2.ToolChoice(tool_name="get_weather")
     agent_id, session_id = new_session(agents, config(client_tools=[WEATHER], tool_choice=choice))
