@@ -12,6 +12,7 @@ from google.protobuf import json_format, struct_pb2
 from llama.common.v1 import content_pb2, retrieval_pb2
 from llama.vector_io.v1 import vector_io_pb2 as pb
 from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.struct_json import struct_json
 from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, StoredChunk
 
 MAX_CHUNKS_PER_INSERT = 10_000
@@ -41,10 +42,6 @@ def content_text(content: content_pb2.Content) -> tuple[str, bool]:
     texts = [item.text for item in content.items.items if item.WhichOneof("item") == "text"]
     has_images = any(item.WhichOneof("item") == "image" for item in content.items.items)
     return " ".join(texts), has_images
-
-
-def struct_to_dict(struct: struct_pb2.Struct) -> dict:
-    return json_format.MessageToDict(struct)
 
 
 def metadata_filter(struct: struct_pb2.Struct, field: str) -> MetadataFilter:
@@ -105,6 +102,10 @@ def stored_chunks(request: pb.InsertChunksRequest, dimension: int) -> tuple[list
                 f"{field}.embedding",
                 f"has {len(chunk.embedding)} values; vector DB {request.vector_db_id!r} stores {dimension}-d vectors",
             )
+        for position, value in enumerate(chunk.embedding):
+            if not math.isfinite(value):
+                raise InvalidArgument(f"{field}.embedding[{position}]", f"must be a finite number, got {value}")
+        metadata = struct_json(chunk.metadata, f"{field}.metadata")  # before its document_id makes the chunk id
         if not chunk.embedding:
             if has_images or not text.strip():
                 raise InvalidArgument(
@@ -116,7 +117,7 @@ def stored_chunks(request: pb.InsertChunksRequest, dimension: int) -> tuple[list
                 chunk_id=chunk.chunk_id or assigned_chunk_id(chunk),
                 text=text,
                 content=json_format.MessageToDict(chunk.content),
-                metadata=struct_to_dict(chunk.metadata),
+                metadata=metadata,
                 embedding=list(chunk.embedding),
             )
         )

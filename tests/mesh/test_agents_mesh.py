@@ -6,6 +6,7 @@ everything after the forced call is the real loop."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 import threading
 import time
@@ -384,6 +385,10 @@ def test_bad_input_gets_clear_errors(agents, registry) -> None:
     clash = tools_pb2.ToolDefinition(name="knowledge_search")
     rag = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag")
     expect_error(create(config(toolgroups=[rag], client_tools=[clash])), grpc.StatusCode.INVALID_ARGUMENT)
+    for number in (math.nan, math.inf):  # no JSON for them: once INTERNAL
+        not_json = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag", args=struct(top_k=number))
+        error = expect_error(create(config(toolgroups=[not_json])), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error)[1] == "agent_config.toolgroups[0].args"
 
     error = expect_error(lambda: turn(agents, "no-such-agent", "x", "hi"), grpc.StatusCode.NOT_FOUND)
     assert reason_and_field(error)[0] == "AGENT_NOT_FOUND"
@@ -400,6 +405,11 @@ def test_bad_input_gets_clear_errors(agents, registry) -> None:
     error = expect_error(
         lambda: turn(agents, agent_id, session_id, "hi", toolgroups=[ghost]), grpc.StatusCode.NOT_FOUND
     )
+    not_json = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag", args=struct(top_k=math.nan))
+    error = expect_error(
+        lambda: turn(agents, agent_id, session_id, "hi", toolgroups=[not_json]), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert reason_and_field(error)[1] == "toolgroups[0].args"
     resume = pb.ResumeTurnAndWaitRequest(agent_id=agent_id, session_id=session_id, turn_id="no-such-turn")
     expect_error(lambda: agents.ResumeTurnAndWait(resume, timeout=30), grpc.StatusCode.NOT_FOUND)
     expect_error(

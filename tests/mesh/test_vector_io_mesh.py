@@ -4,6 +4,7 @@ service through the gateway (all-MiniLM-L6-v2)."""
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,6 +200,24 @@ def test_bad_requests_are_refused_and_leave_chunks_intact(vector_io, knowledge) 
     assert reason_and_field(error)[0] == "RESOURCE_NOT_FOUND"
     reply = query(vector_io, knowledge, "anything at all", max_chunks=100)
     assert sorted(c.chunk_id for c in reply.chunks) == sorted(DOCUMENTS)
+
+
+def test_numbers_json_cannot_hold_are_refused_and_store_nothing(vector_io, knowledge) -> None:
+    """NaN or an infinity in a chunk's metadata (once INTERNAL) or its embedding (once stored, and never found)."""
+    extra = chunk("extra", "An extra chunk that must not be stored.", "geo")
+    for number in (math.nan, -math.inf):
+        not_json = chunk("not-json", "A chunk with a metadata number JSON has no way to write.", "geo")
+        not_json.metadata.fields["score"].number_value = number
+        request = pb.InsertChunksRequest(vector_db_id=knowledge, chunks=[extra, not_json])
+        error = expect_error(lambda r=request: vector_io.InsertChunks(r), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error) == ("INVALID_ARGUMENT", "chunks[1].metadata")
+        unfound = pb.Chunk(chunk_id="unfound", content=text("A vector with no direction."), embedding=[number] * 384)
+        request = pb.InsertChunksRequest(vector_db_id=knowledge, chunks=[extra, unfound])
+        error = expect_error(lambda r=request: vector_io.InsertChunks(r), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error) == ("INVALID_ARGUMENT", "chunks[1].embedding[0]")
+    reply = query(vector_io, knowledge, "anything at all", max_chunks=100)
+    assert sorted(c.chunk_id for c in reply.chunks) == sorted(DOCUMENTS)
+    assert not query(vector_io, knowledge, "extra direction JSON", mode=retrieval_pb2.SEARCH_MODE_KEYWORD).chunks
 
 
 def test_delete_by_id_and_by_filter(registry, vector_io) -> None:
