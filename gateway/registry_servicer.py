@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -69,6 +71,18 @@ class Registry:
             res.RESOURCE_KIND_VECTOR_DB: self._check_vector_db,
             res.RESOURCE_KIND_BENCHMARK: self._check_benchmark,
         }
+        # One registration or unregistration at a time per physical resource, from the checks of who else names it
+        # until the store is written: two callers checking at once would each find it free and both prepare it.
+        self._physical_locks: weakref.WeakValueDictionary[tuple[int, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _physical_lock(self, kind: ResourceKind, resource: Message) -> asyncio.Lock:
+        key = (kind.kind, resource.provider_id, _physical_name(kind, resource))  # type: ignore[attr-defined]
+        lock = self._physical_locks.get(key)
+        if lock is None:
+            lock = self._physical_locks[key] = asyncio.Lock()
+        return lock
 
     def providers_of(self, api: str) -> list[str]:
         return [p.provider_id for service in self.config.services_for(api) for p in service.providers]
@@ -107,6 +121,11 @@ class Registry:
         validator = self._validators.get(kind.kind)
         if validator is not None:
             await validator(resource)
+        async with self._physical_lock(kind, resource):
+            return await self._register_checked(kind, resource, prepare)
+
+    async def _register_checked(self, kind: ResourceKind, resource: Message, prepare: bool) -> Message:
+        identifier = resource.identifier  # type: ignore[attr-defined]
         if await self.store.get(kind.kind, identifier) is not None:
             raise _already_registered(kind, identifier)
         caller = current_caller()
@@ -170,10 +189,11 @@ class Registry:
         resource = await self.store.get(kind.kind, identifier)
         if resource is None:
             raise not_registered(kind, identifier)
-        # The physical resource goes only with the last registration that names it.
-        if self.lifecycle is not None and not await self._sharing(kind, resource):
-            await self.lifecycle.release(kind, resource)
-        removed = await self.store.delete(kind.kind, identifier)
+        async with self._physical_lock(kind, resource):
+            # The physical resource goes only with the last registration that names it.
+            if self.lifecycle is not None and not await self._sharing(kind, resource):
+                await self.lifecycle.release(kind, resource)
+            removed = await self.store.delete(kind.kind, identifier)
         if removed is None:  # unregistered meanwhile by another call
             raise not_registered(kind, identifier)
         return removed

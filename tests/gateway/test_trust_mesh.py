@@ -7,6 +7,7 @@ owner's; ListProviders hides secrets at every depth."""
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -399,6 +400,49 @@ def test_a_registration_may_not_alias_another_principals_collection_by_its_store
         timeout=120,
     )
     assert [item.chunk_id for item in found.chunks] == ["plan"]
+
+
+def _register_at_once(
+    registry: registry_pb2_grpc.RegistryServiceStub, requests: dict[str, resources_pb2.VectorDB]
+) -> dict[str, grpc.StatusCode]:
+    """Each token's registration, all sent at the same moment; the status each got."""
+    start = threading.Barrier(len(requests))
+    codes: dict[str, grpc.StatusCode] = {}
+
+    def register(token: str) -> None:
+        start.wait()
+        try:
+            request = reg.RegisterVectorDBRequest(vector_db=requests[token])
+            registry.RegisterVectorDB(request, metadata=bearer(token), timeout=60)
+            codes[token] = grpc.StatusCode.OK
+        except grpc.RpcError as error:
+            codes[token] = error.code()
+
+    threads = [threading.Thread(target=register, args=(token,)) for token in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def test_two_principals_registering_one_collection_at_once_do_not_both_get_it(channel: grpc.Channel) -> None:
+    """Each registration checks that no other principal names the collection, then prepares it: two at once once both
+    passed the check, and bob's second name read alice's collection (every time, on a quiet mesh)."""
+    registry = registry_pb2_grpc.RegistryServiceStub(channel)
+    embedded = {"embedding_model": EMBEDDING_MODEL}
+    for attempt in range(5):
+        physical = f"alice-race-{attempt}"
+        codes = _register_at_once(
+            registry,
+            {
+                ALICE: resources_pb2.VectorDB(identifier=physical, **embedded),
+                BOB: resources_pb2.VectorDB(
+                    identifier=f"bob-race-{attempt}", provider_resource_id=physical, **embedded
+                ),
+            },
+        )
+        assert sorted(code.name for code in codes.values()) == ["OK", "PERMISSION_DENIED"], codes
 
 
 # ---------- (4) secrets never leave ----------
