@@ -85,6 +85,7 @@ def check_client_tools(tools: list[tools_pb2.ToolDefinition], field_name: str) -
             )
         if tool.name in client:
             raise InvalidArgument(f"{field_name}[{index}].name", f"client tool {tool.name!r} is named twice")
+        struct_json(tool.parameters, f"{field_name}[{index}].parameters")  # a JSON Schema: the model is shown it
         client[tool.name] = tool
     return client
 

@@ -389,6 +389,9 @@ def test_bad_input_gets_clear_errors(agents, registry) -> None:
         not_json = agent_config_pb2.AgentToolGroup(tool_group_id="builtin::rag", args=struct(top_k=number))
         error = expect_error(create(config(toolgroups=[not_json])), grpc.StatusCode.INVALID_ARGUMENT)
         assert reason_and_field(error)[1] == "agent_config.toolgroups[0].args"
+        schema = tools_pb2.ToolDefinition(name="lookup", parameters=struct(maximum=number))  # every turn was INTERNAL
+        error = expect_error(create(config(client_tools=[schema])), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error)[1] == "agent_config.client_tools[0].parameters"
 
     error = expect_error(lambda: turn(agents, "no-such-agent", "x", "hi"), grpc.StatusCode.NOT_FOUND)
     assert reason_and_field(error)[0] == "AGENT_NOT_FOUND"
