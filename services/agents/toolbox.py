@@ -16,7 +16,7 @@ from llama.tool_runtime.v1 import tool_runtime_pb2 as tr
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from llama_mesh.runtime.paging import MAX_PAGE_SIZE
-from llama_mesh.runtime.struct_json import struct_json
+from llama_mesh.runtime.struct_values import struct_dict
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RAG_TOOL_GROUP = "builtin::rag"
@@ -85,7 +85,7 @@ def check_client_tools(tools: list[tools_pb2.ToolDefinition], field_name: str) -
             )
         if tool.name in client:
             raise InvalidArgument(f"{field_name}[{index}].name", f"client tool {tool.name!r} is named twice")
-        struct_json(tool.parameters, f"{field_name}[{index}].parameters")  # a JSON Schema: the model is shown it
+        struct_dict(tool.parameters, f"{field_name}[{index}].parameters")  # a JSON Schema: the model is shown it
         client[tool.name] = tool
     return client
 
@@ -105,7 +105,7 @@ async def build_toolbox(
             raise InvalidArgument(f"{field_name}[{index}].tool_group_id", "is required")
         lookup = registry_pb2.GetToolGroupRequest(tool_group_id=group.tool_group_id)
         registered = await mesh.call(mesh.registry.GetToolGroup, lookup, time_left)
-        args = {**json_format.MessageToDict(registered.args), **struct_json(group.args, f"{field_name}[{index}].args")}
+        args = {**json_format.MessageToDict(registered.args), **struct_dict(group.args, f"{field_name}[{index}].args")}
         tools = await _all_tools(mesh, group.tool_group_id, time_left)
         by_name = {tool.definition.name: tool for tool in tools}
         wanted = list(group.tool_names) or list(by_name)

@@ -12,7 +12,7 @@ from google.protobuf import json_format, struct_pb2
 from llama.common.v1 import content_pb2, retrieval_pb2
 from llama.vector_io.v1 import vector_io_pb2 as pb
 from llama_mesh.runtime.errors import InvalidArgument
-from llama_mesh.runtime.struct_json import struct_json
+from llama_mesh.runtime.struct_values import struct_dict
 from services.vector_io.provider import ChunkHit, MetadataFilter, SearchMode, StoredChunk
 
 MAX_CHUNKS_PER_INSERT = 10_000
@@ -105,7 +105,7 @@ def stored_chunks(request: pb.InsertChunksRequest, dimension: int) -> tuple[list
         for position, value in enumerate(chunk.embedding):
             if not math.isfinite(value):
                 raise InvalidArgument(f"{field}.embedding[{position}]", f"must be a finite number, got {value}")
-        metadata = struct_json(chunk.metadata, f"{field}.metadata")  # before its document_id makes the chunk id
+        metadata = struct_dict(chunk.metadata, f"{field}.metadata")  # before its document_id makes the chunk id
         if not chunk.embedding:
             if has_images or not text.strip():
                 raise InvalidArgument(

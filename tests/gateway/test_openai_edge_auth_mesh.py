@@ -79,3 +79,10 @@ def test_files_and_vector_stores_need_a_valid_token(edge_url: str) -> None:
     assert [item.id for item in _client(edge_url, ALICE).files.list()] == [uploaded.id]
     with pytest.raises(openai.AuthenticationError):
         stranger.files.retrieve(uploaded.id)
+    other = _client(edge_url, SERVICE)  # a token the gateway knows, not the uploader's
+    with pytest.raises(openai.NotFoundError):
+        other.files.retrieve(uploaded.id)
+    with pytest.raises(openai.NotFoundError):
+        other.files.content(uploaded.id)
+    assert uploaded.id not in [item.id for item in other.files.list()]
+    assert _client(edge_url, ALICE).files.content(uploaded.id).content == b"some notes"

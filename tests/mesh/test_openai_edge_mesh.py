@@ -331,6 +331,9 @@ def test_errors_have_openai_shape_and_status(client: openai.OpenAI, edge_url: st
         f"{edge_url}/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert reply.status_code == 400 and set(reply.json()["error"]) == {"message", "type", "param", "code"}
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.vector_stores.search("vs_none", query="x", max_num_results=500)
+    assert bad.value.param == "max_num_results"
 
 
 def _with_raw(body: dict, raw: str) -> str:
@@ -415,7 +418,7 @@ def _chunked(head: bytes, mib: int, tail: bytes) -> Iterator[bytes]:
     yield tail
 
 
-def test_a_chunked_body_over_the_limit_is_a_413(edge_url: str) -> None:
+def test_a_body_over_the_limit_is_a_413(edge_url: str) -> None:
     body = _chunked(b'{"model": "x", "messages": [{"role": "user", "content": "', 17, b'"}]}')  # limit: 16 MiB
     reply = httpx.post(
         f"{edge_url}/chat/completions", content=body, headers={"content-type": "application/json"}, timeout=60
@@ -425,11 +428,14 @@ def test_a_chunked_body_over_the_limit_is_a_413(edge_url: str) -> None:
         b'--edge\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
         b'--edge\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
     )
-    upload = _chunked(head, 34, b"\r\n--edge--\r\n")  # max_file_bytes: 32 MiB
-    reply = httpx.post(
-        f"{edge_url}/files", content=upload, headers={"content-type": "multipart/form-data; boundary=edge"}, timeout=60
-    )
-    assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large", reply.text
+    for upload in (_chunked(head, 34, b"\r\n--edge--\r\n"), b"".join(_chunked(head, 34, b"\r\n--edge--\r\n"))):
+        reply = httpx.post(  # max_file_bytes: 32 MiB; sent without a length, then with one
+            f"{edge_url}/files",
+            content=upload,
+            headers={"content-type": "multipart/form-data; boundary=edge"},
+            timeout=60,
+        )
+        assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large", reply.text
 
 
 def _engine_running(inference: inference_pb2_grpc.InferenceServiceStub) -> int:

@@ -210,7 +210,7 @@ def test_numbers_json_cannot_hold_are_refused_and_store_nothing(vector_io, knowl
         not_json.metadata.fields["score"].number_value = number
         request = pb.InsertChunksRequest(vector_db_id=knowledge, chunks=[extra, not_json])
         error = expect_error(lambda r=request: vector_io.InsertChunks(r), grpc.StatusCode.INVALID_ARGUMENT)
-        assert reason_and_field(error) == ("INVALID_ARGUMENT", "chunks[1].metadata")
+        assert reason_and_field(error) == ("NON_FINITE_NUMBER", "chunks[1].metadata")
         unfound = pb.Chunk(chunk_id="unfound", content=text("A vector with no direction."), embedding=[number] * 384)
         request = pb.InsertChunksRequest(vector_db_id=knowledge, chunks=[extra, unfound])
         error = expect_error(lambda r=request: vector_io.InsertChunks(r), grpc.StatusCode.INVALID_ARGUMENT)

@@ -1,5 +1,7 @@
 """The OpenAI edge's request validation, error shapes and status mapping, without a mesh: requests that fail
-validation never reach the gateway (here an address where nothing listens, which answers 503 if one did)."""
+validation never reach the gateway (here an address where nothing listens, which answers 503 if one did). Files and
+vector stores ask the gateway who the caller is before anything else: tests/mesh/test_openai_edge_mesh.py and
+tests/gateway/test_openai_edge_auth_mesh.py test them."""
 
 from __future__ import annotations
 
@@ -75,8 +77,6 @@ def test_other_endpoints_validate_too(client: TestClient) -> None:
     assert (reply.status_code, _error(reply)["param"]) == (400, "prompt")
     reply = client.post("/v1/moderations", json={"input": [{"type": "image_url", "image_url": {"url": "x"}}]})
     assert (reply.status_code, _error(reply)["param"]) == (400, "input")
-    reply = client.post("/v1/vector_stores/vs_1/search", json={"query": "x", "max_num_results": 500})
-    assert (reply.status_code, _error(reply)["param"]) == (400, "max_num_results")
 
 
 def test_unknown_routes_bodies_over_the_limit_and_bad_json(client: TestClient) -> None:
@@ -87,8 +87,6 @@ def test_unknown_routes_bodies_over_the_limit_and_bad_json(client: TestClient) -
     too_big = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
     reply = client.post("/v1/chat/completions", json=too_big)
     assert reply.status_code == 413 and "max_request_bytes" in _error(reply)["message"]
-    reply = client.post("/v1/files", files={"file": ("a.txt", b"x" * 4096)}, data={"purpose": "assistants"})
-    assert reply.status_code == 413
     reply = client.post("/v1/chat/completions", content=b"{oops", headers={"content-type": "application/json"})
     assert reply.status_code == 400 and "not valid JSON" in _error(reply)["message"]
 
@@ -98,22 +96,6 @@ def test_an_unreachable_gateway_is_a_503_without_a_traceback(client: TestClient)
     error = _error(reply)
     assert reply.status_code == 503 and error["type"] == "service_unavailable_error"
     assert "Traceback" not in error["message"]
-
-
-def test_files_of_another_token_are_not_found(client: TestClient) -> None:
-    upload = client.post(
-        "/v1/files",
-        files={"file": ("notes.txt", b"hello")},
-        data={"purpose": "assistants"},
-        headers={"authorization": "Bearer alice"},
-    )
-    assert upload.status_code == 200, upload.text
-    file_id = upload.json()["id"]
-    assert client.get(f"/v1/files/{file_id}", headers={"authorization": "Bearer alice"}).status_code == 200
-    assert client.get(f"/v1/files/{file_id}", headers={"authorization": "Bearer bob"}).status_code == 404
-    assert client.get("/v1/files", headers={"authorization": "Bearer bob"}).json()["data"] == []
-    content = client.get(f"/v1/files/{file_id}/content", headers={"authorization": "Bearer alice"})
-    assert content.content == b"hello"
 
 
 @pytest.mark.parametrize(
