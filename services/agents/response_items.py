@@ -75,24 +75,25 @@ def _part_text(part: pb.ContentPart) -> str:
     return getattr(part, kind) if kind in ("input_text", "output_text", "refusal") else ""
 
 
-def _server_call(item: pb.ResponseItem) -> tuple[tools_pb2.ToolCall, str] | None:
-    """A server tool call item as the model's call and the tool's answer."""
+def _server_call(item: pb.ResponseItem, position: int) -> tuple[tools_pb2.ToolCall, str] | None:
+    """A server tool call item as the model's call and the tool's answer. The call and its answer travel together, so
+    an item given back without a call id (OpenAI's shape has none) is paired by its item id, else by its position."""
     kind = item.WhichOneof("item")
+    if kind not in ("file_search_call", "mcp_call", "web_search_call"):
+        return None
+    call_id = getattr(item, kind).call_id or item.id or f"call_{position}"
     if kind == "file_search_call":
-        call = item.file_search_call
-        query = call.queries[0] if call.queries else ""
-        arguments = json.dumps({"query": query})
-        answer = file_search_text(list(call.results))
-        return tools_pb2.ToolCall(call_id=call.call_id, tool_name=FILE_SEARCH_TOOL, arguments=arguments), answer
+        search = item.file_search_call
+        arguments = json.dumps({"query": search.queries[0] if search.queries else ""})
+        answer = file_search_text(list(search.results))
+        return tools_pb2.ToolCall(call_id=call_id, tool_name=FILE_SEARCH_TOOL, arguments=arguments), answer
     if kind == "mcp_call":
-        call = item.mcp_call
-        answer = call.output if not call.error else f"{TOOL_FAILED_PREFIX}{call.error}"
-        return tools_pb2.ToolCall(call_id=call.call_id, tool_name=call.name, arguments=call.arguments), answer
-    if kind == "web_search_call":
-        call = item.web_search_call
-        arguments = json.dumps({"query": call.query})
-        return tools_pb2.ToolCall(call_id=call.call_id, tool_name=WEB_SEARCH_TOOL, arguments=arguments), call.output
-    return None
+        mcp = item.mcp_call
+        answer = mcp.output if not mcp.error else f"{TOOL_FAILED_PREFIX}{mcp.error}"
+        return tools_pb2.ToolCall(call_id=call_id, tool_name=mcp.name, arguments=mcp.arguments), answer
+    web = item.web_search_call
+    arguments = json.dumps({"query": web.query})
+    return tools_pb2.ToolCall(call_id=call_id, tool_name=WEB_SEARCH_TOOL, arguments=arguments), web.output
 
 
 def items_to_messages(items: list[pb.ResponseItem]) -> list[messages_pb2.Message]:
@@ -110,13 +111,13 @@ def items_to_messages(items: list[pb.ResponseItem]) -> list[messages_pb2.Message
         calls.clear()
         answers.clear()
 
-    for item in items:
+    for position, item in enumerate(items):
         kind = item.WhichOneof("item")
         if kind == "function_call":
             call = item.function_call
             names[call.call_id] = call.name
             calls.append(tools_pb2.ToolCall(call_id=call.call_id, tool_name=call.name, arguments=call.arguments))
-        elif (server := _server_call(item)) is not None:
+        elif (server := _server_call(item, position)) is not None:
             call, answer = server
             names[call.call_id] = call.tool_name
             calls.append(call)

@@ -444,6 +444,25 @@ def test_items_become_the_messages_the_model_reads() -> None:
     assert (messages[3].call_id, messages[3].tool_name, messages[3].content.text) == ("c1", "f", "done")
 
 
+def test_server_calls_given_back_without_a_call_id_are_paired_by_item_id_or_position() -> None:
+    """OpenAI's file_search_call, mcp_call and web_search_call output items carry no call id: given back as input, the
+    call and its answer still pair (inference refuses a tool message without one)."""
+    items = [
+        user("q"),
+        pb.ResponseItem(id="fs_1", file_search_call=pb.FileSearchCallItem(queries=["x"])),
+        pb.ResponseItem(mcp_call=pb.McpCallItem(server_label="s", name="lookup", arguments="{}", output="found")),
+        pb.ResponseItem(id="ws_1", web_search_call=pb.WebSearchCallItem(query="y", output="page")),
+    ]
+    messages = items_to_messages(items)
+    assert [call.call_id for call in messages[1].tool_calls] == ["fs_1", "call_2", "ws_1"]
+    assert [(message.role, message.call_id) for message in messages[2:]] == [
+        (messages_pb2.ROLE_TOOL, "fs_1"),
+        (messages_pb2.ROLE_TOOL, "call_2"),
+        (messages_pb2.ROLE_TOOL, "ws_1"),
+    ]
+    assert messages[3].content.text == "found"
+
+
 def test_the_settings_shown_in_the_docs_are_the_services() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "responses.md").read_text()
     shown = yaml.safe_load(doc.split("```yaml\n", 1)[1].split("```", 1)[0])
