@@ -23,6 +23,7 @@ import json
 import time
 
 import grpc
+import uvloop
 
 from llama.common.v1 import messages_pb2, sampling_pb2
 from llama.inference.v1 import inference_pb2 as pb
@@ -173,11 +174,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-interval-ms", type=float, default=0.0, help="time between tokens (0: back to back)")
     parser.add_argument("--tokens", type=int, default=64, help="grpc: chunk messages per stream")
     args = parser.parse_args(argv)
-    try:
+    try:  # on uvloop, as the services it stands in for (and uvicorn's llama_cpp.server) run
         if args.face == "openai":
-            asyncio.run(serve_openai(args.port, args.token_interval_ms / 1000))
+            uvloop.run(serve_openai(args.port, args.token_interval_ms / 1000))
         else:
-            asyncio.run(serve_grpc(args.port, args.tokens, args.token_interval_ms / 1000))
+            uvloop.run(serve_grpc(args.port, args.tokens, args.token_interval_ms / 1000))
     except KeyboardInterrupt:
         pass
 
