@@ -224,6 +224,11 @@ def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]
                     raise InvalidArgument(
                         f"messages[{index}].tool_calls[{call_index}].arguments", f"is not JSON: {exc.msg}"
                     ) from exc
+                except RecursionError as exc:  # Python's JSON reader recurses once per level
+                    raise InvalidArgument(
+                        f"messages[{index}].tool_calls[{call_index}].arguments",
+                        "is JSON nested too deeply to read (a few hundred levels at most)",
+                    ) from exc
                 calls.append(
                     {
                         "id": call.call_id,

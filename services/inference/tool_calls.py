@@ -75,7 +75,7 @@ def _as_calls(value: Any, names: set[str]) -> list[ParsedToolCall]:
 def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # a reply nested deeper than the JSON reader goes is no call
         return None
 
 

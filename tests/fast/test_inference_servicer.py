@@ -142,3 +142,32 @@ async def test_a_failure_before_output_is_the_calls_status() -> None:
             async for _ in stub.StreamChatCompletion(_request(), metadata=as_resolved(MODEL), timeout=30):
                 pass
     assert failed.value.code() == grpc.StatusCode.INTERNAL
+
+
+class DeepBracketEngine(ScriptedEngine):
+    """Replies with thousands of '[': what a grammar such as `root ::= "["+` makes any model write."""
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        yield GenerationChunk("[" * 5000, 2500, 3, 2500, finish_reason="length")
+
+
+async def test_deeply_nested_json_in_tool_calls_is_no_internal_error() -> None:
+    async with connected(
+        (inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(DeepBracketEngine()))
+    ) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        request = pb.ChatCompletionRequest.FromString(_request().SerializeToString())
+        request.tools.add(name="lookup")
+        # a reply nested deeper than the JSON reader goes is a plain answer, not a failed call
+        reply = await stub.ChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
+        assert reply.completion_message.content.text == "[" * 5000
+        assert not reply.completion_message.tool_calls
+
+        # an earlier call's arguments nested that deep are the caller's bad input
+        request.messages.add(role=messages_pb2.ROLE_ASSISTANT).tool_calls.add(
+            call_id="c1", tool_name="lookup", arguments="[" * 100_000
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details().startswith("messages[1].tool_calls[0].arguments: is JSON nested too deeply")
