@@ -20,6 +20,10 @@ from services.inference.provider import OutputConstraint, SamplingParams
 
 MAX_STOP_SEQUENCES = 16
 MAX_LOGPROBS = 20
+MAX_TOOLS = 128
+# The JSON schemas of one request together (every tool's parameters and response_format.json_schema), encoded:
+# checking a schema against its meta-schema costs about 0.2 ms per object in it.
+MAX_SCHEMA_BYTES = 256 * 1024
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_\-.]{1,64}")
 _ROLES = {
     messages_pb2.ROLE_SYSTEM: "system",
@@ -39,6 +43,17 @@ class ChatInput:
     tool_choice: ToolChoice = "auto"  # or the name of the tool that must be called
     constraint: OutputConstraint | None = None
     logprobs: int = 0
+
+
+@dataclass
+class ChatOptions:
+    """What a chat request sets besides its messages (shared by every conversation of a batch)."""
+
+    sampling: SamplingParams
+    tools: list[dict[str, Any]]
+    tool_choice: ToolChoice
+    constraint: OutputConstraint | None
+    logprobs: int
 
 
 @dataclass
@@ -138,6 +153,11 @@ def parse_response_format(response_format: sampling_pb2.ResponseFormat, field_na
         if problem is not None:
             raise InvalidArgument(f"{field_name}.grammar", problem)
         return OutputConstraint(grammar=response_format.grammar)
+    size = response_format.json_schema.ByteSize()
+    if size > MAX_SCHEMA_BYTES:
+        raise InvalidArgument(
+            f"{field_name}.json_schema", f"is {size} bytes encoded; a request's schemas may hold {MAX_SCHEMA_BYTES}"
+        )
     schema = sorted_struct_dict(response_format.json_schema, f"{field_name}.json_schema")
     if not schema:
         raise InvalidArgument(f"{field_name}.json_schema", "must not be empty")
@@ -156,10 +176,21 @@ def parse_logprobs(config: sampling_pb2.LogprobsConfig, present: bool, field_nam
     return max(config.top_k, 1)
 
 
-def _parse_tools(tools: list[tools_pb2.ToolDefinition]) -> list[dict[str, Any]]:
+def _parse_tools(tools: list[tools_pb2.ToolDefinition], schema_bytes: int) -> list[dict[str, Any]]:
+    """The tools; `schema_bytes`: what the request's other schemas (response_format) already take of
+    MAX_SCHEMA_BYTES."""
+    if len(tools) > MAX_TOOLS:
+        raise InvalidArgument("tools", f"at most {MAX_TOOLS} tools per request, got {len(tools)}")
     parsed: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, tool in enumerate(tools):
+        schema_bytes += tool.parameters.ByteSize()
+        if schema_bytes > MAX_SCHEMA_BYTES:
+            raise InvalidArgument(
+                f"tools[{index}].parameters",
+                f"the request's schemas (tools' parameters and response_format.json_schema) pass {MAX_SCHEMA_BYTES} "
+                "bytes encoded here; send fewer or smaller tools",
+            )
         if not _TOOL_NAME.fullmatch(tool.name):
             raise InvalidArgument(f"tools[{index}].name", f"{tool.name!r} must be 1-64 letters, digits, _ - or .")
         if tool.name in seen:
@@ -247,17 +278,31 @@ def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]
     return parsed
 
 
-def parse_chat(request: Any) -> ChatInput:
-    """ChatCompletionRequest / StreamChatCompletionRequest (same fields) -> ChatInput."""
-    messages = _parse_messages(list(request.messages))
+def parse_chat_options(request: Any) -> ChatOptions:
+    """Everything of a chat request (or a BatchChatCompletionRequest) but its messages."""
     sampling = parse_sampling(request.sampling_params)
-    tools = _parse_tools(list(request.tools))
-    tool_choice = _parse_tool_choice(request.tool_choice, tools)
     constraint = parse_response_format(request.response_format, "response_format")
+    tools = _parse_tools(list(request.tools), request.response_format.json_schema.ByteSize())
+    tool_choice = _parse_tool_choice(request.tool_choice, tools)
     if constraint is not None and tool_choice not in ("auto", "none") and tools:
         raise InvalidArgument("response_format", "cannot be combined with a forced tool call (tool_choice)")
     logprobs = parse_logprobs(request.logprobs, request.HasField("logprobs"))
-    return ChatInput(messages, sampling, tools, tool_choice, constraint, logprobs)
+    return ChatOptions(sampling, tools, tool_choice, constraint, logprobs)
+
+
+def chat_input(messages: list[messages_pb2.Message], options: ChatOptions) -> ChatInput:
+    """A chat of these messages with options already parsed (a batch parses its options once)."""
+    parsed = _parse_messages(messages)
+    return ChatInput(parsed, options.sampling, options.tools, options.tool_choice, options.constraint, options.logprobs)
+
+
+def parse_chat(request: Any) -> ChatInput:
+    """ChatCompletionRequest / StreamChatCompletionRequest (same fields) -> ChatInput."""
+    messages = _parse_messages(list(request.messages))
+    options = parse_chat_options(request)
+    return ChatInput(
+        messages, options.sampling, options.tools, options.tool_choice, options.constraint, options.logprobs
+    )
 
 
 def parse_completion(request: Any) -> CompletionInput:

@@ -21,7 +21,15 @@ from services.inference.coalescing import coalesced
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
 from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.providers import ProviderSet
-from services.inference.request_parsing import ChatInput, CompletionInput, content_text, parse_chat, parse_completion
+from services.inference.request_parsing import (
+    ChatInput,
+    CompletionInput,
+    chat_input,
+    content_text,
+    parse_chat,
+    parse_chat_options,
+    parse_completion,
+)
 from services.inference.span_attributes import record_generation, record_model
 from services.inference.usage_metrics import record_usage
 
@@ -140,7 +148,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         return name, engine, stream_interval
 
     async def ChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
-        chat = parse_chat(request)
+        chat = await asyncio.to_thread(parse_chat, request)  # checking JSON schemas takes a while
         name, engine = await self._text_engine(request.model_id, context)
         result = GenerationResult()
         logprobs: list[sampling_pb2.TokenLogprob] = []
@@ -151,7 +159,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         )
 
     async def StreamChatCompletion(self, request, context) -> AsyncIterator[pb.StreamChatCompletionResponse]:  # noqa: N802, ANN001
-        chat = parse_chat(request)
+        chat = await asyncio.to_thread(parse_chat, request)
         name, engine, stream_interval = await self._streaming_engine(request.model_id, context)
         events = self._chat_events(chat, name, engine, stream_interval)
         async for event in _failure_as_last_event(events, lambda error: pb.StreamChatCompletionResponse(error=error)):
@@ -174,7 +182,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         )
 
     async def Completion(self, request, context):  # noqa: N802, ANN001, ANN201
-        completion = parse_completion(request)
+        completion = await asyncio.to_thread(parse_completion, request)  # a JSON schema takes a while to check
         name, engine = await self._text_engine(request.model_id, context)
         result = GenerationResult()
         logprobs: list[sampling_pb2.TokenLogprob] = []
@@ -185,7 +193,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         )
 
     async def StreamCompletion(self, request, context) -> AsyncIterator[pb.StreamCompletionResponse]:  # noqa: N802, ANN001
-        completion = parse_completion(request)
+        completion = await asyncio.to_thread(parse_completion, request)  # a JSON schema takes a while to check
         name, engine, stream_interval = await self._streaming_engine(request.model_id, context)
         events = self._completion_events(completion, name, engine, stream_interval)
         async for event in _failure_as_last_event(events, lambda error: pb.StreamCompletionResponse(error=error)):
@@ -243,22 +251,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             raise InvalidArgument(
                 "conversations", f"at most {MAX_BATCH_CONVERSATIONS} per call, got {len(request.conversations)}"
             )
+        options = await asyncio.to_thread(parse_chat_options, request)  # once: the same for every conversation
         name, engine = await self._text_engine(request.model_id, context)
         gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def one(index: int, conversation: pb.ChatConversation) -> pb.BatchChatCompletionResult:
-            single = pb.ChatCompletionRequest(
-                model_id=request.model_id,
-                messages=conversation.messages,
-                sampling_params=request.sampling_params,
-                tools=request.tools,
-                tool_choice=request.tool_choice,
-                response_format=request.response_format,
-            )
-            if request.HasField("logprobs"):
-                single.logprobs.CopyFrom(request.logprobs)
             try:
-                chat = parse_chat(single)
+                chat = chat_input(list(conversation.messages), options)
             except InvalidArgument as error:
                 error.message = f"conversations[{index}].{error.message}"
                 return pb.BatchChatCompletionResult(error=_stream_error(error))

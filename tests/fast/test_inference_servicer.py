@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import pytest
 
-from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2
+from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from services.inference.provider import EngineStats, GenerationChunk, GenerationRequest, TextEngine
@@ -171,3 +171,31 @@ async def test_deeply_nested_json_in_tool_calls_is_no_internal_error() -> None:
             await stub.ChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert refused.value.details().startswith("messages[1].tool_calls[0].arguments: is JSON nested too deeply")
+
+
+def _tool(index: int) -> tools_pb2.ToolDefinition:
+    """A tool as agents define them: a few described arguments (about 1 KB)."""
+    tool = tools_pb2.ToolDefinition(name=f"tool_{index}", description="Looks something up.")
+    argument = {"type": "string", "description": "The city and state, e.g. San Francisco, CA.", "enum": ["a", "b"]}
+    tool.parameters.update({"type": "object", "properties": {f"arg{i}": argument for i in range(6)}})
+    return tool
+
+
+async def test_a_batch_checks_its_tools_once(engine: ScriptedEngine) -> None:
+    # every one of 256 conversations checked the same 128 tools again: about 50 s with the event loop held
+    request = pb.BatchChatCompletionRequest(
+        model_id="scripted",
+        conversations=[pb.ChatConversation(messages=_request().messages)] * 256,
+        tools=[_tool(index) for index in range(128)],
+        tool_choice=tools_pb2.ToolChoice(mode=tools_pb2.TOOL_CHOICE_MODE_NONE),
+    )
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        reply = await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=15)
+        assert [result.response.completion_message.content.text for result in reply.results] == ["".join(REPLY)] * 256
+
+        request.tools.append(_tool(128))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=15)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == "tools: at most 128 tools per request, got 129"
