@@ -5,6 +5,7 @@ request field."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -23,6 +24,7 @@ _OPS: dict[int, Op] = {
     pb.QUERY_CONDITION_OP_LT: "lt",
 }
 ORDER_FIELDS = ("start_time", "end_time")
+_INDEX = re.compile(r"[0-9]{1,19}")  # a QuerySpans token's trace or span index
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,10 @@ def span_position(token: str, listing: str) -> tuple[int, int]:
     if key is None:
         return 0, 0
     trace_index, _, span_index = key.partition(".")
-    if not (trace_index.isdigit() and span_index.isdigit()):
+    position = tuple(int(part) for part in (trace_index, span_index) if _INDEX.fullmatch(part))
+    if len(position) != 2 or max(position) > paging.MAX_POSITION:  # str.isdigit() also passes '²'
         raise InvalidArgument("page_token", "is not a page token this server returned for this list")
-    return int(trace_index), int(span_index)
+    return position[0], position[1]
 
 
 def query_fingerprint(*parts: object) -> str:

@@ -123,7 +123,15 @@ def test_span_page_tokens_are_bound_to_their_query() -> None:
     token = terms.span_token("spans:a", (5, 2))
     assert terms.span_position(token, "spans:a") == (5, 2)
     assert terms.span_position("", "spans:a") == (0, 0)
-    for bad, listing in ((token, "spans:b"), ("not-a-token", "spans:a"), (paging.make_token("spans:a", 3), "spans:a")):
+    forged = [
+        paging.make_token("spans:a", position) for position in ("\u00b2.0", "99999999999999999999.0", "1.", "-1.0")
+    ]
+    for bad, listing in (
+        (token, "spans:b"),
+        ("not-a-token", "spans:a"),
+        (paging.make_token("spans:a", 3), "spans:a"),
+        *((forged_token, "spans:a") for forged_token in forged),  # were ValueError / OverflowError: INTERNAL
+    ):
         with pytest.raises(InvalidArgument) as caught:
             terms.span_position(bad, listing)
         assert caught.value.field == "page_token"
