@@ -18,6 +18,8 @@ from services.telemetry.stored_span import STATUS_ERROR, STATUS_OK, STATUS_UNSET
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
+# OTLP times are unsigned 64-bit nanoseconds; the store (SQLite) and google.protobuf.Timestamp keep signed ones.
+MAX_TIME_NS = 2**63 - 1  # April 2262
 
 _STATUS = {
     OtlpStatus.STATUS_CODE_UNSET: STATUS_UNSET,
@@ -68,6 +70,11 @@ def _stored(span: OtlpSpan, resource: dict[str, Any], field: str) -> StoredSpan:
     parent = _check_id(span.parent_span_id, SPAN_ID_BYTES, f"{field}.parent_span_id", optional=True)
     if not span.start_time_unix_nano:
         raise InvalidArgument(f"{field}.start_time_unix_nano", "is required", reason="MALFORMED_SPAN")
+    for name in ("start_time_unix_nano", "end_time_unix_nano"):
+        if getattr(span, name) > MAX_TIME_NS:
+            raise InvalidArgument(
+                f"{field}.{name}", f"must be at most {MAX_TIME_NS} (the year 2262)", reason="MALFORMED_SPAN"
+            )
     end = span.end_time_unix_nano or None
     if end is not None and end < span.start_time_unix_nano:
         raise InvalidArgument(f"{field}.end_time_unix_nano", "is before start_time_unix_nano", reason="MALFORMED_SPAN")

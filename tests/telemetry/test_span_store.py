@@ -241,15 +241,17 @@ def test_a_store_of_the_earlier_schema_is_converted_and_answers_the_same(store: 
     reopened.close()
 
 
-def _otlp(trace_id: bytes, span_id: bytes = b"\x01" * 8, parent: bytes = b"") -> ExportTraceServiceRequest:
+def _otlp(
+    trace_id: bytes, span_id: bytes = b"\x01" * 8, parent: bytes = b"", start: int = 10, end: int = 20
+) -> ExportTraceServiceRequest:
     span = trace_pb2.Span(
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=parent,
         name="op",
         kind=trace_pb2.Span.SPAN_KIND_SERVER,
-        start_time_unix_nano=10,
-        end_time_unix_nano=20,
+        start_time_unix_nano=start,
+        end_time_unix_nano=end,
         attributes=[KeyValue(key="n", value=AnyValue(int_value=3))],
         status=trace_pb2.Status(code=trace_pb2.Status.STATUS_CODE_ERROR, message="boom"),
     )
@@ -272,6 +274,9 @@ def test_otlp_spans_carry_resource_kind_and_status() -> None:
         (_otlp(b"\x00" * 16), "resource_spans[0].scope_spans[0].spans[0].trace_id"),
         (_otlp(b"\x02" * 16, span_id=b"\x01" * 4), "resource_spans[0].scope_spans[0].spans[0].span_id"),
         (_otlp(b"\x02" * 16, parent=b"\x01" * 3), "resource_spans[0].scope_spans[0].spans[0].parent_span_id"),
+        # past 2**63 - 1 ns, SQLite raised OverflowError when storing it: INTERNAL
+        (_otlp(b"\x02" * 16, start=2**63), "resource_spans[0].scope_spans[0].spans[0].start_time_unix_nano"),
+        (_otlp(b"\x02" * 16, end=2**64 - 1), "resource_spans[0].scope_spans[0].spans[0].end_time_unix_nano"),
     ],
 )
 def test_malformed_otlp_is_refused(request_: ExportTraceServiceRequest, field: str) -> None:
