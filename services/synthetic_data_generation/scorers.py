@@ -98,16 +98,24 @@ class FunctionScorer(CandidateScorer):
 
 
 def template_names(template: str, field: str) -> list[str]:
-    """The placeholders of a judge prompt template; INVALID_ARGUMENT for one the scorer does not fill."""
+    """The placeholders of a judge prompt template; INVALID_ARGUMENT for one the scorer does not fill, or one with a
+    format spec or conversion (`{dialog:>999999999}` asks for a string of that many characters, `{dialog:d}` fails
+    only once the candidates are written)."""
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        parsed = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError as exc:
         raise InvalidArgument(field, f"not a valid template: {exc} (write literal braces as {{{{ and }}}})") from exc
-    for name in names:
+    names = []
+    for name, spec, conversion in parsed:
+        if name is None:
+            continue
         if name not in JUDGE_PLACEHOLDERS:
             raise InvalidArgument(
                 field, f"unknown placeholder {{{name}}}; use {', '.join('{' + n + '}' for n in JUDGE_PLACEHOLDERS)}"
             )
+        if spec or conversion:
+            raise InvalidArgument(field, f"placeholder {{{name}}} takes no format spec or conversion; write {{{name}}}")
+        names.append(name)
     return names
 
 

@@ -287,6 +287,13 @@ def test_progress_streams_before_the_result_through_both_clients(local_mesh: Loc
             "scorer.judge_logprobs.prompt_template",
             "{answer}",
         ),
+        (  # was INTERNAL once every candidate had been generated (ValueError: Unknown format code 'd')
+            {"scorer": pb.Scorer(judge_logprobs=pb.JudgeLogprobsScorer(prompt_template="Rate {generated_answer:d}"))},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+            "scorer.judge_logprobs.prompt_template",
+            "no format spec",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_generating(sdg, fields, code, reason, field, words) -> None:

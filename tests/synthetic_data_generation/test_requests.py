@@ -15,6 +15,7 @@ from services.synthetic_data_generation.candidates import derived_seed, plan_can
 from services.synthetic_data_generation.config import SynthesisConfig
 from services.synthetic_data_generation.progress_stream import progress_then_result
 from services.synthetic_data_generation.request_checks import checked_size
+from services.synthetic_data_generation.scorers import DEFAULT_JUDGE_TEMPLATE, template_names
 
 
 def test_the_client_builds_the_request_from_keywords() -> None:
@@ -67,6 +68,24 @@ def test_sizes_are_checked_against_the_caps() -> None:
             checked_size(request, config)
         assert raised.value.field == field
         assert raised.value.metadata.get("limit") == limit
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Rate {dialog:>999999999999}",  # a string that long for every candidate: MemoryError
+        "Rate {dialog:>200000000}",  # 200 MB per candidate, max_concurrency of them at once
+        "Rate {generated_answer:d}",  # ValueError once the candidates are written
+        "Rate {dialog:{generated_answer}}",  # the model's reply as a format spec
+        "Rate {dialog!r}",
+    ],
+)
+def test_judge_placeholders_take_no_format_spec(template: str) -> None:
+    assert template_names(DEFAULT_JUDGE_TEMPLATE, "prompt_template") == ["dialog", "generated_answer"]
+    with pytest.raises(InvalidArgument) as refused:
+        template_names(template, "scorer.judge_logprobs.prompt_template")
+    assert refused.value.field == "scorer.judge_logprobs.prompt_template"
+    assert "takes no format spec or conversion" in refused.value.message
 
 
 def test_seeds_are_derived_stably_and_differ_per_candidate() -> None:
