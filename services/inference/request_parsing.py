@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -259,6 +260,11 @@ def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]
                     raise InvalidArgument(
                         f"messages[{index}].tool_calls[{call_index}].arguments",
                         "is JSON nested too deeply to read (a few hundred levels at most)",
+                    ) from exc
+                except ValueError as exc:  # Python reads integers of at most sys.get_int_max_str_digits() digits
+                    raise InvalidArgument(
+                        f"messages[{index}].tool_calls[{call_index}].arguments",
+                        f"holds an integer of more than {sys.get_int_max_str_digits()} digits, which is not read",
                     ) from exc
                 calls.append(
                     {

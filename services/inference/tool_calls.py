@@ -75,7 +75,9 @@ def _as_calls(value: Any, names: set[str]) -> list[ParsedToolCall]:
 def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):  # a reply nested deeper than the JSON reader goes is no call
+    # JSONDecodeError is a ValueError, and so is an integer of more digits than Python reads (4300); a reply nested
+    # deeper than the JSON reader goes is a RecursionError: no call in any case
+    except (ValueError, RecursionError):
         return None
 
 

@@ -144,33 +144,49 @@ async def test_a_failure_before_output_is_the_calls_status() -> None:
     assert failed.value.code() == grpc.StatusCode.INTERNAL
 
 
-class DeepBracketEngine(ScriptedEngine):
-    """Replies with thousands of '[': what a grammar such as `root ::= "["+` makes any model write."""
+class FixedReplyEngine(ScriptedEngine):
+    """Replies with `text`, whatever the prompt: what a grammar (`root ::= "["+`) makes any model write."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        yield GenerationChunk("[" * 5000, 2500, 3, 2500, finish_reason="length")
+        yield GenerationChunk(self.text, 2500, 3, 2500, finish_reason="length")
 
 
-async def test_deeply_nested_json_in_tool_calls_is_no_internal_error() -> None:
+HUGE_NUMBER_CALL = '{"name": "lookup", "arguments": {"n": 1' + "0" * 5000 + "}}"
+
+
+@pytest.mark.parametrize(
+    ("reply_text", "arguments", "message"),
+    [
+        ("[" * 5000, "[" * 100_000, "is JSON nested too deeply"),  # RecursionError
+        (HUGE_NUMBER_CALL, '{"n": 1' + "0" * 5000 + "}", "holds an integer of more than 4300 digits"),  # ValueError
+    ],
+)
+async def test_json_python_cannot_read_in_tool_calls_is_no_internal_error(
+    reply_text: str, arguments: str, message: str
+) -> None:
     async with connected(
-        (inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(DeepBracketEngine()))
+        (inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(FixedReplyEngine(reply_text)))
     ) as channel:
         stub = inference_pb2_grpc.InferenceServiceStub(channel)
         request = pb.ChatCompletionRequest.FromString(_request().SerializeToString())
         request.tools.add(name="lookup")
-        # a reply nested deeper than the JSON reader goes is a plain answer, not a failed call
+        # a reply whose JSON Python cannot read is a plain answer, not a failed call (was INTERNAL)
         reply = await stub.ChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
-        assert reply.completion_message.content.text == "[" * 5000
+        assert reply.completion_message.content.text == reply_text
         assert not reply.completion_message.tool_calls
 
-        # an earlier call's arguments nested that deep are the caller's bad input
+        # an earlier call's arguments Python cannot read are the caller's bad input (was INTERNAL)
         request.messages.add(role=messages_pb2.ROLE_ASSISTANT).tool_calls.add(
-            call_id="c1", tool_name="lookup", arguments="[" * 100_000
+            call_id="c1", tool_name="lookup", arguments=arguments
         )
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.ChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert refused.value.details().startswith("messages[1].tool_calls[0].arguments: is JSON nested too deeply")
+    assert refused.value.details().startswith(f"messages[1].tool_calls[0].arguments: {message}")
 
 
 def _tool(index: int) -> tools_pb2.ToolDefinition:
