@@ -19,12 +19,16 @@ from services.telemetry.conversions import node_message, span_message, trace_mes
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_rows import span_rows
 from services.telemetry.span_store import SpanStore, owned_by
-from services.telemetry.span_tree import span_tree
+from services.telemetry.span_tree import TooManySpans, span_tree
+from services.telemetry.stored_span import StoredSpan
 
 _TRACE_ID_DIGITS = 32
 _SPAN_ID_DIGITS = 16
 # One AppendRows call carries every saved span (all or none).
 MAX_SAVED_SPANS = 50_000
+# One GetSpanTree answer (about 270 bytes and 20 us to build a span: any caller can grow a tree by sending its calls
+# a `traceparent` naming one span); QuerySpans pages through bigger ones.
+MAX_TREE_SPANS = 10_000
 
 
 def _hex_id(value: str, digits: int, field: str) -> str:
@@ -34,6 +38,13 @@ def _hex_id(value: str, digits: int, field: str) -> str:
     if len(lowered) != digits or any(char not in "0123456789abcdef" for char in lowered):
         raise InvalidArgument(field, f"must be {digits} hex digits, got {value!r}")
     return lowered
+
+
+def _tree_message(spans: list[StoredSpan], span_id: str, depth: int, wanted: frozenset[str] | None) -> pb.SpanNode:
+    """The span's tree as a message (a worker thread's work: a big tree takes a while); TooManySpans past the cap."""
+    tree = span_tree(spans, span_id, depth, MAX_TREE_SPANS)
+    assert tree is not None  # the span is in its own trace
+    return node_message(tree, wanted)
 
 
 class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
@@ -84,9 +95,17 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         if span is None or not await self._visible(span.trace_id):
             raise NotFound(f"no span {span_id} has been recorded", reason="SPAN_NOT_FOUND", span_id=span_id)
         spans = await asyncio.to_thread(self._store.trace_spans, span.trace_id)
-        tree = span_tree(spans, span_id, depth)
-        assert tree is not None  # the span is in its own trace
-        return pb.GetSpanTreeResponse(root=node_message(tree, terms.wanted_attributes(request.attributes_to_return)))
+        wanted = terms.wanted_attributes(request.attributes_to_return)
+        try:
+            root = await asyncio.to_thread(_tree_message, spans, span_id, depth, wanted)
+        except TooManySpans as exc:
+            raise FailedPrecondition(
+                f"the tree under span {span_id} holds more than {MAX_TREE_SPANS} spans within max_depth {depth}; "
+                "lower max_depth, or page through them with QuerySpans",
+                reason="TOO_MANY_SPANS",
+                span_id=span_id,
+            ) from exc
+        return pb.GetSpanTreeResponse(root=root)
 
     async def QuerySpans(self, request, context):  # noqa: N802, ANN001, ANN201
         conditions = terms.conditions(request.attribute_filters)

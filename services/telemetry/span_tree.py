@@ -20,8 +20,15 @@ class SpanNode:
             yield from child.depth_first()
 
 
-def span_tree(spans: Sequence[StoredSpan], root_span_id: str, max_depth: int) -> SpanNode | None:
-    """The subtree of `spans` under `root_span_id`, `max_depth` levels deep (0: the root alone)."""
+class TooManySpans(Exception):
+    """The tree holds more spans than the caller allowed."""
+
+
+def span_tree(
+    spans: Sequence[StoredSpan], root_span_id: str, max_depth: int, max_spans: int | None = None
+) -> SpanNode | None:
+    """The subtree of `spans` under `root_span_id`, `max_depth` levels deep (0: the root alone); TooManySpans as soon
+    as it passes `max_spans` nodes."""
     by_id = {span.span_id: span for span in spans}
     if root_span_id not in by_id:
         return None
@@ -30,7 +37,13 @@ def span_tree(spans: Sequence[StoredSpan], root_span_id: str, max_depth: int) ->
         if span.parent_span_id:
             children[span.parent_span_id].append(span)
 
+    built = 0
+
     def build(span: StoredSpan, depth: int) -> SpanNode:
+        nonlocal built
+        built += 1
+        if max_spans is not None and built > max_spans:
+            raise TooManySpans
         node = SpanNode(span)
         if depth < max_depth:
             ordered = sorted(children.get(span.span_id, ()), key=lambda item: (item.start_ns, item.span_id))
