@@ -47,11 +47,16 @@ class ModelLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServicer)
 def _complete_embedding_metadata(model: res.Model, embedder: Embedder) -> None:
     metadata = dict(model.metadata.items())  # Struct has no .get()
     declared = metadata.get("embedding_dimension")
-    if declared is not None and int(declared) != embedder.dimension:
-        raise InvalidArgument(
-            "model.metadata.embedding_dimension",
-            f"is {int(declared)} but model {model.provider_resource_id!r} makes {embedder.dimension}-d embeddings",
-        )
+    if declared is not None:
+        if not isinstance(declared, float) or not declared.is_integer():  # a Struct number is a float; inf is not
+            raise InvalidArgument(
+                "model.metadata.embedding_dimension", f"must be a whole number, got {str(declared)[:64]!r}"
+            )
+        if int(declared) != embedder.dimension:
+            raise InvalidArgument(
+                "model.metadata.embedding_dimension",
+                f"is {int(declared)} but model {model.provider_resource_id!r} makes {embedder.dimension}-d embeddings",
+            )
     model.metadata["embedding_dimension"] = embedder.dimension
     if "context_length" not in metadata:
         model.metadata["context_length"] = embedder.context_length

@@ -4,13 +4,19 @@ configuration lists, unknown models and unknown providers are left alone."""
 
 from __future__ import annotations
 
+import math
+
+import grpc
+import pytest
 from google.protobuf import any_pb2
 
 from llama.common.v1 import resources_pb2
-from llama.provider.v1 import provider_pb2
+from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.runtime.errors import NotFound
+from services.inference.provider import Embedder
 from services.inference.providers import InferenceProvider, ModelEntry, ProviderSet
 from services.inference.resource_lifecycle import ModelLifecycleServicer
+from tests.fast.harness import connected
 from tests.fast.test_inference_servicer import ScriptedEngine
 
 
@@ -63,3 +69,54 @@ async def test_releasing_a_checkpoint_closes_its_engine_and_leaves_configured_mo
     # registered again: the checkpoint is found and loaded anew
     released = engines["ckpt-1"]
     assert await provider.get("ckpt-1") is not released and provider.is_loaded("ckpt-1")
+
+
+class FixedEmbedder(Embedder):
+    """A 384-d embedding model that loads nothing."""
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    @property
+    def context_length(self) -> int:
+        return 256
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def embed(self, texts: list[str], truncation: str = "end", task: str = "") -> list[list[float]]:
+        return [[1.0] + [0.0] * 383 for _ in texts]
+
+
+@pytest.mark.parametrize("declared", ["384-d", 384.5, math.inf, True])
+async def test_a_declared_embedding_dimension_that_is_no_whole_number_is_invalid_argument(declared: object) -> None:
+    provider = InferenceProvider(
+        "emb", {"mini": ModelEntry(source="none")}, False, lambda name, entry: FixedEmbedder(), serves_embeddings=True
+    )
+    model = resources_pb2.Model(
+        identifier="mini", provider_id="emb", provider_resource_id="mini", model_type=resources_pb2.MODEL_TYPE_EMBEDDING
+    )
+    model.metadata["embedding_dimension"] = declared
+    resource = any_pb2.Any()
+    resource.Pack(model)
+    servicer = (
+        provider_pb2_grpc.add_ResourceLifecycleServiceServicer_to_server,
+        ModelLifecycleServicer(ProviderSet({"emb": provider})),
+    )
+    async with connected(servicer) as channel:
+        stub = provider_pb2_grpc.ResourceLifecycleServiceStub(channel)
+        with pytest.raises(
+            grpc.aio.AioRpcError
+        ) as refused:  # "384-d" and inf were INTERNAL (ValueError, OverflowError)
+            await stub.PrepareResource(provider_pb2.PrepareResourceRequest(resource=resource), timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("model.metadata.embedding_dimension: must be a whole number")
+
+        model.metadata["embedding_dimension"] = 384
+        resource.Pack(model)
+        prepared = await stub.PrepareResource(provider_pb2.PrepareResourceRequest(resource=resource), timeout=30)
+    assert prepared.resource.Unpack(model) and model.metadata["embedding_dimension"] == 384
