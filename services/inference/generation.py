@@ -93,8 +93,8 @@ async def _fit_to_context(
     if room <= 0:
         raise InvalidArgument(
             field_name,
-            f"the prompt is {prompt_tokens} tokens but model {model_name!r} accepts at most {engine.context_length}; "
-            "shorten it",
+            f"the prompt is at least {prompt_tokens} tokens but model {model_name!r} accepts at most "
+            f"{engine.context_length}; shorten it",
             reason="PROMPT_TOO_LONG",
             prompt_tokens=prompt_tokens,
             context_length=engine.context_length,

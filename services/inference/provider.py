@@ -105,7 +105,9 @@ class TextEngine(abc.ABC):
         """Render messages (HF chat format) with the model's chat template, ending with the assistant prompt."""
 
     @abc.abstractmethod
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        """The tokens of `text` as a prompt; past `context_length` the engine may answer a lower bound (still past it)
+        without tokenizing the whole text."""
 
     @abc.abstractmethod
     def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import jsonschema
 import pytest
 
 pytest.importorskip("llama_cpp")
 
+from llama_mesh.runtime.errors import InvalidArgument
+from services.inference.generation import GenerationResult, stream_chat
 from services.inference.provider import (
     GenerationChunk,
     GenerationRequest,
@@ -19,6 +22,7 @@ from services.inference.provider import (
     SamplingParams,
 )
 from services.inference.providers.llama_cpp import LlamaCppEngine
+from services.inference.request_parsing import ChatInput
 
 pytestmark = pytest.mark.asyncio
 
@@ -51,6 +55,29 @@ async def collect(engine: LlamaCppEngine, generation_request: GenerationRequest)
 
 def full_text(chunks: list[GenerationChunk]) -> str:
     return "".join(chunk.text for chunk in chunks)
+
+
+async def test_a_prompt_of_many_special_tokens_is_refused_without_tokenizing_it(llama_engine: LlamaCppEngine) -> None:
+    # llama.cpp's search for special tokens is quadratic in their number: 20,000 empty chat messages (an 80 KB
+    # request) took 9 s of a core to count, 50,000 a minute, 1.5 million (6 MB) hours, and the call could not stop it
+    chat = ChatInput([{"role": "user", "content": ""}] * 50_000, SamplingParams(max_tokens=4))
+    started = time.perf_counter()
+    with pytest.raises(InvalidArgument) as refused:
+        async for _ in stream_chat(llama_engine, chat, "smollm2", GenerationResult()):
+            pass
+    assert time.perf_counter() - started < 5
+    assert refused.value.reason == "PROMPT_TOO_LONG" and refused.value.field == "messages"
+    assert refused.value.message.startswith("messages: the prompt is at least ")
+
+    started = time.perf_counter()
+    assert llama_engine.count_tokens("<|im_end|>" * 1_000_000) > llama_engine.context_length  # in one message
+    assert llama_engine.count_tokens("x" * 10_000_000) > llama_engine.context_length
+    assert time.perf_counter() - started < 5
+    with pytest.raises(ValueError, match="context window"):
+        await collect(llama_engine, GenerationRequest("long", "<|im_end|>" * 100_000, SamplingParams(max_tokens=1)))
+    # within the window the count stays exact
+    prompt = "<|im_start|>user\nhi<|im_end|>\n" * 100
+    assert llama_engine.count_tokens(prompt) == len(llama_engine._prompt_tokens(prompt))
 
 
 async def test_render_chat_uses_the_gguf_template(llama_engine: LlamaCppEngine) -> None:

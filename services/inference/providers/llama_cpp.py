@@ -188,6 +188,14 @@ _RUN_BREAK_TOKENS = 32
 
 _PENALTY_LAST_N = 64  # tokens the repetition penalty looks back on (llama-cpp-python's default)
 
+# The tokens llama.cpp looks for in a prompt's text when it parses special tokens (llama-vocab.cpp's special cache).
+_SPECIAL_ATTRS = (
+    llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+)
+# A text counts as surely past the context window from this many times the tokens its size or its special tokens
+# allow at the least (room for whitespace a special token strips, special texts inside one another).
+_BOUND_SLACK = 2
+
 
 def _sampler_chain(vocab: Any, n_vocab: int, sampling: SamplingParams, grammar: str | None) -> Any:
     """A llama.cpp sampler chain for these settings, in llama-cpp-python's order (penalties, grammar, then greedy or
@@ -295,6 +303,8 @@ class LlamaCppEngine(TextEngine):
         self._bos_text = ""
         self._eos_text = ""
         self._bos_id = -1
+        self._special_texts: tuple[str, ...] = ()
+        self._max_token_bytes = 1
         self._closed = False
         self._slots = [_Slot(seq_id) for seq_id in range(n_parallel)]
         self._queue: collections.deque[_Job] = collections.deque()
@@ -342,6 +352,7 @@ class LlamaCppEngine(TextEngine):
         self._vocab = model.vocab
         self._n_vocab = model.n_vocab()
         self._bos_id = model.token_bos()
+        self._special_texts, self._max_token_bytes = self._token_texts(model)
         self._bos_text = self._special_token_text(model, self._bos_id)
         self._eos_text = self._special_token_text(model, model.token_eos())
         template_source = model.metadata().get("tokenizer.chat_template")
@@ -377,6 +388,18 @@ class LlamaCppEngine(TextEngine):
             context.close()
             raise ModelLoadError(f"llama.cpp gives each sequence {per_sequence} tokens of context, not {self._n_ctx}")
         return context
+
+    @staticmethod
+    def _token_texts(model: Any) -> tuple[tuple[str, ...], int]:
+        """The texts that stand for special tokens in a prompt, and the most bytes of text one token stands for."""
+        specials: list[str] = []
+        longest = 1
+        for token in range(model.n_vocab()):
+            piece = model.detokenize([token], special=True)
+            longest = max(longest, len(piece))
+            if piece and llama_cpp.llama_vocab_get_attr(model.vocab, token) & _SPECIAL_ATTRS:
+                specials.append(piece.decode("utf-8", errors="replace"))
+        return tuple(specials), longest
 
     @staticmethod
     def _special_token_text(model: Any, token: int) -> str:
@@ -445,7 +468,21 @@ class LlamaCppEngine(TextEngine):
         )
 
     def count_tokens(self, text: str) -> int:
+        """Exact up to the context window. Past it, a text may not be tokenized at all and its count be a lower bound
+        (see `_tokens_at_least`)."""
+        at_least = self._tokens_at_least(text)
+        if at_least > self._n_ctx:
+            return at_least
         return len(self._prompt_tokens(text))
+
+    def _tokens_at_least(self, text: str) -> int:
+        """Fewer tokens than `text` holds, read without tokenizing it: llama.cpp's search for special tokens takes
+        time quadratic in how many there are (a prompt of 20,000 empty chat messages took 9 s, of 1.5 million hours),
+        so a text surely past the context window is not handed to it."""
+        by_size = len(text.encode()) // (self._max_token_bytes * _BOUND_SLACK)
+        if by_size > self._n_ctx:
+            return by_size
+        return max(by_size, sum(text.count(special) for special in self._special_texts) // _BOUND_SLACK)
 
     def _prompt_tokens(self, text: str) -> list[int]:
         """The tokens generation feeds for `text`: special tokens parsed, BOS added when the model wants one,
@@ -466,7 +503,10 @@ class LlamaCppEngine(TextEngine):
     # -- generation: event-loop side -------------------------------------------------------------------------------
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        prompt_tokens = self._prompt_tokens(request.prompt)
+        at_least = self._tokens_at_least(request.prompt)
+        if at_least > self._n_ctx:
+            raise ValueError(f"prompt has at least {at_least} tokens; the context window is {self._n_ctx}")
+        prompt_tokens = await asyncio.to_thread(self._prompt_tokens, request.prompt)
         if not prompt_tokens:
             if self._bos_id < 0:
                 raise ValueError("empty prompt and the model has no BOS token to start from")
