@@ -36,6 +36,14 @@ _ROLES = {
 ToolChoice = Literal["auto", "required", "none"] | str
 
 
+class _NonFiniteNumber(ValueError):
+    """NaN, Infinity or -Infinity in JSON text: Python's reader takes them, JSON has none."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NonFiniteNumber(name)
+
+
 @dataclass
 class ChatInput:
     messages: list[dict[str, Any]]
@@ -251,7 +259,13 @@ def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]
             calls = []
             for call_index, call in enumerate(message.tool_calls):
                 try:
-                    arguments = json.loads(call.arguments or "{}")
+                    arguments = json.loads(call.arguments or "{}", parse_constant=_no_constant)
+                except _NonFiniteNumber as exc:
+                    raise InvalidArgument(
+                        f"messages[{index}].tool_calls[{call_index}].arguments",
+                        f"holds {exc}, which JSON has not; send finite numbers (or null)",
+                        reason="NON_FINITE_NUMBER",
+                    ) from exc
                 except json.JSONDecodeError as exc:
                     raise InvalidArgument(
                         f"messages[{index}].tool_calls[{call_index}].arguments", f"is not JSON: {exc.msg}"

@@ -120,7 +120,9 @@ def template_names(template: str, field: str) -> list[str]:
 
 
 def verdict_score(top_logprobs: Sequence[tuple[str, float]]) -> float | None:
-    """log P(yes) - log P(no) from one token's most likely alternatives (see JudgeLogprobsScorer)."""
+    """log P(yes) - log P(no) from one token's most likely alternatives (see JudgeLogprobsScorer). An alternative of
+    probability 0 (log -inf) counts as not among them."""
+    top_logprobs = [(token, logprob) for token, logprob in top_logprobs if math.isfinite(logprob)]
     if not top_logprobs:
         return None
     found: dict[str, list[float]] = {_YES: [], _NO: []}

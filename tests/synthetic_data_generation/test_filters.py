@@ -114,6 +114,11 @@ def test_verdict_score_is_the_log_odds_of_yes_over_no() -> None:
     assert verdict_score([("Yes", math.log(0.9)), ("The", math.log(0.01))]) == pytest.approx(math.log(90))
     assert verdict_score([("The", -1.0), ("A", -2.0)]) is None
     assert verdict_score([]) is None
+    # a probability of 0 is no alternative (its log once made log(0) fail the call)
+    assert verdict_score([("Yes", -math.inf), ("No", math.log(0.5)), ("A", math.log(0.1))]) == pytest.approx(
+        math.log(0.1 / 0.5)
+    )
+    assert verdict_score([("Yes", -math.inf), ("No", -math.inf)]) is None
 
 
 def test_score_values_read_as_numbers() -> None:

@@ -10,7 +10,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from llama.common.v1 import messages_pb2, sampling_pb2
+from llama.common.v1 import messages_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2
 from llama_mesh.runtime.errors import InvalidArgument
 from services.inference.request_parsing import (
@@ -111,3 +111,20 @@ def test_tools_and_their_schemas_have_a_cap() -> None:
     with pytest.raises(InvalidArgument) as caught:
         parse_response_format(response_format, "response_format")
     assert caught.value.field == "response_format.json_schema"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_tool_call_arguments_holding_nan_or_infinity_are_refused(constant: str) -> None:
+    request = inference_pb2.ChatCompletionRequest(
+        messages=[
+            messages_pb2.Message(role=messages_pb2.ROLE_USER),
+            messages_pb2.Message(
+                role=messages_pb2.ROLE_ASSISTANT,
+                tool_calls=[tools_pb2.ToolCall(call_id="c1", tool_name="f", arguments=f'{{"n": {constant}}}')],
+            ),
+        ]
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        parse_chat(request)
+    assert caught.value.field == "messages[1].tool_calls[0].arguments"
+    assert constant in str(caught.value)
