@@ -190,17 +190,23 @@ class AgentBook:
         assert task is not None
         self._running[session_id] = task
 
-    def _release(self, session_id: str) -> None:
-        if self._running.get(session_id) is asyncio.current_task():
+    def _release(self, session_id: str, task: asyncio.Task[object] | None = None) -> None:
+        """Frees the session if `task` (by default the current one) still holds it: a turn stopped by _stop_turn
+        must not free the session for a turn started after it."""
+        if self._running.get(session_id) is (task or asyncio.current_task()):
             del self._running[session_id]
 
     @contextmanager
     def running(self, session_id: str) -> Iterator[None]:
-        """Frees the session reserved by start_turn or resume_turn once its turn has run (or failed)."""
+        """Frees the session reserved by start_turn or resume_turn once its turn has run (or failed). Entered in the
+        task that reserved it; the exit may come in another: when grpc cancels a streamed call while it sends an
+        event, the stream is left suspended and closed later by asyncio's async generator finalizer, in a task of
+        its own."""
+        reserved_by = asyncio.current_task()
         try:
             yield
         finally:
-            self._release(session_id)
+            self._release(session_id, reserved_by)
 
     def _stop_turn(self, session_id: str) -> None:
         task = self._running.pop(session_id, None)

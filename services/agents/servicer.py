@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import grpc
 
@@ -60,30 +61,37 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
         return pb.DeleteSessionResponse()
 
     # ---------- turns ----------
+    # A streamed turn whose call is cancelled while grpc sends one of its events is not cancelled inside these
+    # generators: it is left suspended and closed later, from another task. Each one therefore closes the stream it
+    # reads (aclosing) when it is closed, so that the turn is recorded FAILED before its session is freed.
     async def _turn_events(self, request: pb.CreateTurnRequest, context) -> AsyncIterator[pb.CreateTurnResponse]:  # noqa: ANN001
         loop = await self._book.start_turn(request, _time_left(context))
         with self._book.running(request.session_id):
-            async for event in loop.run_new():
-                yield event
+            async with aclosing(loop.run_new()) as events:
+                async for event in events:
+                    yield event
 
     async def _resume_events(self, request: pb.ResumeTurnRequest, context) -> AsyncIterator[pb.CreateTurnResponse]:  # noqa: ANN001
         loop = await self._book.resume_turn(request, _time_left(context))
         with self._book.running(request.session_id):
-            async for event in loop.run_resumed(list(request.tool_responses)):
-                yield event
+            async with aclosing(loop.run_resumed(list(request.tool_responses))) as events:
+                async for event in events:
+                    yield event
 
     async def CreateTurn(self, request, context):  # noqa: N802, ANN001, ANN201
-        async for event in self._turn_events(request, context):
-            yield event
+        async with aclosing(self._turn_events(request, context)) as events:
+            async for event in events:
+                yield event
 
     async def CreateTurnAndWait(self, request, context):  # noqa: N802, ANN001, ANN201
         same = pb.CreateTurnRequest.FromString(request.SerializeToString())  # the same fields, same numbers
         return await final_turn(self._turn_events(same, context))
 
     async def ResumeTurn(self, request, context):  # noqa: N802, ANN001, ANN201
-        async for event in self._resume_events(request, context):
-            # ResumeTurnResponse has the same events under the same numbers, less turn_start.
-            yield pb.ResumeTurnResponse.FromString(event.SerializeToString())
+        async with aclosing(self._resume_events(request, context)) as events:
+            async for event in events:
+                # ResumeTurnResponse has the same events under the same numbers, less turn_start.
+                yield pb.ResumeTurnResponse.FromString(event.SerializeToString())
 
     async def ResumeTurnAndWait(self, request, context):  # noqa: N802, ANN001, ANN201
         same = pb.ResumeTurnRequest.FromString(request.SerializeToString())
@@ -129,8 +137,9 @@ class ResponsesServicer(responses_pb2_grpc.ResponsesServiceServicer):
     async def StreamResponse(self, request, context):  # noqa: N802, ANN001, ANN201
         same = responses_pb2.CreateResponseRequest.FromString(request.SerializeToString())  # same fields, numbers
         _, events = await self._book.start(same, _time_left(context))
-        async for event in events:
-            yield event
+        async with aclosing(events):  # closed with this stream (see the turns above): the response is recorded FAILED
+            async for event in events:
+                yield event
 
     async def GetResponse(self, request, context):  # noqa: N802, ANN001, ANN201
         return await self._book.response(request.response_id)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,14 +107,18 @@ class TurnLoop:
         self._violation: safety_violation_pb2.SafetyViolation | None = None
 
     # ---------- entry points ----------
+    # Closing either stream closes the guarded run at once (aclosing), so the turn is recorded FAILED then, in the task
+    # closing it, not later when the garbage collector finalizes the run.
     async def run_new(self) -> AsyncIterator[pb.CreateTurnResponse]:
         yield pb.CreateTurnResponse(turn_start=pb.TurnStartEvent(turn_id=self.turn.turn_id))
-        async for event in self._guarded(self._new_turn()):
-            yield event
+        async with aclosing(self._guarded(self._new_turn())) as events:
+            async for event in events:
+                yield event
 
     async def run_resumed(self, responses: list[pb.ToolResponse]) -> AsyncIterator[pb.CreateTurnResponse]:
-        async for event in self._guarded(self._resumed(responses)):
-            yield event
+        async with aclosing(self._guarded(self._resumed(responses))) as events:
+            async for event in events:
+                yield event
 
     async def _guarded(self, events: AsyncIterator[pb.CreateTurnResponse]) -> AsyncIterator[pb.CreateTurnResponse]:
         with tracer.start_as_current_span("agents.turn") as span:
