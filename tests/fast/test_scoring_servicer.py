@@ -3,6 +3,9 @@ real GatewayClient: the servicer's logic, the gateway call and the error passed 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import grpc
 import pytest
 from google.protobuf import struct_pb2
@@ -54,29 +57,36 @@ def _row(generated: str, expected: str) -> struct_pb2.Struct:
     return row
 
 
-async def test_score_through_a_fake_gateway() -> None:
-    registry = FakeRegistry()
-    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, registry)) as gateway_address:
+@asynccontextmanager
+async def _basic_scoring(registry: FakeRegistry | None = None) -> AsyncIterator[scoring_pb2_grpc.ScoringServiceStub]:
+    """A scoring service with the basic provider, in front of a fake gateway's registry."""
+    fake = registry or FakeRegistry()
+    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, fake)) as gateway_address:
         gateway = GatewayClient(gateway_address)
         providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
         servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
         async with connected((scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)) as channel:
-            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
-            rows = [_row("Paris", "Paris"), _row("Lyon", "Paris")]
-            request = scoring_pb2.ScoreRequest(input_rows=rows)
-            request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
-            reply = await stub.Score(request, timeout=30)
-            result = reply.results["basic::equality"]
-            assert [row["score"] for row in result.score_rows] == [1.0, 0.0]
-            assert result.aggregated_results["accuracy"]["accuracy"] == 0.5
-
-            unknown = scoring_pb2.ScoreRequest(input_rows=rows)
-            unknown.scoring_functions["no::such"].CopyFrom(res.ScoringFunctionParams())
-            with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await stub.Score(unknown, timeout=30)
-            assert refused.value.code() == grpc.StatusCode.NOT_FOUND  # the registry's answer, passed on
-            assert "no::such" in refused.value.details()
+            yield scoring_pb2_grpc.ScoringServiceStub(channel)
         await gateway.close()
+
+
+async def test_score_through_a_fake_gateway() -> None:
+    registry = FakeRegistry()
+    async with _basic_scoring(registry) as stub:
+        rows = [_row("Paris", "Paris"), _row("Lyon", "Paris")]
+        request = scoring_pb2.ScoreRequest(input_rows=rows)
+        request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
+        reply = await stub.Score(request, timeout=30)
+        result = reply.results["basic::equality"]
+        assert [row["score"] for row in result.score_rows] == [1.0, 0.0]
+        assert result.aggregated_results["accuracy"]["accuracy"] == 0.5
+
+        unknown = scoring_pb2.ScoreRequest(input_rows=rows)
+        unknown.scoring_functions["no::such"].CopyFrom(res.ScoringFunctionParams())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Score(unknown, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.NOT_FOUND  # the registry's answer, passed on
+        assert "no::such" in refused.value.details()
     # The served call's 30 s deadline passed on (gRPC rounds it on the wire), not the client's 600 s default.
     assert registry.deadlines and all(0 < d < 60 for d in registry.deadlines)
 
@@ -90,37 +100,25 @@ async def test_score_through_a_fake_gateway() -> None:
     ],
 )
 async def test_ifeval_rows_of_the_wrong_shape_are_invalid_argument_naming_the_row(ids: object, kwargs: object) -> None:
-    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, FakeRegistry())) as gateway_address:
-        gateway = GatewayClient(gateway_address)
-        providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
-        servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
-        async with connected((scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)) as channel:
-            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
-            row = struct_pb2.Struct()
-            row.update({"instruction_id_list": ids, "kwargs": kwargs, "generated_answer": "fine"})
-            request = scoring_pb2.ScoreRequest(input_rows=[row])
-            request.scoring_functions["basic::ifeval"].CopyFrom(res.ScoringFunctionParams())
-            with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await stub.Score(request, timeout=30)
-            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
-            assert "input row 0" in refused.value.details()
-        await gateway.close()
+    async with _basic_scoring() as stub:
+        row = struct_pb2.Struct()
+        row.update({"instruction_id_list": ids, "kwargs": kwargs, "generated_answer": "fine"})
+        request = scoring_pb2.ScoreRequest(input_rows=[row])
+        request.scoring_functions["basic::ifeval"].CopyFrom(res.ScoringFunctionParams())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Score(request, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+        assert "input row 0" in refused.value.details()
 
 
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
 async def test_a_row_holding_nan_or_infinity_is_invalid_argument_naming_it(number: float) -> None:
-    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, FakeRegistry())) as gateway_address:
-        gateway = GatewayClient(gateway_address)
-        providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
-        servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
-        async with connected((scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)) as channel:
-            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
-            row = struct_pb2.Struct()
-            row.update({"generated_answer": "1", "expected_answer": "1", "extra": {"n": [number]}})
-            request = scoring_pb2.ScoreRequest(input_rows=[_row("a", "a"), row])
-            request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
-            with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await stub.Score(request, timeout=30)
-            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
-            assert refused.value.details().startswith("input_rows[1]: holds NaN or Infinity")
-        await gateway.close()
+    async with _basic_scoring() as stub:
+        row = struct_pb2.Struct()
+        row.update({"generated_answer": "1", "expected_answer": "1", "extra": {"n": [number]}})
+        request = scoring_pb2.ScoreRequest(input_rows=[_row("a", "a"), row])
+        request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Score(request, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+        assert refused.value.details().startswith("input_rows[1]: holds NaN or Infinity")
