@@ -190,8 +190,8 @@ def _part(part: Any, role: str) -> pb.ContentPart:
 
 def item_proto(item: Any) -> pb.ResponseItem:
     """One validated input item as the agents service's item (one for one, so `input[i]` names the same item). A
-    server tool call given back (file_search_call, mcp_call, web_search_call) has no call id in OpenAI's shape: its
-    item id pairs the model's call with the tool's answer."""
+    server tool call given back (file_search_call, mcp_call, web_search_call) has no call id in OpenAI's shape: the
+    agents service pairs the call with its answer by the item id."""
     result = pb.ResponseItem(id=getattr(item, "id", None) or "")
     if isinstance(item, MessageInput):
         parts = [InputText(type="input_text", text=item.content)] if isinstance(item.content, str) else item.content
@@ -206,7 +206,6 @@ def item_proto(item: Any) -> pb.ResponseItem:
         result.function_call_output.CopyFrom(pb.FunctionCallOutputItem(call_id=item.call_id, output=output))
     elif isinstance(item, FileSearchCallInput):
         call = result.file_search_call
-        call.call_id = item.id
         call.queries.extend(item.queries)
         for found in item.results or ():
             added = call.results.add(
@@ -224,14 +223,12 @@ def item_proto(item: Any) -> pb.ResponseItem:
                 arguments=item.arguments,
                 output=item.output or "",
                 error=item.error or "",
-                call_id=item.id,
             )
         )
     elif isinstance(item, McpListToolsInput):
         result.mcp_list_tools.server_label = item.server_label
     elif isinstance(item, WebSearchCallInput):
         result.web_search_call.query = str((item.action or {}).get("query") or "")
-        result.web_search_call.call_id = item.id
     return result
 
 
