@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llama_mesh.runtime.errors import without_paths
+from llama_mesh.runtime.struct_values import refuse_constant
 from services.datasetio.row_values import Row, json_safe
 
 FORMATS = (".jsonl", ".csv", ".parquet")
@@ -37,11 +38,6 @@ def file_format(path: Path) -> str:
     return suffix
 
 
-def _no_constant(name: str) -> object:
-    """json.loads' hook for NaN, Infinity and -Infinity, which Python reads but JSON (and a row) has not."""
-    raise ValueError(f"{name} is not a JSON number; write null or a finite number")
-
-
 def _jsonl_rows(path: Path) -> list[Row]:
     rows: list[Row] = []
     with path.open(encoding="utf-8") as lines:
@@ -49,7 +45,7 @@ def _jsonl_rows(path: Path) -> list[Row]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line, parse_constant=_no_constant)
+                row = json.loads(line, parse_constant=refuse_constant)
             except json.JSONDecodeError as exc:
                 raise SourceError(f"{path.name} line {number}: not valid JSON ({exc.msg})", line=number) from exc
             except ValueError as exc:

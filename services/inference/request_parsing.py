@@ -15,7 +15,7 @@ from jsonschema.validators import validator_for
 
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2, tools_pb2
 from llama_mesh.runtime.errors import InvalidArgument
-from llama_mesh.runtime.struct_values import struct_dict
+from llama_mesh.runtime.struct_values import NonFiniteNumber, refuse_constant, struct_dict
 from services.inference.grammar_limits import grammar_problem
 from services.inference.provider import OutputConstraint, SamplingParams
 
@@ -34,14 +34,6 @@ _ROLES = {
 }
 
 ToolChoice = Literal["auto", "required", "none"] | str
-
-
-class _NonFiniteNumber(ValueError):
-    """NaN, Infinity or -Infinity in JSON text: Python's reader takes them, JSON has none."""
-
-
-def _no_constant(name: str) -> Any:
-    raise _NonFiniteNumber(name)
 
 
 @dataclass
@@ -259,11 +251,11 @@ def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]
             calls = []
             for call_index, call in enumerate(message.tool_calls):
                 try:
-                    arguments = json.loads(call.arguments or "{}", parse_constant=_no_constant)
-                except _NonFiniteNumber as exc:
+                    arguments = json.loads(call.arguments or "{}", parse_constant=refuse_constant)
+                except NonFiniteNumber as exc:
                     raise InvalidArgument(
                         f"messages[{index}].tool_calls[{call_index}].arguments",
-                        f"holds {exc}, which JSON has not; send finite numbers (or null)",
+                        f"holds {exc.constant}, which JSON has not; send finite numbers (or null)",
                         reason="NON_FINITE_NUMBER",
                     ) from exc
                 except json.JSONDecodeError as exc:
