@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,17 @@ async def book() -> AsyncIterator[AgentBook]:
         await gateway.close()
 
 
+async def _id_until(stream: AsyncIterator[Any], opening: str, id_field: str, until: str) -> str:
+    """Reads `stream` up to its first event holding `until`; the `id_field` of its `opening` event."""
+    found = ""
+    while True:
+        event = await anext(stream)
+        if event.HasField(opening):
+            found = getattr(getattr(event, opening), id_field)
+        if event.HasField(until):
+            return found
+
+
 async def test_a_streamed_turn_closed_from_another_task_is_failed_and_frees_its_session(book: AgentBook) -> None:
     """grpc cancels a streamed call by cancelling its task; when that task waits on sending an event, the servicer's
     stream is left suspended and asyncio's async generator finalizer closes it later, in a task of its own. The turn
@@ -70,16 +82,8 @@ async def test_a_streamed_turn_closed_from_another_task_is_failed_and_frees_its_
     servicer = AgentsServicer(book, BatchJobs(book, AgentStore(":memory:")))
     stream = servicer.CreateTurn(request, Context())
 
-    async def until_progress() -> str:
-        turn_id = ""
-        while True:
-            event = await anext(stream)
-            if event.HasField("turn_start"):
-                turn_id = event.turn_start.turn_id
-            if event.HasField("step_progress"):
-                return turn_id
-
-    turn_id = await asyncio.create_task(until_progress())  # the call's task, gone while the stream is suspended
+    # the call's task, gone while the stream is suspended
+    turn_id = await asyncio.create_task(_id_until(stream, "turn_start", "turn_id", "step_progress"))
     await asyncio.create_task(stream.aclose())  # the finalizer's task
 
     stopped = await book.turn(agent.agent_id, session.session_id, turn_id)
@@ -97,16 +101,7 @@ async def test_a_streamed_response_closed_from_another_task_is_failed_at_once(bo
     request = responses_pb2.StreamResponseRequest(model="chat", input=[responses_pb2.ResponseItem(message=message)])
     stream = ResponsesServicer(responses).StreamResponse(request, Context())
 
-    async def until_text() -> str:
-        response_id = ""
-        while True:
-            event = await anext(stream)
-            if event.HasField("created"):
-                response_id = event.created.id
-            if event.HasField("output_text_delta"):
-                return response_id
-
-    response_id = await asyncio.create_task(until_text())
+    response_id = await asyncio.create_task(_id_until(stream, "created", "id", "output_text_delta"))
     await asyncio.create_task(stream.aclose())
     stopped = await responses.response(response_id)
     assert stopped.status == responses_pb2.RESPONSE_STATUS_FAILED and stopped.error.reason == "RESPONSE_CANCELLED"
