@@ -10,8 +10,10 @@ from opentelemetry import context, propagate, trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llama_mesh.runtime.gateway_client import GatewayClient
+from services.openai_edge.batch_runs import BatchRuns
 from services.openai_edge.errors import HANDLERS, OpenAIError
 from services.openai_edge.routes import (
+    batches,
     chat,
     completions,
     conversations,
@@ -90,9 +92,22 @@ def create_app(gateway: GatewayClient, settings: EdgeSettings, data_dir: Path, t
     app.state.traced = traced
     app.state.store = EdgeStore(data_dir)
     app.state.tasks = set()
+    app.state.batch_runs = BatchRuns(app.state.store, settings, app.state.tasks)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
-    for module in (models, chat, completions, embeddings, moderations, files, vector_stores, responses, conversations):
+    routers = (
+        models,
+        chat,
+        completions,
+        embeddings,
+        moderations,
+        files,
+        vector_stores,
+        batches,
+        responses,
+        conversations,
+    )
+    for module in routers:
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/health", include_in_schema=False)

@@ -23,5 +23,10 @@ class EdgeSettings(BaseModel):
     # Chunking of files added to a vector store, in tokens, unless the request's chunking_strategy says otherwise.
     chunk_size_tokens: int = Field(default=512, ge=16)
     chunk_overlap_tokens: int = Field(default=128, ge=0)
+    # Batches (/v1/batches): requests of one batch run at once, requests per input file, batches one edge runs at
+    # once (429 beyond; each holds its input file in memory).
+    batch_concurrency: int = Field(default=4, ge=1, le=64)
+    max_batch_requests: int = Field(default=50_000, ge=1)
+    max_running_batches: int = Field(default=16, ge=1)
     # Seconds a call through the gateway may take.
     call_timeout_seconds: float = Field(default=600.0, gt=0)

@@ -1,6 +1,7 @@
-"""What the edge keeps itself, under <data_dir>/openai_edge: uploaded files (one file each, plus a row in SQLite) and
-the records of vector stores and of the files added to them (the chunks live in vector_io). Every record has an
-owner, a digest of the bearer token that created it; other tokens see NOT_FOUND. SQLite work runs off the event loop.
+"""What the edge keeps itself, under <data_dir>/openai_edge: uploaded files (one file each, plus a row in SQLite), the
+records of vector stores and of the files added to them (the chunks live in vector_io), and batches. Every record
+has an owner, a digest of the bearer token that created it; other tokens see NOT_FOUND. SQLite work runs off the
+event loop.
 
 To run several edge replicas, give them one shared data directory (a ReadWriteMany volume).
 """
@@ -14,6 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,15 @@ CREATE TABLE IF NOT EXISTS vector_store_files (
     vector_store_id TEXT NOT NULL, file_id TEXT NOT NULL, status TEXT NOT NULL, last_error TEXT,
     usage_bytes INTEGER NOT NULL, created_at INTEGER NOT NULL, attributes TEXT NOT NULL, chunking TEXT NOT NULL,
     PRIMARY KEY (vector_store_id, file_id));
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at INTEGER NOT NULL, heartbeat_at REAL NOT NULL,
+    body TEXT NOT NULL);
 """
+# A batch still running is written to at least this often (its progress and `heartbeat_at`) by the edge running it;
+# one not written for BATCH_STALE_SECONDS has lost its edge (killed) and is read as failed.
+BATCH_HEARTBEAT_SECONDS = 2.0
+BATCH_STALE_SECONDS = 60.0
+ACTIVE_BATCH_STATUSES = ("validating", "in_progress", "finalizing", "cancelling")
 
 
 def owner_of(metadata: tuple[tuple[str, str], ...]) -> str:
@@ -70,6 +80,17 @@ class VectorStoreFileRecord:
     chunking: dict[str, Any] = field(default_factory=dict)
 
 
+def lost_batch(batch: dict[str, Any], now: int) -> dict[str, Any]:
+    """A batch whose edge stopped before it ended: failed, saying so."""
+    error = {
+        "code": "edge_stopped",
+        "message": "the OpenAI edge running this batch stopped before it ended; create the batch again",
+        "param": None,
+        "line": None,
+    }
+    return batch | {"status": "failed", "failed_at": now, "errors": {"object": "list", "data": [error]}}
+
+
 class StorageFull(Exception):
     pass
 
@@ -97,14 +118,16 @@ class EdgeStore:
 
     # files
 
-    def _save_file(self, owner: str, filename: str, purpose: str, data: bytes, max_total: int) -> FileRecord:
+    def _save_file(
+        self, owner: str, filename: str, purpose: str, size: int, put: Callable[[Path], None], max_total: int
+    ) -> FileRecord:
         with self._lock:
             db = self._connection()
             (used,) = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()
-            if used + len(data) > max_total:
+            if used + size > max_total:
                 raise StorageFull(f"the edge's file storage is full ({used} of {max_total} bytes used)")
-            record = FileRecord(f"file-{uuid.uuid4().hex}", owner, filename, purpose, len(data), int(time.time()))
-            (self.files_dir / record.id).write_bytes(data)
+            record = FileRecord(f"file-{uuid.uuid4().hex}", owner, filename, purpose, size, int(time.time()))
+            put(self.files_dir / record.id)
             db.execute(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
                 (record.id, owner, filename, purpose, record.bytes, record.created_at),
@@ -112,7 +135,25 @@ class EdgeStore:
             return record
 
     async def save_file(self, owner: str, filename: str, purpose: str, data: bytes, max_total: int) -> FileRecord:
-        return await asyncio.to_thread(self._save_file, owner, filename, purpose, data, max_total)
+        return await asyncio.to_thread(
+            self._save_file, owner, filename, purpose, len(data), lambda path: path.write_bytes(data), max_total
+        )
+
+    def scratch_path(self) -> Path:
+        """A new path in the files' directory for a file written in parts before it is kept (`keep_file`)."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        return self.files_dir / f"part-{uuid.uuid4().hex}"
+
+    async def keep_file(self, owner: str, filename: str, purpose: str, scratch: Path, max_total: int) -> FileRecord:
+        """Keeps a file written at `scratch_path()` as a file of `owner` (StorageFull: it is deleted instead)."""
+
+        def keep() -> FileRecord:
+            try:
+                return self._save_file(owner, filename, purpose, scratch.stat().st_size, scratch.rename, max_total)
+            finally:
+                scratch.unlink(missing_ok=True)
+
+        return await asyncio.to_thread(keep)
 
     async def files(self, owner: str, purpose: str | None = None) -> list[FileRecord]:
         rows = await self.run(
@@ -231,6 +272,62 @@ class EdgeStore:
         await self.run(
             "UPDATE vector_store_files SET status = 'failed', last_error = ? WHERE status = 'in_progress'", error
         )
+
+    # batches: OpenAI's batch object as JSON, with its owner and when the edge running it last wrote it
+
+    async def add_batch(self, owner: str, batch: dict[str, Any]) -> None:
+        await self.run(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
+            batch["id"],
+            owner,
+            batch["created_at"],
+            time.time(),
+            json.dumps(batch),
+        )
+
+    def _batches(self, where: str, *args: Any, now: float) -> list[dict[str, Any]]:
+        """The batches that match, those whose edge is gone failed first (in the same transaction)."""
+        with self._lock:
+            db = self._connection()
+            rows = db.execute(
+                f"SELECT id, heartbeat_at, body FROM batches WHERE {where} ORDER BY created_at, rowid", args
+            )
+            batches = []
+            for batch_id, heartbeat_at, body in rows.fetchall():
+                batch = json.loads(body)
+                if batch["status"] in ACTIVE_BATCH_STATUSES and heartbeat_at < now - BATCH_STALE_SECONDS:
+                    batch = lost_batch(batch, int(now))
+                    db.execute("UPDATE batches SET body = ? WHERE id = ?", (json.dumps(batch), batch_id))
+                batches.append(batch)
+            return batches
+
+    async def batches(self, owner: str, *, now: float | None = None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._batches, "owner = ?", owner, now=now or time.time())
+
+    async def batch(self, owner: str, batch_id: str, *, now: float | None = None) -> dict[str, Any] | None:
+        found = await asyncio.to_thread(self._batches, "owner = ? AND id = ?", owner, batch_id, now=now or time.time())
+        return found[0] if found else None
+
+    async def update_batch(
+        self, batch_id: str, changes: dict[str, Any], *, if_status: tuple[str, ...] = ACTIVE_BATCH_STATUSES
+    ) -> dict[str, Any] | None:
+        """Applies `changes` to the batch and marks it alive, if its status is one of `if_status` (None otherwise: it
+        ended meanwhile, or was failed as lost)."""
+
+        def update() -> dict[str, Any] | None:
+            with self._lock:
+                db = self._connection()
+                row = db.execute("SELECT body FROM batches WHERE id = ?", (batch_id,)).fetchone()
+                if row is None or json.loads(row[0])["status"] not in if_status:
+                    return None
+                batch = json.loads(row[0]) | changes
+                db.execute(
+                    "UPDATE batches SET body = ?, heartbeat_at = ? WHERE id = ?",
+                    (json.dumps(batch), time.time(), batch_id),
+                )
+                return batch
+
+        return await asyncio.to_thread(update)
 
     async def close(self) -> None:
         if self._db is not None:

@@ -97,6 +97,21 @@ def run_cli(
     )
 
 
+# Where the docs' OpenAI examples point (the edge of `make up`); the tests run them against the session mesh's edge.
+DOC_EDGE_URL = "http://127.0.0.1:8321/v1"
+
+
+def run_doc_example(code: str, edge_url: str, cwd: Path) -> str:
+    """Runs a Python example of the docs against `edge_url`; its standard output (it must exit 0)."""
+    assert DOC_EDGE_URL in code
+    result = subprocess.run(
+        [sys.executable, "-c", code.replace(DOC_EDGE_URL, edge_url)],
+        cwd=cwd, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 class Writer(threading.Thread):
     """Calls `write(n)` for n = 0, 1, 2... until stopped; remembers which calls were acknowledged and the status
     codes of those that failed."""

@@ -7,7 +7,6 @@ import base64
 import json
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2_grpc
-from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL
+from tests.mesh.helpers import CHAT_MODEL, DOC_EDGE_URL, EMBEDDING_MODEL, run_doc_example
 
 FACT = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
 
@@ -468,7 +467,6 @@ def test_a_client_that_disconnects_stops_the_generation(
 
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openai.md"
-DOC_URL = "http://127.0.0.1:8321/v1"
 
 
 def _doc_block(section: str, language: str) -> str:
@@ -478,24 +476,25 @@ def _doc_block(section: str, language: str) -> str:
 
 
 def test_the_docs_python_example_runs(edge_url: str, tmp_path: Path) -> None:
-    code = _doc_block("## Python", "python")
-    assert DOC_URL in code
-    result = subprocess.run(
-        [sys.executable, "-c", code.replace(DOC_URL, edge_url)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    output = run_doc_example(_doc_block("## Python", "python"), edge_url, tmp_path)
+    lines = output.splitlines()
     assert CHAT_MODEL in lines[0] and EMBEDDING_MODEL in lines[0]
-    assert "get_weather" in result.stdout and "384" in lines
+    assert "get_weather" in output and "384" in lines
     assert "forty-two brass lanterns" in lines[-1]
+
+
+def test_the_docs_batch_example_runs(edge_url: str, tmp_path: Path) -> None:
+    lines = run_doc_example(_doc_block("## Batches", "python"), edge_url, tmp_path).splitlines()
+    assert lines[0] == "completed 2 0"
+    answers = dict(line.split(" ", 1) for line in lines[1:])  # in the order they ended
+    assert set(answers) == {"france", "sum"} and all(text.strip() for text in answers.values())
 
 
 def test_the_docs_curl_commands_run(edge_url: str) -> None:
     script = _doc_block("## curl", "bash")
-    assert script.count(DOC_URL) == 4
+    assert script.count(DOC_EDGE_URL) == 4
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script.replace(DOC_URL, edge_url)],
+        ["bash", "-euo", "pipefail", "-c", script.replace(DOC_EDGE_URL, edge_url)],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

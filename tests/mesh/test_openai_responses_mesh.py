@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import openai
 import pytest
 
 from llama_mesh.launcher import LocalMesh
-from tests.mesh.helpers import CHAT_MODEL
+from tests.mesh.helpers import CHAT_MODEL, run_doc_example
 from tests.mesh.mcp_servers import mcp_add_server
 
 FACT = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
@@ -244,17 +242,10 @@ def test_previous_response_id_survives_a_restart_of_the_agents_service(
 
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC_URL = "http://127.0.0.1:8321/v1"
 
 
 @pytest.mark.parametrize("doc", ["docs/responses.md", "README.md"])
 def test_the_docs_responses_example_runs(doc: str, edge_url: str, tmp_path: Path) -> None:
     text = (ROOT / doc).read_text()
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
-    assert DOC_URL in code
-    result = subprocess.run(
-        [sys.executable, "-c", code.replace(DOC_URL, edge_url)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "forty-two brass lanterns" in result.stdout
+    assert "forty-two brass lanterns" in run_doc_example(code, edge_url, tmp_path)

@@ -1,0 +1,124 @@
+"""The edge's batch input check (batch_input.read_lines) and batch records (stores.EdgeStore): caps, the lines named
+in errors, and a batch whose edge stopped writing it read as failed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from services.openai_edge.batch_input import MAX_LISTED_ERRORS, read_lines
+from services.openai_edge.batch_runs import BatchRun
+from services.openai_edge.calls import MeshCalls
+from services.openai_edge.settings import EdgeSettings
+from services.openai_edge.stores import BATCH_STALE_SECONDS, EdgeStore, StorageFull
+
+ENDPOINT = "/v1/embeddings"
+
+
+def _line(custom_id: str, **changes: object) -> bytes:
+    line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": {"model": "m", "input": "x"}}
+    return json.dumps(line | changes).encode()
+
+
+def test_good_lines_are_read_with_their_numbers_and_blank_lines_skipped() -> None:
+    data = b"\n".join([_line("a"), b"", b"  ", _line("b", body={"model": "other", "input": "y"})]) + b"\n"
+    lines, problems = read_lines(data, ENDPOINT, max_requests=10)
+    assert problems == []
+    assert [(line.number, line.custom_id, line.model) for line in lines] == [(1, "a", "m"), (4, "b", "other")]
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "param"),
+    [
+        (b"[1]", "invalid_request", None),
+        (b'{"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"x": NaN}}', "invalid_json", None),
+        (_line("a", extra=1), "invalid_request", "extra"),
+        (_line(""), "invalid_custom_id", "custom_id"),
+        (_line("x" * 513), "invalid_custom_id", "custom_id"),
+        (_line("a", method="GET"), "invalid_method", "method"),
+        (_line("a", url="/v1/chat/completions"), "mismatched_url", "url"),
+        (_line("a", body=[]), "invalid_request", "body"),
+        (_line("a", body={"stream": True}), "invalid_request", "body"),
+    ],
+)
+def test_a_bad_line_is_named_with_its_code(line: bytes, code: str, param: str | None) -> None:
+    lines, problems = read_lines(_line("first") + b"\n" + line, ENDPOINT, max_requests=10)
+    assert [line.custom_id for line in lines] == ["first"]
+    assert [(problem["line"], problem["code"], problem["param"]) for problem in problems] == [(2, code, param)]
+
+
+def test_caps_on_requests_and_on_listed_errors() -> None:
+    three = b"\n".join(_line(str(i)) for i in range(3))
+    _, problems = read_lines(three, ENDPOINT, max_requests=2)
+    assert [(problem["line"], problem["code"]) for problem in problems] == [(3, "too_many_requests")]
+    many_bad = b"\n".join(b"{" for _ in range(MAX_LISTED_ERRORS + 50))
+    _, problems = read_lines(many_bad, ENDPOINT, max_requests=1000)
+    assert len(problems) == MAX_LISTED_ERRORS
+    assert read_lines(b"\n\n", ENDPOINT, max_requests=10)[1][0]["code"] == "empty_file"
+
+
+def _batch(batch_id: str, status: str = "in_progress") -> dict[str, object]:
+    return {"id": batch_id, "status": status, "created_at": int(time.time()), "errors": None}
+
+
+async def test_a_batch_its_edge_stopped_writing_reads_as_failed(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path)
+    await store.add_batch("owner", _batch("batch_running"))
+    await store.add_batch("owner", _batch("batch_done", "completed"))
+    later = time.time() + BATCH_STALE_SECONDS + 1
+    assert (await store.batch("owner", "batch_running"))["status"] == "in_progress"  # type: ignore[index]
+    assert await store.batch("someone else", "batch_running") is None
+    found = {batch["id"]: batch for batch in await store.batches("owner", now=later)}
+    assert found["batch_done"]["status"] == "completed"
+    lost = found["batch_running"]
+    assert lost["status"] == "failed" and lost["errors"]["data"][0]["code"] == "edge_stopped"
+    assert await store.update_batch("batch_running", {"request_counts": {}}) is None  # its run can not revive it
+    assert (await store.batch("owner", "batch_running"))["status"] == "failed"  # type: ignore[index]
+    await store.close()
+
+
+async def test_a_written_batch_stays_alive_and_a_status_guard_holds(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path)
+    await store.add_batch("owner", _batch("batch_a"))
+    await store.run("UPDATE batches SET heartbeat_at = ?", time.time() - BATCH_STALE_SECONDS + 5)
+    assert await store.update_batch("batch_a", {"status": "cancelling"}, if_status=("in_progress",)) is not None
+    assert await store.update_batch("batch_a", {"status": "cancelling"}, if_status=("in_progress",)) is None
+    later = time.time() + BATCH_STALE_SECONDS - 5  # within the stale time of the update, not of the creation
+    assert (await store.batch("owner", "batch_a", now=later))["status"] == "cancelling"  # type: ignore[index]
+    await store.close()
+
+
+async def test_results_beyond_the_storage_limit_are_not_kept(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path)
+    scratch = store.scratch_path()
+    scratch.write_bytes(b"x" * 100)
+    with pytest.raises(StorageFull):
+        await store.keep_file("owner", "out.jsonl", "batch_output", scratch, max_total=99)
+    assert not scratch.exists() and await store.files("owner") == []
+    scratch = store.scratch_path()
+    scratch.write_bytes(b"x" * 100)
+    kept = await store.keep_file("owner", "out.jsonl", "batch_output", scratch, max_total=100)
+    assert (kept.bytes, kept.purpose) == (100, "batch_output") and not scratch.exists()
+    assert await store.file_content(kept) == b"x" * 100
+    await store.close()
+
+
+async def test_a_batch_whose_results_outgrow_the_file_storage_fails_and_keeps_nothing(tmp_path: Path) -> None:
+    # Bodies without `input` fail in the edge's own check, before any call: no gateway is needed to run them.
+    data = b"\n".join(_line(str(i), body={"model": "m"}) for i in range(20))
+    lines, problems = read_lines(data, ENDPOINT, max_requests=100)
+    assert not problems
+    store = EdgeStore(tmp_path)
+    batch = _batch("batch_big") | {"endpoint": ENDPOINT, "expires_at": time.time() + 3600}
+    await store.add_batch("owner", batch)
+    settings = EdgeSettings(max_total_file_bytes=1000, batch_concurrency=1)
+    await BatchRun(store, settings, batch, "owner", lines, MeshCalls(None, (), 1.0)).run()  # type: ignore[arg-type]
+    ended = await store.batch("owner", "batch_big")
+    assert ended is not None and ended["status"] == "failed" and ended["failed_at"] is not None
+    assert [error["code"] for error in ended["errors"]["data"]] == ["storage_full"]
+    assert 0 < ended["request_counts"]["failed"] < 20  # it stopped once past the limit
+    assert await store.files("owner") == [] and list(store.files_dir.iterdir()) == []
+    await store.close()
