@@ -7,20 +7,25 @@ commit); each gateway listens and drops the entries they name, so a resource unr
 stops being routed within the notification's delivery time. If the listening connection drops, the memory is cleared
 (notifications may have been missed) and the connection is opened again. Registry RPCs (get, list) read the database.
 Writes are single transactions; two gateways registering the same identifier race on the primary key, and the loser
-gets ALREADY_EXISTS.
+gets ALREADY_EXISTS. The registry's lock on a physical resource (two identifiers naming one collection) is a session
+advisory lock on a connection of its own, held while the registration checks, prepares and writes: it is released
+when that connection closes, even if the gateway holding it dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+from collections.abc import AsyncIterator
 
 import psycopg
 from google.protobuf.message import Message
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.registry_store import PhysicalKey
 from llama_mesh.resources import KIND_BY_NUMBER
 from llama_mesh.runtime.server import StartupError
 
@@ -39,6 +44,11 @@ ALTER TABLE llama_mesh_resources ADD COLUMN IF NOT EXISTS owner TEXT NOT NULL DE
 """
 CONNECT_TIMEOUT_SECONDS = 10.0
 RELISTEN_DELAY_SECONDS = 1.0
+
+
+def _advisory_key(key: PhysicalKey) -> int:
+    """The bigint naming `key` to pg_advisory_lock (a collision only makes two registrations wait for each other)."""
+    return int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "big", signed=True)
 
 
 def _decode(kind: int, body: bytes) -> Message:
@@ -160,6 +170,15 @@ class PostgresRegistryStore:
                 await self._notify(conn, kind, identifier)
         self._forget((kind, identifier))
         return None if row is None else _decode(kind, row[0])
+
+    @contextlib.asynccontextmanager
+    async def physical_lock(self, key: PhysicalKey) -> AsyncIterator[None]:
+        # Not from the pool: a holder waits on a prepare (minutes for a model) and needs pool connections meanwhile.
+        async with await psycopg.AsyncConnection.connect(
+            self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+        ) as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (_advisory_key(key),))
+            yield  # closing the connection ends its session, and with it the lock
 
     @staticmethod
     async def _notify(conn: psycopg.AsyncConnection, kind: int, identifier: str) -> None:

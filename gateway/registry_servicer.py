@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 import grpc
 from google.protobuf.message import Message
@@ -71,18 +70,12 @@ class Registry:
             res.RESOURCE_KIND_VECTOR_DB: self._check_vector_db,
             res.RESOURCE_KIND_BENCHMARK: self._check_benchmark,
         }
-        # One registration or unregistration at a time per physical resource, from the checks of who else names it
-        # until the store is written: two callers checking at once would each find it free and both prepare it.
-        self._physical_locks: weakref.WeakValueDictionary[tuple[int, str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
 
-    def _physical_lock(self, kind: ResourceKind, resource: Message) -> asyncio.Lock:
-        key = (kind.kind, resource.provider_id, _physical_name(kind, resource))  # type: ignore[attr-defined]
-        lock = self._physical_locks.get(key)
-        if lock is None:
-            lock = self._physical_locks[key] = asyncio.Lock()
-        return lock
+    def _physical_lock(self, kind: ResourceKind, resource: Message) -> AbstractAsyncContextManager[None]:
+        """One registration or unregistration at a time per physical resource, from the checks of who else names it
+        until the store is written: two callers checking at once would each find it free and both prepare it. The
+        store holds it for every gateway that shares it."""
+        return self.store.physical_lock((kind.kind, resource.provider_id, _physical_name(kind, resource)))  # type: ignore[attr-defined]
 
     def providers_of(self, api: str) -> list[str]:
         return [p.provider_id for service in self.config.services_for(api) for p in service.providers]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +18,9 @@ from llama_mesh.runtime.config import RunConfig
 from llama_mesh.runtime.owners import ensure_owner_column
 from llama_mesh.runtime.secrets import SecretError
 from llama_mesh.runtime.server import StartupError
+
+# What names a physical resource (a vector DB's collection, a dataset's rows): kind, provider_id, physical name.
+PhysicalKey = tuple[int, str, str]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -56,6 +61,10 @@ class RegistryStore(Protocol):
         """Remove a resource; the removed one, or None if it was not stored."""
         ...
 
+    def physical_lock(self, key: PhysicalKey) -> AbstractAsyncContextManager[None]:
+        """Held by one caller at a time per physical resource, across every gateway that shares this store."""
+        ...
+
 
 def make_registry_store(config: RunConfig) -> RegistryStore:
     registry = config.gateway.registry
@@ -79,6 +88,7 @@ class SqliteRegistryStore:
         self._items: dict[int, dict[str, Message]] = {kind: {} for kind in KIND_BY_NUMBER}
         self._owners: dict[int, dict[str, str]] = {kind: {} for kind in KIND_BY_NUMBER}
         self._write_lock = asyncio.Lock()
+        self._physical_locks: weakref.WeakValueDictionary[PhysicalKey, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def open(self) -> None:
         def load() -> sqlite3.Connection:
@@ -138,6 +148,13 @@ class SqliteRegistryStore:
             del self._items[kind][identifier]
             self._owners[kind].pop(identifier, None)
             return resource
+
+    def physical_lock(self, key: PhysicalKey) -> asyncio.Lock:
+        """A lock of this process: no other gateway writes this store."""
+        lock = self._physical_locks.get(key)
+        if lock is None:
+            lock = self._physical_locks[key] = asyncio.Lock()
+        return lock
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         assert self._db is not None, "SqliteRegistryStore.open() was not awaited"

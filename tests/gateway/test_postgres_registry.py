@@ -1,25 +1,37 @@
 """Two gateway processes share a registry in a real PostgreSQL server (started by the test): what one registers the
-other serves, what one unregisters the other no longer finds, and a race to register one identifier has one winner."""
+other serves, what one unregisters the other no longer finds, a race to register one identifier has one winner, and
+two replicas naming one physical resource at once prepare it once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
+from google.protobuf.message import Message
 
+from gateway.backends import Backends
+from gateway.postgres_registry_store import PostgresRegistryStore
+from gateway.registry_servicer import Registry
+from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama_mesh.launcher import LocalMesh, MeshStartError, free_loopback_port, isolated_env
+from llama_mesh.resources import KIND_BY_NAME, ResourceKind
+from llama_mesh.runtime.config import RunConfig, load_run_config
 from tests.mesh.helpers import expect_error, greedy, reason_and_field, user
 from tests.postgres_server import postgres_bin_dir, running_postgres
 
 PASSWORD = "pg-Secret-4711"
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 60.0
 
 pytestmark = pytest.mark.skipif(
     postgres_bin_dir() is None,
@@ -159,3 +171,79 @@ def test_a_database_it_cannot_use_stops_the_gateway_with_a_clear_message(
     with pytest.raises(MeshStartError, match=message) as failed:
         mesh.start(only={"gateway"}, timeout=60)
     assert PASSWORD not in str(failed.value) and PASSWORD not in mesh.log_tail("gateway", lines=10_000)
+
+
+class _GatedLifecycle(ResourceLifecycle):
+    """Records what it prepares; every prepare waits for `gate`, so another registration can race it."""
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__(config, Backends())
+        self.prepared: list[str] = []
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def prepare(self, kind: ResourceKind, resource: Message) -> Message:
+        self.prepared.append(resource.identifier)  # type: ignore[attr-defined]
+        self.entered.set()
+        await self.gate.wait()
+        return resource
+
+
+async def _someone_waits_for_an_advisory_lock(dsn: str) -> None:
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        while True:
+            cursor = await conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            row = await cursor.fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def _first_of(*waits: Awaitable[object]) -> None:
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    done, pending = await asyncio.wait(tasks, timeout=WAIT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    assert done, f"none of {len(tasks)} conditions came true within {WAIT_SECONDS} s"
+    for task in done:
+        task.result()
+
+
+async def test_two_replicas_naming_one_physical_resource_at_once_prepare_it_once(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    """Two gateways register two ids for one dataset's rows at the same moment. Each once checked under a lock of its
+    own process, found no other name for them, and prepared them: a vector DB's collection made empty twice, or two
+    owners on one collection. The second must wait for the first, then attach to what it prepared."""
+    config = load_run_config(ROOT / "distributions" / "local-cpu" / "run.yaml", {"LLAMA_MESH_DATA_DIR": str(tmp_path)})
+    dataset_kind = KIND_BY_NAME["dataset"]
+    stores = [PostgresRegistryStore(postgres_dsn), PostgresRegistryStore(postgres_dsn)]
+    lifecycles = [_GatedLifecycle(config), _GatedLifecycle(config)]
+    for store in stores:
+        await store.open()
+    try:
+        first, second = (Registry(store, config, gated) for store, gated in zip(stores, lifecycles, strict=True))
+
+        def dataset(identifier: str) -> resources_pb2.Dataset:
+            rows = resources_pb2.DataSource(rows=resources_pb2.RowsSource())
+            return resources_pb2.Dataset(identifier=identifier, provider_resource_id="raced-rows", source=rows)
+
+        registering = asyncio.create_task(first.register(dataset_kind, dataset("raced-rows-a")))
+        await asyncio.wait_for(lifecycles[0].entered.wait(), WAIT_SECONDS)  # the first holds the lock, preparing
+        racing = asyncio.create_task(second.register(dataset_kind, dataset("raced-rows-b")))
+        # the second either prepares too (the defect) or waits for the first's lock
+        await _first_of(lifecycles[1].entered.wait(), _someone_waits_for_an_advisory_lock(postgres_dsn))
+        for lifecycle in lifecycles:
+            lifecycle.gate.set()
+        await asyncio.wait_for(asyncio.gather(registering, racing), WAIT_SECONDS)
+
+        assert lifecycles[0].prepared == ["raced-rows-a"]
+        assert lifecycles[1].prepared == []  # attached to the rows the first prepared
+        names = [item.identifier for item in await stores[1].list(dataset_kind.kind)]
+        assert {"raced-rows-a", "raced-rows-b"} <= set(names)
+    finally:
+        for identifier in ("raced-rows-a", "raced-rows-b"):
+            await stores[0].delete(dataset_kind.kind, identifier)
+        for store in stores:
+            await store.close()
