@@ -58,16 +58,19 @@ def may_use(kind: ResourceKind, identifier: str) -> bool:
     return caller is None or caller.may_use(kind, identifier)
 
 
-def require_access(kind: ResourceKind, identifier: str) -> None:
+def require_access(kind: ResourceKind, identifier: str, field: str | None = None) -> None:
     """PERMISSION_DENIED unless this call's caller may use the resource; checked before the resource is looked up,
-    so a caller learns nothing about resources it may not use."""
+    so a caller learns nothing about resources it may not use. `field`: the request field that names it, where that
+    is not the resource's own id (a provider_resource_id)."""
     caller = _caller.get()
     if caller is not None and not caller.may_use(kind, identifier):
+        named_by = f" (named by {field})" if field else ""
         raise PermissionDenied(
-            f"token {caller.name!r} may not use {kind.name} {identifier!r}",
+            f"token {caller.name!r} may not use {kind.name} {identifier!r}{named_by}",
             reason="RESOURCE_NOT_ALLOWED",
             kind=kind.name,
             identifier=identifier,
+            field=field,
         )
 
 

@@ -148,8 +148,9 @@ class Registry:
         ]
 
     async def _check_physical(self, kind: ResourceKind, resource: Message, owner: str, *, admin: bool) -> None:
-        """PERMISSION_DENIED for a provider_resource_id that names an internal resource, or one holding another
-        principal's data (admins, and a mesh with auth off, may share theirs)."""
+        """PERMISSION_DENIED for a provider_resource_id that names an internal resource, one holding another
+        principal's data (admins, and a mesh with auth off, may share theirs), or, for data, a name the caller's token
+        may not use: otherwise it could take a name of another principal's before they register it."""
         identifier, physical = resource.identifier, resource.provider_resource_id  # type: ignore[attr-defined]
         internal = INTERNAL_PHYSICAL_PREFIXES.get(kind.kind, ())
         if physical != identifier and physical.startswith(internal):
@@ -160,6 +161,7 @@ class Registry:
             )
         if admin or kind.kind not in DATA_KINDS:
             return
+        require_access(kind, physical, field=f"{kind.name}.provider_resource_id")
         if any(other_owner != owner for _, other_owner in await self._sharing(kind, resource)):
             raise PermissionDenied(
                 f"{kind.name}.provider_resource_id {physical!r} holds another principal's data; register a "

@@ -30,9 +30,10 @@ from tests.gateway.distribution_variant import distribution_variant
 from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, expect_error, greedy, reason_and_field, user
 
 ALICE = "alice-7bX2-token"
+BOB = "bob-5pW7-token"
 ADMIN = "admin-Q9z4-token"
 SERVICE = "service-K3m8-token"
-TOKENS = (ALICE, ADMIN, SERVICE)
+TOKENS = (ALICE, BOB, ADMIN, SERVICE)
 
 
 def _with_auth(service_token_file: Path) -> Any:
@@ -51,6 +52,11 @@ def _with_auth(service_token_file: Path) -> Any:
                         "vector_dbs": ["alice-*"],
                         "tool_groups": ["builtin::rag"],
                     },
+                },
+                {
+                    "name": "bob",
+                    "token": BOB,
+                    "resources": {"models": [EMBEDDING_MODEL], "vector_dbs": ["bob-*"], "datasets": ["bob-*"]},
                 },
             ],
         }
@@ -149,6 +155,45 @@ def test_a_token_uses_only_its_resources(channel: grpc.Channel) -> None:
 def _register_vector_db(registry: registry_pb2_grpc.RegistryServiceStub, identifier: str, token: str) -> None:
     vector_db = resources_pb2.VectorDB(identifier=identifier, embedding_model=EMBEDDING_MODEL)
     registry.RegisterVectorDB(reg.RegisterVectorDBRequest(vector_db=vector_db), metadata=bearer(token))
+
+
+def test_a_token_may_not_claim_a_name_outside_its_own_as_provider_resource_id(channel: grpc.Channel) -> None:
+    """bob may use only bob-*: his vector DB stored under alice-notes once claimed that collection before alice
+    registered it, and her own registration of alice-notes was then refused as an alias of bob's data."""
+    registry = registry_pb2_grpc.RegistryServiceStub(channel)
+    squats = [
+        lambda: registry.RegisterVectorDB(
+            reg.RegisterVectorDBRequest(
+                vector_db=resources_pb2.VectorDB(
+                    identifier="bob-squat", embedding_model=EMBEDDING_MODEL, provider_resource_id="alice-notes"
+                )
+            ),
+            metadata=bearer(BOB),
+        ),
+        lambda: registry.RegisterDataset(
+            reg.RegisterDatasetRequest(
+                dataset=resources_pb2.Dataset(
+                    identifier="bob-rows",
+                    provider_resource_id="alice-rows",
+                    source=resources_pb2.DataSource(rows=resources_pb2.RowsSource()),
+                )
+            ),
+            metadata=bearer(BOB),
+        ),
+    ]
+    for squat, kind in zip(squats, ("vector_db", "dataset"), strict=True):
+        error = expect_error(squat, grpc.StatusCode.PERMISSION_DENIED)
+        assert reason_and_field(error) == ("RESOURCE_NOT_ALLOWED", f"{kind}.provider_resource_id")
+        assert "'bob'" in error.details()
+    expect_error(
+        lambda: registry.GetVectorDB(reg.GetVectorDBRequest(vector_db_id="bob-squat"), metadata=bearer(BOB)),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    _register_vector_db(registry, "alice-notes", ALICE)  # still hers to take
+    mine = resources_pb2.VectorDB(identifier="bob-notes", embedding_model=EMBEDDING_MODEL, provider_resource_id="bob-x")
+    registry.RegisterVectorDB(reg.RegisterVectorDBRequest(vector_db=mine), metadata=bearer(BOB))  # a name of his own
+    registry.UnregisterVectorDB(reg.UnregisterVectorDBRequest(vector_db_id="bob-notes"), metadata=bearer(BOB))
+    registry.UnregisterVectorDB(reg.UnregisterVectorDBRequest(vector_db_id="alice-notes"), metadata=bearer(ALICE))
 
 
 def test_services_call_through_the_gateway_with_the_service_token(channel: grpc.Channel) -> None:
