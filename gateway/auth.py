@@ -23,7 +23,7 @@ import grpc
 from opentelemetry import trace
 
 from llama_mesh.resources import KINDS, ResourceKind
-from llama_mesh.runtime.caller import CALLER_HEADER
+from llama_mesh.runtime.caller import ADMIN_SCOPE, CALLER_HEADER, CALLER_SCOPE_HEADER
 from llama_mesh.runtime.config import AuthConfig
 from llama_mesh.runtime.errors import PermissionDenied, Unauthenticated
 from llama_mesh.runtime.interceptors import BeforeCallInterceptor
@@ -96,6 +96,15 @@ def _patterns(name: str, resources: Any) -> dict[int, tuple[str, ...]] | None:
 def current_caller() -> Caller | None:
     """This call's caller; None with auth off."""
     return _caller.get()
+
+
+def caller_headers() -> list[tuple[str, str]]:
+    """The headers that name this call's caller (and its admin scope) to a service the gateway calls for it, so that
+    the service acts for that caller and keeps its records as that caller's; none with auth off."""
+    caller = _caller.get()
+    if caller is None:
+        return []
+    return [(CALLER_HEADER, caller.name), *([(CALLER_SCOPE_HEADER, ADMIN_SCOPE)] if caller.admin else [])]
 
 
 class TokenTable:

@@ -16,11 +16,10 @@ import grpc
 from opentelemetry import trace
 
 from gateway.api_catalog import MethodRoute, forwarded_routes
-from gateway.auth import current_caller
+from gateway.auth import caller_headers
 from gateway.backends import Backends
 from gateway.router import Router, Target
 from llama_mesh.resources import resource_metadata
-from llama_mesh.runtime.caller import ADMIN_SCOPE, CALLER_HEADER, CALLER_SCOPE_HEADER
 from llama_mesh.runtime.channels import remaining_timeout
 from llama_mesh.runtime.errors import Unavailable, answered_by_service, error_info
 from llama_mesh.runtime.span_status import record_failure
@@ -43,11 +42,7 @@ def _outgoing_metadata(context: grpc.aio.ServicerContext, target: Target) -> lis
     if target.resource is not None:
         metadata.append(resource_metadata(target.resource))
     metadata.extend(trace_headers())  # the service's span of the call is a child of the gateway's
-    caller = current_caller()
-    if caller is not None:
-        metadata.append((CALLER_HEADER, caller.name))  # the service's calls through the gateway act for this caller
-        if caller.admin:
-            metadata.append((CALLER_SCOPE_HEADER, ADMIN_SCOPE))
+    metadata.extend(caller_headers())  # the service's calls through the gateway act for this caller
     return metadata
 
 

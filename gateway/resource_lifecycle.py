@@ -1,5 +1,6 @@
 """The registry's calls to the service that serves a resource: prepare it before it is stored, release it before it
-is removed (llama.provider.v1.ResourceLifecycleService). A service that does not implement them accepts resources
+is removed (llama.provider.v1.ResourceLifecycleService), for the caller who registers or unregisters it (so that, e.g.,
+a post-training checkpoint is registered only by its owner). A service that does not implement them accepts resources
 as they are."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
+from gateway.auth import caller_headers
 from gateway.backends import Backends
 from llama.provider.v1 import provider_pb2, provider_pb2_grpc
 from llama_mesh.resources import ResourceKind
@@ -48,7 +50,7 @@ class ResourceLifecycle:
             reply = await stub.PrepareResource(
                 provider_pb2.PrepareResourceRequest(resource=packed),
                 timeout=PREPARE_TIMEOUT_SECONDS,
-                metadata=trace_headers(),
+                metadata=[*trace_headers(), *caller_headers()],
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNIMPLEMENTED:
@@ -70,7 +72,7 @@ class ResourceLifecycle:
             await stub.ReleaseResource(
                 provider_pb2.ReleaseResourceRequest(resource=packed),
                 timeout=RELEASE_TIMEOUT_SECONDS,
-                metadata=trace_headers(),
+                metadata=[*trace_headers(), *caller_headers()],
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND):

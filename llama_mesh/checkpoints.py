@@ -7,8 +7,12 @@ e.g. `sft-1a2b3c`) or an absolute path; either way it must resolve, symlinks fol
 that holds a complete checkpoint. Anything else (`../..`, `/etc/passwd`, a link out of the root) is refused, so that a
 model registration can never make a service read an arbitrary file.
 
+A checkpoint is its job's owner's (the principal the gateway named when the job started; see runtime/caller.py): another
+principal who names it, to register it as a model or to train it further, finds no checkpoint of that name. Admins, and
+everyone on a mesh with auth off, may use every checkpoint; one written before checkpoints had owners is the admins'.
+
     <root>/<identifier>/
-        checkpoint.json      what was trained: job, base model, kind, epoch, metrics, the training config
+        checkpoint.json      what was trained: job, its owner, base model, kind, epoch, metrics, the training config
         model.gguf           the merged weights, with the base GGUF's tokenizer and chat template (llama.cpp)
         adapter/             the PEFT LoRA adapter (LoRA jobs), e.g. for vLLM's LoRA serving
         model/               the Hugging Face weights (full fine-tuning and DPO)
@@ -20,9 +24,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llama_mesh.runtime.caller import may_see
 from llama_mesh.runtime.errors import InvalidArgument, NotFound
 
 MANIFEST = "checkpoint.json"
+OWNER_KEY = "owner"  # in the manifest: the principal whose job wrote the checkpoint ('' with auth off)
 GGUF_FILE = "model.gguf"
 ADAPTER_DIR = "adapter"
 HF_MODEL_DIR = "model"
@@ -67,6 +73,22 @@ def find_checkpoint(root: Path, name: str, field: str) -> Path:
             checkpoint=name,
         )
     return target
+
+
+def hidden(root: Path, name: str) -> bool:
+    """Whether `name` is a checkpoint that this call's caller may not see (another principal's): the caller is then
+    answered as for a name that is no checkpoint at all."""
+    target = inside(root, name)
+    return target is not None and (target / MANIFEST).is_file() and not may_see(owner(target))
+
+
+def owner(directory: Path) -> str:
+    """Whose the checkpoint in `directory` is: its manifest's owner ('' for one without, or unreadable: admins')."""
+    try:
+        found = read_manifest(directory).get(OWNER_KEY, "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return found if isinstance(found, str) else ""
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:

@@ -20,7 +20,7 @@ class ModelLifecycleServicer(provider_pb2_grpc.ResourceLifecycleServiceServicer)
         model = unpacked(request.resource, res.Model, "inference")
         provider = self._providers.get(model.provider_id)
         name = model.provider_resource_id
-        provider.require_model(name)
+        provider.require_registrable(name)
         wanted = res.MODEL_TYPE_EMBEDDING if provider.serves_embeddings else res.MODEL_TYPE_LLM
         if model.model_type != wanted:
             kind = "embedding" if provider.serves_embeddings else "llm"

@@ -289,6 +289,7 @@ def _save(
     manifest = {
         "identifier": spec["checkpoint_id"],
         "job_id": spec["job_id"],
+        checkpoints.OWNER_KEY: spec.get("owner", ""),
         "kind": spec["kind"],
         "base_model": spec["model"],
         "base_gguf": spec["base_gguf"],

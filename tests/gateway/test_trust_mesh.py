@@ -1,15 +1,18 @@
 """A mesh that trusts no one, with real processes on the loopback (the per-mesh secret; tests/gateway/
 test_tls_mesh.py has the same checks under mTLS): a service serves only the gateway (and peers, for span export);
 internal headers count only from the gateway, whether sent to a service or through the gateway; a registration may not
-alias another principal's data or the mesh's own; agents, sessions, batch jobs, eval jobs and traces are their
-owner's; ListProviders hides secrets at every depth."""
+alias another principal's data or the mesh's own; agents, sessions, batch jobs, eval jobs, traces and post-training
+checkpoints are their owner's; ListProviders hides secrets at every depth."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import secrets
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -360,6 +363,50 @@ def test_a_registration_may_not_alias_another_principals_data_or_the_meshs_own(c
     assert query(ALICE, "alice-alias") == ["tower"]
     registry.UnregisterVectorDB(reg.UnregisterVectorDBRequest(vector_db_id="alice-alias"), metadata=bearer(ALICE))
     assert query(ALICE, "alice-docs") == ["tower"]
+
+
+def _write_checkpoint(mesh: LocalMesh, name: str, owner: str) -> None:
+    """A post-training checkpoint as a job of `owner` leaves it (registering it as a model loads no weights)."""
+    directory = Path(mesh.config.data_dir) / "post_training" / "checkpoints" / name
+    directory.mkdir(parents=True)
+    (directory / "checkpoint.json").write_text(json.dumps({"identifier": name, "job_id": name, "owner": owner}))
+    (directory / "model.gguf").write_bytes(b"GGUF")
+
+
+def test_a_checkpoint_is_registered_as_a_model_only_by_its_jobs_owner(mesh: LocalMesh, channel: grpc.Channel) -> None:
+    """bob, who knows or guesses the name of alice's checkpoint, finds no checkpoint of that name, before and while
+    alice's registration serves it; alice and an admin may register it."""
+    _write_checkpoint(mesh, "sft-alice-1", "alice")
+    registry = registry_pb2_grpc.RegistryServiceStub(channel)
+
+    def register(token: str, identifier: str, checkpoint: str = "sft-alice-1") -> resources_pb2.Model:
+        model = resources_pb2.Model(
+            identifier=identifier,
+            provider_id="llama-cpp",
+            provider_resource_id=checkpoint,
+            model_type=resources_pb2.MODEL_TYPE_LLM,
+        )
+        return registry.RegisterModel(reg.RegisterModelRequest(model=model), metadata=bearer(token), timeout=60)
+
+    def refused_to_bob() -> None:
+        error = expect_error(lambda: register(BOB, "bob-tuned"), grpc.StatusCode.NOT_FOUND)
+        missing = expect_error(lambda: register(BOB, "bob-tuned", "sft-nobody"), grpc.StatusCode.NOT_FOUND)
+        assert reason_and_field(error)[0] == reason_and_field(missing)[0] == "PROVIDER_MODEL_NOT_FOUND"
+        assert error.details() == missing.details().replace("sft-nobody", "sft-alice-1")  # nothing tells them apart
+        expect_error(
+            lambda: registry.GetModel(reg.GetModelRequest(model_id="bob-tuned"), metadata=bearer(BOB)),
+            grpc.StatusCode.NOT_FOUND,
+        )
+
+    refused_to_bob()
+    try:
+        assert register(ALICE, "alice-tuned").provider_resource_id == "sft-alice-1"
+        refused_to_bob()  # served now, by alice's registration: still not bob's
+        assert register(ADMIN, "admin-tuned").provider_resource_id == "sft-alice-1"
+    finally:
+        for identifier, token in (("admin-tuned", ADMIN), ("alice-tuned", ALICE)):
+            with contextlib.suppress(grpc.RpcError):
+                registry.UnregisterModel(reg.UnregisterModelRequest(model_id=identifier), metadata=bearer(token))
 
 
 def test_a_registration_may_not_alias_another_principals_collection_by_its_stored_name(channel: grpc.Channel) -> None:

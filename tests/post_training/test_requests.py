@@ -13,7 +13,9 @@ from google.protobuf import struct_pb2
 from llama.common.v1 import jobs_pb2
 from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
 from llama.post_training.v1 import post_training_pb2 as pb
+from llama.registry.v1 import registry_pb2_grpc
 from llama_mesh import checkpoints
+from llama_mesh.runtime.caller import Principal, acting_for
 from llama_mesh.runtime.config import load_run_config
 from llama_mesh.runtime.errors import InvalidArgument, NotFound, Unimplemented
 from services.post_training.config import HuggingFacePostTrainingConfig
@@ -186,5 +188,49 @@ async def test_a_second_start_of_the_same_job_id_leaves_the_first_jobs_files_alo
             # the started job's files, as it wrote them (its training process reads them: nothing else may)
             rows = provider.jobs.work_dir("same") / "rows.jsonl"
             assert f"from {winner.training_config.data_config.dataset_id}?" in rows.read_text()
+        finally:
+            await provider.close()
+
+
+class NoModels(registry_pb2_grpc.RegistryServiceServicer):
+    """The gateway's registry, as far as post-training asks it for the model to train: none is registered."""
+
+    async def GetModel(self, request, context):  # noqa: N802 - gRPC method
+        raise NotFound(f"model {request.model_id!r} is not registered", reason="RESOURCE_NOT_FOUND")
+
+
+async def test_a_checkpoint_is_trained_further_only_by_its_jobs_owner(tmp_path: Path) -> None:
+    """bob names alice's checkpoint as the model to train: NOT_FOUND, as for a name that is neither a registered model
+    nor a checkpoint. alice (and an admin) may; the job's spec names its caller, whom the training process writes into
+    the new checkpoint's manifest as its owner."""
+    servicers = (
+        (datasetio_pb2_grpc.add_DatasetIOServiceServicer_to_server, SlowRows()),
+        (registry_pb2_grpc.add_RegistryServiceServicer_to_server, NoModels()),
+    )
+    async with serving(*servicers) as gateway_address:
+        run = load_run_config(
+            ROOT / "distributions" / "local-cpu" / "run.yaml",
+            {"LLAMA_MESH_DATA_DIR": str(tmp_path / "data"), "LLAMA_MESH_GATEWAY_ADDRESS": gateway_address},
+        )
+        provider = huggingface(run.service("post_training").providers[0], run)
+        base = checkpoints.default_checkpoint_root(run.data_dir) / "alice-sft"
+        base.mkdir(parents=True)
+        manifest = {"base_gguf": str(tmp_path / "absent.gguf"), "owner": "alice"}
+        (base / checkpoints.MANIFEST).write_text(json.dumps(manifest))
+        await provider.start()
+        started: list[Path] = []
+        provider.jobs.start = lambda job_id, spec_path: started.append(spec_path)  # type: ignore[method-assign]
+        try:
+            acting_for(Principal("bob"))
+            request = pb.SupervisedFineTuneRequest(job_id="bobs", model="alice-sft", training_config=_config())
+            with pytest.raises(NotFound) as caught:
+                await provider.supervised_fine_tune(request, None)
+            assert caught.value.reason == "MODEL_NOT_FOUND" and not started
+            for job_id, principal in (("alices", Principal("alice")), ("admins", Principal("root", admin=True))):
+                acting_for(principal)
+                request = pb.SupervisedFineTuneRequest(job_id=job_id, model="alice-sft", training_config=_config())
+                await provider.supervised_fine_tune(request, None)
+                spec = json.loads(started[-1].read_text())
+                assert spec["owner"] == principal.name and spec["base_checkpoint"] == str(base.resolve())
         finally:
             await provider.close()

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from llama_mesh.checkpoints import GGUF_FILE, checkpoint_root, find_checkpoint
+from llama_mesh.checkpoints import GGUF_FILE, checkpoint_root, find_checkpoint, hidden
 from llama_mesh.conversion_cache import model_cache_dir
 from llama_mesh.model_conversion import ModelConversionError
 from llama_mesh.model_sources import ModelSourceError, resolve_model_source
@@ -22,6 +22,7 @@ from services.inference.provider import ChatEngine, Embedder, ModelLoadError, Te
 from services.inference.providers.gguf_weights import WeightType, ensure_weight_type
 
 log = logging.getLogger(__name__)
+_CHECKPOINT_HINT = " (or a post-training checkpoint: `llama-mesh post-training artifacts <job_id>`)"
 
 
 class ModelEntry(BaseModel):
@@ -146,6 +147,7 @@ class InferenceProvider:
         serves_embeddings: bool = False,
         checkpoints: Callable[[str], ModelEntry] | None = None,
         stream_interval: int = 1,
+        checkpoint_root: Path | None = None,
     ) -> None:
         self.provider_id = provider_id
         self.stream_interval = stream_interval
@@ -154,6 +156,7 @@ class InferenceProvider:
         self.preload = preload
         self._factory = factory
         self._checkpoints = checkpoints
+        self._checkpoint_root = checkpoint_root  # where `checkpoints` finds them: whose each one is
         self._configured = frozenset(models)
         self._loaded: dict[str, TextEngine | ChatEngine | Embedder] = {}
         self._locks: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in models}
@@ -165,6 +168,14 @@ class InferenceProvider:
         """A snapshot of the loaded models' engines, by name (safe to take from another thread)."""
         return dict(self._loaded)
 
+    def require_registrable(self, name: str) -> None:
+        """require_model, for a model being registered: a post-training checkpoint only by its job's owner (or an
+        admin), even while another registration serves it; to anyone else it is NOT_FOUND, as a name served by
+        nothing."""
+        if name not in self._configured and self._checkpoint_root is not None and hidden(self._checkpoint_root, name):
+            raise self._not_served(name, _CHECKPOINT_HINT)
+        self.require_model(name)
+
     def require_model(self, name: str) -> None:
         """NOT_FOUND unless this provider's config lists the model or it names a checkpoint this provider serves."""
         checkpoints = ""
@@ -173,15 +184,19 @@ class InferenceProvider:
                 self.models[name] = self._checkpoints(name)
                 self._locks[name] = asyncio.Lock()
             except NotFound:
-                checkpoints = " (or a post-training checkpoint: `llama-mesh post-training artifacts <job_id>`)"
+                checkpoints = _CHECKPOINT_HINT
         if name not in self.models:
-            raise NotFound(
-                f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(self.models)}"
-                f"{checkpoints}",
-                reason="PROVIDER_MODEL_NOT_FOUND",
-                provider_id=self.provider_id,
-                provider_resource_id=name,
-            )
+            raise self._not_served(name, checkpoints)
+
+    def _not_served(self, name: str, checkpoints: str) -> NotFound:
+        """The provider serves no model `name`; the names it lists are its configured ones (never a checkpoint's)."""
+        return NotFound(
+            f"provider {self.provider_id!r} has no model {name!r}; it serves: {', '.join(sorted(self._configured))}"
+            f"{checkpoints}",
+            reason="PROVIDER_MODEL_NOT_FOUND",
+            provider_id=self.provider_id,
+            provider_resource_id=name,
+        )
 
     async def get(self, name: str) -> TextEngine | ChatEngine | Embedder:
         if name in self._loaded:
@@ -262,6 +277,7 @@ def _llama_cpp(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         build,
         checkpoints=checkpoint,
         stream_interval=settings.stream_interval,
+        checkpoint_root=root,
     )
 
 
@@ -318,6 +334,7 @@ def _vllm(provider: ProviderConfig, run: RunConfig) -> InferenceProvider:
         build,
         checkpoints=checkpoint,
         stream_interval=settings.stream_interval,
+        checkpoint_root=root,
     )
     return served
 

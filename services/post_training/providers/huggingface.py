@@ -295,14 +295,19 @@ class HuggingFacePostTraining(PostTrainingProvider):
             raise
         if model.model_type != resources_pb2.MODEL_TYPE_LLM:
             raise InvalidArgument(field, f"model {name!r} is not an LLM")
-        checkpoint = self._checkpoint(model.provider_resource_id)
+        # a registered model the caller may use (the gateway checked its token), served from a checkpoint
+        checkpoint = self._checkpoint(model.provider_resource_id, registered=True)
         if checkpoint is not None:
             return checkpoint
         return {"base_gguf": self._provider_gguf(model), "base_checkpoint": None}
 
-    def _checkpoint(self, name: str) -> dict[str, Any] | None:
+    def _checkpoint(self, name: str, *, registered: bool = False) -> dict[str, Any] | None:
+        """The base of a job that trains checkpoint `name` further: None for a name that is no checkpoint, or (unless
+        a model registered with it is what the caller named) another principal's."""
         target = checkpoints.inside(self._root, name)
         if target is None or not (target / checkpoints.MANIFEST).is_file():
+            return None
+        if not registered and checkpoints.hidden(self._root, name):
             return None
         manifest = checkpoints.read_manifest(target)
         return {"base_gguf": manifest["base_gguf"], "base_checkpoint": str(target)}
@@ -349,6 +354,7 @@ class HuggingFacePostTraining(PostTrainingProvider):
             **spec,
             **base,
             "job_id": job_id,
+            "owner": record_owner(),  # written into the checkpoint's manifest: the checkpoint is the job's owner's
             "model": model,
             "checkpoint_id": checkpoint_id,
             "checkpoint_path": str(self._root / checkpoint_id),
