@@ -35,7 +35,9 @@ def file_dataset(path: Path) -> res.Dataset:
 
 @pytest.fixture
 def data_file(tmp_path: Path) -> Path:
-    path = tmp_path / "qa.jsonl"
+    """A dataset file where the provider reads them by default: the data dir's `datasets` folder."""
+    path = tmp_path / "datasets" / "qa.jsonl"
+    path.parent.mkdir()
     path.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
     return path
 

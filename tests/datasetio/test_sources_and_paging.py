@@ -35,6 +35,30 @@ def test_paths_outside_the_allowed_dirs_are_refused(tmp_path: Path, uri: str) ->
     assert caught.value.reason == "PATH_NOT_ALLOWED"
 
 
+def test_the_data_dir_opens_only_allowed_dirs_inside_it(tmp_path: Path) -> None:
+    """An operator's allowed dir that holds the data dir (or is it) opens no file of the mesh's own: the registry,
+    SQLite databases, post-training work directories; an allowed dir inside the data dir does, and so does the rest
+    of an allowed dir that holds it."""
+    data_dir = tmp_path / "data"
+    (data_dir / "post_training" / "work" / "sft-1").mkdir(parents=True)
+    (data_dir / "benchmarks").mkdir()
+    allowed = (tmp_path.resolve(), data_dir.resolve(), (data_dir / "benchmarks").resolve())
+    mesh_files = (
+        f"{data_dir}/registry.db",
+        f"file://{data_dir}/post_training/work/sft-1/rows.jsonl",
+        f"{data_dir}/benchmarks/../agents/agents.db",
+        f"{data_dir}/benchmarks/../benchmarks-x.jsonl",
+    )
+    for uri in mesh_files:
+        with pytest.raises(InvalidArgument) as caught:
+            parse_source(dataset(uri), allowed, data_dir.resolve())
+        assert caught.value.reason == "PATH_NOT_ALLOWED" and "datasets" in caught.value.message, uri
+    inside = parse_source(dataset(f"{data_dir}/benchmarks/mmlu.jsonl"), allowed, data_dir.resolve())
+    assert inside == FileSource(data_dir / "benchmarks" / "mmlu.jsonl")
+    beside = parse_source(dataset(f"{tmp_path}/rows.jsonl"), allowed, data_dir.resolve())
+    assert beside == FileSource(tmp_path / "rows.jsonl")
+
+
 def test_relative_paths_and_other_schemes_are_refused(tmp_path: Path) -> None:
     for uri in ("data/a.jsonl", "s3://bucket/a.jsonl"):
         with pytest.raises(InvalidArgument):

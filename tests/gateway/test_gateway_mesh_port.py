@@ -76,7 +76,7 @@ def registered(mesh: tuple[LocalMesh, Path], public: grpc.Channel) -> None:
     """alice-answers (alice's) and bob-answers (bob's): one answered row each."""
     registry = registry_pb2_grpc.RegistryServiceStub(public)
     for name, token in (("alice-answers", ALICE), ("bob-answers", BOB)):
-        path = Path(mesh[0].config.data_dir) / f"{name}.jsonl"
+        path = Path(mesh[0].config.data_dir) / "datasets" / f"{name}.jsonl"
         path.write_text(json.dumps({"input_query": "2+2?", "expected_answer": "4", "generated_answer": "4"}) + "\n")
         dataset = res.Dataset(
             identifier=name, purpose=res.DATASET_PURPOSE_EVAL_QUESTION_ANSWER, source=res.DataSource(uri=str(path))

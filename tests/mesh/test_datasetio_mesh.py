@@ -45,6 +45,12 @@ def data_dir(mesh: LocalMesh) -> Path:
 
 
 @pytest.fixture(scope="module")
+def datasets_dir(data_dir: Path) -> Path:
+    """Where the datasetio service reads dataset files by default: the data dir's `datasets` folder."""
+    return data_dir / "datasets"
+
+
+@pytest.fixture(scope="module")
 def channel(mesh: LocalMesh) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(mesh.gateway_address) as channel:
         yield channel
@@ -111,8 +117,8 @@ WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "parquet": write_parquet}
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
-def test_a_file_dataset_is_read_in_pages(registry, datasetio, data_dir: Path, suffix: str) -> None:
-    path = WRITERS[suffix](data_dir / f"qa.{suffix}", ROWS)
+def test_a_file_dataset_is_read_in_pages(registry, datasetio, datasets_dir: Path, suffix: str) -> None:
+    path = WRITERS[suffix](datasets_dir / f"qa.{suffix}", ROWS)
     registered = register(registry, f"test/qa-{suffix}", uri=f"file://{path}")
     assert registered.provider_id == "localfs"
     rows, pages = read_all(datasetio, f"test/qa-{suffix}", limit=3)
@@ -152,8 +158,8 @@ def stop_and_restart_datasetio(mesh: LocalMesh, datasetio) -> None:
     raise AssertionError("the gateway did not reach the restarted datasetio service")
 
 
-def test_appended_rows_follow_the_source_and_survive_a_restart(mesh, registry, datasetio, data_dir: Path) -> None:
-    path = write_jsonl(data_dir / "appendable.jsonl", ROWS[:2])
+def test_appended_rows_follow_the_source_and_survive_a_restart(mesh, registry, datasetio, datasets_dir: Path) -> None:
+    path = write_jsonl(datasets_dir / "appendable.jsonl", ROWS[:2])
     original = path.read_bytes()
     register(registry, "test/appendable", uri=str(path))
     extra = [{"input_query": "And 10 + 10?", "expected_answer": "20", "difficulty": 1}]
@@ -191,8 +197,8 @@ def test_unregistering_drops_appended_rows(registry, datasetio) -> None:
     assert rows == ROWS[:1]
 
 
-def test_a_malformed_file_is_refused_naming_the_line(registry, data_dir: Path) -> None:
-    path = data_dir / "broken.jsonl"
+def test_a_malformed_file_is_refused_naming_the_line(registry, datasets_dir: Path) -> None:
+    path = datasets_dir / "broken.jsonl"
     path.write_text(json.dumps(ROWS[0]) + "\n" + json.dumps(ROWS[1]) + "\n{not json\n")
     error = expect_error(
         lambda: register(registry, "test/broken", uri=f"file://{path}"), grpc.StatusCode.INVALID_ARGUMENT
@@ -204,15 +210,15 @@ def test_a_malformed_file_is_refused_naming_the_line(registry, data_dir: Path) -
     )
 
 
-def test_a_csv_row_with_too_many_cells_names_its_line(registry, data_dir: Path) -> None:
-    path = data_dir / "ragged.csv"
+def test_a_csv_row_with_too_many_cells_names_its_line(registry, datasets_dir: Path) -> None:
+    path = datasets_dir / "ragged.csv"
     path.write_text("input_query,expected_answer\nWhat is 1+1?,2\nWhat is 2+2?,4,extra\n")
     error = expect_error(lambda: register(registry, "test/ragged", uri=str(path)), grpc.StatusCode.INVALID_ARGUMENT)
     assert "line 3" in error.details()
 
 
-def test_a_file_without_the_purpose_columns_is_refused(registry, data_dir: Path) -> None:
-    path = write_jsonl(data_dir / "no-answers.jsonl", [{"input_query": "Hi?"}])
+def test_a_file_without_the_purpose_columns_is_refused(registry, datasets_dir: Path) -> None:
+    path = write_jsonl(datasets_dir / "no-answers.jsonl", [{"input_query": "Hi?"}])
     error = expect_error(lambda: register(registry, "test/no-answers", uri=str(path)), grpc.StatusCode.INVALID_ARGUMENT)
     assert "row 0" in error.details() and "expected_answer" in error.details()
     assert reason_and_field(error)[0] == "MISSING_COLUMN"
@@ -228,16 +234,39 @@ def test_a_path_outside_the_allowed_dirs_is_refused(registry, tmp_path: Path, da
     assert str(outside) in error.details() and str(data_dir) not in error.details()  # not the allowed dirs
 
 
-def test_a_missing_or_unreadable_file_is_named_as_the_caller_gave_it(registry, data_dir: Path) -> None:
+def test_the_meshs_own_files_are_no_datasets(registry, data_dir: Path, datasets_dir: Path) -> None:
+    """Another job's training rows (a post-training work directory) and the mesh's databases lie in the data dir but
+    outside its `datasets` folder: no registration reads them, however the path is spelled (a symlink included)."""
+    work = data_dir / "post_training" / "work" / "sft-someone-else"
+    work.mkdir(parents=True)
+    rows = write_jsonl(work / "rows.jsonl", ROWS)
+    assert (data_dir / "registry.db").is_file()  # the gateway's registry: a SQLite file of the mesh
+
+    def refused(uri: str) -> None:
+        error = expect_error(lambda: register(registry, "test/mesh-file", uri=uri), grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason_and_field(error) == ("PATH_NOT_ALLOWED", "dataset.source.uri"), error.details()
+        assert "'datasets' folder" in error.details()
+
+    refused(f"file://{rows}")
+    refused(str(rows))
+    refused(f"file://{data_dir}/registry.db")
+    refused(f"file://{datasets_dir}/../post_training/work/sft-someone-else/rows.jsonl")
+    (datasets_dir / "mesh-link").symlink_to(data_dir, target_is_directory=True)
+    refused(f"file://{datasets_dir}/mesh-link/post_training/work/sft-someone-else/rows.jsonl")
+
+
+def test_a_missing_or_unreadable_file_is_named_as_the_caller_gave_it(
+    registry, datasets_dir: Path, data_dir: Path
+) -> None:
     """The uri as given (the caller knows it), never the path the service resolved it to (symlinks followed)."""
-    (data_dir / "alias").symlink_to(data_dir / "real-folder", target_is_directory=True)
-    (data_dir / "real-folder").mkdir()
-    uri = f"file://{data_dir}/alias/missing.jsonl"
+    (datasets_dir / "alias").symlink_to(datasets_dir / "real-folder", target_is_directory=True)
+    (datasets_dir / "real-folder").mkdir()
+    uri = f"file://{datasets_dir}/alias/missing.jsonl"
     error = expect_error(lambda: register(registry, "test/missing", uri=uri), grpc.StatusCode.INVALID_ARGUMENT)
     assert reason_and_field(error) == ("DATASET_FILE_NOT_FOUND", "dataset.source.uri")
     assert uri in error.details() and "real-folder" not in error.details(), error.details()
-    (data_dir / "real-folder" / "folder.jsonl").mkdir()  # unreadable as a file, whoever runs the service
-    uri = f"file://{data_dir}/alias/folder.jsonl"
+    (datasets_dir / "real-folder" / "folder.jsonl").mkdir()  # unreadable as a file, whoever runs the service
+    uri = f"file://{datasets_dir}/alias/folder.jsonl"
     error = expect_error(lambda: register(registry, "test/folder", uri=uri), grpc.StatusCode.INVALID_ARGUMENT)
     assert reason_and_field(error) == ("DATASET_FILE_UNREADABLE", "dataset.source.uri")
     assert "real-folder" not in error.details() and str(data_dir) not in error.details(), error.details()
@@ -276,8 +305,8 @@ def test_bad_windows_and_unknown_datasets_are_clear_errors(registry, datasetio) 
     assert reason_and_field(error)[1] == "rows"
 
 
-def test_a_file_changed_after_registration_is_a_failed_precondition(registry, datasetio, data_dir: Path) -> None:
-    path = write_jsonl(data_dir / "changing.jsonl", ROWS[:2])
+def test_a_file_changed_after_registration_is_a_failed_precondition(registry, datasetio, datasets_dir: Path) -> None:
+    path = write_jsonl(datasets_dir / "changing.jsonl", ROWS[:2])
     register(registry, "test/changing", uri=str(path))
     path.write_text("{broken\n")
     error = expect_error(
@@ -287,8 +316,8 @@ def test_a_file_changed_after_registration_is_a_failed_precondition(registry, da
     assert "line 1" in error.details() and "test/changing" in error.details()
 
 
-def test_cli_registers_datasets_and_pages_their_rows(mesh, data_dir: Path, tmp_path: Path) -> None:
-    path = write_csv(data_dir / "cli.csv", ROWS)
+def test_cli_registers_datasets_and_pages_their_rows(mesh, datasets_dir: Path, tmp_path: Path) -> None:
+    path = write_csv(datasets_dir / "cli.csv", ROWS)
     done = run_cli(mesh, "datasets", "register", "test/cli-qa", "--uri", str(path))
     assert done.returncode == 0, done.stderr
     assert "registered dataset test/cli-qa" in done.stdout

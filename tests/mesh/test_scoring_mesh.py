@@ -305,7 +305,7 @@ def test_an_unknown_scoring_function_is_not_found(scoring) -> None:
 
 
 def dataset_file(local_mesh: LocalMesh, name: str, lines: list[dict]) -> Path:
-    path = Path(local_mesh.config.data_dir) / name
+    path = Path(local_mesh.config.data_dir) / "datasets" / name  # where datasetio reads dataset files by default
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 

@@ -19,6 +19,7 @@ from services.datasetio.provider import DatasetProvider, RowsWindow
 from services.datasetio.purposes import check_columns, check_purpose
 from services.datasetio.row_values import Row, from_struct
 from services.datasetio.sources import (
+    DATASETS_FOLDER,
     SOURCE_FIELD,
     URI_FIELD,
     FileSource,
@@ -30,7 +31,9 @@ from services.datasetio.sources import (
 
 class LocalFSConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # Local dataset files are read only from inside these directories (default: the distribution's data dir).
+    # Local dataset files are read only from inside these directories (default: the `datasets` folder of the
+    # distribution's data dir). The rest of the data dir (the mesh's databases, job and upload files) is never read,
+    # whatever this lists: inside it, only a listed directory inside it counts.
     allowed_dirs: list[str] = Field(default_factory=list)
     # Seconds to wait for the Hugging Face hub to answer before a dataset is UNAVAILABLE, and for a load to finish.
     hub_probe_timeout_s: float = Field(default=10.0, gt=0)
@@ -43,8 +46,11 @@ class LocalFSDatasets(DatasetProvider):
     def __init__(self, provider_id: str, config: LocalFSConfig, data_dir: Path) -> None:
         super().__init__(provider_id)
         self._config = config
-        dirs = [Path(d).expanduser() for d in config.allowed_dirs] or [data_dir]
+        if not config.allowed_dirs:  # the default folder exists, for operators to put dataset files in
+            (data_dir / DATASETS_FOLDER).mkdir(parents=True, exist_ok=True)
+        dirs = [Path(d).expanduser() for d in config.allowed_dirs] or [data_dir / DATASETS_FOLDER]
         self._allowed = tuple(d.resolve() for d in dirs)
+        self._data_dir = data_dir.expanduser().resolve()
         self._appended = AppendedRows(data_dir / "datasetio" / provider_id / "appended_rows.db")
         self._cache: OrderedDict[Hashable, list[Row]] = OrderedDict()
 
@@ -122,7 +128,7 @@ class LocalFSDatasets(DatasetProvider):
 
     async def _source(self, dataset: res.Dataset) -> Source:
         """The dataset's source; resolving a path touches the file system, so it runs in a worker thread."""
-        return await asyncio.to_thread(parse_source, dataset, self._allowed)
+        return await asyncio.to_thread(parse_source, dataset, self._allowed, self._data_dir)
 
     async def _file_rows(self, source: FileSource) -> list[Row]:
         path = source.path
