@@ -16,6 +16,7 @@ from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, NotFo
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.telemetry import query_terms as terms
 from services.telemetry.conversions import node_message, span_message, trace_message
+from services.telemetry.owned_spans import owned_spans
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_rows import span_rows
 from services.telemetry.span_store import SpanStore, owned_by
@@ -52,10 +53,15 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         self._store = store
         self._gateway = gateway
 
-    async def _visible(self, trace_id: str) -> bool:
-        """Whether this call's caller may see the trace (its own, or every one for admins and with auth off)."""
+    async def _visible_spans(self, trace_id: str) -> list[StoredSpan]:
+        """The spans of the trace this call's caller sees (owned_spans.py): none of another principal's trace."""
         owner = owner_filter()
-        return owner is None or await asyncio.to_thread(self._store.trace, trace_id, owned_by(owner)) is not None
+        if owner is None:
+            return await asyncio.to_thread(self._store.trace_spans, trace_id)
+        row = await asyncio.to_thread(self._store.trace, trace_id, owned_by(owner))
+        if row is None:
+            return []
+        return owned_spans(await asyncio.to_thread(self._store.trace_spans, trace_id), row.root_span_id, owner)
 
     async def QueryTraces(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         conditions = terms.conditions(request.attribute_filters)
@@ -78,7 +84,10 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
     async def GetSpan(self, request, context):  # noqa: N802, ANN001, ANN201
         trace_id = _hex_id(request.trace_id, _TRACE_ID_DIGITS, "trace_id")
         span_id = _hex_id(request.span_id, _SPAN_ID_DIGITS, "span_id")
-        span = await asyncio.to_thread(self._store.span, trace_id, span_id) if await self._visible(trace_id) else None
+        if owner_filter() is None:
+            span = await asyncio.to_thread(self._store.span, trace_id, span_id)
+        else:
+            span = next((span for span in await self._visible_spans(trace_id) if span.span_id == span_id), None)
         if span is None:
             raise NotFound(
                 f"no span {span_id} in trace {trace_id} has been recorded",
@@ -92,9 +101,9 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         span_id = _hex_id(request.span_id, _SPAN_ID_DIGITS, "span_id")
         depth = terms.max_depth(request)
         span = await asyncio.to_thread(self._store.find_span, span_id)
-        if span is None or not await self._visible(span.trace_id):
+        spans = [] if span is None else await self._visible_spans(span.trace_id)
+        if not any(seen.span_id == span_id for seen in spans):
             raise NotFound(f"no span {span_id} has been recorded", reason="SPAN_NOT_FOUND", span_id=span_id)
-        spans = await asyncio.to_thread(self._store.trace_spans, span.trace_id)
         wanted = terms.wanted_attributes(request.attributes_to_return)
         try:
             root = await asyncio.to_thread(_tree_message, spans, span_id, depth, wanted)
@@ -113,8 +122,7 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         size = paging.page_size(request.page_size)
         listing = "spans:" + terms.query_fingerprint(conditions, depth)
         position = terms.span_position(request.page_token, listing)
-        conditions = [*conditions, *owned_by(owner_filter())]
-        page = await asyncio.to_thread(matching_spans, self._store, conditions, depth, size, position)
+        page = await asyncio.to_thread(matching_spans, self._store, conditions, owner_filter(), depth, size, position)
         wanted = terms.wanted_attributes(request.attributes_to_return)
         token = terms.span_token(listing, page.next_position) if page.next_position else ""
         return pb.QuerySpansResponse(spans=[span_message(span, wanted) for span in page.spans], next_page_token=token)
@@ -131,8 +139,8 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         registered = registry_pb2.GetDatasetRequest(dataset_id=request.dataset_id)
         await gateway.call(gateway.registry.GetDataset, registered, context)
         attributes = list(dict.fromkeys(request.attributes_to_save))
-        conditions = [*conditions, *owned_by(owner_filter())]
-        rows = await asyncio.to_thread(span_rows, self._store, conditions, depth, attributes, MAX_SAVED_SPANS)
+        owner = owner_filter()
+        rows = await asyncio.to_thread(span_rows, self._store, conditions, owner, depth, attributes, MAX_SAVED_SPANS)
         if rows is None:
             raise FailedPrecondition(
                 f"more than {MAX_SAVED_SPANS} spans match; narrow attribute_filters or max_depth",

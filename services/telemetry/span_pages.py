@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.telemetry.owned_spans import owned_spans
 from services.telemetry.query_terms import Condition, OrderTerm
-from services.telemetry.span_store import SpanStore
+from services.telemetry.span_store import SpanStore, owned_by
 from services.telemetry.span_tree import span_tree
 from services.telemetry.stored_span import StoredSpan
 
@@ -28,10 +29,14 @@ class SpanPage:
 def matching_spans(
     store: SpanStore,
     conditions: Sequence[Condition],
+    owner: str | None,
     max_depth: int,
     page_size: int,
     position: tuple[int, int] = (0, 0),
 ) -> SpanPage:
+    """A page of the spans of the traces that pass `conditions` and are `owner`'s (every trace for None), each trace
+    as its owner sees it (owned_spans.py)."""
+    conditions = [*conditions, *owned_by(owner)]
     trace_index, skip = position
     spans: list[StoredSpan] = []
     positions: list[tuple[int, int]] = []
@@ -40,7 +45,8 @@ def matching_spans(
         if not traces:
             break
         for trace in traces:
-            tree = span_tree(store.trace_spans(trace.trace_id), trace.root_span_id, max_depth)
+            spans_of_trace = owned_spans(store.trace_spans(trace.trace_id), trace.root_span_id, owner)
+            tree = span_tree(spans_of_trace, trace.root_span_id, max_depth)
             ordered = list(tree.depth_first()) if tree else []
             for index in range(skip, len(ordered)):
                 spans.append(ordered[index])

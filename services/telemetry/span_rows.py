@@ -39,13 +39,18 @@ def span_row(span: StoredSpan, attributes: Sequence[str]) -> dict[str, Any]:
 
 
 def span_rows(
-    store: SpanStore, conditions: Sequence[Condition], max_depth: int, attributes: Sequence[str], limit: int
+    store: SpanStore,
+    conditions: Sequence[Condition],
+    owner: str | None,
+    max_depth: int,
+    attributes: Sequence[str],
+    limit: int,
 ) -> list[dict[str, Any]] | None:
     """The rows, in QuerySpans order; None when more than `limit` spans match."""
     rows: list[dict[str, Any]] = []
     position: tuple[int, int] | None = (0, 0)
     while position is not None:
-        page = matching_spans(store, conditions, max_depth, _SPANS_PER_READ, position)
+        page = matching_spans(store, conditions, owner, max_depth, _SPANS_PER_READ, position)
         rows.extend(span_row(span, attributes) for span in page.spans)
         if len(rows) > limit:
             return None

@@ -1,4 +1,9 @@
-"""A trace's spans as a tree: children by parent, ordered by start time, cut at a depth."""
+"""A trace's spans as a tree: children by parent, ordered by start time, cut at a depth.
+
+Parent links come from outside (any OTLP exporter of the mesh, or a client's `traceparent`), so they may form a cycle
+(a span its own parent, two spans each other's): a tree holds each span once, and a span that would be its own
+descendant is left out there. A root's subtree has no cycle (a root's parent is absent), so that only shows in a tree
+asked from a span inside the cycle."""
 
 from __future__ import annotations
 
@@ -37,17 +42,16 @@ def span_tree(
         if span.parent_span_id:
             children[span.parent_span_id].append(span)
 
-    built = 0
+    placed: set[str] = set()
 
     def build(span: StoredSpan, depth: int) -> SpanNode:
-        nonlocal built
-        built += 1
-        if max_spans is not None and built > max_spans:
+        placed.add(span.span_id)
+        if max_spans is not None and len(placed) > max_spans:
             raise TooManySpans
         node = SpanNode(span)
         if depth < max_depth:
             ordered = sorted(children.get(span.span_id, ()), key=lambda item: (item.start_ns, item.span_id))
-            node.children = [build(child, depth + 1) for child in ordered]
+            node.children = [build(child, depth + 1) for child in ordered if child.span_id not in placed]
         return node
 
     return build(by_id[root_span_id], 0)

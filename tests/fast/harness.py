@@ -1,6 +1,7 @@
 """The fast tier's pieces: a servicer served in-process (a grpc.aio server on a loopback port, with the mesh's error
-mapping), calls made as the gateway makes them (the resolved resource in `llama-mesh-resource-bin`), and a fake
-gateway built from small servicers. No model, no subprocess: each test takes milliseconds."""
+mapping, keeping the caller a call names in `llama-mesh-caller` as a mesh service does), calls made as the gateway
+makes them (the resolved resource in `llama-mesh-resource-bin`), and a fake gateway built from small servicers. No
+model, no subprocess: each test takes milliseconds."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import grpc
 from google.protobuf.message import Message
 
 from llama_mesh.resources import resource_metadata
+from llama_mesh.runtime.caller import CallerCapture
 from llama_mesh.runtime.interceptors import ErrorMappingInterceptor
 
 
 @asynccontextmanager
 async def serving(*servicers: tuple[Callable[[Any, grpc.aio.Server], None], Any]) -> AsyncIterator[str]:
     """Serve (add_XServicer_to_server, servicer) pairs on a free loopback port; yields its address."""
-    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor(), CallerCapture()])
     for add, servicer in servicers:
         add(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -150,7 +150,7 @@ def test_span_pages_resume_inside_a_trace(store: SpanStore) -> None:
     seen: list[int] = []
     position = (0, 0)
     while True:
-        page = matching_spans(store, [], terms.MAX_TREE_DEPTH, 2, position)
+        page = matching_spans(store, [], None, terms.MAX_TREE_DEPTH, 2, position)
         assert len(page.spans) <= 2
         seen.extend(int(span.span_id, 16) for span in page.spans)
         if page.next_position is None:
