@@ -24,7 +24,7 @@ _OPS: dict[int, Op] = {
     pb.QUERY_CONDITION_OP_LT: "lt",
 }
 ORDER_FIELDS = ("start_time", "end_time")
-_INDEX = re.compile(r"[0-9]{1,19}")  # a QuerySpans token's trace or span index
+_SPAN_KEY = re.compile(r"([0-9]{1,19})\.([0-9a-f]{32})\.([0-9a-f]{16})")  # a QuerySpans token's span key
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,15 @@ class Condition:
 MAX_FILTERS = 16
 MAX_KEY_CHARS = 256
 MAX_VALUE_CHARS = 4096
+
+
+@dataclass(frozen=True)
+class SpanKey:
+    """Where a span stands in QuerySpans' order: its trace (root start time, trace id), then the span."""
+
+    trace_start_ns: int
+    trace_id: str
+    span_id: str
 
 
 @dataclass(frozen=True)
@@ -107,21 +116,20 @@ def max_depth(request: object) -> int:
     return depth
 
 
-def span_token(listing: str, position: tuple[int, int]) -> str:
-    """A QuerySpans page token: the (trace index, span index) where the next page starts."""
-    return paging.make_token(listing, f"{position[0]}.{position[1]}")
+def span_token(listing: str, key: SpanKey) -> str:
+    """A QuerySpans page token: the key of the span the next page starts at."""
+    return paging.make_token(listing, f"{key.trace_start_ns}.{key.trace_id}.{key.span_id}")
 
 
-def span_position(token: str, listing: str) -> tuple[int, int]:
-    """The (trace index, span index) a QuerySpans page token holds ((0, 0) for no token)."""
+def span_key(token: str, listing: str) -> SpanKey | None:
+    """The key of the span a QuerySpans page token starts at (None for no token: the first page)."""
     key = paging.read_key(token, listing)
     if key is None:
-        return 0, 0
-    trace_index, _, span_index = key.partition(".")
-    position = tuple(int(part) for part in (trace_index, span_index) if _INDEX.fullmatch(part))
-    if len(position) != 2 or max(position) > paging.MAX_POSITION:  # str.isdigit() also passes '²'
+        return None
+    match = _SPAN_KEY.fullmatch(key)  # str.isdigit() would also pass '²'
+    if match is None or int(match[1]) > paging.MAX_POSITION:
         raise InvalidArgument("page_token", "is not a page token this server returned for this list")
-    return position[0], position[1]
+    return SpanKey(int(match[1]), match[2], match[3])
 
 
 def query_fingerprint(*parts: object) -> str:

@@ -121,10 +121,10 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         depth = terms.max_depth(request)
         size = paging.page_size(request.page_size)
         listing = "spans:" + terms.query_fingerprint(conditions, depth)
-        position = terms.span_position(request.page_token, listing)
-        page = await asyncio.to_thread(matching_spans, self._store, conditions, owner_filter(), depth, size, position)
+        first = terms.span_key(request.page_token, listing)
+        page = await asyncio.to_thread(matching_spans, self._store, conditions, owner_filter(), depth, size, first)
         wanted = terms.wanted_attributes(request.attributes_to_return)
-        token = terms.span_token(listing, page.next_position) if page.next_position else ""
+        token = terms.span_token(listing, page.next_key) if page.next_key else ""
         return pb.QuerySpansResponse(spans=[span_message(span, wanted) for span in page.spans], next_page_token=token)
 
     async def SaveSpansToDataset(self, request, context):  # noqa: N802, ANN001, ANN201

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.telemetry.conversions import struct_value
-from services.telemetry.query_terms import Condition
+from services.telemetry.query_terms import Condition, SpanKey
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_store import SpanStore
 from services.telemetry.stored_span import StoredSpan
@@ -48,11 +48,12 @@ def span_rows(
 ) -> list[dict[str, Any]] | None:
     """The rows, in QuerySpans order; None when more than `limit` spans match."""
     rows: list[dict[str, Any]] = []
-    position: tuple[int, int] | None = (0, 0)
-    while position is not None:
-        page = matching_spans(store, conditions, owner, max_depth, _SPANS_PER_READ, position)
+    first: SpanKey | None = None
+    while True:
+        page = matching_spans(store, conditions, owner, max_depth, _SPANS_PER_READ, first)
         rows.extend(span_row(span, attributes) for span in page.spans)
         if len(rows) > limit:
             return None
-        position = page.next_position
-    return rows
+        if page.next_key is None:
+            return rows
+        first = page.next_key

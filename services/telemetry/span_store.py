@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.telemetry.query_terms import Condition, OrderTerm
+from services.telemetry.query_terms import Condition, OrderTerm, SpanKey
 from services.telemetry.stored_span import StoredSpan
 
 _SCHEMA_VERSION = 2
@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS spans (
     UNIQUE (trace_id, span_id)
 );
 CREATE INDEX IF NOT EXISTS spans_by_span_id ON spans (span_id);
+CREATE INDEX IF NOT EXISTS spans_by_parent ON spans (trace_id, parent_span_id, start_ns, span_id);
 CREATE TABLE IF NOT EXISTS span_attributes (
     span_seq INTEGER NOT NULL,
     key TEXT NOT NULL,
@@ -75,7 +76,7 @@ COMMIT;
 
 # Every trace with its root span: a span without a parent first, else the earliest whose parent is missing.
 _ROOTS = """
-WITH candidates AS (
+WITH RECURSIVE candidates AS (
     SELECT s.trace_id, s.span_id, s.start_ns, s.end_ns,
            ROW_NUMBER() OVER (
                PARTITION BY s.trace_id ORDER BY (s.parent_span_id = '') DESC, s.start_ns, s.span_id
@@ -123,7 +124,7 @@ def _attribute_rows(seq: int, span: StoredSpan) -> Iterable[tuple[int, str, str 
             yield seq, key, value, None, None
 
 
-def _condition_sql(condition: Condition) -> tuple[str, list[Any]]:
+def _condition_sql(condition: Condition, name: str) -> tuple[str, dict[str, Any]]:
     """An EXISTS clause true when some span of `roots.trace_id` has the attribute and passes the test."""
     if isinstance(condition.value, bool):
         column, value = "bool_value", int(condition.value)
@@ -134,10 +135,77 @@ def _condition_sql(condition: Condition) -> tuple[str, list[Any]]:
     root = "AND s.span_id = roots.span_id " if isinstance(condition, RootCondition) else ""
     sql = (
         "EXISTS (SELECT 1 FROM spans s JOIN span_attributes a ON a.span_seq = s.seq "
-        f"WHERE s.trace_id = roots.trace_id {root}AND a.key = ? "
-        f"AND a.{column} IS NOT NULL AND a.{column} {_COLUMN_OF_OP[condition.op]} ?)"
+        f"WHERE s.trace_id = roots.trace_id {root}AND a.key = :{name}_key "
+        f"AND a.{column} IS NOT NULL AND a.{column} {_COLUMN_OF_OP[condition.op]} :{name}_value)"
     )
-    return sql, [condition.key, value]
+    return sql, {f"{name}_key": condition.key, f"{name}_value": value}
+
+
+def _conditions_sql(conditions: Sequence[Condition]) -> tuple[list[str], dict[str, Any]]:
+    """The EXISTS clauses of the conditions (see _condition_sql), with their named parameters."""
+    clauses: list[str] = []
+    parameters: dict[str, Any] = {}
+    for index, condition in enumerate(conditions):
+        sql, values = _condition_sql(condition, f"condition{index}")
+        clauses.append(sql)
+        parameters.update(values)
+    return clauses, parameters
+
+
+# A span's place among its siblings, as text that sorts as (start time, span id) does: a span's path (these of its
+# ancestors from the root, then its own) sorts its trace depth-first, each span before its children.
+def _path_step(table: str) -> str:
+    return f"printf('%019d', {table}.start_ns) || {table}.span_id"
+
+
+# QuerySpans' order, walked in SQL: the matching traces from the page's first one (at most one per span the page holds,
+# each gives its root), then their spans depth-first, the queue kept in output order so that the walk stops once the
+# page is full. The walk enters no span below `max_depth` and, for a caller limited to their own traces, no span that
+# names another caller (owned_spans.py says why; this is its rule in SQL). Nor does it enter a subtree that lies
+# wholly before the page's first span: from each span on the path down to it (`after_path`), only the children from
+# the one on that path on are read (an index range), so a page costs its size and that path, not its trace's size.
+_CHILD = f"""
+    SELECT w.trace_start, w.trace_id, child.seq, child.span_id, w.depth + 1, w.path || {_path_step("child")}
+    FROM walk w JOIN spans child ON child.trace_id = w.trace_id AND child.parent_span_id = w.span_id
+    WHERE w.depth < :max_depth
+      AND (:owner IS NULL OR NOT EXISTS (
+          SELECT 1 FROM span_attributes a
+          WHERE a.span_seq = child.seq AND a.key = '{CALLER_ATTRIBUTE}' AND a.text_value IS NOT :owner))
+"""
+_ON_THE_PATH = "w.trace_id IS :after_trace AND substr(:after_path, 1, length(w.path)) = w.path"
+_SPAN_WALK = f"""
+, chosen AS (
+    SELECT roots.trace_id, roots.span_id, roots.start_ns FROM roots WHERE {{where}}
+    ORDER BY roots.start_ns DESC, roots.trace_id DESC LIMIT :traces
+),
+walk(trace_start, trace_id, seq, span_id, depth, path) AS (
+    SELECT c.start_ns, c.trace_id, s.seq, s.span_id, 0, {_path_step("s")}
+    FROM chosen c JOIN spans s ON s.trace_id = c.trace_id AND s.span_id = c.span_id
+    UNION ALL
+    {_CHILD} AND NOT ({_ON_THE_PATH})
+    UNION ALL
+    {_CHILD} AND {_ON_THE_PATH}
+      AND (child.start_ns, child.span_id) >= (
+          CAST(substr(:after_path, length(w.path) + 1, 19) AS INTEGER), substr(:after_path, length(w.path) + 20, 16))
+    ORDER BY 1 DESC, 2 DESC, 6 ASC
+    LIMIT :walked
+)
+SELECT w.trace_start, s.* FROM walk w JOIN spans s ON s.seq = w.seq
+WHERE w.trace_id IS NOT :after_trace OR w.path >= :after_path
+ORDER BY w.trace_start DESC, w.trace_id DESC, w.path LIMIT :limit
+"""
+
+# The path of a span (see _path_step), walking up from it to its trace's root.
+_SPAN_PATH = f"""
+WITH RECURSIVE up(span_id, parent_span_id, path, depth) AS (
+    SELECT span_id, parent_span_id, {_path_step("spans")}, 0 FROM spans WHERE trace_id = :trace AND span_id = :span
+    UNION ALL
+    SELECT p.span_id, p.parent_span_id, {_path_step("p")} || up.path, up.depth + 1
+    FROM up JOIN spans p ON p.trace_id = :trace AND p.span_id = up.parent_span_id
+    WHERE up.depth < :max_depth
+)
+SELECT path FROM up ORDER BY depth DESC LIMIT 1
+"""
 
 
 def _order_sql(order: Sequence[OrderTerm]) -> str:
@@ -216,30 +284,52 @@ class SpanStore:
         self, conditions: Sequence[Condition], order: Sequence[OrderTerm], limit: int, offset: int
     ) -> list[TraceRow]:
         """Traces where, for every condition, some span passes it; ordered, then one page of them."""
-        clauses: list[str] = []
-        parameters: list[Any] = []
-        for condition in conditions:
-            sql, values = _condition_sql(condition)
-            clauses.append(sql)
-            parameters.extend(values)
+        clauses, parameters = _conditions_sql(conditions)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"{_ROOTS} SELECT * FROM roots {where} ORDER BY {_order_sql(order)} LIMIT ? OFFSET ?"
+        query = f"{_ROOTS} SELECT * FROM roots {where} ORDER BY {_order_sql(order)} LIMIT :limit OFFSET :offset"
         with self._lock:
-            rows = self._db.execute(query, [*parameters, limit, offset]).fetchall()
+            rows = self._db.execute(query, {**parameters, "limit": limit, "offset": offset}).fetchall()
         return [TraceRow(row["trace_id"], row["span_id"], row["start_ns"], row["end_ns"]) for row in rows]
 
     def trace(self, trace_id: str, conditions: Sequence[Condition] = ()) -> TraceRow | None:
         """The trace, if it was recorded and passes `conditions`."""
-        clauses = ["trace_id = ?"]
-        parameters: list[Any] = [trace_id]
-        for condition in conditions:
-            sql, values = _condition_sql(condition)
-            clauses.append(sql)
-            parameters.extend(values)
+        clauses, parameters = _conditions_sql(conditions)
+        clauses, parameters = ["trace_id = :trace", *clauses], {**parameters, "trace": trace_id}
         query = f"{_ROOTS} SELECT * FROM roots WHERE {' AND '.join(clauses)}"
         with self._lock:
             row = self._db.execute(query, parameters).fetchone()
         return None if row is None else TraceRow(row["trace_id"], row["span_id"], row["start_ns"], row["end_ns"])
+
+    def spans_in_order(
+        self, conditions: Sequence[Condition], owner: str | None, max_depth: int, first: SpanKey | None, limit: int
+    ) -> list[tuple[SpanKey, StoredSpan]]:
+        """QuerySpans' spans from `first` on, `limit` at most, each with its key: the spans of the traces that pass
+        `conditions` and are `owner`'s (every trace for None), trace by trace, newest root first, each depth-first from
+        its root (children by start time) to `max_depth`, without the spans of another caller's call."""
+        clauses, parameters = _conditions_sql([*conditions, *owned_by(owner)])
+        if first is not None:
+            clauses.append(
+                "(roots.start_ns < :after_start OR (roots.start_ns = :after_start AND roots.trace_id <= :after_trace))"
+            )
+        where = " AND ".join(clauses) or "1"
+        parameters.update(
+            traces=limit,
+            max_depth=max_depth,
+            owner=owner,
+            after_start=None if first is None else first.trace_start_ns,
+            after_trace=None if first is None else first.trace_id,
+            after_path="",
+            walked=limit + max_depth + 1,  # the page, and the path down to its first span
+            limit=limit,
+        )
+        with self._lock:
+            if first is not None:
+                row = self._db.execute(
+                    _SPAN_PATH, {"trace": first.trace_id, "span": first.span_id, "max_depth": max_depth}
+                ).fetchone()
+                parameters["after_path"] = "" if row is None else row["path"]
+            rows = self._db.execute(_ROOTS + _SPAN_WALK.format(where=where), parameters).fetchall()
+        return [(SpanKey(row["trace_start"], row["trace_id"], row["span_id"]), _span(row)) for row in rows]
 
     def span(self, trace_id: str, span_id: str) -> StoredSpan | None:
         with self._lock:

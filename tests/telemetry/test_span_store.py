@@ -16,6 +16,7 @@ from llama_mesh.runtime import paging
 from llama_mesh.runtime.errors import InvalidArgument
 from services.telemetry import query_terms as terms
 from services.telemetry.otlp_spans import spans_of_request
+from services.telemetry.owned_spans import owned_spans
 from services.telemetry.span_pages import matching_spans
 from services.telemetry.span_store import SpanStore, owned_by
 from services.telemetry.span_tree import span_tree
@@ -120,11 +121,19 @@ def test_bad_order_by(order_by: str) -> None:
 
 
 def test_span_page_tokens_are_bound_to_their_query() -> None:
-    token = terms.span_token("spans:a", (5, 2))
-    assert terms.span_position(token, "spans:a") == (5, 2)
-    assert terms.span_position("", "spans:a") == (0, 0)
+    key = terms.SpanKey(5, "ab" * 16, "cd" * 8)
+    token = terms.span_token("spans:a", key)
+    assert terms.span_key(token, "spans:a") == key
+    assert terms.span_key("", "spans:a") is None
     forged = [
-        paging.make_token("spans:a", position) for position in ("\u00b2.0", "99999999999999999999.0", "1.", "-1.0")
+        paging.make_token("spans:a", position)
+        for position in (
+            f"\u00b2.{'ab' * 16}.{'cd' * 8}",
+            f"99999999999999999999.{'ab' * 16}.{'cd' * 8}",
+            f"1.{'ab' * 16}.",
+            f"-1.{'ab' * 16}.{'cd' * 8}",
+            f"1.{'AB' * 16}.{'cd' * 8}",
+        )
     ]
     for bad, listing in (
         (token, "spans:b"),
@@ -133,7 +142,7 @@ def test_span_page_tokens_are_bound_to_their_query() -> None:
         *((forged_token, "spans:a") for forged_token in forged),  # were ValueError / OverflowError: INTERNAL
     ):
         with pytest.raises(InvalidArgument) as caught:
-            terms.span_position(bad, listing)
+            terms.span_key(bad, listing)
         assert caught.value.field == "page_token"
 
 
@@ -148,14 +157,14 @@ def test_tree_depth_and_order(store: SpanStore) -> None:
 
 def test_span_pages_resume_inside_a_trace(store: SpanStore) -> None:
     seen: list[int] = []
-    position = (0, 0)
+    first = None
     while True:
-        page = matching_spans(store, [], None, terms.MAX_TREE_DEPTH, 2, position)
+        page = matching_spans(store, [], None, terms.MAX_TREE_DEPTH, 2, first)
         assert len(page.spans) <= 2
         seen.extend(int(span.span_id, 16) for span in page.spans)
-        if page.next_position is None:
+        if page.next_key is None:
             break
-        position = page.next_position
+        first = page.next_key
     assert seen == [31, 21, 22, 11, 12, 13]
 
 
@@ -283,3 +292,43 @@ def test_malformed_otlp_is_refused(request_: ExportTraceServiceRequest, field: s
     with pytest.raises(InvalidArgument) as caught:
         spans_of_request(request_)
     assert caught.value.field == field
+
+
+def _reference_order(store: SpanStore, owner: str | None, max_depth: int) -> list[str]:
+    """QuerySpans' order as trees built in Python give it: trace by trace, newest first, each depth-first."""
+    spans: list[str] = []
+    for trace in store.traces(owned_by(owner), terms.order_terms(""), 1000, 0):
+        visible = owned_spans(store.trace_spans(trace.trace_id), trace.root_span_id, owner)
+        tree = span_tree(visible, trace.root_span_id, max_depth)
+        assert tree is not None
+        spans.extend(span.span_id for span in tree.depth_first())
+    return spans
+
+
+def _paged(store: SpanStore, owner: str | None, max_depth: int, page_size: int) -> list[str]:
+    seen: list[str] = []
+    first = None
+    while True:
+        page = matching_spans(store, [], owner, max_depth, page_size, first)
+        assert len(page.spans) <= page_size
+        seen.extend(span.span_id for span in page.spans)
+        if page.next_key is None:
+            return seen
+        first = page.next_key
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 7, 1000])
+def test_span_pages_walk_the_trees_in_sql_as_in_python(page_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SpanStore(":memory:")
+    spans = [_span(1, 1, start=5, caller="alice")]
+    for index in range(2, 40):  # a bushy tree: each span under an earlier one, siblings out of start order
+        spans.append(_span(1, index, parent=index // 3 or 1, start=(index * 7) % 11, caller="alice"))
+    spans += [_span(1, 40, parent=2, start=1, caller="bob"), _span(1, 41, parent=40, start=2)]  # bob's call
+    spans += [_span(2, 50, start=5, caller="alice"), _span(2, 51, parent=50, start=5), _span(2, 52, parent=50, start=5)]
+    spans += [_span(3, 60, start=9, caller="bob"), _span(4, 70, start=5, caller="alice")]
+    store.insert(spans)
+    cases = [("alice", terms.MAX_TREE_DEPTH), (None, terms.MAX_TREE_DEPTH), ("alice", 2), (None, 0)]
+    expected = [_reference_order(store, owner, max_depth) for owner, max_depth in cases]
+    # A page reads the spans it holds (and the path down to the first), not whole traces rebuilt in Python.
+    monkeypatch.setattr(store, "trace_spans", lambda trace_id: pytest.fail("a page read a whole trace"))
+    assert [_paged(store, owner, max_depth, page_size) for owner, max_depth in cases] == expected
