@@ -101,9 +101,15 @@ class RootCondition(Condition):
     """A Condition on the trace's root span alone."""
 
 
+@dataclass(frozen=True)
+class OwnerCondition(RootCondition):
+    """The trace's root names `value` as its caller; the query's other conditions then count only the spans that are
+    not of another caller's call (none of them, nor any of their ancestors, names another caller: owned_spans.py)."""
+
+
 def owned_by(owner: str | None) -> list[Condition]:
     """The conditions that keep a query to `owner`'s traces (none for None: every trace)."""
-    return [] if owner is None else [RootCondition(CALLER_ATTRIBUTE, "eq", owner)]
+    return [] if owner is None else [OwnerCondition(CALLER_ATTRIBUTE, "eq", owner)]
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,21 @@ def _attribute_rows(seq: int, span: StoredSpan) -> Iterable[tuple[int, str, str 
             yield seq, key, value, None, None
 
 
-def _condition_sql(condition: Condition, name: str) -> tuple[str, dict[str, Any]]:
-    """An EXISTS clause true when some span of `roots.trace_id` has the attribute and passes the test."""
+# True when the span `s` or one of its ancestors names a caller other than :owner (cycles end: UNION drops a row seen).
+# It starts from `a.span_seq` (`s.seq` itself) so that it runs only for a span whose attribute `a` passed the test.
+_OF_ANOTHER_CALL = f"""EXISTS (
+    WITH RECURSIVE up(seq, parent_span_id) AS (
+        SELECT a.span_seq, s.parent_span_id
+        UNION
+        SELECT p.seq, p.parent_span_id FROM up JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = up.parent_span_id
+    )
+    SELECT 1 FROM up JOIN span_attributes c ON c.span_seq = up.seq
+    WHERE c.key = '{CALLER_ATTRIBUTE}' AND c.text_value IS NOT :owner)"""
+
+
+def _condition_sql(condition: Condition, name: str, owned: bool) -> tuple[str, dict[str, Any]]:
+    """An EXISTS clause true when some span of `roots.trace_id` has the attribute and passes the test (with `owned`,
+    some span not of another caller's call: see OwnerCondition)."""
     if isinstance(condition.value, bool):
         column, value = "bool_value", int(condition.value)
     elif isinstance(condition.value, float):
@@ -133,10 +152,11 @@ def _condition_sql(condition: Condition, name: str) -> tuple[str, dict[str, Any]
     else:
         column, value = "text_value", condition.value
     root = "AND s.span_id = roots.span_id " if isinstance(condition, RootCondition) else ""
+    mine = f"AND NOT {_OF_ANOTHER_CALL}" if owned and not root else ""
     sql = (
         "EXISTS (SELECT 1 FROM spans s JOIN span_attributes a ON a.span_seq = s.seq "
         f"WHERE s.trace_id = roots.trace_id {root}AND a.key = :{name}_key "
-        f"AND a.{column} IS NOT NULL AND a.{column} {_COLUMN_OF_OP[condition.op]} :{name}_value)"
+        f"AND a.{column} IS NOT NULL AND a.{column} {_COLUMN_OF_OP[condition.op]} :{name}_value {mine})"
     )
     return sql, {f"{name}_key": condition.key, f"{name}_value": value}
 
@@ -144,9 +164,10 @@ def _condition_sql(condition: Condition, name: str) -> tuple[str, dict[str, Any]
 def _conditions_sql(conditions: Sequence[Condition]) -> tuple[list[str], dict[str, Any]]:
     """The EXISTS clauses of the conditions (see _condition_sql), with their named parameters."""
     clauses: list[str] = []
-    parameters: dict[str, Any] = {}
+    owner = next((condition.value for condition in conditions if isinstance(condition, OwnerCondition)), None)
+    parameters: dict[str, Any] = {"owner": owner}
     for index, condition in enumerate(conditions):
-        sql, values = _condition_sql(condition, f"condition{index}")
+        sql, values = _condition_sql(condition, f"condition{index}", owned=owner is not None)
         clauses.append(sql)
         parameters.update(values)
     return clauses, parameters

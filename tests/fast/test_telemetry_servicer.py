@@ -98,6 +98,11 @@ async def test_another_callers_spans_in_a_trace_are_never_shown_to_its_owner() -
         assert _tree_ids(tree.root) == [11, 12]
         spans = await stub.QuerySpans(pb.QuerySpansRequest(), metadata=alice, timeout=30)
         assert _ids(spans.spans) == [11, 12]
+        for model, found in (("m1", [trace_1]), ("forged", [])):  # bob's spans match none of alice's filters
+            condition = pb.QueryCondition(key="model_id", op=pb.QUERY_CONDITION_OP_EQ)
+            condition.value.string_value = model
+            traces = await stub.QueryTraces(pb.QueryTracesRequest(attribute_filters=[condition]), metadata=alice)
+            assert [trace.trace_id for trace in traces.traces] == found
         for span_id in (f"{span:016x}" for span in (13, 14, 15)):
             await _not_found(stub.GetSpan(pb.GetSpanRequest(trace_id=trace_1, span_id=span_id), metadata=alice))
             await _not_found(stub.GetSpanTree(pb.GetSpanTreeRequest(span_id=span_id), metadata=alice))
