@@ -130,8 +130,8 @@ async def test_parent_cycles_and_long_chains_answer_at_once() -> None:
     store = SpanStore(":memory:")
     store.insert(
         [
-            _span(1, 11, start=0),
-            _span(1, 12, parent=12, start=1),
+            _span(1, 11, start=0, caller="alice"),
+            _span(1, 12, parent=12, start=1, looped=True),
             _span(2, 21, parent=22, start=2),
             _span(2, 22, parent=21, start=3),
             _span(2, 23, parent=22, start=4),
@@ -155,3 +155,9 @@ async def test_parent_cycles_and_long_chains_answer_at_once() -> None:
         assert [int(trace.trace_id, 16) for trace in traces.traces] == [3, 1]  # trace 2 has no root
         spans = await stub.QuerySpans(pb.QuerySpansRequest(page_size=1000), timeout=30)
         assert _ids(spans.spans) == [*range(1000, 1000 + MAX_TREE_DEPTH + 1), 11]
+        # A filter a span in a cycle meets: its ancestors are looked at once each (whose call it is).
+        looped = pb.QueryCondition(key="looped", op=pb.QUERY_CONDITION_OP_EQ)
+        looped.value.bool_value = True
+        request = pb.QueryTracesRequest(attribute_filters=[looped])
+        traces = await stub.QueryTraces(request, metadata=_as("alice"), timeout=30)
+        assert [int(trace.trace_id, 16) for trace in traces.traces] == [1]
