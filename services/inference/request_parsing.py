@@ -22,6 +22,8 @@ from services.inference.provider import OutputConstraint, SamplingParams
 MAX_STOP_SEQUENCES = 16
 MAX_LOGPROBS = 20
 MAX_TOOLS = 128
+MAX_MESSAGES = 4096  # of one chat (or of each conversation of a batch)
+MAX_CONTENT_ITEMS = 1024  # of one message's content
 # The JSON schemas of one request together (every tool's parameters and response_format.json_schema), encoded:
 # checking a schema against its meta-schema costs about 0.2 ms per object in it.
 MAX_SCHEMA_BYTES = 256 * 1024
@@ -72,6 +74,10 @@ def content_text(content: content_pb2.Content, field_name: str) -> str:
         return ""
     if kind == "text":
         return content.text
+    if len(content.items.items) > MAX_CONTENT_ITEMS:
+        raise InvalidArgument(
+            f"{field_name}.items", f"at most {MAX_CONTENT_ITEMS} items per content, got {len(content.items.items)}"
+        )
     parts: list[str] = []
     for index, item in enumerate(content.items.items):
         if item.WhichOneof("item") == "image":
@@ -236,6 +242,8 @@ def _parse_tool_choice(choice: tools_pb2.ToolChoice, tools: list[dict[str, Any]]
 def _parse_messages(messages: list[messages_pb2.Message]) -> list[dict[str, Any]]:
     if not messages:
         raise InvalidArgument("messages", "at least one message is required")
+    if len(messages) > MAX_MESSAGES:
+        raise InvalidArgument("messages", f"at most {MAX_MESSAGES} messages per chat, got {len(messages)}")
     parsed: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
         role = _ROLES.get(message.role)

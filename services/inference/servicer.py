@@ -16,13 +16,22 @@ from llama.common.v1 import messages_pb2, resources_pb2, sampling_pb2, stream_er
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
 from llama_mesh.resources import resource_from_context
-from llama_mesh.runtime.errors import FailedPrecondition, Internal, InvalidArgument, MeshError, status_code_number
+from llama_mesh.runtime.channels import MAX_MESSAGE_BYTES
+from llama_mesh.runtime.errors import (
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    MeshError,
+    ResourceExhausted,
+    status_code_number,
+)
 from services.inference.coalescing import coalesced
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
 from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
 from services.inference.providers import ProviderSet
 from services.inference.request_parsing import (
     ChatInput,
+    ChatOptions,
     CompletionInput,
     chat_input,
     content_text,
@@ -36,6 +45,9 @@ from services.inference.usage_metrics import record_usage
 MAX_EMBEDDING_INPUTS = 2048
 MAX_BATCH_CONVERSATIONS = 256
 BATCH_CONCURRENCY = 16  # conversations of one BatchChatCompletion handed to the engine at a time
+# conversations x max_tokens x (1 + logprobs.top_k) of a BatchChatCompletion with logprobs: 64 bytes a logprob entry
+# (the token's text, its number and the message framing) would fill the 64 MiB a reply may hold.
+MAX_BATCH_LOGPROB_ENTRIES = 1024 * 1024
 # A request of this size at most, with no JSON schema to check, is parsed on the event loop (tens of microseconds,
 # less than a worker thread's round trip); others in a worker thread: checking a JSON schema costs ~0.2 ms per object
 # in it, and thousands of messages take a while too.
@@ -270,6 +282,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 "conversations", f"at most {MAX_BATCH_CONVERSATIONS} per call, got {len(request.conversations)}"
             )
         options = await _parsed(parse_chat_options, request)  # once: the same for every conversation
+        _check_batch_logprobs(len(request.conversations), options)
         name, engine = await self._text_engine(request.model_id, context)
         gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 
@@ -288,6 +301,10 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                         logprobs.extend(_logprobs(chunk))
                 except MeshError as error:
                     return pb.BatchChatCompletionResult(error=_stream_error(error))
+                except Exception as exc:  # the conversation's own failure, as a failing item of the batch
+                    log.exception("generation failed in conversations[%d] of a batch", index)
+                    failure = Internal(f"generation failed: {type(exc).__name__}", reason="ENGINE_FAILED")
+                    return pb.BatchChatCompletionResult(error=_stream_error(failure))
                 finally:
                     record_usage(name, result.prompt_tokens, result.completion_tokens, time.perf_counter() - started)
             return pb.BatchChatCompletionResult(
@@ -296,8 +313,17 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 )
             )
 
-        results = await asyncio.gather(*(one(i, c) for i, c in enumerate(request.conversations)))
-        return pb.BatchChatCompletionResponse(results=results)
+        # A task group: when the call ends early (cancelled, past its deadline) no conversation goes on generating.
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(i, c)) for i, c in enumerate(request.conversations)]
+        reply = pb.BatchChatCompletionResponse(results=[task.result() for task in tasks])
+        if reply.ByteSize() > MAX_MESSAGE_BYTES:  # tokens longer than MAX_BATCH_LOGPROB_ENTRIES allows for
+            raise ResourceExhausted(
+                f"the batch's reply is {reply.ByteSize()} bytes, more than the {MAX_MESSAGE_BYTES} a reply may hold: "
+                "send fewer conversations per call, fewer max_tokens or a smaller logprobs.top_k",
+                reason="REPLY_TOO_LARGE",
+            )
+        return reply
 
     async def GetEngineStatus(self, request, context):  # noqa: N802, ANN001, ANN201
         provider_id, name = self._resolve(request.model_id, context)
@@ -312,6 +338,23 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 response.running_requests = stats.running_requests
                 response.waiting_requests = stats.waiting_requests
         return response
+
+
+def _check_batch_logprobs(conversations: int, options: ChatOptions) -> None:
+    """INVALID_ARGUMENT when a batch's logprobs could pass what its reply may hold (MAX_BATCH_LOGPROB_ENTRIES)."""
+    if not options.logprobs:
+        return
+    max_tokens = options.sampling.max_tokens
+    if not max_tokens:
+        raise InvalidArgument("sampling_params.max_tokens", "is required (at least 1) when a batch asks for logprobs")
+    entries = conversations * max_tokens * (1 + options.logprobs)
+    if entries > MAX_BATCH_LOGPROB_ENTRIES:
+        raise InvalidArgument(
+            "logprobs",
+            f"{conversations} conversations x {max_tokens} max_tokens x (1 + {options.logprobs} alternatives) is "
+            f"{entries} logprob entries; a batch may return {MAX_BATCH_LOGPROB_ENTRIES}: send fewer conversations "
+            "per call, fewer max_tokens or a smaller logprobs.top_k",
+        )
 
 
 def _truncate(vector: list[float], dimension: int) -> list[float]:

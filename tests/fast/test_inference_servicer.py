@@ -3,6 +3,7 @@ stop reason, with no model loaded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
-from services.inference.provider import EngineStats, GenerationChunk, GenerationRequest, TextEngine
+from services.inference.provider import EngineStats, GenerationChunk, GenerationRequest, TextEngine, TokenLogprob
 from services.inference.providers import InferenceProvider, ModelEntry, ProviderSet
 from services.inference.servicer import InferenceServicer
 from tests.fast.harness import as_resolved, connected
@@ -215,3 +216,156 @@ async def test_a_batch_checks_its_tools_once(engine: ScriptedEngine) -> None:
             await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=15)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert refused.value.details() == "tools: at most 128 tools per request, got 129"
+
+
+class CountingEngine(ScriptedEngine):
+    """Counts the generations under way (GetEngineStatus's running_requests). A prompt holding "crash" fails once
+    every conversation has started; the others answer once it has failed, or, with `hang`, never (until cancelled)."""
+
+    def __init__(self, conversations: int, hang: bool = False) -> None:
+        super().__init__()
+        self.conversations = conversations
+        self.hang = hang
+        self.running = 0
+        self.all_started = asyncio.Event()
+        self.crashed = asyncio.Event()
+        self.idle = asyncio.Event()
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        self.running += 1
+        self.idle.clear()
+        try:
+            if self.running == self.conversations:
+                self.all_started.set()
+            await self.all_started.wait()
+            if "crash" in request.prompt:
+                self.crashed.set()
+                raise RuntimeError("the engine crashed")
+            await (asyncio.Event().wait() if self.hang else self.crashed.wait())
+            yield GenerationChunk("ok", 1, 3, 1, finish_reason="stop")
+        finally:
+            self.running -= 1
+            if not self.running:
+                self.idle.set()
+
+    def stats(self) -> EngineStats:
+        return EngineStats(running_requests=self.running, waiting_requests=0)
+
+
+def _batch(*texts: str, **fields: Any) -> pb.BatchChatCompletionRequest:
+    conversations = [
+        pb.ChatConversation(messages=[messages_pb2.Message(role=messages_pb2.ROLE_USER, content={"text": text})])
+        for text in texts
+    ]
+    return pb.BatchChatCompletionRequest(model_id="scripted", conversations=conversations, **fields)
+
+
+async def _running(stub: inference_pb2_grpc.InferenceServiceStub) -> int:
+    request = pb.GetEngineStatusRequest(model_id="scripted")
+    status = await stub.GetEngineStatus(request, metadata=as_resolved(MODEL), timeout=30)
+    return status.running_requests
+
+
+async def test_a_conversation_that_fails_is_its_item_and_the_others_finish() -> None:
+    # a failure that was no MeshError left gather(): the call failed INTERNAL while the other conversations went on
+    engine = CountingEngine(conversations=3)
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        reply = await stub.BatchChatCompletion(_batch("a", "crash", "b"), metadata=as_resolved(MODEL), timeout=30)
+        assert await _running(stub) == 0
+    assert [result.response.completion_message.content.text for result in reply.results] == ["ok", "", "ok"]
+    error = reply.results[1].error
+    assert (error.code, error.reason) == (grpc.StatusCode.INTERNAL.value[0], "ENGINE_FAILED")
+
+
+async def test_a_cancelled_batch_leaves_no_conversation_generating() -> None:
+    engine = CountingEngine(conversations=3, hang=True)
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        call = stub.BatchChatCompletion(_batch("a", "b", "c"), metadata=as_resolved(MODEL), timeout=60)
+        await asyncio.wait_for(engine.all_started.wait(), 30)
+        assert await _running(stub) == 3
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.wait_for(engine.idle.wait(), 30)
+        assert await _running(stub) == 0
+
+
+async def test_a_batch_whose_logprobs_could_pass_the_reply_limit_is_refused(engine: ScriptedEngine) -> None:
+    texts = ["a"] * 256
+    logprobs = sampling_pb2.LogprobsConfig(top_k=20)
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        for sampling, field, message in (
+            # 256 x 200 x 21 = 1075200 entries of at least a few bytes each: up to tens of MiB, past 64 with long tokens
+            (sampling_pb2.SamplingParams(max_tokens=200), "logprobs", "256 conversations x 200 max_tokens x (1 + 20"),
+            (sampling_pb2.SamplingParams(), "sampling_params.max_tokens", "is required (at least 1)"),
+        ):
+            request = _batch(*texts, sampling_params=sampling, logprobs=logprobs)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert refused.value.details().startswith(f"{field}: {message}")
+        assert not engine.prompts  # refused before any generation
+        request = _batch(*texts, sampling_params=sampling_pb2.SamplingParams(max_tokens=195), logprobs=logprobs)
+        reply = await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
+    assert len(reply.results) == 256 and all(result.HasField("response") for result in reply.results)
+
+
+class LongTokenEngine(ScriptedEngine):
+    """One token whose text and alternatives are 4 MiB each: more than the entry cap's 64 bytes an entry."""
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        token = "x" * (4 * 1024 * 1024)
+        top = tuple((token, -1.0) for _ in range(20))
+        yield GenerationChunk(token, 1, 3, 1, [TokenLogprob(token, -1.0, top)], finish_reason="length")
+
+
+async def test_a_batch_reply_past_the_message_limit_is_resource_exhausted() -> None:
+    request = _batch("a", sampling_params=sampling_pb2.SamplingParams(max_tokens=1))
+    request.logprobs.top_k = 20
+    async with connected(
+        (inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(LongTokenEngine()))
+    ) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=60)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "send fewer conversations per call" in refused.value.details()
+
+
+@pytest.mark.parametrize(
+    ("messages", "items", "field"),
+    [(4097, 1, "messages: at most 4096 messages per chat, got 4097"), (1, 1025, "messages[0].content.items: at most")],
+)
+async def test_chats_past_the_message_caps_are_refused(
+    engine: ScriptedEngine, messages: int, items: int, field: str
+) -> None:
+    content = content_pb2.Content(items=content_pb2.ContentItems(items=[content_pb2.ContentItem(text="x")] * items))
+    message = messages_pb2.Message(role=messages_pb2.ROLE_USER, content=content)
+    chat = pb.ChatCompletionRequest(model_id="scripted", messages=[message] * messages)
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ChatCompletion(chat, metadata=as_resolved(MODEL), timeout=30)
+        assert (refused.value.code(), refused.value.details()[: len(field)]) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            field,
+        )
+        stream = pb.StreamChatCompletionRequest.FromString(chat.SerializeToString())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for _ in stub.StreamChatCompletion(stream, metadata=as_resolved(MODEL), timeout=30):
+                pass
+        assert (refused.value.code(), refused.value.details()[: len(field)]) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            field,
+        )
+        batch = pb.BatchChatCompletionRequest(
+            model_id="scripted",
+            conversations=[pb.ChatConversation(messages=chat.messages), _batch("a").conversations[0]],
+        )
+        reply = await stub.BatchChatCompletion(batch, metadata=as_resolved(MODEL), timeout=30)
+    assert reply.results[0].error.message.startswith(f"conversations[0].{field}")
+    assert reply.results[1].response.completion_message.content.text == "".join(REPLY)
+    assert len(engine.prompts) == 1
