@@ -17,6 +17,8 @@ from services.scoring.rows_scoring import RowsScorer
 from services.scoring.saved_results import save_scored_rows, scored_rows
 
 MAX_INPUT_ROWS = 10_000
+# Rows of a dataset ScoreBatch scores (all of them held in memory at once); a bigger dataset is refused while paging.
+MAX_DATASET_ROWS = MAX_INPUT_ROWS
 # Rows read from datasetio per call.
 PAGE_ROWS = 1000
 
@@ -64,13 +66,22 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
 
 async def _all_rows(gateway: GatewayClient, dataset_id: str, deadline: Deadline) -> list[struct_pb2.Struct]:
-    """Every row of a dataset, page after page."""
+    """Every row of a dataset, page after page; FAILED_PRECONDITION once it has more than MAX_DATASET_ROWS (at most
+    one row past them is read)."""
     rows: list[struct_pb2.Struct] = []
     start = 0
     while True:
-        request = datasetio_pb2.IterRowsRequest(dataset_id=dataset_id, start_index=start, limit=PAGE_ROWS)
+        limit = min(PAGE_ROWS, MAX_DATASET_ROWS + 1 - len(rows))
+        request = datasetio_pb2.IterRowsRequest(dataset_id=dataset_id, start_index=start, limit=limit)
         page = await gateway.call(gateway.datasetio.IterRows, request, deadline)
         rows.extend(page.rows)
+        if len(rows) > MAX_DATASET_ROWS:
+            raise FailedPrecondition(
+                f"dataset {dataset_id!r} has more than {MAX_DATASET_ROWS} rows, the most ScoreBatch scores in one "
+                "call: score a smaller dataset, or its rows in parts with Score",
+                reason="DATASET_TOO_LARGE",
+                dataset_id=dataset_id,
+            )
         if not page.HasField("next_start_index"):
             return rows
         start = page.next_start_index

@@ -3,14 +3,16 @@ real GatewayClient: the servicer's logic, the gateway call and the error passed 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import struct_pb2
 
 from llama.common.v1 import resources_pb2 as res
+from llama.datasetio.v1 import datasetio_pb2, datasetio_pb2_grpc
 from llama.registry.v1 import registry_pb2_grpc
 from llama.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from llama_mesh.runtime.errors import NotFound
@@ -18,7 +20,7 @@ from llama_mesh.runtime.gateway_client import GatewayClient
 from services.scoring.providers import ScoringProviders
 from services.scoring.providers.basic import BasicConfig, BasicScoring
 from services.scoring.rows_scoring import RowsScorer
-from services.scoring.servicer import ScoringServicer
+from services.scoring.servicer import MAX_DATASET_ROWS, ScoringServicer
 from tests.fast.harness import connected, serving
 
 EQUALITY = res.ScoringFunction(
@@ -58,10 +60,17 @@ def _row(generated: str, expected: str) -> struct_pb2.Struct:
 
 
 @asynccontextmanager
-async def _basic_scoring(registry: FakeRegistry | None = None) -> AsyncIterator[scoring_pb2_grpc.ScoringServiceStub]:
-    """A scoring service with the basic provider, in front of a fake gateway's registry."""
+async def _basic_scoring(
+    registry: FakeRegistry | None = None, datasetio: datasetio_pb2_grpc.DatasetIOServiceServicer | None = None
+) -> AsyncIterator[scoring_pb2_grpc.ScoringServiceStub]:
+    """A scoring service with the basic provider, in front of a fake gateway's registry (and datasetio)."""
     fake = registry or FakeRegistry()
-    async with serving((registry_pb2_grpc.add_RegistryServiceServicer_to_server, fake)) as gateway_address:
+    gateway_servicers: list[tuple[Callable[[Any, grpc.aio.Server], None], Any]] = [
+        (registry_pb2_grpc.add_RegistryServiceServicer_to_server, fake)
+    ]
+    if datasetio is not None:
+        gateway_servicers.append((datasetio_pb2_grpc.add_DatasetIOServiceServicer_to_server, datasetio))
+    async with serving(*gateway_servicers) as gateway_address:
         gateway = GatewayClient(gateway_address)
         providers = ScoringProviders({"basic": BasicScoring("basic", BasicConfig())})
         servicer = ScoringServicer(RowsScorer(providers, gateway), gateway)
@@ -122,3 +131,45 @@ async def test_a_row_holding_nan_or_infinity_is_invalid_argument_naming_it(numbe
             await stub.Score(request, timeout=30)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
         assert refused.value.details().startswith("input_rows[1]: holds NaN or Infinity")
+
+
+DATASET = res.Dataset(identifier="answers", provider_id="localfs")
+
+
+class DatasetRegistry(FakeRegistry):
+    async def GetDataset(self, request, context):  # noqa: N802 - gRPC method
+        return DATASET
+
+
+class PagedRows(datasetio_pb2_grpc.DatasetIOServiceServicer):
+    """A dataset of `size` rows, paged as datasetio pages (at most 1000 a call); counts the rows it sent."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.sent = 0
+
+    async def IterRows(self, request, context):  # noqa: N802 - gRPC method
+        end = min(self.size, request.start_index + min(request.limit or 100, 1000))
+        reply = datasetio_pb2.IterRowsResponse(rows=[_row("a", "a")] * (end - request.start_index))
+        if end < self.size:
+            reply.next_start_index = end
+        self.sent += len(reply.rows)
+        return reply
+
+
+@pytest.mark.parametrize("extra", [1, 100_000])
+async def test_score_batch_refuses_a_dataset_past_its_cap_while_paging(extra: int) -> None:
+    # every row of any dataset was read into memory before scoring
+    rows = PagedRows(MAX_DATASET_ROWS + extra)
+    async with _basic_scoring(DatasetRegistry(), rows) as stub:
+        request = scoring_pb2.ScoreBatchRequest(dataset_id=DATASET.identifier)
+        request.scoring_functions["basic::equality"].CopyFrom(res.ScoringFunctionParams())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ScoreBatch(request, timeout=60)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert refused.value.details().startswith(f"dataset 'answers' has more than {MAX_DATASET_ROWS} rows")
+        assert rows.sent == MAX_DATASET_ROWS + 1  # no page past the first row too many
+
+        rows.size, rows.sent = MAX_DATASET_ROWS, 0
+        reply = await stub.ScoreBatch(request, timeout=60)
+    assert len(reply.results["basic::equality"].score_rows) == MAX_DATASET_ROWS == rows.sent
