@@ -13,15 +13,30 @@ from pathlib import Path
 from llama_mesh.launcher import free_loopback_port
 
 MCP_SERVER = Path(__file__).with_name("mcp_add_server.py")
+PAGED_SERVER = Path(__file__).with_name("mcp_paged_server.py")
 PATHS = {"streamable-http": "/mcp", "sse": "/sse"}
 
 
 @contextmanager
 def mcp_add_server(transport: str = "streamable-http") -> Iterator[str]:
     """Serves the `add` tool over `transport` until the block ends; yields the endpoint URL."""
+    with _served(MCP_SERVER, transport, transport) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def mcp_paged_server(pages: int, tools_per_page: int, schema_bytes: int = 0) -> Iterator[str]:
+    """Serves `pages` pages of tools/list over Streamable HTTP until the block ends (tests/mesh/mcp_paged_server.py);
+    yields the endpoint URL."""
+    with _served(PAGED_SERVER, "streamable-http", str(pages), str(tools_per_page), str(schema_bytes)) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def _served(script: Path, transport: str, *args: str) -> Iterator[str]:
     port = free_loopback_port()
     process = subprocess.Popen(
-        [sys.executable, str(MCP_SERVER), str(port), transport], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, str(script), str(port), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30

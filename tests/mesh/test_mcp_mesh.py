@@ -14,8 +14,9 @@ import pytest
 from llama.common.v1 import resources_pb2
 from llama.registry.v1 import registry_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
+from services.tool_runtime.providers.mcp import MAX_TOOL_BYTES, MAX_TOOL_LIST_PAGES, MAX_TOOLS
 from tests.mesh.helpers import expect_error, reason_and_field, struct
-from tests.mesh.mcp_servers import mcp_add_server
+from tests.mesh.mcp_servers import mcp_add_server, mcp_paged_server
 
 
 def register(registry, identifier: str, uri: str, **args: object) -> resources_pb2.ToolGroup:
@@ -126,3 +127,28 @@ def test_private_mcp_endpoint_is_refused_before_any_connection(registry) -> None
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_mcp_tool_lists_past_their_caps_are_refused(registry, tools) -> None:
+    # every page of tools/list, every tool and any size of schema were read from the server the caller registered
+    with mcp_paged_server(pages=3, tools_per_page=5) as endpoint:
+        register(registry, "mcp::paged", endpoint)
+        try:
+            listed = tools.ListRuntimeTools(pb.ListRuntimeToolsRequest(tool_group_id="mcp::paged", page_size=100))
+            assert len(listed.tools) == 15 and not listed.next_page_token
+        finally:
+            unregister(registry, "mcp::paged")
+    for pages, tools_per_page, schema_bytes, reason in (
+        (MAX_TOOL_LIST_PAGES + 1, 1, 0, "MCP_TOO_MANY_TOOLS"),
+        (2, MAX_TOOLS // 2 + 1, 0, "MCP_TOO_MANY_TOOLS"),
+        (1, 1, MAX_TOOL_BYTES, "MCP_TOOL_TOO_LARGE"),
+    ):
+        with mcp_paged_server(pages, tools_per_page, schema_bytes) as endpoint:
+            error = expect_error(
+                lambda: register(registry, "mcp::too-big", endpoint), grpc.StatusCode.FAILED_PRECONDITION
+            )
+        assert reason_and_field(error)[0] == reason, error.details()
+        expect_error(
+            lambda: registry.GetToolGroup(registry_pb2.GetToolGroupRequest(tool_group_id="mcp::too-big")),
+            grpc.StatusCode.NOT_FOUND,
+        )

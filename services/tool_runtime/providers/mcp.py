@@ -25,13 +25,25 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llama.common.v1 import resources_pb2
-from llama_mesh.runtime.errors import DeadlineExceeded, InvalidArgument, MeshError, NotFound, Unavailable
+from llama_mesh.runtime.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    MeshError,
+    NotFound,
+    Unavailable,
+)
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url, pinned_client_factory, split_hosts
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 60.0
+# What a tool group's MCP server (whoever registered it chose it) may list: pages of tools/list, tools in all, and
+# the JSON of one tool's definition (name, description, input schema...).
+MAX_TOOL_LIST_PAGES = 64
+MAX_TOOLS = 1024
+MAX_TOOL_BYTES = 64 * 1024
 ENDPOINT_FIELD = "tool_group.mcp_endpoint.uri"
 TRANSPORTS = ("streamable-http", "sse")
 
@@ -110,6 +122,9 @@ async def _session(
     except TimeoutError as exc:
         raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
     except Exception as exc:  # its text may name the address the host resolved to: the log has it
+        refusal = _mesh_error(exc)  # raised inside the session, wrapped by the SDK's task groups
+        if refusal is not None:
+            raise refusal from exc
         log.warning("MCP server %s of tool group %s is not reachable: %r", uri, tool_group.identifier, exc)
         raise Unavailable(
             f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable ({type(exc).__name__})",
@@ -117,15 +132,46 @@ async def _session(
         ) from exc
 
 
-async def _all_tools(client: Client) -> list[Any]:
+def _mesh_error(error: BaseException) -> MeshError | None:
+    """The first MeshError in `error`, an exception group nested any depth."""
+    if isinstance(error, MeshError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _mesh_error(inner)
+            if found is not None:
+                return found
+    return None
+
+
+async def _all_tools(client: Client, uri: str) -> list[Any]:
+    """Every tool the server lists, page after page; FAILED_PRECONDITION past MAX_TOOL_LIST_PAGES, MAX_TOOLS or a
+    tool of more than MAX_TOOL_BYTES."""
     tools: list[Any] = []
     cursor: str | None = None
-    while True:
+    for _ in range(MAX_TOOL_LIST_PAGES):
         page = await client.list_tools(cursor=cursor)
         tools.extend(page.tools)
+        if len(tools) > MAX_TOOLS:
+            raise FailedPrecondition(
+                f"MCP server {uri} lists more than {MAX_TOOLS} tools, the most a tool group may have: serve fewer",
+                reason="MCP_TOO_MANY_TOOLS",
+            )
+        for tool in page.tools:
+            size = len(tool.model_dump_json(by_alias=True, exclude_none=True))
+            if size > MAX_TOOL_BYTES:
+                raise FailedPrecondition(
+                    f"MCP server {uri} lists tool {tool.name[:64]!r} of {size} bytes of JSON; a tool may have "
+                    f"{MAX_TOOL_BYTES}: shorten its description or input schema",
+                    reason="MCP_TOOL_TOO_LARGE",
+                )
         cursor = page.next_cursor
         if not cursor:
             return tools
+    raise FailedPrecondition(
+        f"MCP server {uri} lists its tools in more than {MAX_TOOL_LIST_PAGES} pages, the most read: serve bigger pages",
+        reason="MCP_TOO_MANY_TOOLS",
+    )
 
 
 def _spec(tool: Any) -> ToolSpec:
@@ -146,18 +192,18 @@ class McpRuntime(ToolRuntimeProvider):
 
     async def prepare(self, tool_group: resources_pb2.ToolGroup) -> None:
         async with _session(tool_group, None, self._config) as client:
-            await _all_tools(client)
+            await _all_tools(client, tool_group.mcp_endpoint.uri)
 
     async def list_tools(self, tool_group: resources_pb2.ToolGroup, time_left: float | None) -> list[ToolSpec]:
         async with _session(tool_group, time_left, self._config) as client:
-            return [_spec(tool) for tool in await _all_tools(client)]
+            return [_spec(tool) for tool in await _all_tools(client, tool_group.mcp_endpoint.uri)]
 
     async def invoke(
         self, tool_group: resources_pb2.ToolGroup, tool_name: str, kwargs: dict[str, Any], time_left: float | None
     ) -> ToolResult:
         # Errors are raised after the session closes: raised inside, the SDK's task group would wrap them.
         async with _session(tool_group, time_left, self._config) as client:
-            tools = {tool.name: tool for tool in await _all_tools(client)}
+            tools = {tool.name: tool for tool in await _all_tools(client, tool_group.mcp_endpoint.uri)}
             refusal = _refusal(tool_group, tools, tool_name, kwargs)
             result = None if refusal else await client.call_tool(tool_name, kwargs)
         if refusal is not None:

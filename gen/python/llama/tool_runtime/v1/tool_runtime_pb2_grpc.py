@@ -67,7 +67,8 @@ class ToolRuntimeServiceServicer:
 
     def ListRuntimeTools(self, request, context):
         """The tools of one tool group, with their argument schemas. Unknown group: NOT_FOUND; an MCP server that cannot be
-        reached: UNAVAILABLE.
+        reached: UNAVAILABLE; one that lists more than 1024 tools or 64 pages of tools/list (MCP_TOO_MANY_TOOLS), or a
+        tool of more than 65536 bytes of JSON (MCP_TOOL_TOO_LARGE): FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
