@@ -515,6 +515,21 @@ def test_deadline_exceeded_reaches_the_caller(inference) -> None:
     assert _engine_running(inference) == 0
 
 
+def test_a_batch_past_its_deadline_leaves_no_conversation_generating(inference) -> None:
+    request = pb.BatchChatCompletionRequest(
+        model_id=CHAT_MODEL,
+        conversations=[pb.ChatConversation(messages=[user(f"Tell a long story about {n}.")]) for n in range(3)],
+        sampling_params=greedy(2000),
+    )
+    expect_error(lambda: inference.BatchChatCompletion(request, timeout=0.5), grpc.StatusCode.DEADLINE_EXCEEDED)
+    for _ in range(100):
+        if _engine_running(inference) == 0:
+            break
+        time.sleep(0.05)
+    status = inference.GetEngineStatus(pb.GetEngineStatusRequest(model_id=CHAT_MODEL))
+    assert (status.running_requests, status.waiting_requests) == (0, 0)
+
+
 def test_inspect_reports_health_providers_and_version(gateway: grpc.Channel) -> None:
     inspect = inspect_pb2_grpc.InspectServiceStub(gateway)
     health = inspect.GetHealth(inspect_pb2.GetHealthRequest())
