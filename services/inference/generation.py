@@ -16,10 +16,12 @@ from services.inference.provider import (
     ChatEngine,
     ChatGenerationChunk,
     ChatGenerationRequest,
+    ChatPrompt,
     GenerationChunk,
     GenerationRequest,
     InvalidConstraint,
     OutputConstraint,
+    Prompt,
     SamplingParams,
     TextEngine,
 )
@@ -76,7 +78,7 @@ def _with_tool_prompt(chat: ChatInput) -> list[dict]:
     return messages
 
 
-def render_chat_prompt(engine: TextEngine, chat: ChatInput) -> str:
+def render_chat_prompt(engine: TextEngine, chat: ChatInput) -> ChatPrompt:
     """The prompt for a chat: tools go through the model's own template when it renders them, else a system prompt."""
     if not chat.tools or chat.tool_choice == "none":
         return engine.render_chat(chat.messages, None)
@@ -86,7 +88,7 @@ def render_chat_prompt(engine: TextEngine, chat: ChatInput) -> str:
 
 
 async def _fit_to_context(
-    engine: TextEngine, prompt: str, sampling: SamplingParams, field_name: str, model_name: str
+    engine: TextEngine, prompt: Prompt, sampling: SamplingParams, field_name: str, model_name: str
 ) -> SamplingParams:
     prompt_tokens = await asyncio.to_thread(engine.count_tokens, prompt)
     room = engine.context_length - prompt_tokens

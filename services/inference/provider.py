@@ -37,9 +37,38 @@ class OutputConstraint:
 
 
 @dataclass(frozen=True)
+class ChatPrompt:
+    """A chat rendered through the model's template, in pieces: the template's own text, which an engine tokenizes
+    with special tokens parsed, and stretches of a caller's text, which it tokenizes as plain text (a caller's
+    "<|im_end|>" is those characters, never the control token; see `control_text_guard`)."""
+
+    pieces: tuple[tuple[str, bool], ...]  # (text, whether it is a caller's text)
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.pieces)
+
+
+# A rendered chat, or a raw completion prompt: that is all the caller's own, special tokens included (as llama.cpp's
+# server and vLLM read a text prompt).
+Prompt = str | ChatPrompt
+
+
+def prompt_pieces(prompt: Prompt) -> tuple[tuple[str, bool], ...]:
+    """The pieces to tokenize, each with whether it is plain text (a raw prompt is one piece, special tokens parsed)."""
+    if isinstance(prompt, ChatPrompt):
+        return prompt.pieces
+    return ((prompt, False),) if prompt else ()
+
+
+def prompt_text(prompt: Prompt) -> str:
+    return prompt.text if isinstance(prompt, ChatPrompt) else prompt
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     request_id: str
-    prompt: str
+    prompt: Prompt
     sampling: SamplingParams = SamplingParams()
     constraint: OutputConstraint | None = None
     logprobs: int = 0  # how many top alternatives per token; 0 = no logprobs
@@ -101,12 +130,13 @@ class TextEngine(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
-        """Render messages (HF chat format) with the model's chat template, ending with the assistant prompt."""
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> ChatPrompt:
+        """Render messages (HF chat format) with the model's chat template, ending with the assistant prompt; the
+        caller's strings in them stay plain text (`control_text_guard`)."""
 
     @abc.abstractmethod
-    def count_tokens(self, text: str) -> int:
-        """The tokens of `text` as a prompt; past `context_length` the engine may answer a lower bound (still past it)
+    def count_tokens(self, prompt: Prompt) -> int:
+        """The tokens of `prompt`; past `context_length` the engine may answer a lower bound (still past it)
         without tokenizing the whole text."""
 
     @abc.abstractmethod

@@ -64,7 +64,7 @@ async def test_the_provider_serves_the_re_encoded_weights(smollm2_path: str, tmp
             tmp_path / "cache"
         )
         prompt = engine.render_chat([{"role": "user", "content": "Say hello."}], None)
-        assert prompt and engine.count_tokens(prompt) > 0
+        assert prompt.text and engine.count_tokens(prompt) > 0
     finally:
         await provider.close()
 

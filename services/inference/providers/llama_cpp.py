@@ -57,8 +57,10 @@ import numpy as np
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+from services.inference.control_text_guard import ControlTextGuard
 from services.inference.grammar_limits import grammar_problem
 from services.inference.provider import (
+    ChatPrompt,
     EngineStats,
     FinishReason,
     GenerationChunk,
@@ -66,9 +68,12 @@ from services.inference.provider import (
     InvalidConstraint,
     ModelLoadError,
     OutputConstraint,
+    Prompt,
     SamplingParams,
     TextEngine,
     TokenLogprob,
+    prompt_pieces,
+    prompt_text,
 )
 
 DEFAULT_PARALLEL = 4  # sequences decoded together, each with a KV cache of n_ctx tokens
@@ -193,6 +198,8 @@ _PENALTY_LAST_N = 64  # tokens the repetition penalty looks back on (llama-cpp-p
 _SPECIAL_ATTRS = (
     llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
 )
+# The tokens llama.cpp reads in a text only when it parses special tokens: a caller's text never holds them.
+_CONTROL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
 # A text counts as surely past the context window from this many times the tokens its size or its special tokens
 # allow at the least (room for whitespace a special token strips, special texts inside one another).
 _BOUND_SLACK = 2
@@ -305,6 +312,7 @@ class LlamaCppEngine(TextEngine):
         self._eos_text = ""
         self._bos_id = -1
         self._special_texts: tuple[str, ...] = ()
+        self._guard = ControlTextGuard(())
         self._max_token_bytes = 1
         self._closed = False
         self._tokenizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-tokenize")
@@ -354,7 +362,8 @@ class LlamaCppEngine(TextEngine):
         self._vocab = model.vocab
         self._n_vocab = model.n_vocab()
         self._bos_id = model.token_bos()
-        self._special_texts, self._max_token_bytes = self._token_texts(model)
+        self._special_texts, control_texts, self._max_token_bytes = self._token_texts(model)
+        self._guard = ControlTextGuard(control_texts)
         self._bos_text = self._special_token_text(model, self._bos_id)
         self._eos_text = self._special_token_text(model, model.token_eos())
         template_source = model.metadata().get("tokenizer.chat_template")
@@ -392,16 +401,21 @@ class LlamaCppEngine(TextEngine):
         return context
 
     @staticmethod
-    def _token_texts(model: Any) -> tuple[tuple[str, ...], int]:
-        """The texts that stand for special tokens in a prompt, and the most bytes of text one token stands for."""
+    def _token_texts(model: Any) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+        """The texts that stand for special tokens in a prompt, those of them that only a template's text may hold
+        (control tokens), and the most bytes of text one token stands for."""
         specials: list[str] = []
+        controls: list[str] = []
         longest = 1
         for token in range(model.n_vocab()):
             piece = model.detokenize([token], special=True)
             longest = max(longest, len(piece))
-            if piece and llama_cpp.llama_vocab_get_attr(model.vocab, token) & _SPECIAL_ATTRS:
+            attributes = llama_cpp.llama_vocab_get_attr(model.vocab, token)
+            if piece and attributes & _SPECIAL_ATTRS:
                 specials.append(piece.decode("utf-8", errors="replace"))
-        return tuple(specials), longest
+            if piece and attributes & _CONTROL_ATTRS:
+                controls.append(piece.decode("utf-8", errors="replace"))
+        return tuple(specials), tuple(controls), longest
 
     @staticmethod
     def _special_token_text(model: Any, token: int) -> str:
@@ -457,27 +471,32 @@ class LlamaCppEngine(TextEngine):
     def chat_template_source(self) -> str | None:
         return self._chat_template_source
 
-    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> ChatPrompt:
         self._require_model()
-        if self._chat_template is None:
+        template = self._chat_template
+        if template is None:
             raise ValueError(f"{self._model_path} has no chat template (GGUF key tokenizer.chat_template)")
-        return self._chat_template.render(
-            messages=messages,
-            tools=tools or None,
-            bos_token=self._bos_text,
-            eos_token=self._eos_text,
-            add_generation_prompt=True,
-            raise_exception=_raise_template_error,
-            strftime_now=lambda fmt: datetime.now().strftime(fmt),
+        return self._guard.render(
+            lambda guarded_messages, guarded_tools: template.render(
+                messages=guarded_messages,
+                tools=guarded_tools,
+                bos_token=self._bos_text,
+                eos_token=self._eos_text,
+                add_generation_prompt=True,
+                raise_exception=_raise_template_error,
+                strftime_now=lambda fmt: datetime.now().strftime(fmt),
+            ),
+            messages,
+            tools,
         )
 
-    def count_tokens(self, text: str) -> int:
+    def count_tokens(self, prompt: Prompt) -> int:
         """Exact up to the context window. Past it, a text may not be tokenized at all and its count be a lower bound
         (see `_tokens_at_least`)."""
-        at_least = self._tokens_at_least(text)
+        at_least = self._tokens_at_least(prompt_text(prompt))
         if at_least > self._n_ctx:
             return at_least
-        return len(self._prompt_tokens(text))
+        return len(self._prompt_tokens(prompt))
 
     def _tokens_at_least(self, text: str) -> int:
         """Fewer tokens than `text` holds, read without tokenizing it: llama.cpp's search for special tokens takes
@@ -488,11 +507,13 @@ class LlamaCppEngine(TextEngine):
             return by_size
         return max(by_size, sum(text.count(special) for special in self._special_texts) // _BOUND_SLACK)
 
-    def _prompt_tokens(self, text: str) -> list[int]:
-        """The tokens generation feeds for `text`: special tokens parsed, BOS added when the model wants one,
-        but not a second time when the rendered template already starts with it."""
+    def _prompt_tokens(self, prompt: Prompt) -> list[int]:
+        """The tokens generation feeds for `prompt`: special tokens parsed except in a caller's text within a chat,
+        BOS added when the model wants one, but not a second time when the rendered template already starts with it."""
         model = self._require_model()
-        tokens = model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        tokens: list[int] = []
+        for index, (text, plain) in enumerate(prompt_pieces(prompt)):
+            tokens += model.tokenize(text.encode("utf-8"), add_bos=index == 0, special=not plain)
         if self._bos_id >= 0 and tokens[:2] == [self._bos_id, self._bos_id]:
             tokens = tokens[1:]
         return tokens
@@ -507,7 +528,7 @@ class LlamaCppEngine(TextEngine):
     # -- generation: event-loop side -------------------------------------------------------------------------------
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        at_least = self._tokens_at_least(request.prompt)
+        at_least = self._tokens_at_least(prompt_text(request.prompt))
         if at_least > self._n_ctx:
             raise ValueError(f"prompt has at least {at_least} tokens; the context window is {self._n_ctx}")
         # Off the event loop (milliseconds for a few thousand characters), on one thread: requests reach the queue in

@@ -71,6 +71,7 @@ from services.inference.provider import (
     RemoteToolCall,
     SamplingParams,
     TokenLogprob,
+    prompt_text,
 )
 
 log = logging.getLogger(__name__)
@@ -317,7 +318,7 @@ class RemoteOpenAIEngine(ChatEngine):
     def _completion_body(self, request: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model,
-            "prompt": request.prompt,
+            "prompt": prompt_text(request.prompt),
             "stream": True,
             "stream_options": {"include_usage": True},
             # The legacy endpoint stops at 16 tokens unless told otherwise; null means "up to the context window".

@@ -34,7 +34,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from services.inference.control_text_guard import ControlTextGuard
 from services.inference.provider import (
+    ChatPrompt,
     EngineStats,
     FinishReason,
     GenerationChunk,
@@ -42,9 +44,12 @@ from services.inference.provider import (
     InvalidConstraint,
     ModelLoadError,
     OutputConstraint,
+    Prompt,
     SamplingParams,
     TextEngine,
     TokenLogprob,
+    prompt_pieces,
+    prompt_text,
 )
 
 if TYPE_CHECKING:
@@ -111,6 +116,38 @@ def device_shortfall(
     return None
 
 
+def hf_control_texts(tokenizer: Any) -> list[str]:
+    """The texts of a Hugging Face tokenizer's special added tokens: those it reads in a text unless told to split
+    them, and that only a chat template's own text may hold."""
+    return [token.content for token in tokenizer.added_tokens_decoder.values() if token.special]
+
+
+def hf_render_chat(
+    tokenizer: Any, guard: ControlTextGuard, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+) -> ChatPrompt:
+    """Messages rendered with a Hugging Face tokenizer's chat template, the caller's strings kept plain text."""
+    return guard.render(
+        lambda guarded_messages, guarded_tools: tokenizer.apply_chat_template(
+            guarded_messages, tools=guarded_tools, tokenize=False, add_generation_prompt=True
+        ),
+        messages,
+        tools,
+    )
+
+
+def hf_prompt_tokens(tokenizer: Any, prompt: Prompt) -> list[int]:
+    """The ids generation feeds for `prompt`: the tokenizer's special tokens added (as vLLM does for a text prompt),
+    special tokens read in the text except in a caller's text within a chat, and no second BOS when the rendered
+    template already starts with one."""
+    tokens: list[int] = []
+    for index, (text, plain) in enumerate(prompt_pieces(prompt)):
+        tokens += tokenizer.encode(text, add_special_tokens=index == 0, split_special_tokens=plain)
+    bos_id = tokenizer.bos_token_id
+    if bos_id is not None and tokens[:2] == [bos_id, bos_id]:
+        tokens = tokens[1:]
+    return tokens
+
+
 class VllmEngine(TextEngine):
     """A Hugging Face model directory served by vLLM."""
 
@@ -140,6 +177,7 @@ class VllmEngine(TextEngine):
         self._llm: AsyncLLM | None = None
         self._tokenizer: Any = None
         self._bos_id: int | None = None
+        self._guard = ControlTextGuard(())
         self._closed = False
         # request id -> whether it has produced output yet (False: waiting for its prefill)
         self._live: dict[str, bool] = {}
@@ -171,6 +209,7 @@ class VllmEngine(TextEngine):
         self._llm = llm
         self._tokenizer = llm.get_tokenizer()
         self._bos_id = self._tokenizer.bos_token_id
+        self._guard = ControlTextGuard(hf_control_texts(self._tokenizer))
 
     def _build_engine(self, built: list[AsyncLLM]) -> None:
         try:
@@ -300,22 +339,17 @@ class VllmEngine(TextEngine):
         template = getattr(self._require_tokenizer(), "chat_template", None)
         return template if isinstance(template, str) else None
 
-    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> ChatPrompt:
         tokenizer = self._require_tokenizer()
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError(f"{self._model} has no chat template")
-        return tokenizer.apply_chat_template(messages, tools=tools or None, tokenize=False, add_generation_prompt=True)
+        return hf_render_chat(tokenizer, self._guard, messages, tools)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._prompt_tokens(text))
+    def count_tokens(self, prompt: Prompt) -> int:
+        return len(self._prompt_tokens(prompt))
 
-    def _prompt_tokens(self, text: str) -> list[int]:
-        """The ids generation feeds for `text`: the tokenizer's special tokens added (as vLLM does for a text prompt),
-        but no second BOS when the rendered template already starts with one."""
-        tokens = list(self._require_tokenizer().encode(text, add_special_tokens=True))
-        if self._bos_id is not None and tokens[:2] == [self._bos_id, self._bos_id]:
-            tokens = tokens[1:]
-        return tokens
+    def _prompt_tokens(self, prompt: Prompt) -> list[int]:
+        return hf_prompt_tokens(self._require_tokenizer(), prompt)
 
     def _require_tokenizer(self) -> Any:
         if self._closed:
@@ -360,7 +394,10 @@ class VllmEngine(TextEngine):
             raise ValueError(f"request id {request_id!r} is already running")
         self._live[request_id] = False
         stream = llm.generate(
-            tokens_input(prompt_tokens, prompt=request.prompt), params, request_id, lora_request=lora_request
+            tokens_input(prompt_tokens, prompt=prompt_text(request.prompt)),
+            params,
+            request_id,
+            lora_request=lora_request,
         )
         completion_tokens = 0
         cached_tokens = 0
@@ -508,11 +545,11 @@ class VllmAdapterEngine(TextEngine):
     def chat_template_source(self) -> str | None:
         return self._require_base().chat_template_source
 
-    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+    def render_chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> ChatPrompt:
         return self._require_base().render_chat(messages, tools)
 
-    def count_tokens(self, text: str) -> int:
-        return self._require_base().count_tokens(text)
+    def count_tokens(self, prompt: Prompt) -> int:
+        return self._require_base().count_tokens(prompt)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         base = self._require_base()
