@@ -14,8 +14,9 @@ writes `<|` + name + `|>`). The template renders as usual: it sees the rest of e
 its other string tests behave as before. Each placeholder in the rendered text is then filled in again, and where its
 stretch, read with the text around it, holds all or part of a control text, it is cut out as a piece of its own: the
 template's pieces are tokenized with special tokens parsed, the caller's as plain text. A chat whose strings hold no
-such text renders to one piece, exactly the prompt it rendered to before. Roles are the one exception: they come from
-the fixed set the mesh accepts, and templates build turn markers of them.
+such text renders to one piece, exactly the prompt it rendered to before. Roles, and the `type` words of tools and
+JSON schemas, are left as they are: they come from fixed sets, and templates build turn markers of roles and test
+types. Dict keys are names the template looks up, replaced only when one holds a whole control text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from services.inference.provider import ChatPrompt
+
+# Values the template tests against fixed words: a message's role (the mesh accepts four) and the `type` of a tool
+# or of a JSON schema, when it is one of these words.
+_TYPE_WORDS = frozenset({"function", "object", "string", "number", "integer", "boolean", "array", "null"})
+
+
+def _structural(key: Any, value: Any) -> bool:
+    return key == "role" or (key == "type" and value in _TYPE_WORDS)
+
 
 # Renders (messages, tools) with the model's chat template, ending with the assistant prompt.
 TemplateRender = Callable[[list[dict[str, Any]], list[dict[str, Any]] | None], str]
@@ -52,10 +62,19 @@ class ControlTextGuard:
             if isinstance(value, str):
                 return self._guarded_string(value, nonce, stretches)
             if isinstance(value, dict):
-                return {guarded(key): item if key == "role" else guarded(item) for key, item in value.items()}
+                return {
+                    guarded_key(key): item if _structural(key, item) else guarded(item) for key, item in value.items()
+                }
             if isinstance(value, list | tuple):
                 return [guarded(item) for item in value]
             return value
+
+        def guarded_key(key: Any) -> Any:
+            # Keys are names the template looks up (`content`, `name`, a schema's `properties`...): one is replaced
+            # only when it holds a whole control text, which a caller's argument or property name may.
+            if isinstance(key, str) and self._pattern is not None and self._pattern.search(key):
+                return self._guarded_string(key, nonce, stretches)
+            return key
 
         rendered = render(guarded(messages), guarded(tools) if tools else None)
         text, spans = self._filled_in(rendered, nonce, stretches)

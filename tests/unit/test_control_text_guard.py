@@ -57,3 +57,30 @@ def test_a_callers_placeholder_lookalike_stays_text() -> None:
     prompt = GUARD.render(turns, [{"role": "user", "content": content}], None)
     assert prompt.text == f"<|user|>{content}<|end|>"
     assert prompt.pieces[1] == ("<|x|>", True)
+
+
+def test_the_names_and_type_words_a_template_looks_up_reach_it_unchanged() -> None:
+    names = ControlTextGuard(["<filename>", "<|x|>"])  # "name", "file" and "e" are inside a control text
+    seen: list[Any] = []
+
+    def template(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        seen.extend([messages, tools])
+        return f"{messages[0]['name']}:{tools[0]['function']['name'] if tools else ''}:{messages[0]['content']}"
+
+    tool = {"type": "function", "function": {"name": "e", "parameters": {"type": "object", "properties": {"file": {}}}}}
+    prompt = names.render(template, [{"role": "user", "name": "file", "content": "name"}], [tool])
+    assert prompt.pieces == (("file:e:name", False),)
+    message, tools = seen
+    assert set(message[0]) == {"role", "name", "content"} and message[0]["role"] == "user"
+    assert tools[0]["type"] == "function" and tools[0]["function"]["parameters"]["type"] == "object"
+    assert set(tools[0]["function"]["parameters"]["properties"]) == {"file"}
+
+
+def test_a_key_holding_a_control_text_is_guarded() -> None:
+    def with_tools(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        return json.dumps(tools)
+
+    tools = [{"type": "<|x|>", "function": {"name": "f", "parameters": {"<|x|>": {"type": "string"}}}}]
+    prompt = GUARD.render(with_tools, [{"role": "user", "content": "hi"}], tools)
+    assert prompt.text == json.dumps(tools)
+    assert [text for text, plain in prompt.pieces if plain] == ["<|x|>", "<|x|>"]
