@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 from google.protobuf.message import Message
@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.registry_store import PhysicalKey
 from llama_mesh.resources import KIND_BY_NUMBER
+from llama_mesh.runtime.errors import Unavailable
 from llama_mesh.runtime.server import StartupError
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,21 @@ RELISTEN_DELAY_SECONDS = 1.0
 def _advisory_key(key: PhysicalKey) -> int:
     """The bigint naming `key` to pg_advisory_lock (a collision only makes two registrations wait for each other)."""
     return int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def _unavailable_if_down() -> Iterator[None]:
+    """A database that cannot be reached, or that drops the connection (psycopg's OperationalError, the pool's
+    timeout included), is UNAVAILABLE to the caller: the next call tries again. Its details (host, port) only go to the
+    log."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        log.warning("the Postgres registry did not answer: %s", exc)
+        raise Unavailable(
+            "the registry's database (PostgreSQL) did not answer; try again, and see the gateway's log if it lasts",
+            reason="REGISTRY_UNAVAILABLE",
+        ) from exc
 
 
 def _decode(kind: int, body: bytes) -> Message:
@@ -100,6 +116,13 @@ class PostgresRegistryStore:
             self._listener = None
         await self._pool.close()
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection of the pool; a database that does not answer (or drops the connection) is UNAVAILABLE."""
+        with _unavailable_if_down():
+            async with self._pool.connection() as conn:
+                yield conn
+
     async def lookup(self, kind: int, identifier: str) -> Message | None:
         cached = self._cache.get((kind, identifier))
         if cached is not None:
@@ -108,7 +131,7 @@ class PostgresRegistryStore:
 
     async def get(self, kind: int, identifier: str) -> Message | None:
         invalidations = self._invalidations
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "SELECT body FROM llama_mesh_resources WHERE kind = %s AND identifier = %s", (kind, identifier)
             )
@@ -131,7 +154,7 @@ class PostgresRegistryStore:
             self._cache.pop(key, None)
 
     async def list(self, kind: int) -> list[Message]:
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 'SELECT body FROM llama_mesh_resources WHERE kind = %s ORDER BY identifier COLLATE "C"', (kind,)
             )
@@ -139,7 +162,7 @@ class PostgresRegistryStore:
         return [_decode(kind, body) for (body,) in rows]
 
     async def owners(self, kind: int) -> dict[str, str]:
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute("SELECT identifier, owner FROM llama_mesh_resources WHERE kind = %s", (kind,))
             rows = await cursor.fetchall()
         return dict(rows)
@@ -147,7 +170,7 @@ class PostgresRegistryStore:
     async def insert(self, kind: int, resource: Message, owner: str = "") -> bool:
         identifier = resource.identifier  # type: ignore[attr-defined]
         invalidations = self._invalidations
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "INSERT INTO llama_mesh_resources (kind, identifier, body, owner) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (kind, identifier) DO NOTHING",
@@ -160,7 +183,7 @@ class PostgresRegistryStore:
         return True
 
     async def delete(self, kind: int, identifier: str) -> Message | None:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "DELETE FROM llama_mesh_resources WHERE kind = %s AND identifier = %s RETURNING body",
                 (kind, identifier),
@@ -174,10 +197,13 @@ class PostgresRegistryStore:
     @contextlib.asynccontextmanager
     async def physical_lock(self, key: PhysicalKey) -> AsyncIterator[None]:
         # Not from the pool: a holder waits on a prepare (minutes for a model) and needs pool connections meanwhile.
-        async with await psycopg.AsyncConnection.connect(
-            self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
-        ) as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (_advisory_key(key),))
+        with _unavailable_if_down():
+            conn = await psycopg.AsyncConnection.connect(
+                self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+            )
+        async with conn:
+            with _unavailable_if_down():
+                await conn.execute("SELECT pg_advisory_lock(%s)", (_advisory_key(key),))
             yield  # closing the connection ends its session, and with it the lock
 
     @staticmethod

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from llama_mesh.launcher import free_loopback_port
@@ -36,9 +37,25 @@ def _pg(bin_dir: Path, tool: str, *args: str, check: bool = True) -> None:
     subprocess.run(command, check=check, capture_output=True)
 
 
+@dataclass
+class PostgresServer:
+    dsn: str  # for user `mesh` with the password given
+    bin_dir: Path
+    data: Path
+    options: str
+    log: Path
+
+    def start(self) -> None:
+        _pg(self.bin_dir, "pg_ctl", "-D", str(self.data), "-o", self.options, "-l", str(self.log), "-w", "start")
+
+    def stop(self, check: bool = True) -> None:
+        _pg(self.bin_dir, "pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=check)
+
+
 @contextmanager
-def running_postgres(password: str) -> Iterator[str]:
-    """Start a server; yield a DSN for it (user `mesh` with `password`); stop it and remove its files."""
+def postgres_server(password: str) -> Iterator[PostgresServer]:
+    """Start a server; yield it (its DSN, and `stop`/`start` to take it away for a while); stop it and remove its
+    files."""
     bin_dir = postgres_bin_dir()
     assert bin_dir is not None, "PostgreSQL binaries are not installed"
     root = Path(tempfile.mkdtemp(prefix="llama-mesh-pg-"))
@@ -52,10 +69,19 @@ def running_postgres(password: str) -> Iterator[str]:
         _pg(bin_dir, "initdb", "-D", str(data), "-U", USER, f"--pwfile={pwfile}", "--auth=scram-sha-256", "--no-sync")
         port = free_loopback_port()
         options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _pg(bin_dir, "pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start")
+        dsn = f"postgresql://{USER}:{password}@127.0.0.1:{port}/{DATABASE}"
+        server = PostgresServer(dsn, bin_dir, data, options, root / "server.log")
+        server.start()
         try:
-            yield f"postgresql://{USER}:{password}@127.0.0.1:{port}/{DATABASE}"
+            yield server
         finally:
-            _pg(bin_dir, "pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop", check=False)
+            server.stop(check=False)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres(password: str) -> Iterator[str]:
+    """Start a server; yield a DSN for it (user `mesh` with `password`); stop it and remove its files."""
+    with postgres_server(password) as server:
+        yield server.dsn

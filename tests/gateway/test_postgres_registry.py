@@ -27,7 +27,7 @@ from llama_mesh.launcher import LocalMesh, MeshStartError, free_loopback_port, i
 from llama_mesh.resources import KIND_BY_NAME, ResourceKind
 from llama_mesh.runtime.config import RunConfig, load_run_config
 from tests.mesh.helpers import expect_error, greedy, reason_and_field, user
-from tests.postgres_server import postgres_bin_dir, running_postgres
+from tests.postgres_server import postgres_bin_dir, postgres_server, running_postgres
 
 PASSWORD = "pg-Secret-4711"
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +247,43 @@ async def test_two_replicas_naming_one_physical_resource_at_once_prepare_it_once
             await stores[0].delete(dataset_kind.kind, identifier)
         for store in stores:
             await store.close()
+
+
+def test_a_registry_database_that_goes_away_is_unavailable_and_comes_back(tmp_path: Path) -> None:
+    with postgres_server(PASSWORD) as server:
+        mesh = LocalMesh("local-cpu", env=_postgres_env(tmp_path, server.dsn), log_dir=tmp_path / "logs")
+        mesh.start(only={"gateway"})
+        try:
+            with grpc.insecure_channel(mesh.gateway_address) as channel:
+                registry = registry_pb2_grpc.RegistryServiceStub(channel)
+                lookup = registry_pb2.GetModelRequest(model_id="nowhere")
+                expect_error(lambda: registry.GetModel(lookup, timeout=WAIT_SECONDS), grpc.StatusCode.NOT_FOUND)
+                server.stop()
+                for call in (
+                    lambda: registry.GetModel(lookup, timeout=WAIT_SECONDS),
+                    lambda: registry.ListModels(registry_pb2.ListModelsRequest(), timeout=WAIT_SECONDS),
+                    lambda: registry.RegisterModel(
+                        registry_pb2.RegisterModelRequest(model=_model("while-down")), timeout=WAIT_SECONDS
+                    ),
+                    lambda: _chat(channel, "nowhere"),  # routing a call looks the model up
+                ):
+                    error = expect_error(call, grpc.StatusCode.UNAVAILABLE)
+                    assert reason_and_field(error)[0] == "REGISTRY_UNAVAILABLE"
+                    assert PASSWORD not in (error.details() or "")
+                server.start()
+                deadline = time.monotonic() + WAIT_SECONDS
+                while True:  # the pool opens new connections on the next calls
+                    try:
+                        registry.GetModel(lookup, timeout=WAIT_SECONDS)
+                    except grpc.RpcError as error:
+                        if error.code() == grpc.StatusCode.NOT_FOUND:
+                            break
+                        assert error.code() == grpc.StatusCode.UNAVAILABLE, error
+                        assert time.monotonic() < deadline, "the registry did not come back with its database"
+                        time.sleep(0.2)
+                assert "while-down" not in {
+                    model.identifier
+                    for model in registry.ListModels(registry_pb2.ListModelsRequest(), timeout=WAIT_SECONDS).models
+                }
+        finally:
+            mesh.stop()
