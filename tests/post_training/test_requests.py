@@ -234,3 +234,39 @@ async def test_a_checkpoint_is_trained_further_only_by_its_jobs_owner(tmp_path: 
                 assert spec["owner"] == principal.name and spec["base_checkpoint"] == str(base.resolve())
         finally:
             await provider.close()
+
+
+async def test_a_checkpoint_dir_inside_anothers_checkpoint_is_refused(tmp_path: Path) -> None:
+    """bob's job may not write its checkpoint into alice's checkpoint directory (`<checkpoint_dir>/<job_id>`)."""
+    servicers = ((datasetio_pb2_grpc.add_DatasetIOServiceServicer_to_server, SlowRows()),)
+    async with serving(*servicers) as gateway_address:
+        run = load_run_config(
+            ROOT / "distributions" / "local-cpu" / "run.yaml",
+            {"LLAMA_MESH_DATA_DIR": str(tmp_path / "data"), "LLAMA_MESH_GATEWAY_ADDRESS": gateway_address},
+        )
+        provider = huggingface(run.service("post_training").providers[0], run)
+        root = checkpoints.default_checkpoint_root(run.data_dir)
+        for name, owner in (("base", "bob"), ("alice-sft", "alice")):
+            (root / name).mkdir(parents=True)
+            manifest = {"base_gguf": str(tmp_path / "absent.gguf"), "owner": owner}
+            (root / name / checkpoints.MANIFEST).write_text(json.dumps(manifest))
+        await provider.start()
+        started: list[Path] = []
+        provider.jobs.start = lambda job_id, spec_path: started.append(spec_path)  # type: ignore[method-assign]
+        try:
+            acting_for(Principal("bob"))
+            for index, checkpoint_dir in enumerate(("alice-sft", "alice-sft/deeper/")):
+                config = _config()
+                request = pb.SupervisedFineTuneRequest(
+                    job_id=f"bobs-{index}", model="base", checkpoint_dir=checkpoint_dir, training_config=config
+                )
+                with pytest.raises(InvalidArgument) as caught:
+                    await provider.supervised_fine_tune(request, None)
+                assert caught.value.metadata["field"] == "checkpoint_dir" and not started
+            request = pb.SupervisedFineTuneRequest(
+                job_id="bobs-own", model="base", checkpoint_dir="bob/runs", training_config=_config()
+            )
+            await provider.supervised_fine_tune(request, None)
+            assert len(started) == 1
+        finally:
+            await provider.close()

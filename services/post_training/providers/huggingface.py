@@ -272,6 +272,10 @@ class HuggingFacePostTraining(PostTrainingProvider):
             )
         if target.exists():
             raise AlreadyExists(f"checkpoint {relative!r} already exists", reason="CHECKPOINT_EXISTS")
+        root = self._root.resolve()
+        if any((parent / checkpoints.MANIFEST).is_file() for parent in target.parents if parent.is_relative_to(root)):
+            # a checkpoint is its owner's whole directory: another job's files never go inside it
+            raise InvalidArgument("checkpoint_dir", "must not lie inside a checkpoint; choose a directory of your own")
         return relative
 
     async def _base_model(self, name: str, field: str, deadline: Deadline) -> dict[str, Any]:
