@@ -59,6 +59,7 @@ from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from services.inference.control_text_guard import ControlTextGuard
 from services.inference.grammar_limits import grammar_problem
+from services.inference.prompt_tokens_cache import PromptTokensCache
 from services.inference.provider import (
     ChatPrompt,
     EngineStats,
@@ -313,6 +314,7 @@ class LlamaCppEngine(TextEngine):
         self._bos_id = -1
         self._special_texts: tuple[str, ...] = ()
         self._guard = ControlTextGuard(())
+        self._token_cache = PromptTokensCache()
         self._max_token_bytes = 1
         self._closed = False
         self._tokenizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-tokenize")
@@ -508,8 +510,13 @@ class LlamaCppEngine(TextEngine):
         return max(by_size, sum(text.count(special) for special in self._special_texts) // _BOUND_SLACK)
 
     def _prompt_tokens(self, prompt: Prompt) -> list[int]:
-        """The tokens generation feeds for `prompt`: special tokens parsed except in a caller's text within a chat,
-        BOS added when the model wants one, but not a second time when the rendered template already starts with it."""
+        """The tokens generation feeds for `prompt` (counted first, then generated: tokenized once, see
+        prompt_tokens_cache.py)."""
+        return self._token_cache.tokens(prompt, self._tokenize_prompt)
+
+    def _tokenize_prompt(self, prompt: Prompt) -> list[int]:
+        """Special tokens parsed except in a caller's text within a chat, BOS added when the model wants one, but not a
+        second time when the rendered template already starts with it."""
         model = self._require_model()
         tokens: list[int] = []
         for index, (text, plain) in enumerate(prompt_pieces(prompt)):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from services.inference.control_text_guard import ControlTextGuard
+from services.inference.prompt_tokens_cache import PromptTokensCache
 from services.inference.provider import (
     ChatPrompt,
     EngineStats,
@@ -178,6 +179,7 @@ class VllmEngine(TextEngine):
         self._tokenizer: Any = None
         self._bos_id: int | None = None
         self._guard = ControlTextGuard(())
+        self._token_cache = PromptTokensCache()
         self._closed = False
         # request id -> whether it has produced output yet (False: waiting for its prefill)
         self._live: dict[str, bool] = {}
@@ -349,7 +351,8 @@ class VllmEngine(TextEngine):
         return len(self._prompt_tokens(prompt))
 
     def _prompt_tokens(self, prompt: Prompt) -> list[int]:
-        return hf_prompt_tokens(self._require_tokenizer(), prompt)
+        """Counted first, then generated: tokenized once (prompt_tokens_cache.py)."""
+        return self._token_cache.tokens(prompt, lambda text: hf_prompt_tokens(self._require_tokenizer(), text))
 
     def _require_tokenizer(self) -> Any:
         if self._closed:
