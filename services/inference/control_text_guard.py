@@ -16,7 +16,8 @@ stretch, read with the text around it, holds all or part of a control text, it i
 template's pieces are tokenized with special tokens parsed, the caller's as plain text. A chat whose strings hold no
 such text renders to one piece, exactly the prompt it rendered to before. Roles, and the `type` words of tools and
 JSON schemas, are left as they are: they come from fixed sets, and templates build turn markers of roles and test
-types. Dict keys are names the template looks up, replaced only when one holds a whole control text.
+types. Dict keys that are words are names the template looks up, replaced only when one holds a whole control text;
+other keys (a tool call's argument names, a schema's property names) are guarded as strings are.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from services.inference.provider import ChatPrompt
 # Values the template tests against fixed words: a message's role (the mesh accepts four) and the `type` of a tool
 # or of a JSON schema, when it is one of these words.
 _TYPE_WORDS = frozenset({"function", "object", "string", "number", "integer", "boolean", "array", "null"})
+
+
+# A key that may be a name the template looks up.
+_NAME = re.compile(r"\w+")
 
 
 def _structural(key: Any, value: Any) -> bool:
@@ -70,11 +75,12 @@ class ControlTextGuard:
             return value
 
         def guarded_key(key: Any) -> Any:
-            # Keys are names the template looks up (`content`, `name`, a schema's `properties`...): one is replaced
-            # only when it holds a whole control text, which a caller's argument or property name may.
-            if isinstance(key, str) and self._pattern is not None and self._pattern.search(key):
-                return self._guarded_string(key, nonce, stretches)
-            return key
+            # The keys a template looks up (`content`, `name`, a schema's `properties`...) are words, left as they
+            # are unless one holds a whole control text. Any other key is a caller's data that a template may write
+            # out (Qwen3-Coder's '<parameter=' + name + '>'), guarded as a string is.
+            if not isinstance(key, str) or (_NAME.fullmatch(key) and not (self._pattern and self._pattern.search(key))):
+                return key
+            return self._guarded_string(key, nonce, stretches)
 
         rendered = render(guarded(messages), guarded(tools) if tools else None)
         text, spans = self._filled_in(rendered, nonce, stretches)
