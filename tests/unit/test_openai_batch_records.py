@@ -16,6 +16,7 @@ from services.openai_edge.settings import EdgeSettings
 from services.openai_edge.stores import BATCH_STALE_SECONDS, EdgeStore, StorageFull
 
 ENDPOINT = "/v1/embeddings"
+LINE_BYTES = 4096
 
 
 def _line(custom_id: str, **changes: object) -> bytes:
@@ -25,7 +26,7 @@ def _line(custom_id: str, **changes: object) -> bytes:
 
 def test_good_lines_are_read_with_their_numbers_and_blank_lines_skipped() -> None:
     data = b"\n".join([_line("a"), b"", b"  ", _line("b", body={"model": "other", "input": "y"})]) + b"\n"
-    lines, problems = read_lines(data, ENDPOINT, max_requests=10)
+    lines, problems = read_lines(data, ENDPOINT, max_requests=10, max_line_bytes=LINE_BYTES)
     assert problems == []
     assert [(line.number, line.custom_id, line.model) for line in lines] == [(1, "a", "m"), (4, "b", "other")]
 
@@ -45,19 +46,41 @@ def test_good_lines_are_read_with_their_numbers_and_blank_lines_skipped() -> Non
     ],
 )
 def test_a_bad_line_is_named_with_its_code(line: bytes, code: str, param: str | None) -> None:
-    lines, problems = read_lines(_line("first") + b"\n" + line, ENDPOINT, max_requests=10)
+    lines, problems = read_lines(_line("first") + b"\n" + line, ENDPOINT, max_requests=10, max_line_bytes=LINE_BYTES)
     assert [line.custom_id for line in lines] == ["first"]
     assert [(problem["line"], problem["code"], problem["param"]) for problem in problems] == [(2, code, param)]
 
 
 def test_caps_on_requests_and_on_listed_errors() -> None:
     three = b"\n".join(_line(str(i)) for i in range(3))
-    _, problems = read_lines(three, ENDPOINT, max_requests=2)
+    _, problems = read_lines(three, ENDPOINT, max_requests=2, max_line_bytes=LINE_BYTES)
     assert [(problem["line"], problem["code"]) for problem in problems] == [(3, "too_many_requests")]
     many_bad = b"\n".join(b"{" for _ in range(MAX_LISTED_ERRORS + 50))
-    _, problems = read_lines(many_bad, ENDPOINT, max_requests=1000)
+    _, problems = read_lines(many_bad, ENDPOINT, max_requests=1000, max_line_bytes=LINE_BYTES)
     assert len(problems) == MAX_LISTED_ERRORS
-    assert read_lines(b"\n\n", ENDPOINT, max_requests=10)[1][0]["code"] == "empty_file"
+    assert read_lines(b"\n\n", ENDPOINT, max_requests=10, max_line_bytes=LINE_BYTES)[1][0]["code"] == "empty_file"
+
+
+def test_a_line_is_at_most_a_request_body_and_errors_quote_little_of_it() -> None:
+    # a line longer than an HTTP request body may be would pass max_request_bytes by way of a batch
+    data = b"\n".join([_line("a", body={"model": "m", "input": "x" * LINE_BYTES}), _line("b")])
+    lines, problems = read_lines(data, ENDPOINT, max_requests=10, max_line_bytes=LINE_BYTES)
+    assert [line.custom_id for line in lines] == ["b"]
+    assert [(problem["line"], problem["code"]) for problem in problems] == [(1, "line_too_large")]
+    assert "max_request_bytes" in problems[0]["message"]
+    # a batch keeps its errors: each quotes at most a little of what the line held, however long that was
+    long = "\0" * (LINE_BYTES // 8)
+    bad = [
+        _line("c", url=long),
+        _line("d", method=long),
+        _line("e", **{long: 1}),
+        _line("f", url=[[[[[[[[1]]]]]]]] * 99),
+    ]
+    _, problems = read_lines(b"\n".join(bad), ENDPOINT, max_requests=10, max_line_bytes=LINE_BYTES)
+    assert [problem["code"] for problem in problems] == ["mismatched_url", "invalid_method", "invalid_request"] * 1 + [
+        "mismatched_url"
+    ]
+    assert all(len(json.dumps(problem)) < 500 for problem in problems)
 
 
 def _batch(batch_id: str, status: str = "in_progress") -> dict[str, object]:
@@ -109,7 +132,7 @@ async def test_results_beyond_the_storage_limit_are_not_kept(tmp_path: Path) -> 
 async def test_a_batch_whose_results_outgrow_the_file_storage_fails_and_keeps_nothing(tmp_path: Path) -> None:
     # Bodies without `input` fail in the edge's own check, before any call: no gateway is needed to run them.
     data = b"\n".join(_line(str(i), body={"model": "m"}) for i in range(20))
-    lines, problems = read_lines(data, ENDPOINT, max_requests=100)
+    lines, problems = read_lines(data, ENDPOINT, max_requests=100, max_line_bytes=LINE_BYTES)
     assert not problems
     store = EdgeStore(tmp_path)
     batch = _batch("batch_big") | {"endpoint": ENDPOINT, "expires_at": time.time() + 3600}

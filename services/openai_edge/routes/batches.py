@@ -1,8 +1,9 @@
 """/v1/batches: OpenAI's Batch API on the edge. A batch runs the requests of an uploaded JSONL file (purpose `batch`)
 against one endpoint (chat completions, completions or embeddings) in the background, and keeps their answers as
 an output file and an error file (purpose `batch_output`) of the token that created it; that token alone sees the
-batch. Caps: settings.max_batch_requests requests per file, settings.batch_concurrency at a time, metadata 16 pairs
-(keys 64, values 512 characters). How a batch runs and ends: batch_runs.py; the input file: batch_input.py.
+batch. Caps: settings.max_batch_requests requests per file, each line at most settings.max_request_bytes,
+settings.batch_concurrency at a time, metadata 16 pairs (keys 64, values 512 characters). How a batch runs and
+ends: batch_runs.py; the input file: batch_input.py.
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ async def create_batch(body: CreateBatch, request: Request, mesh: Mesh, store: S
             "input_file_id", f"file {file.id!r} has purpose {file.purpose!r}; upload the batch's input with 'batch'"
         )
     data = await store.file_content(file)
-    lines, problems = await asyncio.to_thread(read_lines, data, body.endpoint, settings.max_batch_requests)
+    lines, problems = await asyncio.to_thread(
+        read_lines, data, body.endpoint, settings.max_batch_requests, settings.max_request_bytes
+    )
     models = {line.model for line in lines} if not problems else set()
     batch = _new_batch(body, problems, 0 if problems else len(lines), models.pop() if len(models) == 1 else None)
     await store.add_batch(owner, batch)
