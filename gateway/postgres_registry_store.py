@@ -27,7 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.registry_store import PhysicalKey
 from llama_mesh.resources import KIND_BY_NUMBER
-from llama_mesh.runtime.errors import Unavailable
+from llama_mesh.runtime.errors import ResourceExhausted, Unavailable
 from llama_mesh.runtime.server import StartupError
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ ALTER TABLE llama_mesh_resources ADD COLUMN IF NOT EXISTS owner TEXT NOT NULL DE
 """
 CONNECT_TIMEOUT_SECONDS = 10.0
 RELISTEN_DELAY_SECONDS = 1.0
+# Registrations and unregistrations one gateway has in progress at once, each holding a connection of its own for its
+# physical lock (while it prepares: minutes for a model); more are RESOURCE_EXHAUSTED, so that callers registering
+# many resources at once cannot use up the server's max_connections.
+MAX_REGISTRATIONS_IN_PROGRESS = 16
 
 
 def _advisory_key(key: PhysicalKey) -> int:
@@ -95,6 +99,7 @@ class PostgresRegistryStore:
         self._cache_usable = False  # only while notifications are being received
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._locks_held = 0  # connections of physical_lock open now
 
     async def open(self) -> None:
         try:
@@ -197,14 +202,25 @@ class PostgresRegistryStore:
     @contextlib.asynccontextmanager
     async def physical_lock(self, key: PhysicalKey) -> AsyncIterator[None]:
         # Not from the pool: a holder waits on a prepare (minutes for a model) and needs pool connections meanwhile.
-        with _unavailable_if_down():
-            conn = await psycopg.AsyncConnection.connect(
-                self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+        if self._locks_held >= MAX_REGISTRATIONS_IN_PROGRESS:
+            raise ResourceExhausted(
+                f"this gateway has {MAX_REGISTRATIONS_IN_PROGRESS} registrations or unregistrations in progress, its "
+                "most; try again once one has ended",
+                reason="TOO_MANY_REGISTRATIONS",
+                limit=MAX_REGISTRATIONS_IN_PROGRESS,
             )
-        async with conn:
+        self._locks_held += 1
+        try:
             with _unavailable_if_down():
-                await conn.execute("SELECT pg_advisory_lock(%s)", (_advisory_key(key),))
-            yield  # closing the connection ends its session, and with it the lock
+                conn = await psycopg.AsyncConnection.connect(
+                    self._dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+                )
+            async with conn:
+                with _unavailable_if_down():
+                    await conn.execute("SELECT pg_advisory_lock(%s)", (_advisory_key(key),))
+                yield  # closing the connection ends its session, and with it the lock
+        finally:
+            self._locks_held -= 1
 
     @staticmethod
     async def _notify(conn: psycopg.AsyncConnection, kind: int, identifier: str) -> None:

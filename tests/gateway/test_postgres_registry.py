@@ -1,6 +1,7 @@
 """Two gateway processes share a registry in a real PostgreSQL server (started by the test): what one registers the
 other serves, what one unregisters the other no longer finds, a race to register one identifier has one winner, and
-two replicas naming one physical resource at once prepare it once."""
+two replicas naming one physical resource at once prepare it once, and a gateway holds at most
+MAX_REGISTRATIONS_IN_PROGRESS connections for the locks of registrations."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from google.protobuf.message import Message
 
 from gateway.backends import Backends
-from gateway.postgres_registry_store import PostgresRegistryStore
+from gateway.postgres_registry_store import MAX_REGISTRATIONS_IN_PROGRESS, PostgresRegistryStore
 from gateway.registry_servicer import Registry
 from gateway.resource_lifecycle import ResourceLifecycle
 from llama.common.v1 import resources_pb2
@@ -26,6 +27,7 @@ from llama.registry.v1 import registry_pb2, registry_pb2_grpc
 from llama_mesh.launcher import LocalMesh, MeshStartError, free_loopback_port, isolated_env
 from llama_mesh.resources import KIND_BY_NAME, ResourceKind
 from llama_mesh.runtime.config import RunConfig, load_run_config
+from llama_mesh.runtime.errors import ResourceExhausted
 from tests.mesh.helpers import expect_error, greedy, reason_and_field, user
 from tests.postgres_server import postgres_bin_dir, postgres_server, running_postgres
 
@@ -247,6 +249,60 @@ async def test_two_replicas_naming_one_physical_resource_at_once_prepare_it_once
             await stores[0].delete(dataset_kind.kind, identifier)
         for store in stores:
             await store.close()
+
+
+async def _postgres_connections(dsn: str) -> int:
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        cursor = await conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        row = await cursor.fetchone()
+    return 0 if row is None else int(row[0])
+
+
+async def test_registrations_at_once_take_at_most_a_bounded_number_of_postgres_connections(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    """Each registration in progress holds a Postgres connection for its physical lock while it prepares (minutes
+    for a model): a caller registering many resources at once must not use up the server's max_connections, which
+    every gateway and the registry itself need. Past the cap a registration is RESOURCE_EXHAUSTED at once."""
+    config = load_run_config(ROOT / "distributions" / "local-cpu" / "run.yaml", {"LLAMA_MESH_DATA_DIR": str(tmp_path)})
+    dataset_kind = KIND_BY_NAME["dataset"]
+    store = PostgresRegistryStore(postgres_dsn)
+    lifecycle = _GatedLifecycle(config)
+    await store.open()
+    registry = Registry(store, config, lifecycle)
+
+    def dataset(index: int) -> resources_pb2.Dataset:
+        rows = resources_pb2.DataSource(rows=resources_pb2.RowsSource())
+        return resources_pb2.Dataset(identifier=f"crowd-{index}", source=rows)
+
+    held: list[asyncio.Task[Message]] = []
+    try:
+        before = await _postgres_connections(postgres_dsn)
+        for index in range(MAX_REGISTRATIONS_IN_PROGRESS):
+            held.append(asyncio.create_task(registry.register(dataset_kind, dataset(index))))
+            await asyncio.wait_for(lifecycle.entered.wait(), WAIT_SECONDS)  # it holds its lock, preparing
+            lifecycle.entered.clear()
+        assert await _postgres_connections(postgres_dsn) <= before + MAX_REGISTRATIONS_IN_PROGRESS
+
+        refused = asyncio.create_task(registry.register(dataset_kind, dataset(MAX_REGISTRATIONS_IN_PROGRESS)))
+        await _first_of(lifecycle.entered.wait(), asyncio.wait([refused]))
+        assert refused.done(), "a registration past the cap took one more connection and went on to prepare"
+        with pytest.raises(ResourceExhausted) as refusal:
+            refused.result()
+        assert refusal.value.reason == "TOO_MANY_REGISTRATIONS"
+        assert str(MAX_REGISTRATIONS_IN_PROGRESS) in refusal.value.message
+
+        lifecycle.gate.set()
+        await asyncio.wait_for(asyncio.gather(*held), WAIT_SECONDS)
+        await registry.register(dataset_kind, dataset(MAX_REGISTRATIONS_IN_PROGRESS))  # a freed place is taken again
+    finally:
+        lifecycle.gate.set()
+        for task in held:
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
+        for index in range(MAX_REGISTRATIONS_IN_PROGRESS + 1):
+            await store.delete(dataset_kind.kind, f"crowd-{index}")
+        await store.close()
 
 
 def test_a_registry_database_that_goes_away_is_unavailable_and_comes_back(tmp_path: Path) -> None:
