@@ -28,5 +28,7 @@ class EdgeSettings(BaseModel):
     batch_concurrency: int = Field(default=4, ge=1, le=64)
     max_batch_requests: int = Field(default=50_000, ge=1)
     max_running_batches: int = Field(default=16, ge=1)
+    # Batches that have ended a token keeps: creating one more forgets its oldest (their files stay files).
+    max_kept_batches: int = Field(default=1000, ge=1)
     # Seconds a call through the gateway may take.
     call_timeout_seconds: float = Field(default=600.0, gt=0)

@@ -275,15 +275,26 @@ class EdgeStore:
 
     # batches: OpenAI's batch object as JSON, with its owner and when the edge running it last wrote it
 
-    async def add_batch(self, owner: str, batch: dict[str, Any]) -> None:
-        await self.run(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
-            batch["id"],
-            owner,
-            batch["created_at"],
-            time.time(),
-            json.dumps(batch),
-        )
+    async def add_batch(self, owner: str, batch: dict[str, Any], keep: int) -> None:
+        """Adds a batch of `owner`, who then keeps at most `keep` batches that have ended: the oldest are forgotten
+        (their output and error files stay files of theirs)."""
+
+        def add() -> None:
+            with self._lock:
+                db = self._connection()
+                db.execute(
+                    "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
+                    (batch["id"], owner, batch["created_at"], time.time(), json.dumps(batch)),
+                )
+                active = ", ".join("?" for _ in ACTIVE_BATCH_STATUSES)
+                db.execute(
+                    "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE owner = ? "
+                    f"AND json_extract(body, '$.status') NOT IN ({active}) "
+                    "ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+                    (owner, *ACTIVE_BATCH_STATUSES, keep),
+                )
+
+        await asyncio.to_thread(add)
 
     def _batches(self, where: str, *args: Any, now: float) -> list[dict[str, Any]]:
         """The batches that match, those whose edge is gone failed first (in the same transaction)."""

@@ -17,6 +17,7 @@ from services.openai_edge.stores import BATCH_STALE_SECONDS, EdgeStore, StorageF
 
 ENDPOINT = "/v1/embeddings"
 LINE_BYTES = 4096
+KEEP = 10
 
 
 def _line(custom_id: str, **changes: object) -> bytes:
@@ -89,8 +90,8 @@ def _batch(batch_id: str, status: str = "in_progress") -> dict[str, object]:
 
 async def test_a_batch_its_edge_stopped_writing_reads_as_failed(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path)
-    await store.add_batch("owner", _batch("batch_running"))
-    await store.add_batch("owner", _batch("batch_done", "completed"))
+    await store.add_batch("owner", _batch("batch_running"), keep=KEEP)
+    await store.add_batch("owner", _batch("batch_done", "completed"), keep=KEEP)
     later = time.time() + BATCH_STALE_SECONDS + 1
     assert (await store.batch("owner", "batch_running"))["status"] == "in_progress"  # type: ignore[index]
     assert await store.batch("someone else", "batch_running") is None
@@ -103,9 +104,29 @@ async def test_a_batch_its_edge_stopped_writing_reads_as_failed(tmp_path: Path) 
     await store.close()
 
 
+async def test_a_token_keeps_its_newest_ended_batches_and_every_running_one(tmp_path: Path) -> None:
+    # a batch whose input file fails its check is kept too: without a cap, creating batches again and again from one
+    # bad file grows the edge's database without end, and each list reads every one of them
+    store = EdgeStore(tmp_path)
+    await store.add_batch("owner", _batch("batch_running"), keep=2)
+    for index in range(5):
+        await store.add_batch("owner", _batch(f"batch_failed_{index}", "failed"), keep=2)
+        await store.add_batch("someone else", _batch(f"batch_theirs_{index}", "failed"), keep=100)
+    assert [batch["id"] for batch in await store.batches("owner")] == [
+        "batch_running",
+        "batch_failed_3",
+        "batch_failed_4",
+    ]
+    assert len(await store.batches("someone else")) == 5
+    assert await store.update_batch("batch_running", {"status": "completed"}) is not None
+    await store.add_batch("owner", _batch("batch_new", "failed"), keep=2)
+    assert [batch["id"] for batch in await store.batches("owner")] == ["batch_failed_4", "batch_new"]
+    await store.close()
+
+
 async def test_a_written_batch_stays_alive_and_a_status_guard_holds(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path)
-    await store.add_batch("owner", _batch("batch_a"))
+    await store.add_batch("owner", _batch("batch_a"), keep=KEEP)
     await store.run("UPDATE batches SET heartbeat_at = ?", time.time() - BATCH_STALE_SECONDS + 5)
     assert await store.update_batch("batch_a", {"status": "cancelling"}, if_status=("in_progress",)) is not None
     assert await store.update_batch("batch_a", {"status": "cancelling"}, if_status=("in_progress",)) is None
@@ -136,7 +157,7 @@ async def test_a_batch_whose_results_outgrow_the_file_storage_fails_and_keeps_no
     assert not problems
     store = EdgeStore(tmp_path)
     batch = _batch("batch_big") | {"endpoint": ENDPOINT, "expires_at": time.time() + 3600}
-    await store.add_batch("owner", batch)
+    await store.add_batch("owner", batch, keep=KEEP)
     settings = EdgeSettings(max_total_file_bytes=1000, batch_concurrency=1)
     await BatchRun(store, settings, batch, "owner", lines, MeshCalls(None, (), 1.0)).run()  # type: ignore[arg-type]
     ended = await store.batch("owner", "batch_big")

@@ -110,7 +110,7 @@ async def create_batch(body: CreateBatch, request: Request, mesh: Mesh, store: S
     )
     models = {line.model for line in lines} if not problems else set()
     batch = _new_batch(body, problems, 0 if problems else len(lines), models.pop() if len(models) == 1 else None)
-    await store.add_batch(owner, batch)
+    await store.add_batch(owner, batch, keep=settings.max_kept_batches)
     if not problems:
         runs.start(batch, owner, lines, mesh)
     return batch
