@@ -9,13 +9,14 @@ To run several edge replicas, give them one shared data directory (a ReadWriteMa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,20 @@ class EdgeStore:
             self._db.executescript(_SCHEMA)
         return self._db
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection, in a transaction that reads and then writes: another edge sharing the data dir waits for
+        it to end (its read-then-write can not overwrite a change made in between, such as a cancel)."""
+        with self._lock:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
     def _run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._connection().execute(sql, args).fetchall()
@@ -121,8 +136,7 @@ class EdgeStore:
     def _save_file(
         self, owner: str, filename: str, purpose: str, size: int, put: Callable[[Path], None], max_total: int
     ) -> FileRecord:
-        with self._lock:
-            db = self._connection()
+        with self._writing() as db:
             (used,) = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()
             if used + size > max_total:
                 raise StorageFull(f"the edge's file storage is full ({used} of {max_total} bytes used)")
@@ -280,8 +294,7 @@ class EdgeStore:
         (their output and error files stay files of theirs)."""
 
         def add() -> None:
-            with self._lock:
-                db = self._connection()
+            with self._writing() as db:
                 db.execute(
                     "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
                     (batch["id"], owner, batch["created_at"], time.time(), json.dumps(batch)),
@@ -298,8 +311,7 @@ class EdgeStore:
 
     def _batches(self, where: str, *args: Any, now: float) -> list[dict[str, Any]]:
         """The batches that match, those whose edge is gone failed first (in the same transaction)."""
-        with self._lock:
-            db = self._connection()
+        with self._writing() as db:
             rows = db.execute(
                 f"SELECT id, heartbeat_at, body FROM batches WHERE {where} ORDER BY created_at, rowid", args
             )
@@ -326,8 +338,7 @@ class EdgeStore:
         ended meanwhile, or was failed as lost)."""
 
         def update() -> dict[str, Any] | None:
-            with self._lock:
-                db = self._connection()
+            with self._writing() as db:
                 row = db.execute("SELECT body FROM batches WHERE id = ?", (batch_id,)).fetchone()
                 if row is None or json.loads(row[0])["status"] not in if_status:
                     return None

@@ -3,7 +3,9 @@ in errors, and a batch whose edge stopped writing it read as failed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -133,6 +135,38 @@ async def test_a_written_batch_stays_alive_and_a_status_guard_holds(tmp_path: Pa
     later = time.time() + BATCH_STALE_SECONDS - 5  # within the stale time of the update, not of the creation
     assert (await store.batch("owner", "batch_a", now=later))["status"] == "cancelling"  # type: ignore[index]
     await store.close()
+
+
+async def test_a_cancel_through_another_edge_is_not_lost_to_a_heartbeat(tmp_path: Path) -> None:
+    # two edges share a data dir: one cancels a batch (in_progress -> cancelling) between the other's read of the
+    # batch and its write of the progress; that write must not put in_progress back (the run would never stop)
+    running, other = EdgeStore(tmp_path), EdgeStore(tmp_path)
+    await running.add_batch("owner", _batch("batch_raced"), keep=KEEP)
+    await other.run("PRAGMA busy_timeout = 0")  # a write that would wait for the running edge fails at once instead
+    outcomes: list[str] = []
+
+    async def cancel_elsewhere() -> str:
+        cancelled = await other.update_batch("batch_raced", {"status": "cancelling"}, if_status=("in_progress",))
+        return "refused" if cancelled is None else "cancelled"
+
+    def intrude(statement: str) -> None:
+        if statement.startswith("UPDATE batches") and not outcomes:
+            try:
+                outcomes.append(asyncio.run(cancel_elsewhere()))
+            except sqlite3.OperationalError:
+                outcomes.append("waited")  # it would have waited for the write in progress (busy timeout), then run
+
+    await running.run("SELECT 1")
+    running._connection().set_trace_callback(intrude)
+    assert await running.update_batch("batch_raced", {"request_counts": {"completed": 1}}) is not None
+    running._connection().set_trace_callback(None)
+    if outcomes == ["waited"]:
+        outcomes.append(await cancel_elsewhere())
+    assert outcomes[-1] == "cancelled"
+    batch = await running.batch("owner", "batch_raced")
+    assert batch is not None and batch["status"] == "cancelling" and batch["request_counts"] == {"completed": 1}
+    for store in (running, other):
+        await store.close()
 
 
 async def test_results_beyond_the_storage_limit_are_not_kept(tmp_path: Path) -> None:
