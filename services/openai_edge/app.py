@@ -22,6 +22,7 @@ from services.openai_edge.routes import (
     models,
     moderations,
     responses,
+    vector_store_file_batches,
     vector_stores,
 )
 from services.openai_edge.settings import EdgeSettings
@@ -103,6 +104,7 @@ def create_app(gateway: GatewayClient, settings: EdgeSettings, data_dir: Path, t
         moderations,
         files,
         vector_stores,
+        vector_store_file_batches,
         batches,
         responses,
         conversations,

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS vector_store_files (
     vector_store_id TEXT NOT NULL, file_id TEXT NOT NULL, status TEXT NOT NULL, last_error TEXT,
     usage_bytes INTEGER NOT NULL, created_at INTEGER NOT NULL, attributes TEXT NOT NULL, chunking TEXT NOT NULL,
     PRIMARY KEY (vector_store_id, file_id));
+CREATE TABLE IF NOT EXISTS vector_store_file_batches (
+    id TEXT PRIMARY KEY, vector_store_id TEXT NOT NULL, created_at INTEGER NOT NULL, file_ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at INTEGER NOT NULL, heartbeat_at REAL NOT NULL,
     body TEXT NOT NULL);
@@ -79,6 +81,16 @@ class VectorStoreFileRecord:
     created_at: int
     attributes: dict[str, Any] = field(default_factory=dict)
     chunking: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VectorStoreFileBatchRecord:
+    """A batch of files added to a vector store together: their states are the records of its files."""
+
+    id: str
+    vector_store_id: str
+    created_at: int
+    file_ids: list[str]
 
 
 def lost_batch(batch: dict[str, Any], now: int) -> dict[str, Any]:
@@ -214,7 +226,16 @@ class EdgeStore:
         rows = await self.run("SELECT * FROM vector_stores WHERE owner = ? AND id = ?", owner, store_id)
         return self._vector_store(rows[0]) if rows else None
 
+    async def update_vector_store(self, record: VectorStoreRecord) -> None:
+        await self.run(
+            "UPDATE vector_stores SET name = ?, metadata = ? WHERE id = ?",
+            record.name,
+            json.dumps(record.metadata),
+            record.id,
+        )
+
     async def delete_vector_store(self, store_id: str) -> None:
+        await self.run("DELETE FROM vector_store_file_batches WHERE vector_store_id = ?", store_id)
         await self.run("DELETE FROM vector_store_files WHERE vector_store_id = ?", store_id)
         await self.run("DELETE FROM vector_stores WHERE id = ?", store_id)
 
@@ -239,7 +260,8 @@ class EdgeStore:
         )
 
     async def finish_store_file(self, record: VectorStoreFileRecord) -> bool:
-        """Records how adding a file ended, unless the file was removed from the store meanwhile (False then)."""
+        """Records how adding a file ended, unless the file was removed from the store or cancelled meanwhile (False
+        then)."""
 
         def update() -> int:
             with self._lock:
@@ -247,7 +269,7 @@ class EdgeStore:
                     self._connection()
                     .execute(
                         "UPDATE vector_store_files SET status = ?, last_error = ?, usage_bytes = ? "
-                        "WHERE vector_store_id = ? AND file_id = ?",
+                        "WHERE vector_store_id = ? AND file_id = ? AND status = 'in_progress'",
                         (
                             record.status,
                             json.dumps(record.last_error) if record.last_error else None,
@@ -279,6 +301,75 @@ class EdgeStore:
 
     async def delete_store_file(self, store_id: str, file_id: str) -> None:
         await self.run("DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?", store_id, file_id)
+
+    async def restart_store_file(self, record: VectorStoreFileRecord) -> bool:
+        """Marks a file that is not being added as being added again, with `record`'s attributes (False: it is being
+        added, or is gone)."""
+
+        def update() -> int:
+            with self._lock:
+                return (
+                    self._connection()
+                    .execute(
+                        "UPDATE vector_store_files SET status = 'in_progress', last_error = NULL, usage_bytes = 0, "
+                        "attributes = ? WHERE vector_store_id = ? AND file_id = ? AND status != 'in_progress'",
+                        (json.dumps(record.attributes), record.vector_store_id, record.file_id),
+                    )
+                    .rowcount
+                )
+
+        return await asyncio.to_thread(update) > 0
+
+    def _add_file_batch(self, batch: VectorStoreFileBatchRecord, files: list[VectorStoreFileRecord]) -> bool:
+        rows = [
+            (
+                item.vector_store_id,
+                item.file_id,
+                item.created_at,
+                json.dumps(item.attributes),
+                json.dumps(item.chunking),
+            )
+            for item in files
+        ]
+        with self._lock:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO vector_store_file_batches VALUES (?, ?, ?, ?)",
+                    (batch.id, batch.vector_store_id, batch.created_at, json.dumps(batch.file_ids)),
+                )
+                db.executemany("INSERT INTO vector_store_files VALUES (?, ?, 'in_progress', NULL, 0, ?, ?, ?)", rows)
+            except Exception as error:
+                db.execute("ROLLBACK")
+                if isinstance(error, sqlite3.IntegrityError):
+                    return False
+                raise
+            db.execute("COMMIT")
+            return True
+
+    async def add_file_batch(self, batch: VectorStoreFileBatchRecord, files: list[VectorStoreFileRecord]) -> bool:
+        """Keeps a batch and the records of its files, all or none (False: one of the files is already in the
+        store)."""
+        return await asyncio.to_thread(self._add_file_batch, batch, files)
+
+    async def file_batch(self, store_id: str, batch_id: str) -> VectorStoreFileBatchRecord | None:
+        rows = await self.run(
+            "SELECT * FROM vector_store_file_batches WHERE vector_store_id = ? AND id = ?", store_id, batch_id
+        )
+        if not rows:
+            return None
+        batch_id, vector_store_id, created_at, file_ids = rows[0]
+        return VectorStoreFileBatchRecord(batch_id, vector_store_id, created_at, json.loads(file_ids))
+
+    async def cancel_store_files(self, store_id: str, file_ids: list[str]) -> None:
+        """Files of `file_ids` still being added are cancelled (an insert under way removes its chunks when it ends)."""
+        await self.run(
+            "UPDATE vector_store_files SET status = 'cancelled' WHERE vector_store_id = ? AND status = 'in_progress' "
+            "AND file_id IN (SELECT value FROM json_each(?))",
+            store_id,
+            json.dumps(file_ids),
+        )
 
     async def fail_unfinished(self) -> None:
         """Files left in_progress by an edge that stopped are failed (their chunks may be partly inserted)."""

@@ -17,6 +17,7 @@ import mimetypes
 import time
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -34,7 +35,7 @@ from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_page
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
-from services.openai_edge.stores import EdgeStore, VectorStoreFileRecord, VectorStoreRecord, owner_of
+from services.openai_edge.stores import EdgeStore, FileRecord, VectorStoreFileRecord, VectorStoreRecord, owner_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(route_class=JSONBodyRoute, dependencies=[Depends(authenticated)])
@@ -176,18 +177,24 @@ def store_file_object(record: VectorStoreFileRecord) -> dict[str, Any]:
     }
 
 
-async def store_object(store: EdgeStore, record: VectorStoreRecord) -> dict[str, Any]:
-    files = await store.store_files(record.id)
+def file_counts(files: list[VectorStoreFileRecord]) -> dict[str, int]:
+    """OpenAI's `file_counts` of a store or a batch: its files by status, and their total."""
     counts = {status: 0 for status in ("in_progress", "completed", "failed", "cancelled")}
     for item in files:
         counts[item.status] = counts.get(item.status, 0) + 1
+    return {**counts, "total": len(files)}
+
+
+async def store_object(store: EdgeStore, record: VectorStoreRecord) -> dict[str, Any]:
+    files = await store.store_files(record.id)
+    counts = file_counts(files)
     return {
         "id": record.id,
         "object": "vector_store",
         "created_at": record.created_at,
         "name": record.name,
         "usage_bytes": sum(item.usage_bytes for item in files if item.status == "completed"),
-        "file_counts": {**counts, "total": len(files)},
+        "file_counts": counts,
         "status": "in_progress" if counts["in_progress"] else "completed",
         "expires_after": None,
         "expires_at": None,
@@ -209,7 +216,7 @@ def _document_type(filename: str) -> str:
     return guessed if guessed in _DOCUMENT_TYPES else "text/plain"
 
 
-async def _ingest(store: EdgeStore, mesh: MeshCalls, record: VectorStoreFileRecord, filename: str, data: bytes) -> None:
+async def ingest(store: EdgeStore, mesh: MeshCalls, record: VectorStoreFileRecord, filename: str, data: bytes) -> None:
     """Chunks and embeds one file into the store's vector DB, then records the outcome."""
     mime = _document_type(filename)
     static = record.chunking["static"]
@@ -248,34 +255,47 @@ async def _delete_chunks(mesh: MeshCalls, store_id: str, file_id: str) -> None:
     await mesh.call(mesh.client.vector_io.DeleteChunks, request)
 
 
-async def _add_file(
-    request: Request, store: EdgeStore, mesh: MeshCalls, store_id: str, body: AddFile
-) -> VectorStoreFileRecord:
-    file = await owned_file(store, mesh, body.file_id)
+async def addable_file(store: EdgeStore, mesh: MeshCalls, store_id: str, file_id: str, param: str) -> FileRecord:
+    """The caller's file `file_id`, which is not yet in the store (404 / 409 naming `param` otherwise)."""
+    file = await owned_file(store, mesh, file_id, param)
     if await store.store_file(store_id, file.id) is not None:
-        raise OpenAIError(
-            409,
-            f"file {file.id!r} is already in vector store {store_id!r}",
-            param="file_id",
-            code="already_exists",
-            headers={"x-should-retry": "false"},
-        )
-    record = VectorStoreFileRecord(
-        store_id,
-        file.id,
-        "in_progress",
-        None,
-        0,
-        int(time.time()),
-        dict(body.attributes or {}),
-        _chunking(body.chunking_strategy, request),
+        raise already_in_store(store_id, param, file.id)
+    return file
+
+
+def already_in_store(store_id: str, param: str, file_id: str) -> OpenAIError:
+    return OpenAIError(
+        409,
+        f"file {file_id!r} is already in vector store {store_id!r}",
+        param=param,
+        code="already_exists",
+        headers={"x-should-retry": "false"},
     )
-    await store.put_store_file(record)
-    data = await store.file_content(file)
-    task = asyncio.create_task(_ingest(store, mesh, record, file.filename, data))
+
+
+def new_store_file(request: Request, store_id: str, body: AddFile) -> VectorStoreFileRecord:
+    """The record of a file being added to a store, with its attributes and chunking."""
+    attributes = dict(body.attributes or {})
+    chunking = _chunking(body.chunking_strategy, request)
+    return VectorStoreFileRecord(store_id, body.file_id, "in_progress", None, 0, int(time.time()), attributes, chunking)
+
+
+def in_background(request: Request, work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` after the answer, as a task the edge waits for when it stops."""
+    task = asyncio.create_task(work)
     tasks: set[asyncio.Task[None]] = request.app.state.tasks
     tasks.add(task)
     task.add_done_callback(tasks.discard)
+
+
+async def _add_file(
+    request: Request, store: EdgeStore, mesh: MeshCalls, store_id: str, body: AddFile
+) -> VectorStoreFileRecord:
+    file = await addable_file(store, mesh, store_id, body.file_id, "file_id")
+    record = new_store_file(request, store_id, body)
+    await store.put_store_file(record)
+    data = await store.file_content(file)
+    in_background(request, ingest(store, mesh, record, file.filename, data))
     return record
 
 

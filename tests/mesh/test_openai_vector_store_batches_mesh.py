@@ -1,0 +1,179 @@
+"""/v1/vector_stores/{id}/file_batches through the official `openai` SDK against the edge of the session's local-cpu
+mesh: `upload_and_poll` and `create_and_poll` end with files that search finds, cancel stops the files not yet
+added, a batch is its creator's alone, and a bad batch is refused naming its parameter before anything is created."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from services.openai_edge.routes.vector_stores import MAX_FILE_IDS
+
+LANTERNS = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
+FERRY = "The ferry to Isle Marrow leaves at seven bells and carries nine grey goats."
+
+
+@pytest.fixture(scope="module")
+def other_client(edge_url: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=edge_url, api_key="another-caller", max_retries=0, timeout=600) as sdk:
+        yield sdk
+
+
+def _upload(client: openai.OpenAI, name: str, text: str) -> str:
+    return client.files.create(file=(name, io.BytesIO(text.encode())), purpose="assistants").id
+
+
+def _best_file(client: openai.OpenAI, store_id: str, query: str, **options: object) -> str:
+    results = client.vector_stores.search(store_id, query=query, max_num_results=3, **options)  # type: ignore[arg-type]
+    return results.data[0].file_id
+
+
+def test_upload_and_poll_adds_two_files_that_search_finds(client: openai.OpenAI, tmp_path: Path) -> None:
+    (tmp_path / "lanterns.txt").write_text(f"Notes on the coast.\n\n{LANTERNS}\n")
+    (tmp_path / "ferry.txt").write_text(f"Notes on the islands.\n\n{FERRY}\n")
+    store = client.vector_stores.create(name="batch upload")
+    with (tmp_path / "lanterns.txt").open("rb") as lanterns, (tmp_path / "ferry.txt").open("rb") as ferry:
+        batch = client.vector_stores.file_batches.upload_and_poll(
+            vector_store_id=store.id, files=[lanterns, ferry], poll_interval_ms=100
+        )
+    assert batch.object == "vector_store.files_batch" and batch.vector_store_id == store.id
+    assert batch.status == "completed", batch
+    assert (batch.file_counts.completed, batch.file_counts.total) == (2, 2)
+    files = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)
+    names = {file.id: client.files.retrieve(file.id).filename for file in files}
+    assert sorted(names.values()) == ["ferry.txt", "lanterns.txt"]
+    by_name = {name: file_id for file_id, name in names.items()}
+    assert _best_file(client, store.id, "How many brass lanterns are kept?") == by_name["lanterns.txt"]
+    assert _best_file(client, store.id, "When does the ferry to Isle Marrow leave?") == by_name["ferry.txt"]
+    assert client.vector_stores.retrieve(store.id).file_counts.completed == 2
+    client.vector_stores.delete(store.id)
+
+
+def test_create_and_poll_with_uploaded_files_and_their_own_attributes(client: openai.OpenAI) -> None:
+    lanterns, ferry = _upload(client, "lanterns.txt", LANTERNS), _upload(client, "ferry.txt", FERRY)
+    store = client.vector_stores.create(name="batch of uploaded files")
+    batch = client.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id,
+        files=[
+            {"file_id": lanterns, "attributes": {"topic": "coast"}},
+            {"file_id": ferry, "attributes": {"topic": "islands"}},
+        ],
+        poll_interval_ms=100,
+    )
+    assert batch.status == "completed" and batch.file_counts.completed == 2, batch
+    assert client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id).status == "completed"
+    first = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id, limit=1, order="asc")
+    assert [file.id for file in first.data] == [lanterns] and first.has_more
+    assert first.data[0].attributes == {"topic": "coast"}
+    rest = client.vector_stores.file_batches.list_files(
+        batch.id, vector_store_id=store.id, limit=1, order="asc", after=lanterns
+    )
+    assert [file.id for file in rest.data] == [ferry] and not rest.has_more
+    none_failed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id, filter="failed")
+    assert none_failed.data == []
+    islands = {"type": "eq", "key": "topic", "value": "islands"}
+    assert _best_file(client, store.id, "How many brass lanterns are kept?", filters=islands) == ferry
+    client.vector_stores.delete(store.id)
+
+
+def test_a_cancelled_batch_adds_nothing_more(client: openai.OpenAI) -> None:
+    text = f"{LANTERNS}\n\n" * 200
+    file_ids = [_upload(client, f"lanterns-{index}.txt", text) for index in range(4)]
+    store = client.vector_stores.create(name="cancelled batch")
+    batch = client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=file_ids)
+    assert batch.status == "in_progress" and batch.file_counts.in_progress == 4
+    # The files are added one at a time: the last ones have not started when the cancel arrives.
+    cancelled = client.vector_stores.file_batches.cancel(batch.id, vector_store_id=store.id)
+    assert cancelled.status == "cancelled" and cancelled.file_counts.in_progress == 0, cancelled
+    assert cancelled.file_counts.cancelled >= 3 and cancelled.file_counts.total == 4
+    polled = client.vector_stores.file_batches.poll(batch.id, vector_store_id=store.id, poll_interval_ms=100)
+    assert polled.file_counts == cancelled.file_counts
+    listed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id, filter="cancelled")
+    assert len(listed.data) == cancelled.file_counts.cancelled
+    completed = {file.id for file in client.vector_stores.files.list(store.id, filter="completed")}
+
+    # A file added after the cancel: once it is in, the insert under way at the cancel has ended, and its chunks go.
+    twin = _upload(client, "twin.txt", text)
+    added = client.vector_stores.files.create_and_poll(file_id=twin, vector_store_id=store.id, poll_interval_ms=100)
+    assert added.status == "completed", added.last_error
+    deadline = time.monotonic() + 120
+    while True:
+        results = client.vector_stores.search(store.id, query="How many brass lanterns?", max_num_results=50)
+        found = {result.file_id for result in results.data}
+        if found <= completed | {twin}:
+            break
+        assert time.monotonic() < deadline, f"chunks of cancelled files still found: {found - completed - {twin}}"
+    assert twin in found
+    client.vector_stores.delete(store.id)
+
+
+def test_a_batch_is_its_creators_alone(client: openai.OpenAI, other_client: openai.OpenAI) -> None:
+    mine = _upload(client, "lanterns.txt", LANTERNS)
+    store = client.vector_stores.create(name="mine")
+    batch = client.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id, file_ids=[mine], poll_interval_ms=100
+    )
+    with pytest.raises(openai.NotFoundError):
+        other_client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id)
+    with pytest.raises(openai.NotFoundError):
+        other_client.vector_stores.file_batches.cancel(batch.id, vector_store_id=store.id)
+    with pytest.raises(openai.NotFoundError):
+        other_client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)
+    with pytest.raises(openai.NotFoundError):
+        other_client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=[mine])
+
+    theirs = other_client.vector_stores.create(name="theirs")
+    with pytest.raises(openai.NotFoundError) as caught:  # my file in their store
+        other_client.vector_stores.file_batches.create(vector_store_id=theirs.id, file_ids=[mine])
+    assert caught.value.param == "file_ids" and mine in caught.value.message
+    assert other_client.vector_stores.retrieve(theirs.id).file_counts.total == 0
+    with pytest.raises(openai.NotFoundError) as caught:  # my batch under their store
+        other_client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=theirs.id)
+    assert caught.value.param == "batch_id"
+    other_client.vector_stores.delete(theirs.id)
+    client.vector_stores.delete(store.id)
+
+
+def test_a_bad_batch_is_refused_naming_its_parameter_and_creates_nothing(client: openai.OpenAI) -> None:
+    good, other = _upload(client, "lanterns.txt", LANTERNS), _upload(client, "ferry.txt", FERRY)
+    store = client.vector_stores.create(name="refusals")
+    batches = client.vector_stores.file_batches
+
+    with pytest.raises(openai.NotFoundError) as not_found:
+        batches.create(vector_store_id=store.id, file_ids=[good, "file-none"])
+    assert not_found.value.param == "file_ids" and "file-none" in not_found.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        batches.create(vector_store_id=store.id, file_ids=[good] * (MAX_FILE_IDS + 1))
+    assert bad.value.param == "file_ids" and str(MAX_FILE_IDS) in bad.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        batches.create(vector_store_id=store.id, file_ids=[good, other, good])
+    assert bad.value.param == "file_ids" and good in bad.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        batches.create(vector_store_id=store.id, files=[{"file_id": other}, {"file_id": other}])
+    assert bad.value.param == "files" and other in bad.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        batches.create(vector_store_id=store.id, file_ids=[good], files=[{"file_id": other}])
+    assert bad.value.param == "file_ids"
+    with pytest.raises(openai.BadRequestError) as bad:
+        batches.create(vector_store_id=store.id)
+    assert bad.value.param == "file_ids"
+    with pytest.raises(openai.BadRequestError) as bad:
+        batches.create(vector_store_id=store.id, files=[{"file_id": other}], attributes={"topic": "x"})
+    assert bad.value.param == "attributes"
+    assert client.vector_stores.retrieve(store.id).file_counts.total == 0
+    assert client.vector_stores.files.list(store.id).data == []
+
+    client.vector_stores.files.create_and_poll(file_id=good, vector_store_id=store.id, poll_interval_ms=100)
+    with pytest.raises(openai.ConflictError) as conflict:  # already in the store
+        batches.create(vector_store_id=store.id, file_ids=[other, good])
+    assert conflict.value.param == "file_ids" and good in conflict.value.message
+    assert [file.id for file in client.vector_stores.files.list(store.id)] == [good]
+    with pytest.raises(openai.NotFoundError) as not_found:
+        batches.retrieve("vsfb_none", vector_store_id=store.id)
+    assert not_found.value.param == "batch_id"
+    client.vector_stores.delete(store.id)
