@@ -1,6 +1,7 @@
 """/v1/vector_stores on the mesh's vector DBs: a vector store is a registered VectorDB (its id is the store's id),
 its files are uploaded files chunked and embedded by tool_runtime's InsertDocuments (in the background: the file's
-status goes in_progress -> completed or failed), and search is vector_io's QueryChunks.
+status goes in_progress -> completed or failed), and search is vector_io's QueryChunks. New attributes of a file are
+written into its chunks by adding it again. Several files at once: vector_store_file_batches.py.
 
 Caps: at most MAX_FILE_IDS file_ids at creation, max_num_results 1..50, chunk sizes 100..4096 tokens, filters of
 at most MAX_FILTERS `eq` comparisons (alone or under one `and`).
@@ -99,6 +100,24 @@ class CreateVectorStore(_Strict):
         if repeated:
             raise bad_request("file_ids", f"{repeated[0]!r} is given more than once")
         return self
+
+
+class UpdateVectorStore(_Strict):
+    """What changes (a parameter left out or null stays as it is)."""
+
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    expires_after: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _supported(self) -> UpdateVectorStore:
+        if self.expires_after is not None:
+            raise bad_request("expires_after", "is not supported; delete the vector store instead")
+        return self
+
+
+class UpdateFileAttributes(_Strict):
+    attributes: Attributes | None = Field(max_length=MAX_ATTRIBUTES)
 
 
 class AddFile(_Strict):
@@ -348,6 +367,15 @@ async def get_vector_store(store_id: str, mesh: Mesh, store: Store) -> dict[str,
     return await store_object(store, await owned_store(store, mesh, store_id))
 
 
+@router.post("/vector_stores/{store_id}")
+async def update_vector_store(store_id: str, body: UpdateVectorStore, mesh: Mesh, store: Store) -> dict[str, Any]:
+    record = await owned_store(store, mesh, store_id)
+    record.name = body.name if body.name is not None else record.name
+    record.metadata = body.metadata if body.metadata is not None else record.metadata
+    await store.update_vector_store(record)
+    return await store_object(store, record)
+
+
 @router.delete("/vector_stores/{store_id}")
 async def delete_vector_store(store_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
     record = await owned_store(store, mesh, store_id)
@@ -401,6 +429,33 @@ async def _owned_store_file(store: EdgeStore, mesh: MeshCalls, store_id: str, fi
 @router.get("/vector_stores/{store_id}/files/{file_id}")
 async def get_vector_store_file(store_id: str, file_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
     return store_file_object(await _owned_store_file(store, mesh, store_id, file_id))
+
+
+@router.post("/vector_stores/{store_id}/files/{file_id}")
+async def update_vector_store_file(
+    store_id: str, file_id: str, body: UpdateFileAttributes, request: Request, mesh: Mesh, store: Store
+) -> dict[str, Any]:
+    """New attributes are in the file's chunks (which search filters), so the file is chunked and embedded again:
+    its status is in_progress until then."""
+    record = await _owned_store_file(store, mesh, store_id, file_id)
+    if record.status == "in_progress":
+        raise _still_adding(store_id, file_id)
+    file = await owned_file(store, mesh, file_id)
+    data = await store.file_content(file)
+    record.attributes = dict(body.attributes or {})
+    record.status, record.last_error, record.usage_bytes = "in_progress", None, 0
+    await _delete_chunks(mesh, store_id, file_id)
+    if not await store.restart_store_file(record):  # being added again, or removed, since it was read
+        raise _still_adding(store_id, file_id)
+    in_background(request, ingest(store, mesh, record, file.filename, data))
+    return store_file_object(record)
+
+
+def _still_adding(store_id: str, file_id: str) -> OpenAIError:
+    message = (
+        f"file {file_id!r} is being added to vector store {store_id!r}; update it once its status is not in_progress"
+    )
+    return OpenAIError(409, message, param="file_id", code="file_in_progress", headers={"x-should-retry": "false"})
 
 
 @router.delete("/vector_stores/{store_id}/files/{file_id}")

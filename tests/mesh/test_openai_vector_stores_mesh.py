@@ -1,6 +1,7 @@
-"""/v1/vector_stores/{id}/file_batches through the official `openai` SDK against the edge of the session's local-cpu
-mesh: `upload_and_poll` and `create_and_poll` end with files that search finds, cancel stops the files not yet
-added, a batch is its creator's alone, and a bad batch is refused naming its parameter before anything is created."""
+"""/v1/vector_stores' file batches and updates through the official `openai` SDK against the edge of the session's
+local-cpu mesh: `upload_and_poll` and `create_and_poll` end with files that search finds, cancel stops the files not
+yet added, a batch is its creator's alone, a bad batch is refused naming its parameter before anything is created; a
+store is renamed, and a file's new attributes are what search filters on."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _upload(client: openai.OpenAI, name: str, text: str) -> str:
 
 
 def _best_file(client: openai.OpenAI, store_id: str, query: str, **options: object) -> str:
-    results = client.vector_stores.search(store_id, query=query, max_num_results=3, **options)  # type: ignore[arg-type]
+    results = client.vector_stores.search(store_id, query=query, max_num_results=3, **options)  # type: ignore[arg-type]  # filters as a plain dict
     return results.data[0].file_id
 
 
@@ -176,4 +177,45 @@ def test_a_bad_batch_is_refused_naming_its_parameter_and_creates_nothing(client:
     with pytest.raises(openai.NotFoundError) as not_found:
         batches.retrieve("vsfb_none", vector_store_id=store.id)
     assert not_found.value.param == "batch_id"
+    client.vector_stores.delete(store.id)
+
+
+def test_a_store_is_renamed_and_its_metadata_replaced(client: openai.OpenAI, other_client: openai.OpenAI) -> None:
+    store = client.vector_stores.create(name="before", metadata={"team": "coast"})
+    renamed = client.vector_stores.update(store.id, name="after")
+    assert (renamed.name, renamed.metadata) == ("after", {"team": "coast"})
+    client.vector_stores.update(store.id, metadata={"team": "islands"})
+    assert client.vector_stores.retrieve(store.id).metadata == {"team": "islands"}
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.vector_stores.update(store.id, expires_after={"anchor": "last_active_at", "days": 1})
+    assert bad.value.param == "expires_after"
+    with pytest.raises(openai.NotFoundError):
+        other_client.vector_stores.update(store.id, name="theirs")
+    assert client.vector_stores.retrieve(store.id).name == "after"
+    client.vector_stores.delete(store.id)
+
+
+def test_new_attributes_are_what_search_filters_on(client: openai.OpenAI, other_client: openai.OpenAI) -> None:
+    lanterns = _upload(client, "lanterns.txt", LANTERNS)
+    store = client.vector_stores.create(name="attributes")
+    client.vector_stores.files.create_and_poll(
+        file_id=lanterns, vector_store_id=store.id, attributes={"topic": "coast"}, poll_interval_ms=100
+    )
+    updated = client.vector_stores.files.update(lanterns, vector_store_id=store.id, attributes={"topic": "islands"})
+    assert updated.attributes == {"topic": "islands"}
+    with pytest.raises(openai.NotFoundError):
+        other_client.vector_stores.files.update(lanterns, vector_store_id=store.id, attributes={"topic": "theirs"})
+    added = client.vector_stores.files.poll(lanterns, vector_store_id=store.id, poll_interval_ms=100)
+    assert added.status == "completed" and added.attributes == {"topic": "islands"}, added.last_error
+    query = "How many brass lanterns are kept?"
+    islands = {"type": "eq", "key": "topic", "value": "islands"}
+    assert _best_file(client, store.id, query, filters=islands) == lanterns
+    coast = {"type": "eq", "key": "topic", "value": "coast"}
+    assert client.vector_stores.search(store.id, query=query, filters=coast).data == []  # type: ignore[arg-type]  # filters as a plain dict
+
+    busy = _upload(client, "busy.txt", f"{LANTERNS}\n\n" * 200)
+    assert client.vector_stores.files.create(vector_store_id=store.id, file_id=busy).status == "in_progress"
+    with pytest.raises(openai.ConflictError) as conflict:
+        client.vector_stores.files.update(busy, vector_store_id=store.id, attributes={"topic": "x"})
+    assert conflict.value.param == "file_id"
     client.vector_stores.delete(store.id)
