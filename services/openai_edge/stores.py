@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS vector_store_files (
     usage_bytes INTEGER NOT NULL, created_at INTEGER NOT NULL, attributes TEXT NOT NULL, chunking TEXT NOT NULL,
     PRIMARY KEY (vector_store_id, file_id));
 CREATE TABLE IF NOT EXISTS vector_store_file_batches (
-    id TEXT PRIMARY KEY, vector_store_id TEXT NOT NULL, created_at INTEGER NOT NULL, file_ids TEXT NOT NULL);
+    id TEXT PRIMARY KEY, vector_store_id TEXT NOT NULL, created_at INTEGER NOT NULL, file_ids TEXT NOT NULL,
+    cancelled INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at INTEGER NOT NULL, heartbeat_at REAL NOT NULL,
     body TEXT NOT NULL);
@@ -85,12 +86,14 @@ class VectorStoreFileRecord:
 
 @dataclass
 class VectorStoreFileBatchRecord:
-    """A batch of files added to a vector store together: their states are the records of its files."""
+    """A batch of files added to a vector store together: their states are the records of its files. A file removed
+    from the store leaves its batches."""
 
     id: str
     vector_store_id: str
     created_at: int
     file_ids: list[str]
+    cancelled: bool = False
 
 
 def lost_batch(batch: dict[str, Any], now: int) -> dict[str, Any]:
@@ -300,6 +303,12 @@ class EdgeStore:
         return self._store_file(rows[0]) if rows else None
 
     async def delete_store_file(self, store_id: str, file_id: str) -> None:
+        await self.run(
+            "UPDATE vector_store_file_batches SET file_ids = "
+            "(SELECT json_group_array(value) FROM json_each(file_ids) WHERE value != ?) WHERE vector_store_id = ?",
+            file_id,
+            store_id,
+        )
         await self.run("DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?", store_id, file_id)
 
     async def restart_store_file(self, record: VectorStoreFileRecord) -> bool:
@@ -336,7 +345,7 @@ class EdgeStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    "INSERT INTO vector_store_file_batches VALUES (?, ?, ?, ?)",
+                    "INSERT INTO vector_store_file_batches VALUES (?, ?, ?, ?, 0)",
                     (batch.id, batch.vector_store_id, batch.created_at, json.dumps(batch.file_ids)),
                 )
                 db.executemany("INSERT INTO vector_store_files VALUES (?, ?, 'in_progress', NULL, 0, ?, ?, ?)", rows)
@@ -359,16 +368,18 @@ class EdgeStore:
         )
         if not rows:
             return None
-        batch_id, vector_store_id, created_at, file_ids = rows[0]
-        return VectorStoreFileBatchRecord(batch_id, vector_store_id, created_at, json.loads(file_ids))
+        batch_id, vector_store_id, created_at, file_ids, cancelled = rows[0]
+        return VectorStoreFileBatchRecord(batch_id, vector_store_id, created_at, json.loads(file_ids), bool(cancelled))
 
-    async def cancel_store_files(self, store_id: str, file_ids: list[str]) -> None:
-        """Files of `file_ids` still being added are cancelled (an insert under way removes its chunks when it ends)."""
+    async def cancel_file_batch(self, batch: VectorStoreFileBatchRecord) -> None:
+        """The batch adds no more files, and its files still being added are cancelled (an insert under way removes
+        its chunks when it ends)."""
+        await self.run("UPDATE vector_store_file_batches SET cancelled = 1 WHERE id = ?", batch.id)
         await self.run(
             "UPDATE vector_store_files SET status = 'cancelled' WHERE vector_store_id = ? AND status = 'in_progress' "
             "AND file_id IN (SELECT value FROM json_each(?))",
-            store_id,
-            json.dumps(file_ids),
+            batch.vector_store_id,
+            json.dumps(batch.file_ids),
         )
 
     async def fail_unfinished(self) -> None:

@@ -113,6 +113,21 @@ def test_a_cancelled_batch_adds_nothing_more(client: openai.OpenAI) -> None:
     client.vector_stores.delete(store.id)
 
 
+def test_a_file_removed_from_the_store_leaves_its_batch(client: openai.OpenAI) -> None:
+    busy = [_upload(client, f"lanterns-{index}.txt", f"{LANTERNS}\n\n" * 200) for index in range(2)]
+    ferry = _upload(client, "ferry.txt", FERRY)
+    store = client.vector_stores.create(name="removed from a batch")
+    batch = client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=[*busy, ferry])
+    assert client.vector_stores.files.delete(ferry, vector_store_id=store.id).deleted  # before its turn
+    ended = client.vector_stores.file_batches.poll(batch.id, vector_store_id=store.id, poll_interval_ms=100)
+    assert ended.status == "completed" and (ended.file_counts.completed, ended.file_counts.total) == (2, 2), ended
+    listed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id, order="asc")
+    assert [file.id for file in listed] == busy
+    results = client.vector_stores.search(store.id, query="When does the ferry to Isle Marrow leave?")
+    assert ferry not in {result.file_id for result in results.data}
+    client.vector_stores.delete(store.id)
+
+
 def test_a_batch_is_its_creators_alone(client: openai.OpenAI, other_client: openai.OpenAI) -> None:
     mine = _upload(client, "lanterns.txt", LANTERNS)
     store = client.vector_stores.create(name="mine")

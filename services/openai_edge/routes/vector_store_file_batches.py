@@ -112,12 +112,15 @@ async def _owned_batch(store: EdgeStore, mesh: MeshCalls, store_id: str, batch_i
 
 
 async def _add_one_at_a_time(
-    store: EdgeStore, mesh: MeshCalls, added: list[tuple[VectorStoreFileRecord, FileRecord]]
+    store: EdgeStore, mesh: MeshCalls, batch_id: str, added: list[tuple[VectorStoreFileRecord, FileRecord]]
 ) -> None:
     for record, file in added:
+        batch = await store.file_batch(record.vector_store_id, batch_id)
+        if batch is None or batch.cancelled:
+            return  # cancelled, or its store deleted
         current = await store.store_file(record.vector_store_id, record.file_id)
-        if current is None or current.status != "in_progress":
-            continue  # cancelled, or removed from the store, before its turn
+        if record.file_id not in batch.file_ids or current is None or current.status != "in_progress":
+            continue  # removed from the store (and maybe added again on its own) before its turn
         try:
             data = await store.file_content(file)
         except FileNotFoundError:
@@ -147,7 +150,7 @@ async def create_file_batch(
         in_store = {record.file_id for record in await store.store_files(store_id)}
         taken = [entry.file_id for entry in entries if entry.file_id in in_store]
         raise already_in_store(store_id, param, taken[0] if taken else entries[0].file_id)
-    in_background(request, _add_one_at_a_time(store, mesh, list(zip(records, files, strict=True))))
+    in_background(request, _add_one_at_a_time(store, mesh, batch.id, list(zip(records, files, strict=True))))
     return batch_object(batch, records)
 
 
@@ -161,7 +164,7 @@ async def get_file_batch(store_id: str, batch_id: str, mesh: Mesh, store: Store)
 async def cancel_file_batch(store_id: str, batch_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
     """Cancels the batch's files still being added; a batch with none is answered as it is."""
     batch = await _owned_batch(store, mesh, store_id, batch_id)
-    await store.cancel_store_files(store_id, batch.file_ids)
+    await store.cancel_file_batch(batch)
     return batch_object(batch, await _batch_files(store, batch))
 
 
