@@ -23,6 +23,7 @@ from services.openai_edge.routes import (
     moderations,
     responses,
     vector_store_file_batches,
+    vector_store_updates,
     vector_stores,
 )
 from services.openai_edge.settings import EdgeSettings
@@ -105,6 +106,7 @@ def create_app(gateway: GatewayClient, settings: EdgeSettings, data_dir: Path, t
         files,
         vector_stores,
         vector_store_file_batches,
+        vector_store_updates,
         batches,
         responses,
         conversations,

@@ -146,6 +146,14 @@ class EdgeStore:
     async def run(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return await asyncio.to_thread(self._run, sql, *args)
 
+    def _changed(self, sql: str, *args: Any) -> int:
+        with self._lock:
+            return self._connection().execute(sql, args).rowcount
+
+    async def changed(self, sql: str, *args: Any) -> int:
+        """How many rows an UPDATE or DELETE changed."""
+        return await asyncio.to_thread(self._changed, sql, *args)
+
     # files
 
     def _save_file(
@@ -265,26 +273,16 @@ class EdgeStore:
     async def finish_store_file(self, record: VectorStoreFileRecord) -> bool:
         """Records how adding a file ended, unless the file was removed from the store or cancelled meanwhile (False
         then)."""
-
-        def update() -> int:
-            with self._lock:
-                return (
-                    self._connection()
-                    .execute(
-                        "UPDATE vector_store_files SET status = ?, last_error = ?, usage_bytes = ? "
-                        "WHERE vector_store_id = ? AND file_id = ? AND status = 'in_progress'",
-                        (
-                            record.status,
-                            json.dumps(record.last_error) if record.last_error else None,
-                            record.usage_bytes,
-                            record.vector_store_id,
-                            record.file_id,
-                        ),
-                    )
-                    .rowcount
-                )
-
-        return await asyncio.to_thread(update) > 0
+        changed = await self.changed(
+            "UPDATE vector_store_files SET status = ?, last_error = ?, usage_bytes = ? "
+            "WHERE vector_store_id = ? AND file_id = ? AND status = 'in_progress'",
+            record.status,
+            json.dumps(record.last_error) if record.last_error else None,
+            record.usage_bytes,
+            record.vector_store_id,
+            record.file_id,
+        )
+        return changed > 0
 
     async def store_files(self, store_id: str, status: str | None = None) -> list[VectorStoreFileRecord]:
         rows = await self.run(
@@ -314,20 +312,14 @@ class EdgeStore:
     async def restart_store_file(self, record: VectorStoreFileRecord) -> bool:
         """Marks a file that is not being added as being added again, with `record`'s attributes (False: it is being
         added, or is gone)."""
-
-        def update() -> int:
-            with self._lock:
-                return (
-                    self._connection()
-                    .execute(
-                        "UPDATE vector_store_files SET status = 'in_progress', last_error = NULL, usage_bytes = 0, "
-                        "attributes = ? WHERE vector_store_id = ? AND file_id = ? AND status != 'in_progress'",
-                        (json.dumps(record.attributes), record.vector_store_id, record.file_id),
-                    )
-                    .rowcount
-                )
-
-        return await asyncio.to_thread(update) > 0
+        changed = await self.changed(
+            "UPDATE vector_store_files SET status = 'in_progress', last_error = NULL, usage_bytes = 0, "
+            "attributes = ? WHERE vector_store_id = ? AND file_id = ? AND status != 'in_progress'",
+            json.dumps(record.attributes),
+            record.vector_store_id,
+            record.file_id,
+        )
+        return changed > 0
 
     def _add_file_batch(self, batch: VectorStoreFileBatchRecord, files: list[VectorStoreFileRecord]) -> bool:
         rows = [

@@ -13,15 +13,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.errors import bad_request, not_found
 from services.openai_edge.json_body import JSONBodyRoute
-from services.openai_edge.listing import list_page
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store
 from services.openai_edge.routes.vector_stores import (
@@ -30,6 +29,8 @@ from services.openai_edge.routes.vector_stores import (
     AddFile,
     Attributes,
     ChunkingStrategy,
+    FilesPage,
+    StrictBody,
     addable_file,
     already_in_store,
     file_counts,
@@ -37,7 +38,6 @@ from services.openai_edge.routes.vector_stores import (
     ingest,
     new_store_file,
     owned_store,
-    store_file_object,
 )
 from services.openai_edge.stores import EdgeStore, FileRecord, VectorStoreFileBatchRecord, VectorStoreFileRecord
 
@@ -46,9 +46,7 @@ router = APIRouter(route_class=JSONBodyRoute, dependencies=[Depends(authenticate
 FileId = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 
 
-class CreateFileBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateFileBatch(StrictBody):
     file_ids: list[FileId] | None = Field(default=None, min_length=1, max_length=MAX_FILE_IDS)
     files: list[AddFile] | None = Field(default=None, min_length=1, max_length=MAX_FILE_IDS)
     attributes: Attributes | None = Field(default=None, max_length=MAX_ATTRIBUTES)
@@ -170,16 +168,7 @@ async def cancel_file_batch(store_id: str, batch_id: str, mesh: Mesh, store: Sto
 
 @router.get("/vector_stores/{store_id}/file_batches/{batch_id}/files")
 async def list_file_batch_files(
-    store_id: str,
-    batch_id: str,
-    mesh: Mesh,
-    store: Store,
-    limit: int = 20,
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-    before: str | None = None,
-    filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None,
+    store_id: str, batch_id: str, page: FilesPage, mesh: Mesh, store: Store
 ) -> dict[str, Any]:
     batch = await _owned_batch(store, mesh, store_id, batch_id)
-    records = await _batch_files(store, batch, filter)
-    return list_page(records, store_file_object, limit=limit, order=order, after=after, before=before)
+    return page.of(await _batch_files(store, batch, page.filter))

@@ -1,7 +1,8 @@
 """/v1/vector_stores on the mesh's vector DBs: a vector store is a registered VectorDB (its id is the store's id),
 its files are uploaded files chunked and embedded by tool_runtime's InsertDocuments (in the background: the file's
 status goes in_progress -> completed or failed), and search is vector_io's QueryChunks. New attributes of a file are
-written into its chunks by adding it again. Several files at once: vector_store_file_batches.py.
+written into its chunks by adding it again (vector_store_updates.py). Several files at once:
+vector_store_file_batches.py.
 
 Caps: at most MAX_FILE_IDS file_ids at creation, max_num_results 1..50, chunk sizes 100..4096 tokens, filters of
 at most MAX_FILTERS `eq` comparisons (alone or under one `and`).
@@ -19,7 +20,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Coroutine
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from google.protobuf import json_format
@@ -55,11 +57,13 @@ SEARCH_MODES = {
 _DOCUMENT_TYPES = {"application/pdf", "text/html", "text/markdown", "text/plain"}
 
 
-class _Strict(BaseModel):
+class StrictBody(BaseModel):
+    """A request body that refuses parameters it does not know."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class StaticChunking(_Strict):
+class StaticChunking(StrictBody):
     max_chunk_size_tokens: int = Field(ge=100, le=4096)
     chunk_overlap_tokens: int = Field(ge=0)
 
@@ -70,7 +74,7 @@ class StaticChunking(_Strict):
         return self
 
 
-class ChunkingStrategy(_Strict):
+class ChunkingStrategy(StrictBody):
     type: Literal["auto", "static"]
     static: StaticChunking | None = None
 
@@ -84,7 +88,7 @@ class ChunkingStrategy(_Strict):
 Attributes = dict[str, str | float | bool]
 
 
-class CreateVectorStore(_Strict):
+class CreateVectorStore(StrictBody):
     name: str | None = Field(default=None, max_length=MAX_NAME)
     file_ids: list[str] | None = Field(default=None, max_length=MAX_FILE_IDS)
     metadata: dict[str, str] | None = Field(default=None, max_length=16)
@@ -102,47 +106,29 @@ class CreateVectorStore(_Strict):
         return self
 
 
-class UpdateVectorStore(_Strict):
-    """What changes (a parameter left out or null stays as it is)."""
-
-    name: str | None = Field(default=None, max_length=MAX_NAME)
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
-    expires_after: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _supported(self) -> UpdateVectorStore:
-        if self.expires_after is not None:
-            raise bad_request("expires_after", "is not supported; delete the vector store instead")
-        return self
-
-
-class UpdateFileAttributes(_Strict):
-    attributes: Attributes | None = Field(max_length=MAX_ATTRIBUTES)
-
-
-class AddFile(_Strict):
+class AddFile(StrictBody):
     file_id: str = Field(min_length=1, max_length=MAX_NAME)
     attributes: Attributes | None = Field(default=None, max_length=MAX_ATTRIBUTES)
     chunking_strategy: ChunkingStrategy | None = None
 
 
-class Comparison(_Strict):
+class Comparison(StrictBody):
     type: Literal["eq", "ne", "gt", "gte", "lt", "lte"]
     key: str = Field(min_length=1, max_length=MAX_NAME)
     value: str | float | bool
 
 
-class Compound(_Strict):
+class Compound(StrictBody):
     type: Literal["and", "or"]
     filters: list[Comparison] = Field(min_length=1, max_length=MAX_FILTERS)
 
 
-class RankingOptions(_Strict):
+class RankingOptions(StrictBody):
     ranker: str | None = None
     score_threshold: float | None = None
 
 
-class SearchRequest(_Strict):
+class SearchRequest(StrictBody):
     query: str | list[str]
     max_num_results: int = Field(default=10, ge=1, le=50)
     filters: Comparison | Compound | None = None
@@ -202,6 +188,25 @@ def file_counts(files: list[VectorStoreFileRecord]) -> dict[str, int]:
     for item in files:
         counts[item.status] = counts.get(item.status, 0) + 1
     return {**counts, "total": len(files)}
+
+
+@dataclass
+class StoreFilesPage:
+    """The query of a list of a store's files: OpenAI's page parameters and a status `filter`."""
+
+    limit: int = 20
+    order: Literal["asc", "desc"] = "desc"
+    after: str | None = None
+    before: str | None = None
+    filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None
+
+    def of(self, records: list[VectorStoreFileRecord]) -> dict[str, Any]:
+        return list_page(
+            records, store_file_object, limit=self.limit, order=self.order, after=self.after, before=self.before
+        )
+
+
+FilesPage = Annotated[StoreFilesPage, Depends()]
 
 
 async def store_object(store: EdgeStore, record: VectorStoreRecord) -> dict[str, Any]:
@@ -264,12 +269,12 @@ async def ingest(store: EdgeStore, mesh: MeshCalls, record: VectorStoreFileRecor
         # Removed from the store while it was being added: its removal's DeleteChunks may have run before these
         # chunks landed, so they go now.
         try:
-            await _delete_chunks(mesh, record.vector_store_id, record.file_id)
+            await delete_chunks(mesh, record.vector_store_id, record.file_id)
         except OpenAIError as error:
             log.warning("removing the chunks of %s from %s failed: %s", record.file_id, record.vector_store_id, error)
 
 
-async def _delete_chunks(mesh: MeshCalls, store_id: str, file_id: str) -> None:
+async def delete_chunks(mesh: MeshCalls, store_id: str, file_id: str) -> None:
     request = vector_io_pb2.DeleteChunksRequest(vector_db_id=store_id, metadata_filter=struct({"document_id": file_id}))
     await mesh.call(mesh.client.vector_io.DeleteChunks, request)
 
@@ -367,15 +372,6 @@ async def get_vector_store(store_id: str, mesh: Mesh, store: Store) -> dict[str,
     return await store_object(store, await owned_store(store, mesh, store_id))
 
 
-@router.post("/vector_stores/{store_id}")
-async def update_vector_store(store_id: str, body: UpdateVectorStore, mesh: Mesh, store: Store) -> dict[str, Any]:
-    record = await owned_store(store, mesh, store_id)
-    record.name = body.name if body.name is not None else record.name
-    record.metadata = body.metadata if body.metadata is not None else record.metadata
-    await store.update_vector_store(record)
-    return await store_object(store, record)
-
-
 @router.delete("/vector_stores/{store_id}")
 async def delete_vector_store(store_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
     record = await owned_store(store, mesh, store_id)
@@ -403,22 +399,12 @@ async def add_vector_store_file(
 
 
 @router.get("/vector_stores/{store_id}/files")
-async def list_vector_store_files(
-    store_id: str,
-    mesh: Mesh,
-    store: Store,
-    limit: int = 20,
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-    before: str | None = None,
-    filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None,
-) -> dict[str, Any]:
+async def list_vector_store_files(store_id: str, page: FilesPage, mesh: Mesh, store: Store) -> dict[str, Any]:
     await owned_store(store, mesh, store_id)
-    records = await store.store_files(store_id, filter)
-    return list_page(records, store_file_object, limit=limit, order=order, after=after, before=before)
+    return page.of(await store.store_files(store_id, page.filter))
 
 
-async def _owned_store_file(store: EdgeStore, mesh: MeshCalls, store_id: str, file_id: str) -> VectorStoreFileRecord:
+async def owned_store_file(store: EdgeStore, mesh: MeshCalls, store_id: str, file_id: str) -> VectorStoreFileRecord:
     await owned_store(store, mesh, store_id)
     record = await store.store_file(store_id, file_id)
     if record is None:
@@ -428,41 +414,14 @@ async def _owned_store_file(store: EdgeStore, mesh: MeshCalls, store_id: str, fi
 
 @router.get("/vector_stores/{store_id}/files/{file_id}")
 async def get_vector_store_file(store_id: str, file_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
-    return store_file_object(await _owned_store_file(store, mesh, store_id, file_id))
-
-
-@router.post("/vector_stores/{store_id}/files/{file_id}")
-async def update_vector_store_file(
-    store_id: str, file_id: str, body: UpdateFileAttributes, request: Request, mesh: Mesh, store: Store
-) -> dict[str, Any]:
-    """New attributes are in the file's chunks (which search filters), so the file is chunked and embedded again:
-    its status is in_progress until then."""
-    record = await _owned_store_file(store, mesh, store_id, file_id)
-    if record.status == "in_progress":
-        raise _still_adding(store_id, file_id)
-    file = await owned_file(store, mesh, file_id)
-    data = await store.file_content(file)
-    record.attributes = dict(body.attributes or {})
-    record.status, record.last_error, record.usage_bytes = "in_progress", None, 0
-    await _delete_chunks(mesh, store_id, file_id)
-    if not await store.restart_store_file(record):  # being added again, or removed, since it was read
-        raise _still_adding(store_id, file_id)
-    in_background(request, ingest(store, mesh, record, file.filename, data))
-    return store_file_object(record)
-
-
-def _still_adding(store_id: str, file_id: str) -> OpenAIError:
-    message = (
-        f"file {file_id!r} is being added to vector store {store_id!r}; update it once its status is not in_progress"
-    )
-    return OpenAIError(409, message, param="file_id", code="file_in_progress", headers={"x-should-retry": "false"})
+    return store_file_object(await owned_store_file(store, mesh, store_id, file_id))
 
 
 @router.delete("/vector_stores/{store_id}/files/{file_id}")
 async def delete_vector_store_file(store_id: str, file_id: str, mesh: Mesh, store: Store) -> dict[str, Any]:
-    record = await _owned_store_file(store, mesh, store_id, file_id)
+    record = await owned_store_file(store, mesh, store_id, file_id)
     await store.delete_store_file(store_id, file_id)
-    await _delete_chunks(mesh, store_id, record.file_id)
+    await delete_chunks(mesh, store_id, record.file_id)
     return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
 
