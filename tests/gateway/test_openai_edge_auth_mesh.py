@@ -75,6 +75,12 @@ def test_files_and_vector_stores_need_a_valid_token(edge_url: str) -> None:
         stranger.files.list()
     with pytest.raises(openai.AuthenticationError):
         stranger.vector_stores.list()
+    with pytest.raises(openai.AuthenticationError):
+        stranger.vector_stores.update("vs_none", name="theirs")
+    with pytest.raises(openai.AuthenticationError):
+        stranger.vector_stores.file_batches.create(vector_store_id="vs_none", file_ids=["file-none"])
+    with pytest.raises(openai.AuthenticationError):
+        stranger.vector_stores.file_batches.retrieve("vsfb_none", vector_store_id="vs_none")
     uploaded = _client(edge_url, ALICE).files.create(file=("notes.txt", b"some notes"), purpose="assistants")
     assert [item.id for item in _client(edge_url, ALICE).files.list()] == [uploaded.id]
     with pytest.raises(openai.AuthenticationError):

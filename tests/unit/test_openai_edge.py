@@ -21,7 +21,9 @@ from services.openai_edge.app import create_app
 from services.openai_edge.errors import from_mesh_error, openai_param
 from services.openai_edge.routes.chat import CHAT_FIELDS
 from services.openai_edge.routes.embeddings import base64_floats
+from services.openai_edge.routes.vector_store_file_batches import batch_object
 from services.openai_edge.settings import EdgeSettings
+from services.openai_edge.stores import VectorStoreFileBatchRecord, VectorStoreFileRecord
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
 
@@ -162,3 +164,22 @@ def test_a_resource_the_gateway_did_not_find_names_the_parameter_that_named_it()
     error = NotFound("model 'x' is not registered", reason="RESOURCE_NOT_FOUND", kind="model", identifier="x")
     mapped = from_mesh_error(error, CHAT_FIELDS)
     assert (mapped.status, mapped.param, mapped.code) == (404, "model", "resource_not_found")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        (["completed", "in_progress"], "in_progress"),
+        (["completed", "cancelled", "failed"], "cancelled"),
+        (["failed", "failed"], "failed"),
+        (["completed", "failed"], "completed"),
+        ([], "completed"),
+    ],
+)
+def test_a_file_batch_status_comes_from_its_files(statuses: list[str], expected: str) -> None:
+    """`*_and_poll` polls while `file_counts.in_progress` > 0: a batch ends once none of its files is in progress."""
+    files = [VectorStoreFileRecord("vs", f"file-{index}", status, None, 0, 0) for index, status in enumerate(statuses)]
+    batch = batch_object(VectorStoreFileBatchRecord("vsfb", "vs", 0, [item.file_id for item in files]), files)
+    assert batch["status"] == expected
+    assert batch["file_counts"]["total"] == len(statuses)
+    assert batch["file_counts"]["in_progress"] == statuses.count("in_progress")
