@@ -106,9 +106,10 @@ class SqliteRegistryStore:
         self._db = await asyncio.to_thread(load)
 
     async def close(self) -> None:
-        if self._db is not None:
-            await asyncio.to_thread(self._db.close)
-            self._db = None
+        async with self._write_lock:  # after the write in progress, if any: closing under it can crash the process
+            if self._db is not None:
+                await asyncio.to_thread(self._db.close)
+                self._db = None
 
     async def lookup(self, kind: int, identifier: str) -> Message | None:
         return self._items[kind].get(identifier)
@@ -120,6 +121,11 @@ class SqliteRegistryStore:
         return [self._items[kind][key] for key in sorted(self._items[kind])]
 
     async def insert(self, kind: int, resource: Message, owner: str = "") -> bool:
+        # shielded: a caller cancelled (its deadline passed) while the row is written must not leave the row on disk
+        # and not in memory, where it would be missing until a restart and refused as a duplicate meanwhile
+        return await asyncio.shield(self._insert(kind, resource, owner))
+
+    async def _insert(self, kind: int, resource: Message, owner: str) -> bool:
         identifier = resource.identifier  # type: ignore[attr-defined]
         async with self._write_lock:
             if identifier in self._items[kind]:
@@ -138,6 +144,9 @@ class SqliteRegistryStore:
         return dict(self._owners[kind])
 
     async def delete(self, kind: int, identifier: str) -> Message | None:
+        return await asyncio.shield(self._delete(kind, identifier))  # as insert: disk and memory stay one
+
+    async def _delete(self, kind: int, identifier: str) -> Message | None:
         async with self._write_lock:
             resource = self._items[kind].get(identifier)
             if resource is None:

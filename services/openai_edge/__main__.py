@@ -47,6 +47,7 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     data_dir = Path(config.data_path("openai_edge", "openai_edge.db")).parent
     app = create_app(gateway, settings, data_dir, traced=tracing_enabled())
     await app.state.store.fail_unfinished()
+    await app.state.store.sweep_scratch()
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level=args.log_level.lower(), access_log=False, lifespan="off")
     )

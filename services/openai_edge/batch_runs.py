@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -95,8 +96,8 @@ class BatchRun:
         self.mesh = mesh
         self.settings = settings
         self.store = store
-        self.output = _ResultFile(store.scratch_path())
-        self.errors = _ResultFile(store.scratch_path())
+        self.output = _ResultFile(store.scratch_path(self.batch_id))
+        self.errors = _ResultFile(store.scratch_path(self.batch_id))
         self.usage = {"input_tokens": 0, "output_tokens": 0}
         self.cancelled = asyncio.Event()
         self.full = False  # its results outgrew the edge's file storage
@@ -136,17 +137,26 @@ class BatchRun:
                 "failed_at": int(time.time()),
                 "errors": {"object": "list", "data": [problem]},
             }
-            await self.store.update_batch(self.batch_id, failure)
+            try:
+                await self.store.update_batch(self.batch_id, failure)
+            except sqlite3.Error:  # it will read as lost once its heartbeat is stale
+                log.exception("batch %s: its failure could not be written", self.batch_id)
         finally:
             heartbeat.cancel()
             for result in (self.output, self.errors):
                 result.path.unlink(missing_ok=True)
 
     async def _heartbeat(self) -> None:
-        """Writes the progress every BATCH_HEARTBEAT_SECONDS, and notices a cancel made through another edge."""
+        """Writes the progress every BATCH_HEARTBEAT_SECONDS, and notices a cancel made through another edge. A write
+        that fails (the database locked by another edge past its busy timeout, a full disk) is tried again at the
+        next beat: the run goes on, and is read as lost only if no beat gets through for BATCH_STALE_SECONDS."""
         while True:
             await asyncio.sleep(BATCH_HEARTBEAT_SECONDS)
-            batch = await self.store.update_batch(self.batch_id, self._progress())
+            try:
+                batch = await self.store.update_batch(self.batch_id, self._progress())
+            except sqlite3.Error as exc:
+                log.warning("batch %s: its progress could not be written (%s); trying again", self.batch_id, exc)
+                continue
             if batch is None or batch["status"] == "cancelling":
                 self.cancel()
 
@@ -208,8 +218,13 @@ class BatchRun:
 
     async def _finish(self, ending: str) -> None:
         now = int(time.time())
-        if await self.store.update_batch(self.batch_id, {"status": "finalizing", "finalizing_at": now}) is None:
-            return  # failed as lost meanwhile
+        finalizing = {"status": "finalizing", "finalizing_at": now}
+        if await self.store.update_batch(self.batch_id, finalizing, if_status=("in_progress",)) is None:
+            # cancelled after its last request ended, but before this: it ends cancelled, as its caller was told
+            if await self.store.update_batch(self.batch_id, finalizing, if_status=("cancelling",)) is None:
+                return  # failed as lost meanwhile
+            if ending != "failed":
+                ending = "cancelled"
         final: dict[str, Any] = {"status": ending, f"{ending}_at": int(time.time()), **self._progress()}
         if ending == "failed":
             limit = self.settings.max_total_file_bytes

@@ -176,10 +176,31 @@ class EdgeStore:
             self._save_file, owner, filename, purpose, len(data), lambda path: path.write_bytes(data), max_total
         )
 
-    def scratch_path(self) -> Path:
-        """A new path in the files' directory for a file written in parts before it is kept (`keep_file`)."""
+    def scratch_path(self, batch_id: str) -> Path:
+        """A new path in the files' directory for a file of a batch's run written in parts before it is kept
+        (`keep_file`); the batch's id in its name lets `sweep_scratch` find those a killed edge left."""
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        return self.files_dir / f"part-{uuid.uuid4().hex}"
+        return self.files_dir / f"part-{batch_id}-{uuid.uuid4().hex}"
+
+    def _sweep_scratch(self, now: float) -> int:
+        with self._lock:
+            rows = self._connection().execute("SELECT id, heartbeat_at, body FROM batches").fetchall()
+        running = {
+            batch_id
+            for batch_id, heartbeat_at, body in rows
+            if json.loads(body)["status"] in ACTIVE_BATCH_STATUSES and heartbeat_at >= now - BATCH_STALE_SECONDS
+        }
+        swept = 0
+        for path in self.files_dir.glob("part-*"):
+            if path.name.removeprefix("part-").rpartition("-")[0] not in running:
+                path.unlink(missing_ok=True)
+                swept += 1
+        return swept
+
+    async def sweep_scratch(self, *, now: float | None = None) -> int:
+        """Deletes the scratch files of batches that no edge runs (an edge killed while running them left them);
+        those of a batch another edge sharing the data dir runs stay. How many were deleted."""
+        return await asyncio.to_thread(self._sweep_scratch, now or time.time())
 
     async def keep_file(self, owner: str, filename: str, purpose: str, scratch: Path, max_total: int) -> FileRecord:
         """Keeps a file written at `scratch_path()` as a file of `owner` (StorageFull: it is deleted instead)."""
@@ -445,7 +466,11 @@ class EdgeStore:
 
         return await asyncio.to_thread(update)
 
+    def _close(self) -> None:
+        with self._lock:  # after the statement in progress, if any: closing under it can crash the process
+            if self._db is not None:
+                db, self._db = self._db, None
+                db.close()
+
     async def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await asyncio.to_thread(db.close)
+        await asyncio.to_thread(self._close)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from services.openai_edge import batch_runs
 from services.openai_edge.batch_input import MAX_LISTED_ERRORS, read_lines
 from services.openai_edge.batch_runs import BatchRun
 from services.openai_edge.calls import MeshCalls
+from services.openai_edge.routes.batches import CANCELLABLE
 from services.openai_edge.settings import EdgeSettings
 from services.openai_edge.stores import BATCH_STALE_SECONDS, EdgeStore, StorageFull
 
@@ -171,12 +175,12 @@ async def test_a_cancel_through_another_edge_is_not_lost_to_a_heartbeat(tmp_path
 
 async def test_results_beyond_the_storage_limit_are_not_kept(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path)
-    scratch = store.scratch_path()
+    scratch = store.scratch_path("batch_x")
     scratch.write_bytes(b"x" * 100)
     with pytest.raises(StorageFull):
         await store.keep_file("owner", "out.jsonl", "batch_output", scratch, max_total=99)
     assert not scratch.exists() and await store.files("owner") == []
-    scratch = store.scratch_path()
+    scratch = store.scratch_path("batch_x")
     scratch.write_bytes(b"x" * 100)
     kept = await store.keep_file("owner", "out.jsonl", "batch_output", scratch, max_total=100)
     assert (kept.bytes, kept.purpose) == (100, "batch_output") and not scratch.exists()
@@ -199,4 +203,104 @@ async def test_a_batch_whose_results_outgrow_the_file_storage_fails_and_keeps_no
     assert [error["code"] for error in ended["errors"]["data"]] == ["storage_full"]
     assert 0 < ended["request_counts"]["failed"] < 20  # it stopped once past the limit
     assert await store.files("owner") == [] and list(store.files_dir.iterdir()) == []
+    await store.close()
+
+
+async def _answered_run(store: EdgeStore, batch_id: str, count: int) -> tuple[BatchRun, str]:
+    """A run whose `count` requests have all been answered (bodies without `input` fail in the edge's own check, no
+    gateway needed), not yet finished; and how it ends."""
+    lines, _ = read_lines(b"\n".join(_line(str(i), body={"model": "m"}) for i in range(count)), ENDPOINT, 100, 4096)
+    batch = _batch(batch_id) | {"endpoint": ENDPOINT, "expires_at": time.time() + 3600}
+    await store.add_batch("owner", batch, keep=KEEP)
+    run = BatchRun(store, EdgeSettings(), batch, "owner", lines, MeshCalls(None, (), 1.0))  # type: ignore[arg-type]
+    return run, await run._run_requests()
+
+
+async def test_a_cancel_after_the_last_answer_ends_the_batch_cancelled_with_its_answers(tmp_path: Path) -> None:
+    # the caller was told "cancelling": the batch must not then read "completed"
+    store = EdgeStore(tmp_path)
+    run, ending = await _answered_run(store, "batch_late", 3)
+    assert ending == "completed"
+    assert await store.update_batch("batch_late", {"status": "cancelling"}, if_status=CANCELLABLE) is not None
+    await run._finish(ending)
+    ended = await store.batch("owner", "batch_late")
+    assert ended is not None and ended["status"] == "cancelled" and ended["cancelled_at"] is not None
+    assert ended["request_counts"] == {"total": 3, "completed": 0, "failed": 3}
+    kept = await store.file("owner", ended["error_file_id"])
+    assert kept is not None and len((await store.file_content(kept)).splitlines()) == 3
+    await store.close()
+
+
+async def test_a_heartbeat_outlives_a_database_locked_by_another_edge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_runs, "BATCH_HEARTBEAT_SECONDS", 0.01)
+    store = EdgeStore(tmp_path)
+    run, _ = await _answered_run(store, "batch_beating", 1)
+    await store.run("PRAGMA busy_timeout = 0")  # a locked write fails at once instead of after 5 s
+    other = sqlite3.connect(tmp_path / "openai_edge.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another edge sharing the data dir holds the write lock
+    failed_write = asyncio.Event()
+    handler = logging.Handler()
+    handler.emit = lambda record: failed_write.set()  # type: ignore[method-assign]  # logged on the event loop
+    logging.getLogger(batch_runs.__name__).addHandler(handler)
+    heartbeat = asyncio.create_task(run._heartbeat())
+    try:
+        await asyncio.wait(
+            [heartbeat, asyncio.create_task(failed_write.wait())], timeout=30, return_when="FIRST_COMPLETED"
+        )
+    finally:
+        logging.getLogger(batch_runs.__name__).removeHandler(handler)
+    assert failed_write.is_set() and not heartbeat.done(), heartbeat
+    other.execute("COMMIT")
+    released = time.time()
+    async with asyncio.timeout(30):
+        while (await store.run("SELECT heartbeat_at FROM batches"))[0][0] <= released:
+            assert not heartbeat.done(), heartbeat
+            await asyncio.sleep(0.01)
+    heartbeat.cancel()
+    other.close()
+    await store.close()
+
+
+async def test_closing_the_store_waits_for_the_write_in_progress(tmp_path: Path) -> None:
+    # the edge closes its store on shutdown while a batch's last heartbeat may still be writing in a worker thread
+    store = EdgeStore(tmp_path)
+    await store.add_batch("owner", _batch("batch_closing"), keep=KEEP)
+    writing, release = threading.Event(), threading.Event()
+
+    def pause(statement: str) -> None:
+        if statement.startswith("UPDATE batches"):
+            writing.set()
+            release.wait(30)
+
+    store._connection().set_trace_callback(pause)
+    update = asyncio.create_task(store.update_batch("batch_closing", {"request_counts": {"completed": 1}}))
+    assert await asyncio.to_thread(writing.wait, 30)
+    closing = asyncio.create_task(store.close())
+    await asyncio.to_thread(release.set)
+    assert await update is not None
+    await closing
+    reopened = EdgeStore(tmp_path)
+    batch = await reopened.batch("owner", "batch_closing")
+    assert batch is not None and batch["request_counts"] == {"completed": 1}
+    await reopened.close()
+
+
+async def test_scratch_files_of_batches_no_edge_runs_are_swept(tmp_path: Path) -> None:
+    # an edge killed while running a batch leaves its answers' scratch files; one sharing the data dir still writes its
+    store = EdgeStore(tmp_path)
+    await store.add_batch("owner", _batch("batch_running"), keep=KEEP)
+    await store.add_batch("owner", _batch("batch_lost"), keep=KEEP)
+    await store.add_batch("owner", _batch("batch_ended", "completed"), keep=KEEP)
+    await store.run(
+        "UPDATE batches SET heartbeat_at = ? WHERE id = 'batch_lost'", time.time() - BATCH_STALE_SECONDS - 1
+    )
+    paths = {name: store.scratch_path(name) for name in ("batch_running", "batch_lost", "batch_ended", "batch_gone")}
+    for path in paths.values():
+        path.write_bytes(b"{}\n")
+    uploaded = await store.save_file("owner", "input.jsonl", "batch", b"{}\n", max_total=100)
+    assert await store.sweep_scratch() == 3
+    assert [name for name, path in paths.items() if path.exists()] == ["batch_running"]
+    assert await store.file_content(uploaded) == b"{}\n"
     await store.close()
