@@ -46,8 +46,9 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
     gateway = GatewayClient(config.gateway.address)
     data_dir = Path(config.data_path("openai_edge", "openai_edge.db")).parent
     app = create_app(gateway, settings, data_dir, traced=tracing_enabled())
-    await app.state.store.fail_unfinished()
+    await app.state.store.beat()
     await app.state.store.sweep_scratch()
+    heartbeat = asyncio.create_task(app.state.store.beat_forever())
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level=args.log_level.lower(), access_log=False, lifespan="off")
     )
@@ -61,6 +62,9 @@ async def serve(config: RunConfig, args: argparse.Namespace) -> None:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending, return_exceptions=True)
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
         await gateway.close()
         await app.state.store.close()
 

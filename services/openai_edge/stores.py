@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -20,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -38,11 +41,23 @@ CREATE TABLE IF NOT EXISTS vector_store_file_batches (
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at INTEGER NOT NULL, heartbeat_at REAL NOT NULL,
     body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS edges (id TEXT PRIMARY KEY, heartbeat_at REAL NOT NULL);
 """
+# The edge adding a file to a vector store is named on its row (edge_id; a column added to stores made before it).
+_ADDING_EDGE_COLUMN = "edge_id"
+_ADDING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS vector_store_files_in_progress ON vector_store_files (edge_id) "
+    "WHERE status = 'in_progress'"
+)
 # A batch still running is written to at least this often (its progress and `heartbeat_at`) by the edge running it;
 # one not written for BATCH_STALE_SECONDS has lost its edge (killed) and is read as failed.
 BATCH_HEARTBEAT_SECONDS = 2.0
 BATCH_STALE_SECONDS = 60.0
+# Each edge process writes its own heartbeat as often (`EdgeStore.beat`); the files an edge that has not written one for
+# EDGE_STALE_SECONDS was adding to vector stores are failed by the next edge that beats: it was killed, and no edge
+# will finish them. Those an edge sharing the data dir is adding stay in progress.
+EDGE_HEARTBEAT_SECONDS = 2.0
+EDGE_STALE_SECONDS = 60.0
 ACTIVE_BATCH_STATUSES = ("validating", "in_progress", "finalizing", "cancelling")
 
 
@@ -117,12 +132,20 @@ class EdgeStore:
         self.files_dir = root / "files"
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self.edge_id = uuid.uuid4().hex  # this edge process, on the rows of the files it adds to vector stores
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self.files_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.root / "openai_edge.db", check_same_thread=False, isolation_level=None)
-            self._db.executescript(_SCHEMA)
+            db = sqlite3.connect(self.root / "openai_edge.db", check_same_thread=False, isolation_level=None)
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # two edges starting at once add the column once
+            columns = {row[1] for row in db.execute("PRAGMA table_info(vector_store_files)")}
+            if _ADDING_EDGE_COLUMN not in columns:
+                db.execute(f"ALTER TABLE vector_store_files ADD COLUMN {_ADDING_EDGE_COLUMN} TEXT")
+            db.execute(_ADDING_INDEX)
+            db.execute("COMMIT")
+            self._db = db
         return self._db
 
     @contextlib.contextmanager
@@ -280,7 +303,7 @@ class EdgeStore:
 
     async def put_store_file(self, record: VectorStoreFileRecord) -> None:
         await self.run(
-            "INSERT OR REPLACE INTO vector_store_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO vector_store_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record.vector_store_id,
             record.file_id,
             record.status,
@@ -289,6 +312,7 @@ class EdgeStore:
             record.created_at,
             json.dumps(record.attributes),
             json.dumps(record.chunking),
+            self.edge_id,
         )
 
     async def finish_store_file(self, record: VectorStoreFileRecord) -> bool:
@@ -335,8 +359,9 @@ class EdgeStore:
         added, or is gone)."""
         changed = await self.changed(
             "UPDATE vector_store_files SET status = 'in_progress', last_error = NULL, usage_bytes = 0, "
-            "attributes = ? WHERE vector_store_id = ? AND file_id = ? AND status != 'in_progress'",
+            "attributes = ?, edge_id = ? WHERE vector_store_id = ? AND file_id = ? AND status != 'in_progress'",
             json.dumps(record.attributes),
+            self.edge_id,
             record.vector_store_id,
             record.file_id,
         )
@@ -350,6 +375,7 @@ class EdgeStore:
                 item.created_at,
                 json.dumps(item.attributes),
                 json.dumps(item.chunking),
+                self.edge_id,
             )
             for item in files
         ]
@@ -361,7 +387,7 @@ class EdgeStore:
                     "INSERT INTO vector_store_file_batches VALUES (?, ?, ?, ?, 0)",
                     (batch.id, batch.vector_store_id, batch.created_at, json.dumps(batch.file_ids)),
                 )
-                db.executemany("INSERT INTO vector_store_files VALUES (?, ?, 'in_progress', NULL, 0, ?, ?, ?)", rows)
+                db.executemany("INSERT INTO vector_store_files VALUES (?, ?, 'in_progress', NULL, 0, ?, ?, ?, ?)", rows)
             except Exception as error:
                 db.execute("ROLLBACK")
                 if isinstance(error, sqlite3.IntegrityError):
@@ -395,12 +421,29 @@ class EdgeStore:
             json.dumps(batch.file_ids),
         )
 
-    async def fail_unfinished(self) -> None:
-        """Files left in_progress by an edge that stopped are failed (their chunks may be partly inserted)."""
-        error = json.dumps({"code": "server_error", "message": "the edge restarted while the file was being added"})
-        await self.run(
-            "UPDATE vector_store_files SET status = 'failed', last_error = ? WHERE status = 'in_progress'", error
-        )
+    def _beat(self, now: float) -> int:
+        error = json.dumps({"code": "server_error", "message": "the edge adding the file stopped before it ended"})
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO edges VALUES (?, ?)", (self.edge_id, now))
+            db.execute("DELETE FROM edges WHERE heartbeat_at < ?", (now - 100 * EDGE_STALE_SECONDS,))
+            return db.execute(
+                "UPDATE vector_store_files SET status = 'failed', last_error = ? WHERE status = 'in_progress' AND "
+                "(edge_id IS NULL OR edge_id NOT IN (SELECT id FROM edges WHERE heartbeat_at >= ?))",
+                (error, now - EDGE_STALE_SECONDS),
+            ).rowcount
+
+    async def beat(self, *, now: float | None = None) -> int:
+        """Writes this edge's heartbeat, and fails the files that edges no longer alive were adding to vector stores
+        (their chunks may be partly inserted); how many. At start-up and every EDGE_HEARTBEAT_SECONDS."""
+        return await asyncio.to_thread(self._beat, now or time.time())
+
+    async def beat_forever(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except sqlite3.Error as exc:  # locked by another edge past the busy timeout, a full disk: the next beat
+                log.warning("the edge's heartbeat could not be written (%s); trying again", exc)
+            await asyncio.sleep(EDGE_HEARTBEAT_SECONDS)
 
     # batches: OpenAI's batch object as JSON, with its owner and when the edge running it last wrote it
 
