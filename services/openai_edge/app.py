@@ -56,18 +56,22 @@ class TraceContext:
 
 
 class BodyLimit:
-    """Refuses (413) a request body over the limit, counted as it arrives (uploads have the larger file limit)."""
+    """Refuses (413) a request body over the limit, counted as it arrives (uploads have the larger file limit), and
+    (503 `server_busy`) one that would take the bodies of the requests in progress past max_inflight_body_bytes: the
+    edge reads a body before the gateway checks the caller's token, so without a bound on them all, unknown callers
+    could make it hold any amount of memory. A request's bytes count until its response has been sent."""
 
     def __init__(self, app: ASGIApp, settings: EdgeSettings) -> None:
         self.app = app
         self.settings = settings
+        self.in_flight = 0  # bytes of the bodies of the requests in progress
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         upload = scope["path"] in UPLOAD_PATHS
-        limit = self.settings.max_file_bytes + 1024 * 1024 if upload else self.settings.max_request_bytes
+        limit = self.settings.max_upload_bytes if upload else self.settings.max_request_bytes
         what = "an uploaded file (max_file_bytes)" if upload else "a request body (max_request_bytes)"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -79,12 +83,20 @@ class BodyLimit:
         async def counted() -> Message:
             nonlocal received
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
+            size = len(message.get("body", b""))
+            if received + size > limit:
                 raise OpenAIError(413, f"{what} may be at most {limit} bytes", code="too_large")
+            if self.in_flight + size > self.settings.max_inflight_body_bytes:
+                busy = "the edge holds as many request bodies as it may (max_inflight_body_bytes); try again"
+                raise OpenAIError(503, busy, code="server_busy", headers={"retry-after": "1"})
+            received += size
+            self.in_flight += size
             return message
 
-        await self.app(scope, counted, send)
+        try:
+            await self.app(scope, counted, send)
+        finally:
+            self.in_flight -= received
 
 
 def create_app(gateway: GatewayClient, settings: EdgeSettings, data_dir: Path, traced: bool) -> FastAPI:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MIB = 1024 * 1024
 
@@ -20,6 +20,10 @@ class EdgeSettings(BaseModel):
     max_total_file_bytes: int = Field(default=1024 * MIB, gt=0)
     # Any other request body at most this many bytes (413 beyond).
     max_request_bytes: int = Field(default=16 * MIB, gt=0)
+    # The bodies of all requests in progress together (an upload with its form's framing counts max_file_bytes + 1
+    # MiB): a request whose body would pass it is a 503 `server_busy` that OpenAI's SDKs retry, so that callers,
+    # before any token is checked, cannot make the edge hold more than this in memory and temporary files.
+    max_inflight_body_bytes: int = Field(default=256 * MIB, gt=0)
     # Chunking of files added to a vector store, in tokens, unless the request's chunking_strategy says otherwise.
     chunk_size_tokens: int = Field(default=512, ge=16)
     chunk_overlap_tokens: int = Field(default=128, ge=0)
@@ -32,3 +36,18 @@ class EdgeSettings(BaseModel):
     max_kept_batches: int = Field(default=1000, ge=1)
     # Seconds a call through the gateway may take.
     call_timeout_seconds: float = Field(default=600.0, gt=0)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """An upload's whole body: its file and the multipart form around it."""
+        return self.max_file_bytes + MIB
+
+    @model_validator(mode="after")
+    def _one_body_fits_in_flight(self) -> EdgeSettings:
+        largest = max(self.max_request_bytes, self.max_upload_bytes)
+        if self.max_inflight_body_bytes < largest:
+            raise ValueError(
+                f"max_inflight_body_bytes ({self.max_inflight_body_bytes}) must hold one body of the largest size a "
+                f"request may have ({largest}: max_request_bytes, or max_file_bytes + 1 MiB)"
+            )
+        return self
