@@ -15,6 +15,7 @@ from llama.agents.v1 import responses_pb2 as pb
 from llama.common.v1 import tools_pb2
 from services.openai_edge.convert import struct
 from services.openai_edge.errors import bad_request
+from services.openai_edge.metadata import Attributes
 from services.openai_edge.routes.vector_stores import Comparison, Compound, equality_filter
 
 MAX_ITEMS = 2048
@@ -124,7 +125,7 @@ class FileSearchResultInput(_Lenient):
     filename: str | None = None
     score: float | None = None
     text: str | None = None
-    attributes: dict[str, str | float | bool] | None = None
+    attributes: Attributes | None = None
 
 
 class FileSearchCallInput(_Lenient):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+import openai
 import pytest
 from google.protobuf import struct_pb2
 
@@ -18,10 +19,18 @@ from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.vector_io.v1 import vector_io_pb2
 from llama_mesh.launcher import LocalMesh, isolated_env
 from llama_mesh.runtime.errors import error_info
+from services.openai_edge.metadata import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 WRITER_WAIT_SECONDS = 300  # a loaded machine is slow; a broken mesh never gets there
+# `metadata` past each of OpenAI's caps by one (services/openai_edge/metadata.py); `attributes` may not nest either.
+PAST_METADATA_CAPS: dict[str, dict[str, object]] = {
+    "a 65-character key": {"k" * (MAX_KEY_CHARS + 1): "v"},
+    "a 513-character value": {"k": "v" * (MAX_VALUE_CHARS + 1)},
+    "17 pairs": {f"k{index}": "v" for index in range(MAX_PAIRS + 1)},
+}
+PAST_ATTRIBUTE_CAPS = {**PAST_METADATA_CAPS, "an object as a value": {"k": {"nested": "object"}}}
 
 
 def start_training_mesh(root: Path, services: set[str]) -> LocalMesh:
@@ -72,6 +81,15 @@ def expect_error(call, code: grpc.StatusCode) -> grpc.RpcError:
     error = caught.value
     assert error.code() == code, f"expected {code}, got {error.code()}: {error.details()}"
     return error
+
+
+def refused(param: str, call: Callable[..., object], **arguments: object) -> None:
+    """`call(**arguments)`, an SDK call, is a 400 naming `param`."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        call(**arguments)
+    body = caught.value.body
+    assert isinstance(body, dict) and body["param"] == param, (param, body)
+    assert body["message"].startswith(f"{param}: ") and body["type"] == "invalid_request_error", body
 
 
 def reason_and_field(error: grpc.RpcError) -> tuple[str, str]:

@@ -17,7 +17,7 @@ import pytest
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama_mesh.launcher import LocalMesh
 from services.openai_edge.settings import EdgeSettings
-from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL
+from tests.mesh.helpers import CHAT_MODEL, EMBEDDING_MODEL, PAST_METADATA_CAPS
 
 ENDED = ("completed", "failed", "cancelled", "expired")
 
@@ -152,10 +152,9 @@ def test_a_bad_create_request_is_a_400_naming_its_parameter(client: openai.OpenA
         ({"input_file_id": _upload(client, b"{}\n", "assistants")}, "input_file_id", openai.BadRequestError),
         ({"input_file_id": "file-none"}, "input_file_id", openai.NotFoundError),
         ({"input_file_id": requests, "completion_window": "1h"}, "completion_window", openai.BadRequestError),
-        (
-            {"input_file_id": requests, "metadata": {f"k{i}": "v" for i in range(17)}},
-            "metadata",
-            openai.BadRequestError,
+        *(
+            ({"input_file_id": requests, "metadata": metadata}, "metadata", openai.BadRequestError)
+            for metadata in PAST_METADATA_CAPS.values()
         ),
     ]
     for arguments, param, kind in cases:

@@ -19,7 +19,7 @@ import pytest
 
 from llama.inference.v1 import inference_pb2, inference_pb2_grpc
 from llama.telemetry.v1 import telemetry_pb2_grpc
-from tests.mesh.helpers import CHAT_MODEL, DOC_EDGE_URL, EMBEDDING_MODEL, run_doc_example
+from tests.mesh.helpers import CHAT_MODEL, DOC_EDGE_URL, EMBEDDING_MODEL, PAST_METADATA_CAPS, refused, run_doc_example
 
 FACT = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
 
@@ -335,6 +335,17 @@ def test_errors_have_openai_shape_and_status(client: openai.OpenAI, edge_url: st
     assert bad.value.param == "max_num_results"
 
 
+def test_chat_metadata_is_held_to_openais_caps(client: openai.OpenAI) -> None:
+    """The edge keeps no chat completion, so it keeps no metadata either; past OpenAI's caps it is refused all the
+    same, as OpenAI refuses it."""
+    ask = {"model": CHAT_MODEL, "messages": _ask("Hi"), "max_tokens": 1}
+    for metadata in PAST_METADATA_CAPS.values():
+        refused("metadata", client.chat.completions.create, **ask, metadata=metadata)
+        refused("metadata", client.chat.completions.create, **ask, metadata=metadata, stream=True)
+    within = {f"k{index}{'k' * 60}": "v" * 512 for index in range(16)}
+    assert client.chat.completions.create(**ask, metadata=within).choices  # type: ignore[call-overload]
+
+
 def _with_raw(body: dict, raw: str) -> str:
     """`body` as JSON, with the value "RAW" in it written as the raw JSON text `raw`."""
     return json.dumps(body).replace('"RAW"', raw)
@@ -363,6 +374,11 @@ BODIES_THE_PROTOS_CANNOT_CARRY = {  # path, raw JSON body, the parameter named
         "tools[0].function.parameters.maximum",
     ),
     "NaN": ("/responses", _with_raw(NUMBER_FORMAT, "NaN"), "text.format.schema.maximum"),
+    "Infinity as an attribute": (
+        "/vector_stores/vs_none/files",
+        _with_raw({"file_id": "file-none", "attributes": {"rank": "RAW"}}, "Infinity"),
+        "attributes.rank",
+    ),
     "a lone surrogate": (
         "/chat/completions",
         _with_raw({"model": CHAT_MODEL, "messages": [{"role": "user", "content": "RAW"}]}, '"Hi \\ud800"'),

@@ -1,6 +1,7 @@
 """OpenAI's Responses and Conversations APIs end to end: the official `openai` SDK, unchanged, against the edge of a
 real local-cpu mesh (the agents service runs each response as a turn of its loop; SmolLM2 answers greedily). Each
-test checks what the SDK parsed, and the model's part only where a forced choice or grammar makes it certain."""
+test checks what the SDK parsed, and the model's part only where a forced choice or grammar makes it certain;
+metadata and attributes past OpenAI's caps are refused before anything is kept."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import openai
 import pytest
 
 from llama_mesh.launcher import LocalMesh
-from tests.mesh.helpers import CHAT_MODEL, run_doc_example
+from tests.mesh.helpers import CHAT_MODEL, PAST_ATTRIBUTE_CAPS, PAST_METADATA_CAPS, refused, run_doc_example
 from tests.mesh.mcp_servers import mcp_add_server
 
 FACT = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
@@ -180,6 +181,27 @@ def test_a_conversation_carries_over_three_responses(client: openai.OpenAI) -> N
     assert client.conversations.delete(conversation.id).deleted
     with pytest.raises(openai.NotFoundError):
         client.conversations.retrieve(conversation.id)
+
+
+def test_metadata_and_attributes_past_openai_caps_are_400s_that_change_nothing(client: openai.OpenAI) -> None:
+    hello = {"type": "message", "role": "user", "content": "Hi"}
+    conversation = client.conversations.create(metadata={"topic": "tea"}, items=[hello])
+    ask = {"model": CHAT_MODEL, "conversation": conversation.id, "max_output_tokens": 16}
+    for metadata in PAST_METADATA_CAPS.values():
+        refused("metadata", client.conversations.create, metadata=metadata)
+        refused("metadata", client.conversations.update, conversation_id=conversation.id, metadata=metadata)
+        refused("metadata", client.responses.create, **ask, input="Hi", metadata=metadata)
+    for attributes in PAST_ATTRIBUTE_CAPS.values():
+        # A file search call given back as input: its results' attributes are OpenAI's attributes too.
+        result = {"file_id": "file-1", "filename": "notes.txt", "score": 0.5, "text": FACT, "attributes": attributes}
+        found = {"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["q"], "results": [result]}
+        refused("items[0].results[0].attributes", client.conversations.create, items=[found])
+        added = {"conversation_id": conversation.id, "items": [found]}
+        refused("items[0].results[0].attributes", client.conversations.items.create, **added)
+        refused("input[0].results[0].attributes", client.responses.create, **ask, input=[found, hello])
+    assert client.conversations.retrieve(conversation.id).metadata == {"topic": "tea"}
+    assert [item.type for item in client.conversations.items.list(conversation.id)] == ["message"]
+    client.conversations.delete(conversation.id)
 
 
 def test_an_mcp_tool_on_a_loopback_fastmcp_server(client: openai.OpenAI) -> None:

@@ -1,7 +1,8 @@
 """/v1/vector_stores' file batches and updates through the official `openai` SDK against the edge of the session's
 local-cpu mesh: `upload_and_poll` and `create_and_poll` end with files that search finds, cancel stops the files not
 yet added, a batch is its creator's alone, a bad batch is refused naming its parameter before anything is created; a
-store is renamed, and a file's new attributes are what search filters on."""
+store is renamed, a file's new attributes are what search filters on, and metadata or attributes past OpenAI's caps
+change nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import openai
 import pytest
 
 from services.openai_edge.routes.vector_stores import MAX_FILE_IDS
+from tests.mesh.helpers import PAST_ATTRIBUTE_CAPS, PAST_METADATA_CAPS, refused
 
 LANTERNS = "The lighthouse keeper of Port Quillon keeps exactly forty-two brass lanterns."
 FERRY = "The ferry to Isle Marrow leaves at seven bells and carries nine grey goats."
@@ -234,4 +236,30 @@ def test_new_attributes_are_what_search_filters_on(client: openai.OpenAI, other_
     with pytest.raises(openai.ConflictError) as conflict:
         client.vector_stores.files.update(busy, vector_store_id=store.id, attributes={"topic": "x"})
     assert conflict.value.param == "file_id"
+    client.vector_stores.delete(store.id)
+
+
+def test_metadata_and_attributes_past_openai_caps_are_400s_that_change_nothing(client: openai.OpenAI) -> None:
+    lanterns, ferry = _upload(client, "lanterns.txt", LANTERNS), _upload(client, "ferry.txt", FERRY)
+    store = client.vector_stores.create(name="caps", metadata={"team": "coast"})
+    files, batches = client.vector_stores.files, client.vector_stores.file_batches
+    files.create_and_poll(
+        file_id=lanterns, vector_store_id=store.id, attributes={"topic": "coast"}, poll_interval_ms=100
+    )
+    stores = {item.id for item in client.vector_stores.list()}
+    for metadata in PAST_METADATA_CAPS.values():
+        refused("metadata", client.vector_stores.create, name="refused", metadata=metadata)
+        refused("metadata", client.vector_stores.update, vector_store_id=store.id, metadata=metadata)
+    for attributes in PAST_ATTRIBUTE_CAPS.values():
+        refused("attributes", files.create, vector_store_id=store.id, file_id=ferry, attributes=attributes)
+        refused("attributes", files.update, vector_store_id=store.id, file_id=lanterns, attributes=attributes)
+        refused("attributes", batches.create, vector_store_id=store.id, file_ids=[ferry], attributes=attributes)
+        own = [{"file_id": ferry, "attributes": attributes}]
+        refused("files[0].attributes", batches.create, vector_store_id=store.id, files=own)
+
+    assert {item.id for item in client.vector_stores.list()} == stores
+    kept = client.vector_stores.retrieve(store.id)
+    assert (kept.metadata, kept.file_counts.total) == ({"team": "coast"}, 1)
+    (only,) = files.list(store.id).data
+    assert (only.id, only.status, only.attributes) == (lanterns, "completed", {"topic": "coast"})
     client.vector_stores.delete(store.id)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -19,7 +20,9 @@ from llama_mesh.runtime.errors import InvalidArgument, MeshError, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.openai_edge import sse
 from services.openai_edge.app import create_app
+from services.openai_edge.calls import authenticated
 from services.openai_edge.errors import from_mesh_error, openai_param
+from services.openai_edge.metadata import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 from services.openai_edge.routes.chat import CHAT_FIELDS
 from services.openai_edge.routes.embeddings import base64_floats
 from services.openai_edge.routes.vector_store_file_batches import batch_object
@@ -219,3 +222,73 @@ async def test_bodies_in_flight_together_are_capped_and_freed_when_their_request
 def test_the_bodies_in_flight_must_hold_one_of_the_largest() -> None:
     with pytest.raises(ValueError, match="max_inflight_body_bytes"):
         EdgeSettings(max_file_bytes=64 * 1024 * 1024, max_inflight_body_bytes=32 * 1024 * 1024)
+
+
+def _search_call(attributes: dict[str, Any]) -> dict[str, Any]:
+    """A file search call given back as input, its one result with `attributes`."""
+    return {"type": "file_search_call", "id": "fs_1", "queries": [], "results": [{"attributes": attributes}]}
+
+
+@pytest.fixture()
+def trusting(tmp_path: Path) -> Iterator[TestClient]:
+    """The edge with the default body limit, taking every caller as authenticated (there is no gateway to ask)."""
+    app = create_app(GatewayClient("127.0.0.1:1"), EdgeSettings(), tmp_path, traced=False)
+    app.dependency_overrides[authenticated] = lambda: None
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+BATCH = {"input_file_id": "file-1", "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+# Every body that takes OpenAI's metadata or attributes: path, the body around a mapping, the parameter it is.
+TAKES_METADATA: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], str]] = [
+    ("/v1/chat/completions", lambda pairs: {**CHAT, "metadata": pairs}, "metadata"),
+    ("/v1/responses", lambda pairs: {"model": "m", "input": "Hi", "metadata": pairs}, "metadata"),
+    ("/v1/responses", lambda pairs: {"model": "m", "input": [_search_call(pairs)]}, "input[0].results[0].attributes"),
+    ("/v1/conversations", lambda pairs: {"metadata": pairs}, "metadata"),
+    ("/v1/conversations", lambda pairs: {"items": [_search_call(pairs)]}, "items[0].results[0].attributes"),
+    ("/v1/conversations/conv_1", lambda pairs: {"metadata": pairs}, "metadata"),
+    ("/v1/conversations/c_1/items", lambda pairs: {"items": [_search_call(pairs)]}, "items[0].results[0].attributes"),
+    ("/v1/batches", lambda pairs: {**BATCH, "metadata": pairs}, "metadata"),
+    ("/v1/vector_stores", lambda pairs: {"embedding_model": "e", "metadata": pairs}, "metadata"),
+    ("/v1/vector_stores/vs_1", lambda pairs: {"metadata": pairs}, "metadata"),
+    ("/v1/vector_stores/vs_1/files", lambda pairs: {"file_id": "file-1", "attributes": pairs}, "attributes"),
+    ("/v1/vector_stores/vs_1/files/file-1", lambda pairs: {"attributes": pairs}, "attributes"),
+    ("/v1/vector_stores/vs_1/file_batches", lambda pairs: {"file_ids": ["file-1"], "attributes": pairs}, "attributes"),
+    (
+        "/v1/vector_stores/vs_1/file_batches",
+        lambda pairs: {"files": [{"file_id": "file-1", "attributes": pairs}]},
+        "files[0].attributes",
+    ),
+]
+PAST_CAPS = {
+    "a long key": ({"K" * (MAX_KEY_CHARS + 1): "v"}, f"keys are at most {MAX_KEY_CHARS} characters"),
+    "a long value": ({"k": "v" * (MAX_VALUE_CHARS + 1)}, f"values are at most {MAX_VALUE_CHARS} characters"),
+    "too many pairs": ({f"k{index}": "v" for index in range(MAX_PAIRS + 1)}, f"at most {MAX_PAIRS} pairs"),
+    "an object as a value": ({"k": {"nested": "object"}}, "the value of 'k' must be a string"),
+    "null as a value": ({"k": None}, "the value of 'k' must be a string"),
+}
+
+
+@pytest.mark.parametrize("past", PAST_CAPS)
+@pytest.mark.parametrize(("path", "body", "param"), TAKES_METADATA)
+def test_metadata_and_attributes_past_openais_caps_are_400s_naming_them(
+    trusting: TestClient, path: str, body: Callable[[dict[str, Any]], dict[str, Any]], param: str, past: str
+) -> None:
+    pairs, message = PAST_CAPS[past]
+    reply = trusting.post(path, json=body(pairs))
+    error = _error(reply)
+    assert (reply.status_code, error["param"], error["code"]) == (400, param, "invalid_value"), error
+    assert error["message"].startswith(f"{param}: {message}"), error["message"]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), TAKES_METADATA)
+def test_metadata_and_attributes_at_openais_caps_pass(
+    trusting: TestClient, path: str, body: Callable[[dict[str, Any]], dict[str, Any]], param: str
+) -> None:
+    """At the caps the body is read (the call then fails further on: no gateway, no such store)."""
+    keys = [f"{index:02}".ljust(MAX_KEY_CHARS, "k") for index in range(MAX_PAIRS)]
+    pairs: dict[str, Any] = dict.fromkeys(keys, "v" * MAX_VALUE_CHARS)
+    if "attributes" in param:
+        pairs |= {keys[0]: True, keys[1]: 1.5, keys[2]: -7}
+    reply = trusting.post(path, json=body(pairs))
+    assert reply.status_code in (404, 503), reply.text

@@ -2,8 +2,8 @@
 against one endpoint (chat completions, completions or embeddings) in the background, and keeps their answers as
 an output file and an error file (purpose `batch_output`) of the token that created it; that token alone sees the
 batch. Caps: settings.max_batch_requests requests per file, each line at most settings.max_request_bytes,
-settings.batch_concurrency at a time, metadata 16 pairs (keys 64, values 512 characters). How a batch runs and
-ends: batch_runs.py; the input file: batch_input.py.
+settings.batch_concurrency at a time, metadata as OpenAI caps it (metadata.py). How a batch runs and ends:
+batch_runs.py; the input file: batch_input.py.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
 from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_page
+from services.openai_edge.metadata import Metadata
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.stores import EdgeStore, owner_of
@@ -31,9 +32,6 @@ router = APIRouter(route_class=JSONBodyRoute, dependencies=[Depends(authenticate
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 CANCELLABLE = ("validating", "in_progress")
 
-MetadataKey = Annotated[str, Field(max_length=64)]
-MetadataValue = Annotated[str, Field(max_length=512)]
-
 
 class CreateBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +39,7 @@ class CreateBatch(BaseModel):
     input_file_id: str = Field(min_length=1, max_length=MAX_NAME)
     endpoint: str = Field(min_length=1, max_length=MAX_NAME)
     completion_window: Literal["24h"]
-    metadata: dict[MetadataKey, MetadataValue] | None = Field(default=None, max_length=16)
+    metadata: Metadata | None = None
 
 
 def _new_batch(body: CreateBatch, problems: list[dict[str, Any]], total: int, model: str | None) -> dict[str, Any]:

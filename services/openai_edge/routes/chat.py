@@ -1,7 +1,9 @@
 """POST /v1/chat/completions on the inference API: unary, or streamed as OpenAI's chat.completion.chunk events.
 
 Caps: at most MAX_MESSAGES messages, MAX_TOOLS tools, MAX_STOP stop strings, top_logprobs at most 20, one choice
-(n = 1), max_tokens and seed within their proto fields (int32, int64); the body at most settings.max_request_bytes.
+(n = 1), max_tokens and seed within their proto fields (int32, int64), metadata as OpenAI caps it (metadata.py);
+the body at most settings.max_request_bytes. The edge stores no chat completions (`store` is accepted and does
+nothing), so `metadata` is checked and not kept.
 
 Streaming with tools offered (tool_choice not "none"): whether the reply is a tool call is only known once it is
 complete, so its text is held back and sent at the end, either as tool-call deltas or as content.
@@ -21,6 +23,7 @@ from services.openai_edge import convert
 from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
 from services.openai_edge.json_body import JSONBodyRoute
+from services.openai_edge.metadata import Metadata
 from services.openai_edge.sse import Envelope, EventStream, opened
 
 router = APIRouter(route_class=JSONBodyRoute)
@@ -175,7 +178,7 @@ class ChatCompletionRequest(_Strict):
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     logit_bias: dict[str, float] | None = None
     modalities: list[Literal["text"]] | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     store: bool | None = None
     service_tier: str | None = None
 

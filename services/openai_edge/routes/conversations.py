@@ -1,8 +1,8 @@
 """/v1/conversations on the agents service's ConversationsService: create, retrieve, update (metadata), delete, and
 the conversation's items (list, add, retrieve, delete).
 
-Caps: items at most 2048 per call (the agents service keeps at most 10000 per conversation), metadata at most 16
-pairs, list `limit` 1..100.
+Caps: items at most 2048 per call (the agents service keeps at most 10000 per conversation), metadata and a file
+search result's attributes as OpenAI caps them (metadata.py), list `limit` 1..100.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
 from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_object
+from services.openai_edge.metadata import Metadata
 from services.openai_edge.response_objects import RESPONSE_FIELDS, InputItem
 from services.openai_edge.routes.responses import ORDERS
 
@@ -32,11 +33,11 @@ class _Strict(BaseModel):
 
 class CreateConversation(_Strict):
     items: Items | None = None
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    metadata: Metadata | None = None
 
 
 class UpdateConversation(_Strict):
-    metadata: dict[str, str] = Field(max_length=16)
+    metadata: Metadata
 
 
 class AddItems(_Strict):

@@ -1,8 +1,9 @@
 """/v1/responses on the agents service's ResponsesService: create (unary, or streamed as OpenAI's named `response.*`
 events with sequence numbers), retrieve, delete and input_items.
 
-Caps: input at most 2048 items, tools at most 128, metadata at most 16 pairs, include at most 16 entries, the body
-at most settings.max_request_bytes; list `limit` 1..100. The agents service checks the rest (see responses.proto).
+Caps: input at most 2048 items, tools at most 128, include at most 16 entries, the body at most
+settings.max_request_bytes, metadata and a file search result's attributes as OpenAI caps them (metadata.py); list
+`limit` 1..100. The agents service checks the rest (see responses.proto).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.openai_edge.calls import Mesh
 from services.openai_edge.errors import bad_request
 from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_object
+from services.openai_edge.metadata import Metadata
 from services.openai_edge.response_objects import RESPONSE_FIELDS, InputItem, TextParam, ToolChoiceParam, ToolParam
 from services.openai_edge.sse import EventStream, opened
 
@@ -68,7 +70,7 @@ class CreateResponse(_Strict):
     conversation: str | ConversationRef | None = None
     store: bool | None = None
     stream: bool = False
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    metadata: Metadata | None = None
     include: list[str] | None = Field(default=None, max_length=MAX_INCLUDE)
     # Accepted with the values the mesh serves (others: 400 naming them).
     parallel_tool_calls: bool | None = None

@@ -14,11 +14,10 @@ from pydantic import Field, model_validator
 from services.openai_edge.calls import Mesh, authenticated
 from services.openai_edge.errors import OpenAIError, bad_request
 from services.openai_edge.json_body import JSONBodyRoute
+from services.openai_edge.metadata import Attributes, Metadata
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.routes.vector_stores import (
-    MAX_ATTRIBUTES,
-    Attributes,
     StrictBody,
     delete_chunks,
     in_background,
@@ -36,7 +35,7 @@ class UpdateVectorStore(StrictBody):
     """What changes (a parameter left out or null stays as it is)."""
 
     name: str | None = Field(default=None, max_length=MAX_NAME)
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    metadata: Metadata | None = None
     expires_after: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -47,7 +46,7 @@ class UpdateVectorStore(StrictBody):
 
 
 class UpdateFileAttributes(StrictBody):
-    attributes: Attributes | None = Field(max_length=MAX_ATTRIBUTES)
+    attributes: Attributes | None
 
 
 @router.post("/vector_stores/{store_id}")

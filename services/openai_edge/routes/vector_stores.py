@@ -5,7 +5,8 @@ written into its chunks by adding it again (vector_store_updates.py). Several fi
 vector_store_file_batches.py.
 
 Caps: at most MAX_FILE_IDS file_ids at creation, max_num_results 1..50, chunk sizes 100..4096 tokens, filters of
-at most MAX_FILTERS `eq` comparisons (alone or under one `and`).
+at most MAX_FILTERS `eq` comparisons (alone or under one `and`), a store's metadata and a file's attributes as OpenAI
+caps them (metadata.py).
 Extensions: `embedding_model` at creation (default: settings.vector_store_embedding_model) and `search_mode`
 (vector, keyword or hybrid) in search.
 """
@@ -36,6 +37,7 @@ from services.openai_edge.convert import struct
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
 from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_page
+from services.openai_edge.metadata import Attributes, Metadata
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.stores import EdgeStore, FileRecord, VectorStoreFileRecord, VectorStoreRecord, owner_of
@@ -46,7 +48,6 @@ router = APIRouter(route_class=JSONBodyRoute, dependencies=[Depends(authenticate
 MAX_FILE_IDS = 500
 MAX_FILTERS = 16
 MAX_QUERIES = 16
-MAX_ATTRIBUTES = 16
 STORE_FIELDS = {"vector_db.embedding_model": "embedding_model", "vector_db.identifier": "vector_store_id"}
 SEARCH_MODES = {
     "vector": retrieval_pb2.SEARCH_MODE_VECTOR,
@@ -85,13 +86,10 @@ class ChunkingStrategy(StrictBody):
         return self
 
 
-Attributes = dict[str, str | float | bool]
-
-
 class CreateVectorStore(StrictBody):
     name: str | None = Field(default=None, max_length=MAX_NAME)
     file_ids: list[str] | None = Field(default=None, max_length=MAX_FILE_IDS)
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    metadata: Metadata | None = None
     chunking_strategy: ChunkingStrategy | None = None
     expires_after: dict[str, Any] | None = None
     embedding_model: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
@@ -108,7 +106,7 @@ class CreateVectorStore(StrictBody):
 
 class AddFile(StrictBody):
     file_id: str = Field(min_length=1, max_length=MAX_NAME)
-    attributes: Attributes | None = Field(default=None, max_length=MAX_ATTRIBUTES)
+    attributes: Attributes | None = None
     chunking_strategy: ChunkingStrategy | None = None
 
 
