@@ -3,6 +3,7 @@ through the gateway (Responses and Conversations on the agents service)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -56,10 +57,11 @@ class TraceContext:
 
 
 class BodyLimit:
-    """Refuses (413) a request body over the limit, counted as it arrives (uploads have the larger file limit), and
-    (503 `server_busy`) one that would take the bodies of the requests in progress past max_inflight_body_bytes: the
-    edge reads a body before the gateway checks the caller's token, so without a bound on them all, unknown callers
-    could make it hold any amount of memory. A request's bytes count until its response has been sent."""
+    """Refuses (413) a request body over the limit, counted as it arrives (uploads have the larger file limit),
+    (503 `server_busy`) one that would take the bodies of the requests in progress past max_inflight_body_bytes, and
+    (408) one not whole within body_timeout_seconds: the edge reads a body before the gateway checks the caller's
+    token, so without a bound on them all, unknown callers could make it hold any amount of memory, or hold requests
+    open by sending a byte now and then. A request's bytes count until its response has been sent."""
 
     def __init__(self, app: ASGIApp, settings: EdgeSettings) -> None:
         self.app = app
@@ -79,10 +81,20 @@ class BodyLimit:
             await refusal.response()(scope, receive, send)
             return
         received = 0
+        deadline = asyncio.get_running_loop().time() + self.settings.body_timeout_seconds
+        whole = False  # the body has arrived: later receives wait for the client's disconnect, without a deadline
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, whole
+            if whole:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                late = f"the request body did not arrive within {self.settings.body_timeout_seconds} s"
+                raise OpenAIError(408, f"{late} (body_timeout_seconds)", code="request_timeout") from None
+            whole = message["type"] != "http.request" or not message.get("more_body", False)
             size = len(message.get("body", b""))
             if received + size > limit:
                 raise OpenAIError(413, f"{what} may be at most {limit} bytes", code="too_large")

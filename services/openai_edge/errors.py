@@ -38,7 +38,10 @@ _HTTP_STATUS: dict[grpc.StatusCode, tuple[int, str]] = {
     grpc.StatusCode.UNAVAILABLE: (503, "service_unavailable_error"),
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, "timeout_error"),
 }
-_TYPE_BY_HTTP_STATUS = {status: kind for status, kind in _HTTP_STATUS.values()} | {413: "invalid_request_error"}
+_TYPE_BY_HTTP_STATUS = {status: kind for status, kind in _HTTP_STATUS.values()} | {
+    408: "invalid_request_error",
+    413: "invalid_request_error",
+}
 
 # Which gRPC request field is which OpenAI parameter, for one endpoint: the longest matching prefix of a field path
 # is replaced (`messages[2].content` keeps its index part). Fields not listed are named as they are.

@@ -24,6 +24,9 @@ class EdgeSettings(BaseModel):
     # MiB): a request whose body would pass it is a 503 `server_busy` that OpenAI's SDKs retry, so that callers,
     # before any token is checked, cannot make the edge hold more than this in memory and temporary files.
     max_inflight_body_bytes: int = Field(default=256 * MIB, gt=0)
+    # Seconds a request's whole body may take to arrive (408 beyond): a caller sending a byte now and then does not
+    # hold a request, and its share of max_inflight_body_bytes, open for longer.
+    body_timeout_seconds: float = Field(default=120.0, gt=0)
     # Chunking of files added to a vector store, in tokens, unless the request's chunking_strategy says otherwise.
     chunk_size_tokens: int = Field(default=512, ge=16)
     chunk_overlap_tokens: int = Field(default=128, ge=0)

@@ -15,11 +15,12 @@ import grpc
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from llama_mesh.runtime.errors import InvalidArgument, MeshError, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.openai_edge import sse
-from services.openai_edge.app import create_app
+from services.openai_edge.app import BodyLimit, create_app
 from services.openai_edge.calls import authenticated
 from services.openai_edge.errors import from_mesh_error, openai_param
 from services.openai_edge.metadata import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
@@ -292,3 +293,48 @@ def test_metadata_and_attributes_at_openais_caps_pass(
         pairs |= {keys[0]: True, keys[1]: 1.5, keys[2]: -7}
     reply = trusting.post(path, json=body(pairs))
     assert reply.status_code in (404, 503), reply.text
+
+
+async def test_a_body_must_arrive_within_its_time_and_a_whole_one_waits_for_its_disconnect_without_one(
+    tmp_path: Path,
+) -> None:
+    # a caller sending a byte now and then must not hold a request open; once the body is whole, the app waits for
+    # the client's disconnect (a streamed reply) as long as it streams
+    settings = EdgeSettings(body_timeout_seconds=0.2)
+    app = create_app(GatewayClient("127.0.0.1:1"), settings, tmp_path, traced=False)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"model": "m", '
+        await asyncio.sleep(30)  # the rest never comes in time
+        yield b"}"
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge") as http:
+        reply = await asyncio.wait_for(http.post("/v1/chat/completions", content=trickle()), 10)
+    assert reply.status_code == 408 and _error(reply)["code"] == "request_timeout", reply.text
+    assert "body_timeout_seconds" in _error(reply)["message"]
+
+    seen: list[str] = []
+
+    async def streaming_app(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        seen.append((await receive())["type"])  # waits for the disconnect, past the body's deadline
+
+    disconnect = asyncio.Event()
+    messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+    async def client_side() -> Message:
+        if messages:
+            return messages.pop(0)
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def sent(message: Message) -> None:
+        pass
+
+    scope = {"type": "http", "path": "/v1/chat/completions", "headers": []}
+    served = asyncio.create_task(BodyLimit(streaming_app, settings)(scope, client_side, sent))
+    await asyncio.sleep(0.5)  # longer than body_timeout_seconds
+    disconnect.set()
+    await asyncio.wait_for(served, 10)
+    assert seen == ["http.disconnect"]
