@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 
@@ -47,6 +47,9 @@ class GenerationResult:
             return messages_pb2.STOP_REASON_END_OF_MESSAGE
         return messages_pb2.STOP_REASON_END_OF_TURN
 
+
+# Whether a chunk still fits the reply (which then keeps it): reply_limits.ReplyLogprobs.fits.
+Fits = Callable[[GenerationChunk], bool]
 
 _TOOLS_VARIABLE = re.compile(r"\btools\b")
 
@@ -107,12 +110,16 @@ async def _fit_to_context(
 
 
 async def _run(
-    stream: AsyncIterator[GenerationChunk], result: GenerationResult, field_name: str
+    stream: AsyncIterator[GenerationChunk], result: GenerationResult, field_name: str, fits: Fits | None
 ) -> AsyncIterator[GenerationChunk]:
-    """Pass the engine's chunks on, recording them in `result`; closing this closes (aborts) the engine stream."""
+    """Pass the engine's chunks on, recording them in `result`; closing this closes (aborts) the engine stream. The
+    first chunk that `fits` refuses ends the generation, unrecorded, as max_tokens would."""
     try:
         async with aclosing(stream) as chunks:
             async for chunk in chunks:
+                if fits is not None and not fits(chunk):
+                    result.finish_reason = "length"
+                    return
                 result.text += chunk.text
                 result.prompt_tokens = chunk.prompt_tokens
                 result.completion_tokens = chunk.completion_tokens
@@ -126,9 +133,14 @@ async def _run(
 
 
 async def stream_chat(
-    engine: TextEngine | ChatEngine, chat: ChatInput, model_name: str, result: GenerationResult
+    engine: TextEngine | ChatEngine,
+    chat: ChatInput,
+    model_name: str,
+    result: GenerationResult,
+    fits: Fits | None = None,
 ) -> AsyncIterator[GenerationChunk]:
-    """Generate a chat reply; `result` holds the text, usage and parsed tool calls once the stream ends."""
+    """Generate a chat reply; `result` holds the text, usage and parsed tool calls once the stream ends. With `fits`,
+    the generation ends before the first chunk it refuses."""
     if isinstance(engine, ChatEngine):
         request = ChatGenerationRequest(
             f"chat-{uuid.uuid4().hex}",
@@ -139,7 +151,7 @@ async def stream_chat(
             chat.constraint,
             chat.logprobs,
         )
-        async for chunk in _run(engine.chat(request), result, "response_format"):
+        async for chunk in _run(engine.chat(request), result, "response_format", fits):
             yield chunk
         return
     offers_tools = bool(chat.tools) and chat.tool_choice != "none"
@@ -150,14 +162,18 @@ async def stream_chat(
     if forced:
         constraint = OutputConstraint(json_schema=forced_call_schema(chat.tools, chat.tool_choice))
     request = GenerationRequest(f"chat-{uuid.uuid4().hex}", prompt, sampling, constraint, chat.logprobs)
-    async for chunk in _run(engine.generate(request), result, "response_format"):
+    async for chunk in _run(engine.generate(request), result, "response_format", fits):
         yield chunk
     if offers_tools:
         result.tool_calls = parse_tool_calls(result.text, chat.tools)
 
 
 async def stream_completion(
-    engine: TextEngine | ChatEngine, completion: CompletionInput, model_name: str, result: GenerationResult
+    engine: TextEngine | ChatEngine,
+    completion: CompletionInput,
+    model_name: str,
+    result: GenerationResult,
+    fits: Fits | None = None,
 ) -> AsyncIterator[GenerationChunk]:
     sampling = completion.sampling
     if isinstance(engine, TextEngine):
@@ -166,5 +182,5 @@ async def stream_completion(
         f"cmpl-{uuid.uuid4().hex}", completion.prompt, sampling, completion.constraint, completion.logprobs
     )
     stream = engine.generate(request) if isinstance(engine, TextEngine) else engine.complete(request)
-    async for chunk in _run(stream, result, "response_format"):
+    async for chunk in _run(stream, result, "response_format", fits):
         yield chunk

@@ -110,12 +110,22 @@ class ModelLoadError(Exception):
         self.setting = setting
 
 
+# The most UTF-8 bytes of one token's text assumed of an engine that does not read its vocabulary: a reply with
+# logprobs is sized by it (reply_limits.py), and ends early where longer tokens come. SmolLM2's longest are 32.
+ASSUMED_MAX_TOKEN_TEXT_BYTES = 128
+
+
 class TextEngine(abc.ABC):
     """A loaded text-generation model."""
 
     @property
     @abc.abstractmethod
     def context_length(self) -> int: ...
+
+    @property
+    def max_token_text_bytes(self) -> int:
+        """The most UTF-8 bytes one token's text takes, as logprobs show it."""
+        return ASSUMED_MAX_TOKEN_TEXT_BYTES
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -205,6 +215,11 @@ class ChatEngine(abc.ABC):
     @property
     @abc.abstractmethod
     def context_length(self) -> int: ...
+
+    @property
+    def max_token_text_bytes(self) -> int:
+        """As TextEngine's; a server's vocabulary is its own, so assumed."""
+        return ASSUMED_MAX_TOKEN_TEXT_BYTES
 
     @abc.abstractmethod
     async def start(self) -> None: ...

@@ -8,6 +8,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import grpc
@@ -22,16 +23,20 @@ from llama_mesh.runtime.errors import (
     Internal,
     InvalidArgument,
     MeshError,
-    ResourceExhausted,
     status_code_number,
 )
 from services.inference.coalescing import coalesced
 from services.inference.generation import GenerationResult, stream_chat, stream_completion
-from services.inference.provider import ChatEngine, Embedder, GenerationChunk, TextEngine
+from services.inference.provider import ChatEngine, Embedder, TextEngine
 from services.inference.providers import ProviderSet
+from services.inference.reply_limits import (
+    ReplyLogprobs,
+    check_batch_max_tokens,
+    checked_reply,
+    logprob_entries,
+)
 from services.inference.request_parsing import (
     ChatInput,
-    ChatOptions,
     CompletionInput,
     chat_input,
     content_text,
@@ -45,9 +50,6 @@ from services.inference.usage_metrics import record_usage
 MAX_EMBEDDING_INPUTS = 2048
 MAX_BATCH_CONVERSATIONS = 256
 BATCH_CONCURRENCY = 16  # conversations of one BatchChatCompletion handed to the engine at a time
-# conversations x max_tokens x (1 + logprobs.top_k) of a BatchChatCompletion with logprobs: 64 bytes a logprob entry
-# (the token's text, its number and the message framing) would fill the 64 MiB a reply may hold.
-MAX_BATCH_LOGPROB_ENTRIES = 1024 * 1024
 # A request of this size at most, with no JSON schema to check, is parsed on the event loop (tens of microseconds,
 # less than a worker thread's round trip); others in a worker thread: checking a JSON schema costs ~0.2 ms per object
 # in it, and thousands of messages take a while too.
@@ -78,17 +80,6 @@ def _usage(result: GenerationResult) -> sampling_pb2.Usage:
         completion_tokens=result.completion_tokens,
         total_tokens=result.prompt_tokens + result.completion_tokens,
     )
-
-
-def _logprobs(chunk: GenerationChunk) -> list[sampling_pb2.TokenLogprob]:
-    return [
-        sampling_pb2.TokenLogprob(
-            token=item.token,
-            logprob=item.logprob,
-            top_logprobs=[sampling_pb2.TopLogprob(token=token, logprob=logprob) for token, logprob in item.top],
-        )
-        for item in chunk.logprobs
-    ]
 
 
 def _assistant_message(result: GenerationResult) -> messages_pb2.Message:
@@ -131,8 +122,9 @@ async def _failure_as_last_event(
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
-    def __init__(self, providers: ProviderSet) -> None:
+    def __init__(self, providers: ProviderSet, reply_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self._providers = providers
+        self._reply_bytes = reply_bytes  # the most a reply may hold: the server's max send message length
 
     def _resolve(self, model_id: str, context: grpc.aio.ServicerContext) -> tuple[str, str]:
         """(provider_id, the provider's model name): from the resource the gateway resolved or, for a call made
@@ -180,13 +172,15 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     async def ChatCompletion(self, request, context):  # noqa: N802, ANN001, ANN201 - gRPC method
         chat = await _parsed(parse_chat, request)
         name, engine = await self._text_engine(request.model_id, context)
+        reply = ReplyLogprobs(self._reply_bytes, chat.logprobs)
+        chat = replace(chat, sampling=reply.fitted(engine, name, chat.sampling))
         result = GenerationResult()
-        logprobs: list[sampling_pb2.TokenLogprob] = []
-        async for chunk in record_generation(stream_chat(engine, chat, name, result), result, name):
-            logprobs.extend(_logprobs(chunk))
-        return pb.ChatCompletionResponse(
-            completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
+        async for _ in record_generation(stream_chat(engine, chat, name, result, reply.fits), result, name):
+            pass  # the reply keeps each chunk's logprobs
+        response = pb.ChatCompletionResponse(
+            completion_message=_assistant_message(result), logprobs=reply.entries, usage=_usage(result)
         )
+        return checked_reply(response, self._reply_bytes, "ask for fewer max_tokens, or stream the reply")
 
     async def StreamChatCompletion(self, request, context) -> AsyncIterator[pb.StreamChatCompletionResponse]:  # noqa: N802, ANN001
         chat = await _parsed(parse_chat, request)
@@ -203,7 +197,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         async for chunk in coalesced(chunks, stream_interval):
             if chunk.logprobs:
                 yield pb.StreamChatCompletionResponse(
-                    chunk=pb.ChatCompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
+                    chunk=pb.ChatCompletionChunk(text_delta=chunk.text, logprobs=logprob_entries(chunk))
                 )
             elif chunk.text:
                 yield pb.StreamChatCompletionResponse(chunk=pb.ChatCompletionChunk(text_delta=chunk.text))
@@ -214,12 +208,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     async def Completion(self, request, context):  # noqa: N802, ANN001, ANN201
         completion = await _parsed(parse_completion, request)
         name, engine = await self._text_engine(request.model_id, context)
+        reply = ReplyLogprobs(self._reply_bytes, completion.logprobs)
+        completion = replace(completion, sampling=reply.fitted(engine, name, completion.sampling))
         result = GenerationResult()
-        logprobs: list[sampling_pb2.TokenLogprob] = []
-        async for chunk in record_generation(stream_completion(engine, completion, name, result), result, name):
-            logprobs.extend(_logprobs(chunk))
+        async for _ in record_generation(stream_completion(engine, completion, name, result, reply.fits), result, name):
+            pass  # the reply keeps each chunk's logprobs
         return pb.CompletionResponse(
-            text=result.text, stop_reason=result.stop_reason, logprobs=logprobs, usage=_usage(result)
+            text=result.text, stop_reason=result.stop_reason, logprobs=reply.entries, usage=_usage(result)
         )
 
     async def StreamCompletion(self, request, context) -> AsyncIterator[pb.StreamCompletionResponse]:  # noqa: N802, ANN001
@@ -237,7 +232,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         async for chunk in coalesced(chunks, stream_interval):
             if chunk.logprobs:
                 yield pb.StreamCompletionResponse(
-                    chunk=pb.CompletionChunk(text_delta=chunk.text, logprobs=_logprobs(chunk))
+                    chunk=pb.CompletionChunk(text_delta=chunk.text, logprobs=logprob_entries(chunk))
                 )
             elif chunk.text:
                 yield pb.StreamCompletionResponse(chunk=pb.CompletionChunk(text_delta=chunk.text))
@@ -282,8 +277,10 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 "conversations", f"at most {MAX_BATCH_CONVERSATIONS} per call, got {len(request.conversations)}"
             )
         options = await _parsed(parse_chat_options, request)  # once: the same for every conversation
-        _check_batch_logprobs(len(request.conversations), options)
         name, engine = await self._text_engine(request.model_id, context)
+        share = self._reply_bytes // len(request.conversations)  # of the reply, for each conversation
+        if options.logprobs:
+            check_batch_max_tokens(engine, name, len(request.conversations), options.sampling, options.logprobs, share)
         gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def one(index: int, conversation: pb.ChatConversation) -> pb.BatchChatCompletionResult:
@@ -293,12 +290,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 error.message = f"conversations[{index}].{error.message}"
                 return pb.BatchChatCompletionResult(error=_stream_error(error))
             result = GenerationResult()
-            logprobs: list[sampling_pb2.TokenLogprob] = []
+            reply = ReplyLogprobs(share, options.logprobs)
             async with gate:
                 started = time.perf_counter()
                 try:
-                    async for chunk in stream_chat(engine, chat, name, result):
-                        logprobs.extend(_logprobs(chunk))
+                    async for _ in stream_chat(engine, chat, name, result, reply.fits):
+                        pass  # the reply keeps each chunk's logprobs
                 except MeshError as error:
                     return pb.BatchChatCompletionResult(error=_stream_error(error))
                 except Exception as exc:  # the conversation's own failure, as a failing item of the batch
@@ -309,7 +306,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                     record_usage(name, result.prompt_tokens, result.completion_tokens, time.perf_counter() - started)
             return pb.BatchChatCompletionResult(
                 response=pb.ChatCompletionResponse(
-                    completion_message=_assistant_message(result), logprobs=logprobs, usage=_usage(result)
+                    completion_message=_assistant_message(result), logprobs=reply.entries, usage=_usage(result)
                 )
             )
 
@@ -317,13 +314,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(i, c)) for i, c in enumerate(request.conversations)]
         reply = pb.BatchChatCompletionResponse(results=[task.result() for task in tasks])
-        if reply.ByteSize() > MAX_MESSAGE_BYTES:  # tokens longer than MAX_BATCH_LOGPROB_ENTRIES allows for
-            raise ResourceExhausted(
-                f"the batch's reply is {reply.ByteSize()} bytes, more than the {MAX_MESSAGE_BYTES} a reply may hold: "
-                "send fewer conversations per call, fewer max_tokens or a smaller logprobs.top_k",
-                reason="REPLY_TOO_LARGE",
-            )
-        return reply
+        return checked_reply(reply, self._reply_bytes, "send fewer conversations per call or fewer max_tokens")
 
     async def GetEngineStatus(self, request, context):  # noqa: N802, ANN001, ANN201
         provider_id, name = self._resolve(request.model_id, context)
@@ -338,23 +329,6 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 response.running_requests = stats.running_requests
                 response.waiting_requests = stats.waiting_requests
         return response
-
-
-def _check_batch_logprobs(conversations: int, options: ChatOptions) -> None:
-    """INVALID_ARGUMENT when a batch's logprobs could pass what its reply may hold (MAX_BATCH_LOGPROB_ENTRIES)."""
-    if not options.logprobs:
-        return
-    max_tokens = options.sampling.max_tokens
-    if not max_tokens:
-        raise InvalidArgument("sampling_params.max_tokens", "is required (at least 1) when a batch asks for logprobs")
-    entries = conversations * max_tokens * (1 + options.logprobs)
-    if entries > MAX_BATCH_LOGPROB_ENTRIES:
-        raise InvalidArgument(
-            "logprobs",
-            f"{conversations} conversations x {max_tokens} max_tokens x (1 + {options.logprobs} alternatives) is "
-            f"{entries} logprob entries; a batch may return {MAX_BATCH_LOGPROB_ENTRIES}: send fewer conversations "
-            "per call, fewer max_tokens or a smaller logprobs.top_k",
-        )
 
 
 def _truncate(vector: list[float], dimension: int) -> list[float]:

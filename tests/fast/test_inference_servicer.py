@@ -13,6 +13,8 @@ import pytest
 from llama.common.v1 import content_pb2, messages_pb2, resources_pb2, sampling_pb2, tools_pb2
 from llama.inference.v1 import inference_pb2 as pb
 from llama.inference.v1 import inference_pb2_grpc
+from llama_mesh.runtime.channels import MAX_MESSAGE_BYTES
+from llama_mesh.runtime.errors import error_info
 from services.inference.provider import EngineStats, GenerationChunk, GenerationRequest, TextEngine, TokenLogprob
 from services.inference.providers import InferenceProvider, ModelEntry, ProviderSet
 from services.inference.servicer import InferenceServicer
@@ -292,47 +294,159 @@ async def test_a_cancelled_batch_leaves_no_conversation_generating() -> None:
         assert await _running(stub) == 0
 
 
-async def test_a_batch_whose_logprobs_could_pass_the_reply_limit_is_refused(engine: ScriptedEngine) -> None:
+class LogprobEngine(ScriptedEngine):
+    """Writes `tokens` tokens (fewer at max_tokens), each of `token_bytes` letters with as many alternatives as asked,
+    and says its tokens take `declared` bytes at most (a remote server's may be longer than assumed)."""
+
+    def __init__(self, token_bytes: int, tokens: int, declared: int | None = None, context: int = 4096) -> None:
+        super().__init__()
+        self.token_bytes = token_bytes
+        self.tokens = tokens
+        self.declared = token_bytes if declared is None else declared
+        self.context = context
+        self.requests: list[GenerationRequest] = []
+
+    @property
+    def context_length(self) -> int:
+        return self.context
+
+    @property
+    def max_token_text_bytes(self) -> int:
+        return self.declared
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        self.requests.append(request)
+        count = min(self.tokens, request.sampling.max_tokens or self.tokens)
+        for index in range(count):
+            token = "abcdefghijklmnopqrstuvwxyz"[index % 26] * self.token_bytes
+            top = tuple((token, -1.0) for _ in range(request.logprobs))
+            last = "length" if count == request.sampling.max_tokens else "stop"
+            yield GenerationChunk(
+                token, 1, 3, index + 1, [TokenLogprob(token, -1.0, top)], last if index == count - 1 else None
+            )
+
+
+def _unary_requests(**fields: Any) -> tuple[pb.ChatCompletionRequest, pb.CompletionRequest]:
+    chat = pb.ChatCompletionRequest.FromString(_request().SerializeToString())
+    chat.sampling_params.Clear()
+    completion = pb.CompletionRequest(model_id="scripted", content=content_pb2.Content(text="Once"))
+    for request in (chat, completion):
+        request.logprobs.top_k = 20
+        for name, value in fields.items():
+            getattr(request, name).CopyFrom(value)
+    return chat, completion
+
+
+async def _unary(stub: inference_pb2_grpc.InferenceServiceStub, request: Any) -> Any:
+    method = stub.ChatCompletion if isinstance(request, pb.ChatCompletionRequest) else stub.Completion
+    return await method(request, metadata=as_resolved(MODEL), timeout=60)
+
+
+def _text_and_stop(reply: Any) -> tuple[str, int]:
+    if isinstance(reply, pb.ChatCompletionResponse):
+        return reply.completion_message.content.text, reply.completion_message.stop_reason
+    return reply.text, reply.stop_reason
+
+
+async def test_a_unary_reply_with_logprobs_holds_what_a_message_may_and_ends_there() -> None:
+    # 250 tokens of 16 KiB, each with 20 alternatives as long: 86 MB. The whole reply went to gRPC, which refused to
+    # send it after all the generation (RESOURCE_EXHAUSTED "Sent message larger than max").
+    engine = LogprobEngine(token_bytes=16 * 1024, tokens=250, declared=128)  # a server's tokens, longer than assumed
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        for request in _unary_requests():
+            reply = await _unary(stub, request)
+            text, stop_reason = _text_and_stop(reply)
+            assert MAX_MESSAGE_BYTES - 400_000 < reply.ByteSize() <= MAX_MESSAGE_BYTES  # full, to one token
+            assert stop_reason == messages_pb2.STOP_REASON_OUT_OF_TOKENS
+            assert len(reply.logprobs) == reply.usage.completion_tokens < 250
+            assert "".join(item.token for item in reply.logprobs) == text
+            assert all(len(item.top_logprobs) == 20 for item in reply.logprobs)
+
+
+async def test_a_unary_max_tokens_whose_logprobs_could_pass_a_reply_is_refused_before_generation() -> None:
+    # 128-byte tokens with 20 alternatives take 3047 bytes a token: 22024 fit in 64 MiB (less the reply's frame)
+    engine = LogprobEngine(token_bytes=128, tokens=3, context=1_000_000)
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        for request in _unary_requests(sampling_params=sampling_pb2.SamplingParams(max_tokens=22025)):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await _unary(stub, request)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert refused.value.details().startswith(
+                "sampling_params.max_tokens: with logprobs of 20 alternatives a reply holds at most 22024 tokens"
+            )
+            info = error_info(refused.value)
+            assert info is not None and (info.reason, info.metadata["max_tokens"]) == ("REPLY_TOO_LARGE", "22024")
+        assert not engine.requests
+        for request in _unary_requests(sampling_params=sampling_pb2.SamplingParams(max_tokens=22024)):
+            assert len((await _unary(stub, request)).logprobs) == 3
+        for request in _unary_requests():  # unset: the most that surely fits, which ends as max_tokens does
+            assert len((await _unary(stub, request)).logprobs) == 3
+        assert [request.sampling.max_tokens for request in engine.requests] == [22024] * 4
+    # bounded by the context window, a max_tokens past the reply's is the context's: taken as it is
+    engine = LogprobEngine(token_bytes=128, tokens=3, context=4096)
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        for request in _unary_requests(sampling_params=sampling_pb2.SamplingParams(max_tokens=50_000)):
+            assert len((await _unary(stub, request)).logprobs) == 3
+
+
+async def test_a_batch_whose_logprobs_could_pass_the_reply_limit_is_refused() -> None:
+    # 64-byte tokens with 20 alternatives take 1598 bytes a token: 163 tokens for each of 256 conversations. The old
+    # cap (64 bytes an entry) let 195 through, 80 MB, refused only once every conversation was done.
+    engine = LogprobEngine(token_bytes=64, tokens=3)
     texts = ["a"] * 256
     logprobs = sampling_pb2.LogprobsConfig(top_k=20)
     async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
         stub = inference_pb2_grpc.InferenceServiceStub(channel)
-        for sampling, field, message in (
-            # 256 x 200 x 21 = 1075200 entries of at least a few bytes each: up to tens of MiB, past 64 with long tokens
-            (sampling_pb2.SamplingParams(max_tokens=200), "logprobs", "256 conversations x 200 max_tokens x (1 + 20"),
-            (sampling_pb2.SamplingParams(), "sampling_params.max_tokens", "is required (at least 1)"),
+        for sampling, message in (
+            (
+                sampling_pb2.SamplingParams(max_tokens=164),
+                "256 conversations with logprobs of 20 alternatives hold at most 163 tokens each",
+            ),
+            (sampling_pb2.SamplingParams(), "is required (at least 1)"),
         ):
             request = _batch(*texts, sampling_params=sampling, logprobs=logprobs)
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert refused.value.details().startswith(f"{field}: {message}")
-        assert not engine.prompts  # refused before any generation
-        request = _batch(*texts, sampling_params=sampling_pb2.SamplingParams(max_tokens=195), logprobs=logprobs)
+            assert refused.value.details().startswith(f"sampling_params.max_tokens: {message}")
+        assert not engine.requests  # refused before any generation
+        request = _batch(*texts, sampling_params=sampling_pb2.SamplingParams(max_tokens=163), logprobs=logprobs)
         reply = await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=30)
-    assert len(reply.results) == 256 and all(result.HasField("response") for result in reply.results)
+    assert len(reply.results) == 256 and all(len(result.response.logprobs) == 3 for result in reply.results)
 
 
-class LongTokenEngine(ScriptedEngine):
-    """One token whose text and alternatives are 4 MiB each: more than the entry cap's 64 bytes an entry."""
-
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        token = "x" * (4 * 1024 * 1024)
-        top = tuple((token, -1.0) for _ in range(20))
-        yield GenerationChunk(token, 1, 3, 1, [TokenLogprob(token, -1.0, top)], finish_reason="length")
-
-
-async def test_a_batch_reply_past_the_message_limit_is_resource_exhausted() -> None:
+async def test_a_batch_conversation_past_its_part_of_the_reply_ends_there() -> None:
+    # one token whose text and 20 alternatives are 4 MiB each (84 MiB): the whole batch was RESOURCE_EXHAUSTED
+    engine = LogprobEngine(token_bytes=4 * 1024 * 1024, tokens=1, declared=128)
     request = _batch("a", sampling_params=sampling_pb2.SamplingParams(max_tokens=1))
     request.logprobs.top_k = 20
+    async with connected((inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(engine))) as channel:
+        stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        reply = await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=60)
+    response = reply.results[0].response
+    assert response.completion_message.stop_reason == messages_pb2.STOP_REASON_OUT_OF_TOKENS
+    assert not response.logprobs and not response.completion_message.content.text
+    assert response.usage.completion_tokens == 0
+
+
+async def test_tool_calls_past_what_a_reply_holds_are_refused_as_reply_too_large() -> None:
+    # 24 MB of "é" in a call's arguments: written again as JSON ("\u00e9", 6 bytes each) they pass 64 MiB
+    text = '{"name": "lookup", "arguments": {"s": "' + "é" * (12 * 1024 * 1024) + '"}}'
     async with connected(
-        (inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(LongTokenEngine()))
+        (inference_pb2_grpc.add_InferenceServiceServicer_to_server, _servicer(FixedReplyEngine(text)))
     ) as channel:
         stub = inference_pb2_grpc.InferenceServiceStub(channel)
+        request = pb.ChatCompletionRequest.FromString(_request().SerializeToString())
+        request.tools.add(name="lookup")
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.BatchChatCompletion(request, metadata=as_resolved(MODEL), timeout=60)
+            await stub.ChatCompletion(request, metadata=as_resolved(MODEL), timeout=60)
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "send fewer conversations per call" in refused.value.details()
+    info = error_info(refused.value)
+    assert info is not None and info.reason == "REPLY_TOO_LARGE"  # was gRPC's own "Sent message larger than max"
+    assert refused.value.details().endswith("ask for fewer max_tokens, or stream the reply")
 
 
 @pytest.mark.parametrize(

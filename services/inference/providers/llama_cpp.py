@@ -334,6 +334,10 @@ class LlamaCppEngine(TextEngine):
         return self._n_ctx
 
     @property
+    def max_token_text_bytes(self) -> int:
+        return self._max_token_bytes
+
+    @property
     def n_parallel(self) -> int:
         return self._n_parallel
 
@@ -405,13 +409,14 @@ class LlamaCppEngine(TextEngine):
     @staticmethod
     def _token_texts(model: Any) -> tuple[tuple[str, ...], tuple[str, ...], int]:
         """The texts that stand for special tokens in a prompt, those of them that only a template's text may hold
-        (control tokens), and the most bytes of text one token stands for."""
+        (control tokens), and the most bytes of text one token stands for: in a prompt, or as its text in logprobs
+        (`_token_text`: a byte that is no UTF-8 shows as U+FFFD, 3 bytes)."""
         specials: list[str] = []
         controls: list[str] = []
         longest = 1
         for token in range(model.n_vocab()):
             piece = model.detokenize([token], special=True)
-            longest = max(longest, len(piece))
+            longest = max(longest, len(piece), len(piece.decode("utf-8", errors="replace").encode()))
             attributes = llama_cpp.llama_vocab_get_attr(model.vocab, token)
             if piece and attributes & _SPECIAL_ATTRS:
                 specials.append(piece.decode("utf-8", errors="replace"))
