@@ -95,12 +95,18 @@ def openai_param(field: str, names: FieldNames) -> str:
     return field
 
 
+def _same_again(code: grpc.StatusCode, reason: str) -> bool:
+    """A RESOURCE_EXHAUSTED (429, which OpenAI's SDKs retry) that a retry would meet again: a reply past what a message
+    may hold (REPLY_TOO_LARGE, after all the generation), or gRPC's own message size limit (no reason of the mesh's)."""
+    return code == grpc.StatusCode.RESOURCE_EXHAUSTED and reason in ("", "RESOURCE_EXHAUSTED", "REPLY_TOO_LARGE")
+
+
 def from_status(code: grpc.StatusCode, message: str, reason: str = "", param: str | None = None) -> OpenAIError:
     """The error for a gRPC status (a failed call, or an error sent inside a stream)."""
     status, kind = _HTTP_STATUS.get(code, (500, "server_error"))
     if status == 500:
         log.warning("gateway call failed: %s %s", code.name, message)
-    headers = {"x-should-retry": "false"} if status == 409 else None
+    headers = {"x-should-retry": "false"} if status == 409 or _same_again(code, reason) else None
     return OpenAIError(status, message, param=param, code=reason.lower() or None, kind=kind, headers=headers)
 
 

@@ -133,9 +133,28 @@ def test_mesh_errors_map_to_http_statuses(error: MeshError, status: int, kind: s
 def test_grpc_statuses_map_to_http_statuses(code: grpc.StatusCode, status: int) -> None:
     error = MeshError("failed")
     error.code = code
+    error.reason = "SOMETHING_BUSY"
     mapped = from_mesh_error(error)
     assert mapped.status == status
     assert (mapped.headers.get("x-should-retry") == "false") == (status == 409)
+
+
+@pytest.mark.parametrize(
+    ("reason", "retried"),
+    [
+        ("REMOTE_RATE_LIMITED", True),
+        ("TOO_MANY_REGISTRATIONS", True),
+        ("REPLY_TOO_LARGE", False),
+        ("RESOURCE_EXHAUSTED", False),
+        ("", False),
+    ],
+)
+def test_a_429_that_would_fail_again_tells_the_sdk_not_to_retry(reason: str, retried: bool) -> None:
+    # OpenAI's SDKs retry a 429: a reply too large for a message (after all the generation) would only come again
+    error = MeshError("too much")
+    error.code, error.reason = grpc.StatusCode.RESOURCE_EXHAUSTED, reason
+    mapped = from_mesh_error(error)
+    assert mapped.status == 429 and (mapped.headers.get("x-should-retry") != "false") == retried
 
 
 def test_field_paths_are_named_as_openai_parameters() -> None:
