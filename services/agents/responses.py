@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -22,10 +22,12 @@ from llama.agents.v1 import responses_pb2 as pb
 from llama.common.v1 import agent_config_pb2, content_pb2, resources_pb2, sampling_pb2, stream_error_pb2, tools_pb2
 from llama.registry.v1 import registry_pb2
 from llama.vector_io.v1 import vector_io_pb2
+from llama_mesh.openai_caps import RESERVED_ATTRIBUTES, attributes_problem, metadata_problem
 from llama_mesh.runtime import paging
 from llama_mesh.runtime.caller import owner_filter, record_owner
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError, NotFound, RemoteError
 from llama_mesh.runtime.gateway_client import GatewayClient
+from llama_mesh.runtime.struct_values import struct_dict
 from services.agents.config import AgentsSettings
 from services.agents.response_items import (
     FILE_SEARCH_TOOL,
@@ -45,7 +47,6 @@ MAX_TOOLS = 128
 MAX_VECTOR_STORES = 16
 MAX_RESULTS = 50
 DEFAULT_RESULTS = 10
-MAX_METADATA = 16
 MAX_CONTEXT_ITEMS = 10000
 LIST_DEFAULT = 20
 LIST_MAX = 100
@@ -61,12 +62,19 @@ def _now() -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def _check_metadata(metadata: Any, field: str) -> None:
-    if len(metadata) > MAX_METADATA:
-        raise InvalidArgument(field, f"at most {MAX_METADATA} pairs, got {len(metadata)}")
-    for key, value in metadata.items():
-        if len(key) > 64 or len(value) > 512:
-            raise InvalidArgument(field, f"keys are at most 64 characters and values 512 ({key[:64]!r})")
+def _check_metadata(metadata: Mapping[str, str], field: str) -> None:
+    problem = metadata_problem(metadata)
+    if problem is not None:
+        raise InvalidArgument(field, problem)
+
+
+def _check_results(search: pb.FileSearchCallItem, field: str) -> None:
+    """A file search call given back: its results' attributes are OpenAI's attributes, stored with the item."""
+    for index, result in enumerate(search.results):
+        where = f"{field}.results[{index}].attributes"
+        problem = attributes_problem(struct_dict(result.attributes, where))
+        if problem is not None:
+            raise InvalidArgument(where, problem)
 
 
 def check_items(items: list[pb.ResponseItem], field: str) -> list[pb.ResponseItem]:
@@ -80,6 +88,8 @@ def check_items(items: list[pb.ResponseItem], field: str) -> list[pb.ResponseIte
             raise InvalidArgument(f"{field}[{index}].role", "is required: user, assistant, system or developer")
         if kind == "function_call_output" and not item.function_call_output.call_id:
             raise InvalidArgument(f"{field}[{index}].call_id", "is required")
+        if kind == "file_search_call":
+            _check_results(item.file_search_call, f"{field}[{index}].file_search_call")
     return [with_id(item) for item in items]
 
 
@@ -663,7 +673,7 @@ def _search_result(chunk: vector_io_pb2.Chunk, score: float) -> pb.FileSearchRes
     metadata = json_format.MessageToDict(chunk.metadata)
     file_id = str(metadata.pop("file_id", metadata.get("document_id", "")))
     filename = str(metadata.pop("filename", ""))
-    for internal in ("document_id", "token_count", "chunk_index"):
+    for internal in (*RESERVED_ATTRIBUTES, "token_count"):  # not the file's attributes
         metadata.pop(internal, None)
     text = chunk.content.text
     if chunk.content.HasField("items"):

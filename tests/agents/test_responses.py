@@ -6,12 +6,15 @@ exactly what the model was given."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import closing
 from pathlib import Path
 
 import grpc
 import pytest
 import yaml
+from google.protobuf import json_format
 
 from llama.agents.v1 import responses_pb2 as pb
 from llama.agents.v1 import responses_pb2_grpc
@@ -29,8 +32,9 @@ from llama.registry.v1 import registry_pb2_grpc
 from llama.safety.v1 import safety_pb2, safety_pb2_grpc
 from llama.tool_runtime.v1 import tool_runtime_pb2, tool_runtime_pb2_grpc
 from llama.vector_io.v1 import vector_io_pb2, vector_io_pb2_grpc
+from llama_mesh.openai_caps import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 from llama_mesh.runtime.caller import Principal, acting_for
-from llama_mesh.runtime.errors import NotFound
+from llama_mesh.runtime.errors import NotFound, error_info
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.agents.config import AgentsSettings
 from services.agents.response_items import items_to_messages
@@ -414,6 +418,107 @@ async def test_other_callers_do_not_see_a_response_or_a_conversation(mesh: Mesh)
             await mesh.book.start(follow_up, lambda: 30)
     finally:
         before.var.reset(before)
+
+
+# Past each of OpenAI's caps (llama_mesh/openai_caps.py), with the start of the message that names it.
+PAST_METADATA = {
+    "a long key": ({"K" * (MAX_KEY_CHARS + 1): "v"}, f"keys are at most {MAX_KEY_CHARS} characters"),
+    "a long value": ({"k": "v" * (MAX_VALUE_CHARS + 1)}, f"values are at most {MAX_VALUE_CHARS} characters"),
+    "too many pairs": ({f"k{index}": "v" for index in range(MAX_PAIRS + 1)}, f"at most {MAX_PAIRS} pairs"),
+}
+PAST_ATTRIBUTES = {
+    **PAST_METADATA,
+    "an object as a value": ({"k": {"nested": "object"}}, "the value of 'k' must be a string"),
+    "a list as a value": ({"k": [1, 2]}, "the value of 'k' must be a string"),
+    "null as a value": ({"k": None}, "the value of 'k' must be a string"),
+    "NaN as a value": ({"k": float("nan")}, "holds NaN or Infinity"),
+}
+
+
+def searched(attributes: dict[str, object]) -> pb.ResponseItem:
+    """A file search call given back, its one result with `attributes`."""
+    result = pb.FileSearchResult(file_id="file-1", filename="notes.txt", score=0.5, text=DOCUMENT)
+    result.attributes.update(attributes)
+    return pb.ResponseItem(file_search_call=pb.FileSearchCallItem(call_id="fs-1", queries=["q"], results=[result]))
+
+
+async def refused(call: Awaitable[object], field: str, message: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    info = error_info(caught.value)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    assert info is not None and info.metadata["field"] == field, caught.value.details()
+    assert (caught.value.details() or "").startswith(f"{field}: {message}"), caught.value.details()
+
+
+def stored(path: Path) -> tuple[int, int, int]:
+    """How many responses, conversations and conversation items the service's store at `path` holds."""
+    with closing(sqlite3.connect(path)) as db:
+        tables = ("responses", "conversations", "conversation_items")
+        responses, conversations, items = (
+            db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables
+        )
+    return responses, conversations, items
+
+
+async def items_of(mesh: Mesh, conversation_id: str) -> list[pb.ResponseItem]:
+    request = pb.ListConversationItemsRequest(conversation_id=conversation_id, order=pb.LIST_ORDER_ASCENDING)
+    return list((await mesh.conversations.ListConversationItems(request)).items)
+
+
+async def test_a_response_past_openais_caps_is_refused_before_anything_runs_or_is_stored(
+    mesh: Mesh, tmp_path: Path
+) -> None:
+    """gRPC callers reach the service without the edge: metadata, and the attributes of a file search call given back
+    as input, are held to OpenAI's caps by the service itself."""
+    conversation = await mesh.conversations.CreateConversation(pb.CreateConversationRequest(items=[user("Hi")]))
+    ask = {"model": "chat", "conversation_id": conversation.id}
+    before = stored(tmp_path / "responses.db")
+    for pairs, message in PAST_METADATA.values():
+        await refused(
+            mesh.responses.CreateResponse(pb.CreateResponseRequest(**ask, input=[user("Q")], metadata=pairs)),
+            "metadata",
+            message,
+        )
+        stream = mesh.responses.StreamResponse(pb.StreamResponseRequest(**ask, input=[user("Q")], metadata=pairs))
+        await refused(anext(aiter(stream)), "metadata", message)
+    for pairs, message in PAST_ATTRIBUTES.values():
+        field = "input[1].file_search_call.results[0].attributes"
+        inputs = [user("Q"), searched(pairs)]
+        await refused(mesh.responses.CreateResponse(pb.CreateResponseRequest(**ask, input=inputs)), field, message)
+        stream = mesh.responses.StreamResponse(pb.StreamResponseRequest(**ask, input=inputs))
+        await refused(anext(aiter(stream)), field, message)
+    assert not mesh.model.requests and stored(tmp_path / "responses.db") == before == (0, 1, 1)
+    assert [item.message.content[0].input_text for item in await items_of(mesh, conversation.id)] == ["Hi"]
+
+
+async def test_conversations_past_openais_caps_are_refused_and_change_nothing(mesh: Mesh, tmp_path: Path) -> None:
+    """A conversation at the caps is kept as it came; past them, creating, updating or adding items is refused and
+    the stored conversation stays as it was."""
+    conversations = mesh.conversations
+    keys = [f"{index:02}".ljust(MAX_KEY_CHARS, "k") for index in range(MAX_PAIRS)]
+    metadata = dict.fromkeys(keys, "v" * MAX_VALUE_CHARS)
+    attributes: dict[str, object] = {**metadata, keys[0]: True, keys[1]: 1.5, keys[2]: -7}
+    kept = await conversations.CreateConversation(
+        pb.CreateConversationRequest(metadata=metadata, items=[searched(attributes)])
+    )
+    (item,) = await items_of(mesh, kept.id)
+    assert json_format.MessageToDict(item.file_search_call.results[0].attributes) == attributes
+    field = "items[0].file_search_call.results[0].attributes"
+    for pairs, message in PAST_METADATA.values():
+        await refused(
+            conversations.CreateConversation(pb.CreateConversationRequest(metadata=pairs)), "metadata", message
+        )
+        update = pb.UpdateConversationRequest(conversation_id=kept.id, metadata=pairs)
+        await refused(conversations.UpdateConversation(update), "metadata", message)
+    for pairs, message in PAST_ATTRIBUTES.values():
+        create = pb.CreateConversationRequest(items=[searched(pairs)])
+        await refused(conversations.CreateConversation(create), field, message)
+        add = pb.AddConversationItemsRequest(conversation_id=kept.id, items=[user("Hi"), searched(pairs)])
+        await refused(conversations.AddConversationItems(add), field.replace("[0]", "[1]", 1), message)
+    assert stored(tmp_path / "responses.db") == (0, 1, 1)
+    assert await conversations.GetConversation(pb.GetConversationRequest(conversation_id=kept.id)) == kept
+    assert dict(kept.metadata) == metadata and await items_of(mesh, kept.id) == [item]
 
 
 def test_items_become_the_messages_the_model_reads() -> None:

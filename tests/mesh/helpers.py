@@ -18,13 +18,13 @@ from google.protobuf import struct_pb2
 from llama.common.v1 import content_pb2, messages_pb2, sampling_pb2
 from llama.vector_io.v1 import vector_io_pb2
 from llama_mesh.launcher import LocalMesh, isolated_env
+from llama_mesh.openai_caps import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 from llama_mesh.runtime.errors import error_info
-from services.openai_edge.metadata import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 WRITER_WAIT_SECONDS = 300  # a loaded machine is slow; a broken mesh never gets there
-# `metadata` past each of OpenAI's caps by one (services/openai_edge/metadata.py); `attributes` may not nest either.
+# `metadata` past each of OpenAI's caps by one (llama_mesh/openai_caps.py); `attributes` may not nest either.
 PAST_METADATA_CAPS: dict[str, dict[str, object]] = {
     "a 65-character key": {"k" * (MAX_KEY_CHARS + 1): "v"},
     "a 513-character value": {"k": "v" * (MAX_VALUE_CHARS + 1)},
@@ -83,13 +83,13 @@ def expect_error(call, code: grpc.StatusCode) -> grpc.RpcError:
     return error
 
 
-def refused(param: str, call: Callable[..., object], **arguments: object) -> None:
-    """`call(**arguments)`, an SDK call, is a 400 naming `param`."""
+def refused(param: str, call: Callable[..., object], saying: str = "", **arguments: object) -> None:
+    """`call(**arguments)`, an SDK call, is a 400 naming `param`, its message going on with `saying`."""
     with pytest.raises(openai.BadRequestError) as caught:
         call(**arguments)
     body = caught.value.body
     assert isinstance(body, dict) and body["param"] == param, (param, body)
-    assert body["message"].startswith(f"{param}: ") and body["type"] == "invalid_request_error", body
+    assert body["message"].startswith(f"{param}: {saying}") and body["type"] == "invalid_request_error", body
 
 
 def reason_and_field(error: grpc.RpcError) -> tuple[str, str]:

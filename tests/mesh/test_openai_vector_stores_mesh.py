@@ -1,8 +1,8 @@
 """/v1/vector_stores' file batches and updates through the official `openai` SDK against the edge of the session's
 local-cpu mesh: `upload_and_poll` and `create_and_poll` end with files that search finds, cancel stops the files not
 yet added, a batch is its creator's alone, a bad batch is refused naming its parameter before anything is created; a
-store is renamed, a file's new attributes are what search filters on, and metadata or attributes past OpenAI's caps
-change nothing."""
+store is renamed, a file's new attributes are what search filters on, and metadata or attributes past OpenAI's caps,
+or attributes named as the keys the mesh writes into a file's chunks, change nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from llama_mesh.openai_caps import RESERVED_ATTRIBUTES
 from services.openai_edge.routes.vector_stores import MAX_FILE_IDS
 from tests.mesh.helpers import PAST_ATTRIBUTE_CAPS, PAST_METADATA_CAPS, refused
 
@@ -262,4 +263,30 @@ def test_metadata_and_attributes_past_openai_caps_are_400s_that_change_nothing(c
     assert (kept.metadata, kept.file_counts.total) == ({"team": "coast"}, 1)
     (only,) = files.list(store.id).data
     assert (only.id, only.status, only.attributes) == (lanterns, "completed", {"topic": "coast"})
+    client.vector_stores.delete(store.id)
+
+
+def test_attributes_named_as_the_meshs_chunk_keys_are_400s_that_change_nothing(client: openai.OpenAI) -> None:
+    """A file's attributes are its chunks' metadata, where the mesh writes file_id, filename, document_id and
+    chunk_index itself: an attribute of one of those names would be silently replaced (and a filter on it match the
+    mesh's value), so it is refused, naming the key."""
+    lanterns, ferry = _upload(client, "lanterns.txt", LANTERNS), _upload(client, "ferry.txt", FERRY)
+    store = client.vector_stores.create(name="reserved")
+    files, batches = client.vector_stores.files, client.vector_stores.file_batches
+    files.create_and_poll(
+        file_id=lanterns, vector_store_id=store.id, attributes={"topic": "coast"}, poll_interval_ms=100
+    )
+    for key in RESERVED_ATTRIBUTES:
+        mine, says = {"topic": "islands", key: "mine"}, f"{key!r} is reserved"
+        refused("attributes", files.create, says, vector_store_id=store.id, file_id=ferry, attributes=mine)
+        refused("attributes", files.update, says, vector_store_id=store.id, file_id=lanterns, attributes=mine)
+        refused("attributes", batches.create, says, vector_store_id=store.id, file_ids=[ferry], attributes=mine)
+        own = [{"file_id": ferry, "attributes": mine}]
+        refused("files[0].attributes", batches.create, says, vector_store_id=store.id, files=own)
+
+    assert client.vector_stores.retrieve(store.id).file_counts.total == 1
+    (only,) = files.list(store.id).data
+    assert (only.id, only.status, only.attributes) == (lanterns, "completed", {"topic": "coast"})
+    coast = {"type": "eq", "key": "topic", "value": "coast"}
+    assert _best_file(client, store.id, "How many brass lanterns are kept?", filters=coast) == lanterns
     client.vector_stores.delete(store.id)

@@ -17,13 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
+from llama_mesh.openai_caps import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS, RESERVED_ATTRIBUTES
 from llama_mesh.runtime.errors import InvalidArgument, MeshError, NotFound
 from llama_mesh.runtime.gateway_client import GatewayClient
 from services.openai_edge import sse
 from services.openai_edge.app import BodyLimit, create_app
 from services.openai_edge.calls import authenticated
 from services.openai_edge.errors import from_mesh_error, openai_param
-from services.openai_edge.metadata import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 from services.openai_edge.routes.chat import CHAT_FIELDS
 from services.openai_edge.routes.embeddings import base64_floats
 from services.openai_edge.routes.vector_store_file_batches import batch_object
@@ -357,3 +357,20 @@ async def test_a_body_must_arrive_within_its_time_and_a_whole_one_waits_for_its_
     disconnect.set()
     await asyncio.wait_for(served, 10)
     assert seen == ["http.disconnect"]
+
+
+# The bodies whose attributes become the metadata of a vector store file's chunks, where the mesh writes its own keys.
+TAKES_FILE_ATTRIBUTES = [row for row in TAKES_METADATA if row[0].startswith("/v1/vector_stores/") and "attr" in row[2]]
+
+
+@pytest.mark.parametrize("key", RESERVED_ATTRIBUTES)
+@pytest.mark.parametrize(("path", "body", "param"), TAKES_FILE_ATTRIBUTES)
+def test_a_files_attributes_may_not_use_the_keys_the_mesh_writes_into_its_chunks(
+    trusting: TestClient, path: str, body: Callable[[dict[str, Any]], dict[str, Any]], param: str, key: str
+) -> None:
+    """Such an attribute would be replaced by the mesh's value in every chunk (and a search filter on it would match
+    the mesh's value): a 400 naming the key, before anything is stored."""
+    reply = trusting.post(path, json=body({"topic": "coast", key: "mine"}))
+    error = _error(reply)
+    assert (reply.status_code, error["param"], error["code"]) == (400, param, "invalid_value"), error
+    assert error["message"].startswith(f"{param}: {key!r} is reserved"), error["message"]

@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from services.openai_edge.calls import Mesh, MeshCalls, authenticated
 from services.openai_edge.errors import bad_request, not_found
 from services.openai_edge.json_body import JSONBodyRoute
-from services.openai_edge.metadata import Attributes
+from services.openai_edge.metadata import FileAttributes
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store
 from services.openai_edge.routes.vector_stores import (
@@ -48,7 +48,7 @@ FileId = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 class CreateFileBatch(StrictBody):
     file_ids: list[FileId] | None = Field(default=None, min_length=1, max_length=MAX_FILE_IDS)
     files: list[AddFile] | None = Field(default=None, min_length=1, max_length=MAX_FILE_IDS)
-    attributes: Attributes | None = None
+    attributes: FileAttributes | None = None
     chunking_strategy: ChunkingStrategy | None = None
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from services.openai_edge.calls import Mesh, authenticated
 from services.openai_edge.errors import OpenAIError, bad_request
 from services.openai_edge.json_body import JSONBodyRoute
-from services.openai_edge.metadata import Attributes, Metadata
+from services.openai_edge.metadata import FileAttributes, Metadata
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.routes.vector_stores import (
@@ -46,7 +46,7 @@ class UpdateVectorStore(StrictBody):
 
 
 class UpdateFileAttributes(StrictBody):
-    attributes: Attributes | None
+    attributes: FileAttributes | None
 
 
 @router.post("/vector_stores/{store_id}")

@@ -6,7 +6,8 @@ vector_store_file_batches.py.
 
 Caps: at most MAX_FILE_IDS file_ids at creation, max_num_results 1..50, chunk sizes 100..4096 tokens, filters of
 at most MAX_FILTERS `eq` comparisons (alone or under one `and`), a store's metadata and a file's attributes as OpenAI
-caps them (metadata.py).
+caps them (metadata.py); a file's attributes may not use the names `ingest` and tool_runtime write into its chunks
+(llama_mesh/openai_caps.py, RESERVED_ATTRIBUTES).
 Extensions: `embedding_model` at creation (default: settings.vector_store_embedding_model) and `search_mode`
 (vector, keyword or hybrid) in search.
 """
@@ -37,7 +38,7 @@ from services.openai_edge.convert import struct
 from services.openai_edge.errors import OpenAIError, bad_request, not_found
 from services.openai_edge.json_body import JSONBodyRoute
 from services.openai_edge.listing import list_page
-from services.openai_edge.metadata import Attributes, Metadata
+from services.openai_edge.metadata import FileAttributes, Metadata
 from services.openai_edge.routes.chat import MAX_NAME
 from services.openai_edge.routes.files import Store, owned_file
 from services.openai_edge.stores import EdgeStore, FileRecord, VectorStoreFileRecord, VectorStoreRecord, owner_of
@@ -106,7 +107,7 @@ class CreateVectorStore(StrictBody):
 
 class AddFile(StrictBody):
     file_id: str = Field(min_length=1, max_length=MAX_NAME)
-    attributes: Attributes | None = None
+    attributes: FileAttributes | None = None
     chunking_strategy: ChunkingStrategy | None = None
 
 

@@ -36,10 +36,12 @@ class ResponsesServiceStub:
     restart); each has an owner, and other callers get NOT_FOUND.
 
     Caps: input items at most 2048 per request; tools at most 128; vector_store_ids at most 16 per file_search tool;
-    max_num_results 1..50; allowed_tools at most 128; metadata at most 16 pairs (keys 64
-    characters, values 512); a conversation's items added at most 2048 per call; a response's context (the items of
-    its conversation or previous responses) at most 10000 items. List page_size defaults to 20, at most 100
-    (AIP-158 page tokens; a foreign token: INVALID_ARGUMENT).
+    max_num_results 1..50; allowed_tools at most 128; a conversation's items added at most 2048 per call; a response's
+    context (the items of its conversation or previous responses) at most 10000 items. Metadata, and the attributes of
+    the results of a file search call given in input or items, as OpenAI caps them (llama_mesh/openai_caps.py): 16
+    pairs, keys 64 characters, values 512; an attribute value a string, a boolean or a finite number; past a cap:
+    INVALID_ARGUMENT naming the field, before anything is stored. List page_size defaults to 20, at most 100 (AIP-158
+    page tokens; a foreign token: INVALID_ARGUMENT).
     """
 
     def __init__(self, channel):
@@ -86,10 +88,12 @@ class ResponsesServiceServicer:
     restart); each has an owner, and other callers get NOT_FOUND.
 
     Caps: input items at most 2048 per request; tools at most 128; vector_store_ids at most 16 per file_search tool;
-    max_num_results 1..50; allowed_tools at most 128; metadata at most 16 pairs (keys 64
-    characters, values 512); a conversation's items added at most 2048 per call; a response's context (the items of
-    its conversation or previous responses) at most 10000 items. List page_size defaults to 20, at most 100
-    (AIP-158 page tokens; a foreign token: INVALID_ARGUMENT).
+    max_num_results 1..50; allowed_tools at most 128; a conversation's items added at most 2048 per call; a response's
+    context (the items of its conversation or previous responses) at most 10000 items. Metadata, and the attributes of
+    the results of a file search call given in input or items, as OpenAI caps them (llama_mesh/openai_caps.py): 16
+    pairs, keys 64 characters, values 512; an attribute value a string, a boolean or a finite number; past a cap:
+    INVALID_ARGUMENT naming the field, before anything is stored. List page_size defaults to 20, at most 100 (AIP-158
+    page tokens; a foreign token: INVALID_ARGUMENT).
     """
 
     def CreateResponse(self, request, context):
@@ -177,10 +181,12 @@ class ResponsesService:
     restart); each has an owner, and other callers get NOT_FOUND.
 
     Caps: input items at most 2048 per request; tools at most 128; vector_store_ids at most 16 per file_search tool;
-    max_num_results 1..50; allowed_tools at most 128; metadata at most 16 pairs (keys 64
-    characters, values 512); a conversation's items added at most 2048 per call; a response's context (the items of
-    its conversation or previous responses) at most 10000 items. List page_size defaults to 20, at most 100
-    (AIP-158 page tokens; a foreign token: INVALID_ARGUMENT).
+    max_num_results 1..50; allowed_tools at most 128; a conversation's items added at most 2048 per call; a response's
+    context (the items of its conversation or previous responses) at most 10000 items. Metadata, and the attributes of
+    the results of a file search call given in input or items, as OpenAI caps them (llama_mesh/openai_caps.py): 16
+    pairs, keys 64 characters, values 512; an attribute value a string, a boolean or a finite number; past a cap:
+    INVALID_ARGUMENT naming the field, before anything is stored. List page_size defaults to 20, at most 100 (AIP-158
+    page tokens; a foreign token: INVALID_ARGUMENT).
     """
 
     @staticmethod
