@@ -20,12 +20,15 @@ from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import httpx
 
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument, MeshError
+
+if TYPE_CHECKING:  # httpx2 (the MCP SDK's client) is imported only by the services that speak MCP
+    from llama_mesh.runtime.response_caps import ResponseCap
 
 # IPv6 prefixes whose addresses carry an IPv4 address (or tunnel to one): never public for this guard.
 _EMBEDDING_IPV4 = tuple(
@@ -141,15 +144,18 @@ def pinned_client(policy: UrlPolicy, *, timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=_PinnedHttpx(policy), timeout=timeout, follow_redirects=False, trust_env=False)
 
 
-def pinned_client_factory(policy: UrlPolicy) -> Any:
+def pinned_client_factory(policy: UrlPolicy, response_cap: ResponseCap | None = None) -> Any:
     """An `httpx_client_factory` for the MCP SDK (which speaks `httpx2`) whose clients connect only to checked
-    addresses."""
+    addresses, and read their answers through `response_cap` where one is given (runtime/response_caps.py)."""
     import httpx2
 
     transport_class = _pinned_transport_class(httpx2)
 
     def factory(headers: dict[str, str] | None = None, timeout: Any = None, auth: Any = None) -> Any:
-        kwargs: dict[str, Any] = {"transport": transport_class(policy), "trust_env": False}
+        transport = transport_class(policy)
+        if response_cap is not None:
+            transport = response_cap.transport(transport)
+        kwargs: dict[str, Any] = {"transport": transport, "trust_env": False}
         if headers is not None:
             kwargs["headers"] = headers
         if timeout is not None:

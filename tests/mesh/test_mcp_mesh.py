@@ -1,6 +1,6 @@
-"""MCP tool groups beyond Streamable HTTP: the SSE transport against a real FastMCP-style server, and the SSRF guard
-on MCP endpoints. The mesh (tests/conftest.py) trusts the host 127.0.0.1 by name (allowed_hosts); every other host
-that resolves to a private address, `localhost` included, stays refused."""
+"""MCP tool groups beyond Streamable HTTP: the SSE transport against a real FastMCP-style server, the SSRF guard
+on MCP endpoints, and the caps on what a server sends. The mesh (tests/conftest.py) trusts the host 127.0.0.1 by
+name (allowed_hosts); every other host that resolves to a private address, `localhost` included, stays refused."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from llama.common.v1 import resources_pb2
 from llama.registry.v1 import registry_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
-from services.tool_runtime.providers.mcp import MAX_TOOL_BYTES, MAX_TOOL_LIST_PAGES, MAX_TOOLS
+from services.tool_runtime.providers.mcp import MAX_RESPONSE_BYTES, MAX_TOOL_BYTES, MAX_TOOL_LIST_PAGES, MAX_TOOLS
 from tests.mesh.helpers import expect_error, reason_and_field, struct
+from tests.mesh.mcp_hostile_server import HostileMcpServer
 from tests.mesh.mcp_servers import mcp_add_server, mcp_paged_server
 
 
@@ -152,3 +153,45 @@ def test_mcp_tool_lists_past_their_caps_are_refused(registry, tools) -> None:
             lambda: registry.GetToolGroup(registry_pb2.GetToolGroupRequest(tool_group_id="mcp::too-big")),
             grpc.StatusCode.NOT_FOUND,
         )
+
+
+@pytest.mark.parametrize("transport", ["json", "event-stream", "sse"])
+def test_an_mcp_answer_past_its_cap_is_cut_off(registry, tools, transport: str) -> None:
+    """One answer of the server the caller named (a page of tools/list, a tool's result) was read whole into memory,
+    of any size: it is read up to MAX_RESPONSE_BYTES, in a JSON body or in one event of an event stream, and the
+    service hangs up on the rest (the server's record says it could not send it all) and serves on."""
+    size = 64 * MAX_RESPONSE_BYTES
+
+    def cut_off(server: HostileMcpServer, error: grpc.RpcError) -> None:
+        assert reason_and_field(error)[0] == "MCP_RESPONSE_TOO_LARGE", error.details()
+        assert f"more than {MAX_RESPONSE_BYTES} bytes" in error.details()
+        assert server.done.wait(30) and server.cut_off and server.sent < size // 4, (server.sent, server.cut_off)
+
+    with HostileMcpServer(transport, "tools/list", size) as server:
+        cut_off(
+            server,
+            expect_error(
+                lambda: register(registry, "mcp::huge-page", server.endpoint), grpc.StatusCode.FAILED_PRECONDITION
+            ),
+        )
+    expect_error(
+        lambda: registry.GetToolGroup(registry_pb2.GetToolGroupRequest(tool_group_id="mcp::huge-page")),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    with HostileMcpServer(transport, "tools/call", size) as server:
+        register(registry, "mcp::huge-result", server.endpoint)
+        try:
+            call = pb.InvokeToolRequest(tool_group_id="mcp::huge-result", tool_name="echo", kwargs=struct())
+            cut_off(
+                server, expect_error(lambda: tools.InvokeTool(call, timeout=60), grpc.StatusCode.FAILED_PRECONDITION)
+            )
+            listed = tools.ListRuntimeTools(pb.ListRuntimeToolsRequest(tool_group_id="mcp::huge-result"), timeout=60)
+            assert [tool.definition.name for tool in listed.tools] == ["echo"]
+        finally:
+            unregister(registry, "mcp::huge-result")
+    with mcp_add_server() as endpoint:
+        register(registry, "mcp::after-huge", endpoint)
+        try:
+            assert add(tools, "mcp::after-huge", 40, 2).content.text == "42"
+        finally:
+            unregister(registry, "mcp::after-huge")

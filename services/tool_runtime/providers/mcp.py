@@ -6,6 +6,11 @@ Before any connection the endpoint goes through the runtime's SSRF guard (llama_
 that is or resolves to a private, loopback or link-local address is refused (at registration, and on every later call)
 unless the provider config trusts it (`allowed_hosts`) or all private endpoints (`allow_private_endpoints`); the SDK's
 HTTP client connects only to the address that was checked (no second lookup a rebinding name could answer).
+
+Whoever registered the tool group chose its server, so what the server sends is read through caps: at most
+MAX_RESPONSE_BYTES of one answer (an HTTP response body, or one event of an event stream; nothing compressed), see
+llama_mesh/runtime/response_caps.py, and of tools/list at most MAX_TOOL_LIST_PAGES pages of MAX_TOOLS tools in all, each
+of at most MAX_TOOL_BYTES of JSON.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from llama_mesh.runtime.errors import (
     NotFound,
     Unavailable,
 )
+from llama_mesh.runtime.response_caps import ResponseCap
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url, pinned_client_factory, split_hosts
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 
@@ -44,6 +50,9 @@ DEFAULT_TIMEOUT_S = 60.0
 MAX_TOOL_LIST_PAGES = 64
 MAX_TOOLS = 1024
 MAX_TOOL_BYTES = 64 * 1024
+# What the server may send in one answer (a page of tools/list, a tool's result, any other reply): the body of one HTTP
+# response, or one event of an event stream. 64 pages of it hold 1024 tools of 64 KiB.
+MAX_RESPONSE_BYTES = 1024 * 1024
 ENDPOINT_FIELD = "tool_group.mcp_endpoint.uri"
 TRANSPORTS = ("streamable-http", "sse")
 
@@ -79,8 +88,24 @@ def _transport(tool_group: resources_pb2.ToolGroup, uri: str) -> str:
     return "sse" if urlparse(uri).path.rstrip("/").endswith("/sse") else "streamable-http"
 
 
-def _client(uri: str, transport: str, timeout: float, policy: UrlPolicy) -> Client:
-    factory = pinned_client_factory(policy)
+def _response_cap(uri: str) -> ResponseCap:
+    return ResponseCap(
+        MAX_RESPONSE_BYTES,
+        lambda: FailedPrecondition(
+            f"MCP server {uri} sent an answer (a response body, or one event of its event stream) of more than "
+            f"{MAX_RESPONSE_BYTES} bytes, the most read: serve smaller pages of tools/list, or smaller tool results",
+            reason="MCP_RESPONSE_TOO_LARGE",
+        ),
+        lambda encoding: FailedPrecondition(
+            f"MCP server {uri} sent a compressed answer ({encoding}) where none was asked for (Accept-Encoding: "
+            "identity): its size could not be capped before reading it",
+            reason="MCP_RESPONSE_COMPRESSED",
+        ),
+    )
+
+
+def _client(uri: str, transport: str, timeout: float, policy: UrlPolicy, cap: ResponseCap) -> Client:
+    factory = pinned_client_factory(policy, cap)
     if transport == "sse":
         return Client(
             sse_client(uri, timeout=timeout, sse_read_timeout=timeout, httpx_client_factory=factory),
@@ -113,23 +138,28 @@ async def _session(
     )
     await check_public_url(uri, policy)
     timeout = time_left if time_left is not None else DEFAULT_TIMEOUT_S
+    cap = _response_cap(uri)
     try:
         async with asyncio.timeout(timeout):
-            async with _client(uri, transport, timeout, policy) as client:
+            async with _client(uri, transport, timeout, policy, cap) as client:
                 yield client
-    except MeshError:
-        raise
-    except TimeoutError as exc:
-        raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
     except Exception as exc:  # its text may name the address the host resolved to: the log has it
-        refusal = _mesh_error(exc)  # raised inside the session, wrapped by the SDK's task groups
+        # An answer past the cap, whatever the SDK made of it (an error of its own, a session that waited for a
+        # reply it dropped), else a refusal raised inside the session, wrapped by the SDK's task groups.
+        refusal = cap.refusal or _mesh_error(exc)
+        if refusal is exc:
+            raise
         if refusal is not None:
             raise refusal from exc
+        if isinstance(exc, TimeoutError):
+            raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
         log.warning("MCP server %s of tool group %s is not reachable: %r", uri, tool_group.identifier, exc)
         raise Unavailable(
             f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable ({type(exc).__name__})",
             reason="MCP_SERVER_UNAVAILABLE",
         ) from exc
+    if cap.refusal is not None:  # an answer past the cap that the SDK swallowed: the operation fails all the same
+        raise cap.refusal
 
 
 def _mesh_error(error: BaseException) -> MeshError | None:

@@ -68,7 +68,8 @@ class ToolRuntimeServiceServicer:
     def ListRuntimeTools(self, request, context):
         """The tools of one tool group, with their argument schemas. Unknown group: NOT_FOUND; an MCP server that cannot be
         reached: UNAVAILABLE; one that lists more than 1024 tools or 64 pages of tools/list (MCP_TOO_MANY_TOOLS), or a
-        tool of more than 65536 bytes of JSON (MCP_TOOL_TOO_LARGE): FAILED_PRECONDITION.
+        tool of more than 65536 bytes of JSON (MCP_TOOL_TOO_LARGE), or sends more than 1048576 bytes in one answer (a
+        response body, or one event of an event stream: MCP_RESPONSE_TOO_LARGE): FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -78,7 +79,8 @@ class ToolRuntimeServiceServicer:
         """Runs one tool. A tool that ran and failed (a search backend's error, a bad argument the tool itself refused) is
         an answer with error_message set, so that an agent can show it to the model; the call's status is reserved for
         failures of the call itself: unknown group or tool NOT_FOUND, kwargs not matching the tool's schema
-        INVALID_ARGUMENT, unreachable backend UNAVAILABLE, deadline DEADLINE_EXCEEDED.
+        INVALID_ARGUMENT, unreachable backend UNAVAILABLE, deadline DEADLINE_EXCEEDED; an MCP server's answer (the
+        result included) of more than 1048576 bytes FAILED_PRECONDITION (MCP_RESPONSE_TOO_LARGE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
