@@ -1,7 +1,8 @@
 """The rows of a local JSONL, CSV or Parquet file (blocking: callers run these in a worker thread).
 
 CSV cells stay text (as written), so that an answer like "042" is not turned into a number; JSONL and Parquet keep
-their types. A malformed file raises SourceError naming the line (JSONL, CSV) or the file (Parquet).
+their types. A malformed file raises SourceError naming the line (JSONL, CSV) or the file (Parquet). Paths are the ones
+sources.py checked, opened so that no symlink put in their way since is followed (llama_mesh/readable_paths.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from llama_mesh.readable_paths import open_checked
 from llama_mesh.runtime.errors import without_paths
 from llama_mesh.runtime.struct_values import refuse_constant
 from services.datasetio.row_values import Row, json_safe
@@ -40,7 +42,7 @@ def file_format(path: Path) -> str:
 
 def _jsonl_rows(path: Path) -> list[Row]:
     rows: list[Row] = []
-    with path.open(encoding="utf-8") as lines:
+    with open_checked(path, "r", encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -60,7 +62,7 @@ def _jsonl_rows(path: Path) -> list[Row]:
 
 def _csv_rows(path: Path) -> list[Row]:
     rows: list[Row] = []
-    with path.open(encoding="utf-8", newline="") as handle:
+    with open_checked(path, "r", encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, strict=True)
         try:
             header = next(reader, None)
@@ -86,10 +88,11 @@ def _parquet_rows(path: Path) -> list[Row]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise SourceError(f"{path.name}: not a readable Parquet file ({without_paths(str(exc))})") from exc
+    with open_checked(path) as file:
+        try:
+            table = pq.read_table(file)
+        except (pa.ArrowException, OSError) as exc:
+            raise SourceError(f"{path.name}: not a readable Parquet file ({without_paths(str(exc))})") from exc
     return [json_safe(row) for row in table.to_pylist()]
 
 

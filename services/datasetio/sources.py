@@ -3,23 +3,34 @@ directories, or a Hugging Face dataset (`huggingface://owner/name?split=test&nam
 
 The allowed directories are the provider's `allowed_dirs`, by default the data dir's DATASETS_FOLDER. The rest of the
 data dir holds the mesh's own files (the registry and the services' SQLite databases, post-training work directories and
-checkpoints, uploaded files, certificates), which are never dataset files: inside the data dir, only an allowed
-directory that lies inside it (not the data dir itself, nor a directory above it) opens a file."""
+checkpoints, uploaded files, certificates), which are never dataset files: inside the data dir, only its datasets folder
+and an allowed directory that lies inside it (not the data dir itself, nor a directory above it) open a file
+(llama_mesh/readable_paths.py; file_rows.py opens just the file that was checked)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from llama.common.v1 import resources_pb2 as res
+from llama_mesh.readable_paths import LocalFiles, readable_path
 from llama_mesh.runtime.errors import InvalidArgument
 
 SOURCE_FIELD = "dataset.source"
 URI_FIELD = "dataset.source.uri"
 HF_SCHEMES = ("huggingface", "hf")
 DATASETS_FOLDER = "datasets"  # the data dir's folder for dataset files: the default allowed directory
+DATASET_FILES = LocalFiles(
+    folder=DATASETS_FOLDER,
+    nul="a dataset path must not contain a NUL byte",
+    not_absolute="{uri!r} is not absolute: use file:///abs/path.jsonl or /abs/path.jsonl",
+    in_data_dir="{uri!r} is inside the mesh's data dir, whose files are its own (databases, jobs, uploads); put "
+    f"dataset files in its {DATASETS_FOLDER!r} folder (or a directory of the provider's allowed_dirs)",
+    outside="{uri!r} is outside the directories the datasetio service may read; copy the file into one of them "
+    "(its provider's allowed_dirs, which the operator of the mesh sets) or register the rows inline",
+)
 # A hub dataset id: `name` or `owner/name`, each part 1-96 letters, digits, `.`, `_`, `-`, starting with a letter or a
 # digit (so no `..`, no absolute or relative path can be named).
 HF_REPO_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
@@ -52,36 +63,6 @@ class HuggingFaceSource:
 
 
 Source = InlineSource | FileSource | HuggingFaceSource
-
-
-def local_path(uri: str, allowed_dirs: tuple[Path, ...], data_dir: Path | None = None) -> Path:
-    """The file a file:// URI or an absolute path names, once it resolves (symlinks followed) inside an allowed
-    directory, and inside `data_dir` (resolved, like `allowed_dirs`) only in an allowed directory inside it;
-    INVALID_ARGUMENT (reason PATH_NOT_ALLOWED) otherwise, before anything is read."""
-    raw = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
-    if "\x00" in raw:
-        raise InvalidArgument(URI_FIELD, "a dataset path must not contain a NUL byte")
-    path = Path(raw)
-    if not path.is_absolute():
-        raise InvalidArgument(URI_FIELD, f"{uri!r} is not absolute: use file:///abs/path.jsonl or /abs/path.jsonl")
-    resolved = path.resolve()
-    if data_dir is not None and resolved.is_relative_to(data_dir):
-        allowed_dirs = tuple(root for root in allowed_dirs if root != data_dir and root.is_relative_to(data_dir))
-        if not any(resolved.is_relative_to(root) for root in allowed_dirs):
-            raise InvalidArgument(
-                URI_FIELD,
-                f"{uri!r} is inside the mesh's data dir, whose files are its own (databases, jobs, uploads); put "
-                f"dataset files in its {DATASETS_FOLDER!r} folder (or a directory of the provider's allowed_dirs)",
-                reason="PATH_NOT_ALLOWED",
-            )
-    if not any(resolved.is_relative_to(root) for root in allowed_dirs):
-        raise InvalidArgument(
-            URI_FIELD,
-            f"{uri!r} is outside the directories the datasetio service may read; copy the file into one of them "
-            "(its provider's allowed_dirs, which the operator of the mesh sets) or register the rows inline",
-            reason="PATH_NOT_ALLOWED",
-        )
-    return resolved
 
 
 def huggingface_source(uri: str) -> HuggingFaceSource:
@@ -122,5 +103,5 @@ def parse_source(dataset: res.Dataset, allowed_dirs: tuple[Path, ...], data_dir:
     if scheme in HF_SCHEMES:
         return huggingface_source(uri)
     if scheme in ("", "file"):
-        return FileSource(local_path(uri, allowed_dirs, data_dir), uri)
+        return FileSource(readable_path(uri, URI_FIELD, DATASET_FILES, allowed_dirs, data_dir), uri)
     raise InvalidArgument(URI_FIELD, f"unsupported scheme {scheme!r}: use file:// (or a path) or huggingface://")

@@ -1,10 +1,11 @@
 """The text of a RAG document: given inline, read from an allowed local path, or fetched from an allowed URL.
 
 Every check happens before anything is read or contacted: a path must resolve (symlinks followed) inside one of the
-allowed directories and never inside the mesh's data dir (its databases); a URL is fetched with the runtime's pinned
-client (llama_mesh/runtime/url_fetch.py), which connects only to the public address it checked unless the config
-allows private ones, so a document URI cannot be used to reach the mesh's own network (SSRF). Bodies are read in
-chunks and refused past MAX_DOCUMENT_BYTES.
+allowed directories and, inside the mesh's data dir (its databases), in its documents folder or an allowed directory
+there (llama_mesh/readable_paths.py, whose `open_checked` then opens just the file that was checked); a URL is
+fetched with the runtime's pinned client (llama_mesh/runtime/url_fetch.py), which connects only to the public address
+it checked unless the config allows private ones, so a document URI cannot be used to reach the mesh's own network
+(SSRF). Bodies are read in chunks and refused past MAX_DOCUMENT_BYTES.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import io
 import mimetypes
+import os
 import urllib.request
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import httpx
 
+from llama_mesh.readable_paths import LocalFiles, open_checked, readable_path
 from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_http_url, pinned_client, read_bounded
 
@@ -28,6 +30,15 @@ HTML_TYPES = {"text/html", "application/xhtml+xml"}
 PDF_TYPE = "application/pdf"
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 DOCUMENTS_FOLDER = "documents"
+DOCUMENT_FILES = LocalFiles(
+    folder=DOCUMENTS_FOLDER,
+    nul="a document path must not contain a NUL byte",
+    not_absolute="a local document path must be absolute",
+    in_data_dir="{uri!r} is inside the mesh's data dir, whose files are its own databases; put documents in its "
+    f"{DOCUMENTS_FOLDER!r} folder",
+    outside="{uri!r} is outside the directories this service may read (its provider's allowed_dirs, which the "
+    "operator of the mesh sets)",
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class SourcePolicy:
     allow_private_urls: bool = False
     fetch_timeout_s: float = 30.0
     # The mesh's data dir: its databases (registry, agents, traces and their -wal files) are never documents, even
-    # where an allowed dir contains it; only its `documents` folder is readable.
+    # where an allowed dir contains it; only its `documents` folder (and an allowed dir inside it) is readable.
     data_dir: Path | None = None
 
 
@@ -103,39 +114,19 @@ def guess_type(location: str, given: str) -> str:
 
 def allowed_path(uri: str, policy: SourcePolicy, field: str) -> Path:
     """The local file a file:// URI or absolute path names, if it lies inside an allowed directory."""
-    raw = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
-    if "\x00" in raw:
-        raise InvalidArgument(field, "a document path must not contain a NUL byte")
-    path = Path(raw)
-    if not path.is_absolute():
-        raise InvalidArgument(field, "a local document path must be absolute")
-    resolved = path.resolve()
-    if policy.data_dir is not None:
-        data_dir = policy.data_dir.resolve()
-        if resolved.is_relative_to(data_dir) and not resolved.is_relative_to(data_dir / DOCUMENTS_FOLDER):
-            raise InvalidArgument(
-                field,
-                f"{uri!r} is inside the mesh's data dir, whose files are its own databases; put documents in its "
-                f"{DOCUMENTS_FOLDER!r} folder",
-                reason="PATH_NOT_ALLOWED",
-            )
-    if not any(resolved.is_relative_to(root.resolve()) for root in policy.allowed_dirs):
-        raise InvalidArgument(
-            field,
-            f"{uri!r} is outside the directories this service may read (its provider's allowed_dirs, which the "
-            "operator of the mesh sets)",
-            reason="PATH_NOT_ALLOWED",
-        )
-    return resolved
+    return readable_path(uri, field, DOCUMENT_FILES, policy.allowed_dirs, policy.data_dir)
 
 
 async def read_path(path: Path, uri: str, field: str) -> bytes:
     """The file's bytes; errors name `uri` as the caller gave it, never the resolved path."""
 
     def read() -> bytes:
-        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+        with open_checked(path) as file:
+            too_large = os.fstat(file.fileno()).st_size > MAX_DOCUMENT_BYTES
+            data: bytes = b"" if too_large else file.read(MAX_DOCUMENT_BYTES + 1)
+        if too_large or len(data) > MAX_DOCUMENT_BYTES:  # (a file may grow while it is read)
             raise InvalidArgument(field, f"documents are at most {MAX_DOCUMENT_BYTES} bytes")
-        return path.read_bytes()
+        return data
 
     try:
         return await asyncio.to_thread(read)

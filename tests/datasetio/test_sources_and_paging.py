@@ -8,6 +8,7 @@ import pytest
 
 from llama.common.v1 import resources_pb2 as res
 from llama_mesh.runtime.errors import InvalidArgument
+from services.datasetio.file_rows import SourceError, read_rows
 from services.datasetio.huggingface_rows import _load
 from services.datasetio.paging import next_start, window_bounds
 from services.datasetio.purposes import check_columns
@@ -57,6 +58,28 @@ def test_the_data_dir_opens_only_allowed_dirs_inside_it(tmp_path: Path) -> None:
     assert inside == FileSource(data_dir / "benchmarks" / "mmlu.jsonl")
     beside = parse_source(dataset(f"{tmp_path}/rows.jsonl"), allowed, data_dir.resolve())
     assert beside == FileSource(tmp_path / "rows.jsonl")
+
+
+@pytest.mark.parametrize("swapped", ["directory", "file"])
+def test_a_symlink_swapped_in_after_the_check_reads_no_rows(tmp_path: Path, swapped: str) -> None:
+    """A dataset file checked inside an allowed dir that others may write in, then a symlink to the data dir put in
+    the place of its directory (or of the file) before the rows are read: another job's training rows stay unread."""
+    data_dir, shared = tmp_path / "data", tmp_path / "shared"
+    (data_dir / "post_training" / "work" / "sft-1").mkdir(parents=True)
+    (data_dir / "post_training" / "work" / "sft-1" / "rows.jsonl").write_text('{"secret": "of another job"}\n')
+    (shared / "sft-1").mkdir(parents=True)
+    (shared / "sft-1" / "rows.jsonl").write_text('{"harmless": true}\n')
+    source = parse_source(dataset(f"{shared}/sft-1/rows.jsonl"), (shared.resolve(),), data_dir.resolve())
+    assert isinstance(source, FileSource)
+    if swapped == "directory":
+        (shared / "sft-1").rename(shared / "was-sft-1")
+        (shared / "sft-1").symlink_to(data_dir / "post_training" / "work" / "sft-1", target_is_directory=True)
+    else:
+        (shared / "sft-1" / "rows.jsonl").unlink()
+        (shared / "sft-1" / "rows.jsonl").symlink_to(data_dir / "post_training" / "work" / "sft-1" / "rows.jsonl")
+    with pytest.raises(SourceError) as caught:
+        read_rows(source.path)
+    assert caught.value.reason == "DATASET_FILE_UNREADABLE" and "changed after it was checked" in caught.value.message
 
 
 def test_relative_paths_and_other_schemes_are_refused(tmp_path: Path) -> None:

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from llama_mesh.runtime.errors import InvalidArgument
+from llama_mesh.runtime.errors import FailedPrecondition, InvalidArgument
 from llama_mesh.runtime.url_fetch import UrlPolicy, check_public_url
 from services.tool_runtime.chunking import split_into_chunks, whitespace_spans
-from services.tool_runtime.document_sources import SourcePolicy, allowed_path, decode, document_text, html_text
+from services.tool_runtime.document_sources import (
+    SourcePolicy,
+    allowed_path,
+    decode,
+    document_text,
+    html_text,
+    read_path,
+)
 from services.tool_runtime.knowledge_context import RetrievedChunk, build_context
 from tests.pdf_fixture import text_pdf
 
@@ -40,6 +47,30 @@ def test_paths_must_be_inside_allowed_dirs(tmp_path: Path) -> None:
     (tmp_path / "ok" / "link").symlink_to("/etc")
     with pytest.raises(InvalidArgument):
         allowed_path(f"{tmp_path}/ok/link/passwd", policy, "f")
+
+
+@pytest.mark.parametrize("swapped", ["directory", "file"])
+def test_a_symlink_swapped_in_after_the_check_reads_nothing(tmp_path: Path, swapped: str) -> None:
+    """Someone who may write in an allowed dir names a harmless file there, and between the check and the read puts
+    a symlink to the mesh's data dir in the place of its directory (or of the file itself): the read must not follow
+    it to the registry's database."""
+    data_dir, shared = tmp_path / "data", tmp_path / "shared"
+    (data_dir / "documents").mkdir(parents=True)
+    (data_dir / "registry.db").write_bytes(b"SQLite format 3\x00 the mesh's secrets")
+    (shared / "notes").mkdir(parents=True)
+    (shared / "notes" / "registry.db").write_text("harmless")
+    uri = f"file://{shared}/notes/registry.db"
+    path = allowed_path(uri, SourcePolicy((shared,), data_dir=data_dir), "documents[0].uri")
+    if swapped == "directory":
+        (shared / "notes").rename(shared / "was-notes")
+        (shared / "notes").symlink_to(data_dir, target_is_directory=True)
+    else:
+        (shared / "notes" / "registry.db").unlink()
+        (shared / "notes" / "registry.db").symlink_to(data_dir / "registry.db")
+    with pytest.raises(FailedPrecondition) as caught:
+        asyncio.run(read_path(path, uri, "documents[0].uri"))
+    assert caught.value.reason == "DOCUMENT_UNREADABLE" and "changed after it was checked" in caught.value.message
+    assert uri in caught.value.message and str(data_dir) not in caught.value.message
 
 
 @pytest.mark.parametrize(

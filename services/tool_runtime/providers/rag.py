@@ -76,7 +76,8 @@ class RagRuntimeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Directories local documents may be read from; empty: the `documents` folder of the distribution's data dir.
-    # The rest of the data dir (the mesh's databases) is never readable, whatever this lists.
+    # The rest of the data dir (the mesh's databases) is never readable, whatever this lists: inside it, only a listed
+    # directory inside it counts (llama_mesh/readable_paths.py).
     allowed_dirs: list[str] = []
     # Fetch URLs whose host is a private, loopback or link-local address (off by default: SSRF).
     allow_private_urls: bool = False
