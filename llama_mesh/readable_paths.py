@@ -10,7 +10,10 @@ The check resolves the path and the file is opened after it, so whoever may writ
 in between, put a symlink where a directory or the file of the checked path was (a link to the data dir, say).
 `open_checked` therefore walks the resolved path from the root one name at a time, each opened in the directory opened
 before it and never through a symlink (O_NOFOLLOW): the file it opens is the one at the path that was checked, or it
-opens none (PathChanged). Only a regular file opens (a FIFO would block its reader for ever).
+opens none (PathChanged). Only a regular file opens (a FIFO would block its reader for ever), and only one with a
+single name: a hard link in an allowed directory is the very file it links, and no check of its path can tell that this
+file is not one of the mesh's own (SeveralNames; the kernel's `fs.protected_hardlinks` keeps other users from linking
+files they could not write, not the mesh's own user or a file left writable).
 """
 
 from __future__ import annotations
@@ -51,6 +54,17 @@ class PathChanged(OSError):
         )
 
 
+class SeveralNames(OSError):
+    """A regular file with more than one name (hard link): one of its other names could be one of the mesh's files."""
+
+    def __init__(self, links: int) -> None:
+        super().__init__(
+            errno.EMLINK,
+            f"the file has {links} names (hard links), and another could be one of the mesh's own files: copy it into "
+            "the allowed directory to have it read",
+        )
+
+
 def readable_path(
     uri: str, field: str, kind: LocalFiles, allowed_dirs: tuple[Path, ...], data_dir: Path | None
 ) -> Path:
@@ -78,7 +92,8 @@ def readable_path(
 def open_checked(path: Path, mode: str = "rb", **options: Any) -> IO[Any]:
     """The regular file at `path` (absolute and resolved, as `readable_path` returns it), opened with `open`'s `mode`
     and `options` without following a symlink anywhere on the way (blocking: callers run it in a worker thread).
-    PathChanged where a symlink is met, OSError as `open` raises it otherwise (FileNotFoundError...)."""
+    PathChanged where a symlink is met, SeveralNames for a file with hard links, OSError as `open` raises it otherwise
+    (FileNotFoundError...)."""
     if not path.is_absolute():
         raise ValueError(f"{path} is not absolute")
     if len(path.parts) < 2:  # the root
@@ -94,8 +109,11 @@ def open_checked(path: Path, mode: str = "rb", **options: Any) -> IO[Any]:
     finally:
         os.close(directory)
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
+        if status.st_nlink > 1:
+            raise SeveralNames(status.st_nlink)
     except BaseException:
         os.close(descriptor)
         raise

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llama_mesh.readable_paths import LocalFiles, PathChanged, open_checked, readable_path
+from llama_mesh.readable_paths import LocalFiles, PathChanged, SeveralNames, open_checked, readable_path
 from llama_mesh.runtime.errors import InvalidArgument
 
 FILES = LocalFiles(
@@ -80,3 +80,16 @@ def test_open_checked_opens_only_regular_files(tree: Path) -> None:
     for path in (tree / "shared" / "pipe.md", tree / "shared", Path("/")):
         with pytest.raises(OSError, match="not a regular file"):
             open_checked(path)
+
+
+def test_open_checked_opens_no_file_with_several_names(tree: Path) -> None:
+    """A hard link in an allowed directory to one of the mesh's files passed every check of its path, and read the
+    mesh's file; a file with one name still opens, also once its other name is gone."""
+    (tree / "data" / "registry.db").write_text("secret")
+    os.link(tree / "data" / "registry.db", tree / "shared" / "copy.db")
+    with pytest.raises(SeveralNames) as caught:
+        open_checked(tree / "shared" / "copy.db")
+    assert "2 names (hard links)" in str(caught.value) and "copy it" in str(caught.value)
+    (tree / "data" / "registry.db").unlink()
+    with open_checked(tree / "shared" / "copy.db", "r", encoding="utf-8") as file:
+        assert file.read() == "secret"
