@@ -1,7 +1,8 @@
 """A hostile MCP server for the tool_runtime's read caps: it speaks just enough MCP (Streamable HTTP, answering in JSON
 or in an event stream, or the older HTTP+SSE transport) to be registered, and answers one method (`tools/list` or
 `tools/call`) with a page or a result of `size` bytes, streamed in 64 KiB writes with no Content-Length. It records
-how many bytes of that answer it sent and whether the client hung up before the end (`sent`, `cut_off`).
+how many bytes of that answer it sent and whether the client hung up before the end (`sent`, `cut_off`). With
+`stall`, it never answers that method (it holds the request open until the server stops).
 
 Runs in a thread of the test process (`with HostileMcpServer(...) as server:`), on a free loopback port."""
 
@@ -21,10 +22,12 @@ STREAMABLE_PATH, SSE_PATH, MESSAGES_PATH = "/mcp", "/sse", "/messages"
 
 
 class HostileMcpServer:
-    def __init__(self, transport: str, method: str, size: int) -> None:
+    def __init__(self, transport: str, method: str, size: int, stall: bool = False) -> None:
         """transport: `json` or `event-stream` (Streamable HTTP answering so) or `sse` (the HTTP+SSE transport);
-        method: the one answered with `size` bytes."""
-        self.transport, self.method, self.size = transport, method, size
+        method: the one answered with `size` bytes, or never where `stall`."""
+        self.transport, self.method, self.size, self.stall = transport, method, size, stall
+        self.stalled = threading.Event()  # a request for the method came (and is held, where `stall`)
+        self._stopping = threading.Event()
         self.sent = 0  # bytes of the big answer written
         self.cut_off = False  # the client hung up before its end
         self.done = threading.Event()  # the big answer ended (written whole, or cut off)
@@ -44,6 +47,7 @@ class HostileMcpServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
         for outbox in list(self._outboxes.values()):
             outbox.put((None, False))  # ends an open HTTP+SSE stream
         self._http.shutdown()
@@ -83,6 +87,10 @@ class HostileMcpServer:
         return head.encode(), tail.encode()
 
     def write_big(self, out: Any, reply: dict[str, Any], prefix: bytes = b"", suffix: bytes = b"") -> None:
+        if self.stall:
+            self.stalled.set()
+            self._stopping.wait()
+            return
         head, tail = self.big_parts(reply)
         try:
             out.write(prefix + head)

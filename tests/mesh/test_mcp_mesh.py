@@ -4,6 +4,7 @@ name (allowed_hosts); every other host that resolves to a private address, `loca
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,15 @@ import pytest
 from llama.common.v1 import resources_pb2
 from llama.registry.v1 import registry_pb2
 from llama.tool_runtime.v1 import tool_runtime_pb2 as pb
-from services.tool_runtime.providers.mcp import MAX_RESPONSE_BYTES, MAX_TOOL_BYTES, MAX_TOOL_LIST_PAGES, MAX_TOOLS
+from llama_mesh.runtime.errors import DeadlineExceeded
+from services.tool_runtime.providers.mcp import (
+    MAX_RESPONSE_BYTES,
+    MAX_TOOL_BYTES,
+    MAX_TOOL_LIST_PAGES,
+    MAX_TOOLS,
+    McpConfig,
+    McpRuntime,
+)
 from tests.mesh.helpers import expect_error, reason_and_field, struct
 from tests.mesh.mcp_hostile_server import HostileMcpServer
 from tests.mesh.mcp_servers import mcp_add_server, mcp_paged_server
@@ -195,3 +204,26 @@ def test_an_mcp_answer_past_its_cap_is_cut_off(registry, tools, transport: str) 
             assert add(tools, "mcp::after-huge", 40, 2).content.text == "42"
         finally:
             unregister(registry, "mcp::after-huge")
+
+
+@pytest.mark.parametrize("transport", ["json", "sse"])
+def test_a_stalling_mcp_server_holds_a_call_no_longer_than_the_provider_timeout(transport: str) -> None:
+    """A call with a long deadline (the gateway's default is 900 s) to a server that never answers ended only at that
+    deadline: the provider's timeout_s bounds every MCP operation whatever deadline the caller gave."""
+    runtime = McpRuntime(McpConfig(allowed_hosts=["127.0.0.1"], timeout_s=1))
+    with HostileMcpServer(transport, "tools/call", 0, stall=True) as server:
+        group = resources_pb2.ToolGroup(
+            identifier="mcp::stalling",
+            provider_id="model-context-protocol",
+            mcp_endpoint=resources_pb2.McpEndpoint(uri=server.endpoint),
+        )
+
+        async def call() -> None:
+            # the outer bound only keeps a regression from hanging the suite; the provider must end it long before
+            await asyncio.wait_for(runtime.invoke(group, "echo", {}, 900.0), 120)
+
+        with pytest.raises(DeadlineExceeded) as raised:
+            asyncio.run(call())
+        assert server.stalled.is_set()
+    assert raised.value.reason == "MCP_TIMEOUT"
+    assert "timeout_s of 1s" in str(raised.value)

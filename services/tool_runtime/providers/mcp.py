@@ -64,6 +64,9 @@ class McpConfig(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     # Trust every private endpoint: only where the tool_runtime's network holds nothing to protect.
     allow_private_endpoints: bool = False
+    # The most one session with a server (connect, initialize, list the tools or call one) may take, whatever deadline
+    # the caller gave: a server that stalls holds a call no longer than this.
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=3600)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -137,7 +140,7 @@ async def _session(
         allow_private=config.allow_private_endpoints,
     )
     await check_public_url(uri, policy)
-    timeout = time_left if time_left is not None else DEFAULT_TIMEOUT_S
+    timeout = min(time_left, config.timeout_s) if time_left is not None else config.timeout_s
     cap = _response_cap(uri)
     try:
         async with asyncio.timeout(timeout):
@@ -152,7 +155,11 @@ async def _session(
         if refusal is not None:
             raise refusal from exc
         if isinstance(exc, TimeoutError):
-            raise DeadlineExceeded(f"MCP server {uri} did not answer in {timeout:.1f}s", reason="MCP_TIMEOUT") from exc
+            raise DeadlineExceeded(
+                f"MCP server {uri} did not answer in {timeout:.1f}s (the call's deadline, or the provider's timeout_s "
+                f"of {config.timeout_s:g}s, whichever comes first)",
+                reason="MCP_TIMEOUT",
+            ) from exc
         log.warning("MCP server %s of tool group %s is not reachable: %r", uri, tool_group.identifier, exc)
         raise Unavailable(
             f"MCP server {uri} of tool group {tool_group.identifier!r} is not reachable ({type(exc).__name__})",

@@ -6,6 +6,8 @@ The API key comes from the provider config or, per request, from the caller's pr
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +27,8 @@ TOOL_NAME = "web_search"
 DEFAULT_URLS = {"brave": "https://api.search.brave.com", "tavily": "https://api.tavily.com"}
 DEFAULT_TIMEOUT_S = 30.0
 MAX_RESULTS = 20
+# The most read of the search API's answer to one query (its JSON body, uncompressed): 20 results are tens of KiB.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 
 SPEC = ToolSpec(
     name=TOOL_NAME,
@@ -66,14 +70,30 @@ def _arguments(kwargs: dict[str, Any]) -> tuple[str, int]:
     return query.strip(), count
 
 
+def _text(result: dict[str, Any], key: str) -> str:
+    value = result.get(key)
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate ("\\ud800" in JSON) becomes "?"
+
+
+def _hits(results: object, snippet_key: str) -> list[SearchHit]:
+    """The results of an answer, as hits; what is not a JSON object among them is skipped, a field that is not a
+    string is empty."""
+    if not isinstance(results, list):
+        return []
+    return [
+        SearchHit(_text(r, "title"), _text(r, "url"), _text(r, snippet_key)) for r in results if isinstance(r, dict)
+    ]
+
+
 def _brave_hits(body: dict[str, Any]) -> list[SearchHit]:
-    results = (body.get("web") or {}).get("results") or []
-    return [SearchHit(r.get("title", ""), r.get("url", ""), r.get("description", "")) for r in results]
+    web = body.get("web")
+    return _hits(web.get("results") if isinstance(web, dict) else None, "description")
 
 
 def _tavily_hits(body: dict[str, Any]) -> list[SearchHit]:
-    results = body.get("results") or []
-    return [SearchHit(r.get("title", ""), r.get("url", ""), r.get("content", "")) for r in results]
+    return _hits(body.get("results"), "content")
 
 
 def format_hits(query: str, hits: list[SearchHit]) -> str:
@@ -130,19 +150,32 @@ class WebSearchRuntime(ToolRuntimeProvider):
     async def _search(self, query: str, count: int, time_left: float | None) -> list[SearchHit]:
         key = self._api_key()
         timeout = min(time_left, self._config.timeout_s) if time_left is not None else self._config.timeout_s
+        # Uncompressed answers only: a few KiB of gzip inflate past any cap before their size is known.
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
         try:
-            async with pinned_client(self._url_policy, timeout=timeout) as client:
+            # httpx's timeout bounds each read; the deadline bounds the whole answer, however slowly it trickles in
+            async with asyncio.timeout(timeout), pinned_client(self._url_policy, timeout=timeout) as client:
                 if self._config.engine == "brave":
-                    response = await client.get(
+                    request = client.build_request(
+                        "GET",
                         f"{self._base_url}/res/v1/web/search",
                         params={"q": query, "count": count},
-                        headers={"X-Subscription-Token": key, "Accept": "application/json"},
+                        headers={**headers, "X-Subscription-Token": key},
                     )
                 else:
-                    response = await client.post(
-                        f"{self._base_url}/search", json={"api_key": key, "query": query, "max_results": count}
+                    request = client.build_request(
+                        "POST",
+                        f"{self._base_url}/search",
+                        json={"api_key": key, "query": query, "max_results": count},
+                        headers=headers,
                     )
-        except httpx.TimeoutException as exc:
+                response = await client.send(request, stream=True)
+                try:
+                    self._check_status(response.status_code)
+                    content = await self._bounded_content(response)
+                finally:
+                    await response.aclose()
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise DeadlineExceeded(
                 f"web search ({self._config.engine}) did not answer in {timeout:.1f}s", reason="SEARCH_TIMEOUT"
             ) from exc
@@ -152,14 +185,39 @@ class WebSearchRuntime(ToolRuntimeProvider):
                 f"web search ({self._config.engine}) is not reachable: {type(exc).__name__}",
                 reason="SEARCH_UNAVAILABLE",
             ) from exc
-        body = self._checked_body(response)
+        body = self._json_object(content)
         return _brave_hits(body) if self._config.engine == "brave" else _tavily_hits(body)
 
-    def _checked_body(self, response: httpx.Response) -> dict[str, Any]:
-        """The JSON body of a successful answer; HTTP errors as mesh errors (the body is not echoed: it may hold the
-        key)."""
+    async def _bounded_content(self, response: httpx.Response) -> bytes:
+        """The answer's body as sent, read up to MAX_REPLY_BYTES; FAILED_PRECONDITION for a compressed one (none was
+        asked for) or one past the cap, refused as soon as its headers or its bytes show it."""
         name = f"web search ({self._config.engine})"
-        status = response.status_code
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise FailedPrecondition(
+                f"{name} sent a compressed answer ({encoding[:32]}) where none was asked for (Accept-Encoding: "
+                "identity): its size could not be capped before reading it",
+                reason="SEARCH_RESPONSE_COMPRESSED",
+            )
+        too_large = FailedPrecondition(
+            f"{name} answered with more than {MAX_REPLY_BYTES} bytes, the most read of one search",
+            reason="SEARCH_RESPONSE_TOO_LARGE",
+        )
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > MAX_REPLY_BYTES:
+            raise too_large
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise too_large
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _check_status(self, status: int) -> None:
+        """HTTP errors as mesh errors (the body is not read, nor echoed: it may hold the key)."""
+        name = f"web search ({self._config.engine})"
         if status in (401, 403):
             raise FailedPrecondition(f"{name} refused the API key (HTTP {status})", reason="API_KEY_REJECTED")
         if status == 429:
@@ -168,9 +226,12 @@ class WebSearchRuntime(ToolRuntimeProvider):
             raise Unavailable(f"{name} failed (HTTP {status})", reason="SEARCH_UNAVAILABLE")
         if status != 200:
             raise FailedPrecondition(f"{name} refused the request (HTTP {status})", reason="SEARCH_REFUSED")
+
+    def _json_object(self, content: bytes) -> dict[str, Any]:
+        name = f"web search ({self._config.engine})"
         try:
-            body = response.json()
-        except ValueError as exc:
+            body = json.loads(content)
+        except (ValueError, RecursionError) as exc:  # bytes no UTF-8 decodes, or nested deeper than the reader goes
             raise Unavailable(f"{name} answered something other than JSON", reason="SEARCH_UNAVAILABLE") from exc
         if not isinstance(body, dict):
             raise Unavailable(f"{name} answered an unexpected JSON shape", reason="SEARCH_UNAVAILABLE")

@@ -80,7 +80,10 @@ class ToolRuntimeServiceServicer:
         an answer with error_message set, so that an agent can show it to the model; the call's status is reserved for
         failures of the call itself: unknown group or tool NOT_FOUND, kwargs not matching the tool's schema
         INVALID_ARGUMENT, unreachable backend UNAVAILABLE, deadline DEADLINE_EXCEEDED; an MCP server's answer (the
-        result included) of more than 1048576 bytes FAILED_PRECONDITION (MCP_RESPONSE_TOO_LARGE).
+        result included) of more than 1048576 bytes FAILED_PRECONDITION (MCP_RESPONSE_TOO_LARGE); an MCP operation ends
+        at the call's deadline or at the provider's timeout_s (60 s by default), whichever comes first (DEADLINE_EXCEEDED,
+        MCP_TIMEOUT); a web search API's answer of more than 4194304 bytes, or a compressed one, FAILED_PRECONDITION
+        (SEARCH_RESPONSE_TOO_LARGE, SEARCH_RESPONSE_COMPRESSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
