@@ -266,9 +266,10 @@ class ResponseBook:
     ) -> AsyncIterator[pb.StreamResponseResponse]:
         started = pb.Response()
         started.CopyFrom(response)
-        yield pb.StreamResponseResponse(created=started)
         end: agents_pb2.CreateTurnResponse | None = None
         try:
+            # Inside the try: a stream closed while `created` is sent records the response FAILED, not in progress.
+            yield pb.StreamResponseResponse(created=started)
             for group_id, label in tools.mcp_servers.items():
                 for event in events.listed_tools(label, self._listed(tools.box, group_id)):
                     yield event

@@ -350,6 +350,31 @@ async def test_running_out_of_tokens_is_incomplete_and_an_engine_error_fails_the
     assert (await mesh.responses.GetResponse(pb.GetResponseRequest(response_id=failed.id))) == failed
 
 
+class Call:
+    """The servicer context of a call with no deadline."""
+
+    def time_remaining(self) -> float | None:
+        return None
+
+
+async def test_a_stream_closed_while_its_created_event_is_sent_leaves_the_response_failed(mesh: Mesh) -> None:
+    """grpc closes a streamed response's events (from another task) when its call is cancelled while it sends one of
+    them: closed while `created` was being sent, the stored response is FAILED (RESPONSE_CANCELLED), never left in
+    progress for previous_response_id to refuse until the service restarts."""
+    conversation = await mesh.conversations.CreateConversation(pb.CreateConversationRequest())
+    stream = ResponsesServicer(mesh.book).StreamResponse(
+        pb.StreamResponseRequest(model="chat", input=[user("Hi")], conversation_id=conversation.id), Call()
+    )
+    created = (await anext(stream)).created
+    await stream.aclose()
+    cancelled = await mesh.book.response(created.id)
+    assert cancelled.status == pb.RESPONSE_STATUS_FAILED and cancelled.error.reason == "RESPONSE_CANCELLED"
+    assert not mesh.model.requests and await items_of(mesh, conversation.id) == []
+    mesh.model.replies = [("Again.", [])]
+    follow_up = pb.CreateResponseRequest(model="chat", input=[user("Hi")], previous_response_id=created.id)
+    assert (await mesh.responses.CreateResponse(follow_up)).status == pb.RESPONSE_STATUS_COMPLETED
+
+
 async def test_the_configured_input_shield_refuses_before_the_model_runs(mesh: Mesh) -> None:
     guarded = ResponseBook(mesh.book.mesh, AgentsSettings(response_input_shields=["guard"]), mesh.book._store)
     _, events = await guarded.start(
