@@ -114,12 +114,13 @@ class ResponseStore(SqliteFile):
             ).fetchall()
         return [pb.ResponseItem.FromString(body) for (body,) in rows]
 
-    def count_items(self, conversation_id: str) -> int:
+    def item_ids(self, conversation_id: str) -> set[str]:
+        """The ids of a conversation's items (as many as its items: ids are unique in a conversation)."""
         with self._lock:
-            (count,) = self._db.execute(
-                "SELECT COUNT(*) FROM conversation_items WHERE conversation_id = ?", (conversation_id,)
-            ).fetchone()
-        return int(count)
+            rows = self._db.execute(
+                "SELECT item_id FROM conversation_items WHERE conversation_id = ?", (conversation_id,)
+            ).fetchall()
+        return {item_id for (item_id,) in rows}
 
     def get_item(self, conversation_id: str, item_id: str) -> pb.ResponseItem | None:
         with self._lock:

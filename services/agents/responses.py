@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any
 
 import grpc
@@ -78,9 +78,19 @@ def _check_results(search: pb.FileSearchCallItem, field: str) -> None:
 
 
 def check_items(items: list[pb.ResponseItem], field: str) -> list[pb.ResponseItem]:
+    """The items with ids (see with_id), once checked; an id the caller gave is unique among them."""
     if len(items) > MAX_INPUT_ITEMS:
         raise InvalidArgument(field, f"at most {MAX_INPUT_ITEMS} items, got {len(items)}")
+    given: dict[str, int] = {}
     for index, item in enumerate(items):
+        if item.id in given:
+            raise InvalidArgument(
+                f"{field}[{index}].id",
+                f"{item.id!r} is the id of {field}[{given[item.id]}] too; give each item its own id, or none",
+                reason="DUPLICATE_ITEM_ID",
+            )
+        if item.id:
+            given[item.id] = index
         kind = item.WhichOneof("item")
         if kind is None:
             raise InvalidArgument(f"{field}[{index}]", "is empty: give a message or another item")
@@ -91,6 +101,17 @@ def check_items(items: list[pb.ResponseItem], field: str) -> list[pb.ResponseIte
         if kind == "file_search_call":
             _check_results(item.file_search_call, f"{field}[{index}].file_search_call")
     return [with_id(item) for item in items]
+
+
+def check_new_ids(items: list[pb.ResponseItem], taken: Collection[str], field: str, conversation_id: str) -> None:
+    """Items to add to a conversation have ids its items do not have (an item id names one item of a conversation)."""
+    for index, item in enumerate(items):
+        if item.id in taken:
+            raise InvalidArgument(
+                f"{field}[{index}].id",
+                f"conversation {conversation_id!r} already has an item {item.id!r}; give another id, or none",
+                reason="DUPLICATE_ITEM_ID",
+            )
 
 
 def _sampling(request: Request) -> sampling_pb2.SamplingParams:
@@ -180,6 +201,8 @@ class ResponseBook:
         inputs = check_items(list(request.input), "input")
         _check_metadata(request.metadata, "metadata")
         context = await self._context(request)
+        if request.conversation_id:
+            check_new_ids(inputs, {item.id for item in context}, "input", request.conversation_id)
         if not inputs and not context:
             raise InvalidArgument("input", "is required (or previous_response_id or conversation_id)")
         if len(context) + len(inputs) > MAX_CONTEXT_ITEMS:
@@ -629,11 +652,12 @@ class ResponseBook:
         if not items:
             raise InvalidArgument("items", "at least one item is required")
         checked = check_items(items, "items")
-        count = await asyncio.to_thread(self._store.count_items, conversation_id)
-        if count + len(checked) > MAX_CONTEXT_ITEMS:
+        taken = await asyncio.to_thread(self._store.item_ids, conversation_id)
+        if len(taken) + len(checked) > MAX_CONTEXT_ITEMS:
             raise FailedPrecondition(
                 f"a conversation holds at most {MAX_CONTEXT_ITEMS} items", reason="CONVERSATION_FULL"
             )
+        check_new_ids(checked, taken, "items", conversation_id)
         await asyncio.to_thread(self._store.add_items, conversation_id, checked)
         return checked
 

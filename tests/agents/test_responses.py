@@ -546,6 +546,41 @@ async def test_conversations_past_openais_caps_are_refused_and_change_nothing(me
     assert dict(kept.metadata) == metadata and await items_of(mesh, kept.id) == [item]
 
 
+async def test_item_ids_are_unique_in_a_request_and_in_a_conversation(mesh: Mesh, tmp_path: Path) -> None:
+    """An item id the caller gives is unique among the request's items and its conversation's items (OpenAI's
+    "Duplicate item found"): INVALID_ARGUMENT naming the item, before the model runs or anything is stored; never an
+    INTERNAL error after the model ran, with a conversation created without its items or a response stored without
+    its conversation's items."""
+
+    def named(item_id: str, text: str) -> pb.ResponseItem:
+        item = user(text)
+        item.id = item_id
+        return item
+
+    conversation = await mesh.conversations.CreateConversation(
+        pb.CreateConversationRequest(items=[named("msg_1", "Hi")])
+    )
+    before = stored(tmp_path / "responses.db")
+    twice = [named("msg_2", "a"), user("b"), named("msg_2", "c")]
+    message = "'msg_2' is the id of items[0] too"
+    await refused(
+        mesh.conversations.CreateConversation(pb.CreateConversationRequest(items=twice)), "items[2].id", message
+    )
+    add = pb.AddConversationItemsRequest(conversation_id=conversation.id, items=twice)
+    await refused(mesh.conversations.AddConversationItems(add), "items[2].id", message)
+    again = pb.AddConversationItemsRequest(conversation_id=conversation.id, items=[user("b"), named("msg_1", "x")])
+    taken = f"conversation {conversation.id!r} already has an item 'msg_1'"
+    await refused(mesh.conversations.AddConversationItems(again), "items[1].id", taken)
+    await refused(
+        mesh.responses.CreateResponse(pb.CreateResponseRequest(model="chat", input=twice)),
+        "input[2].id",
+        message.replace("items", "input"),
+    )
+    ask = pb.CreateResponseRequest(model="chat", input=[named("msg_1", "x")], conversation_id=conversation.id)
+    await refused(mesh.responses.CreateResponse(ask), "input[0].id", taken)
+    assert not mesh.model.requests and stored(tmp_path / "responses.db") == before == (0, 1, 1)
+
+
 def test_items_become_the_messages_the_model_reads() -> None:
     items = [
         user("q"),
