@@ -43,15 +43,23 @@ class ResponseStore(SqliteFile):
         super().__init__(path, _SCHEMA)
 
     # ---- responses ----
-    def put_response(self, response: pb.Response, owner: str, input_items: Items, context: Items) -> None:
-        """Inserts or replaces a response with its input items and its context (what a following response reads)."""
+    def add_response(self, response: pb.Response, owner: str, input_items: Items, context: Items) -> None:
+        """Stores a new response with its input items and its context (what a following response reads)."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO responses (response_id, owner, status, body, input, context) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (response_id) DO UPDATE SET status = excluded.status, body = excluded.body, "
-                "context = excluded.context",
+                "INSERT INTO responses (response_id, owner, status, body, input, context) VALUES (?, ?, ?, ?, ?, ?)",
                 (response.id, owner, response.status, response.SerializeToString(), _pack(input_items), _pack(context)),
             )
+
+    def update_response(self, response: pb.Response, context: Items) -> bool:
+        """Saves a stored response's status, body and context (its owner and input stay); False, and nothing written,
+        when it no longer exists (deleted while it ran): an update never brings a deleted response back."""
+        with self._transaction() as db:
+            updated = db.execute(
+                "UPDATE responses SET status = ?, body = ?, context = ? WHERE response_id = ?",
+                (response.status, response.SerializeToString(), _pack(context), response.id),
+            )
+            return updated.rowcount > 0
 
     def get_response(self, response_id: str, owner: str | None) -> tuple[pb.Response, Items, Items] | None:
         """The response, its input items and its context, if it exists and (unless owner is None) is owner's."""

@@ -243,7 +243,7 @@ class ResponseBook:
                 setattr(response, name, getattr(request, name))
         owner = record_owner()
         if response.store:
-            await asyncio.to_thread(self._store.put_response, response, owner, inputs, context)
+            await asyncio.to_thread(self._store.add_response, response, owner, inputs, context)
         turn = agents_pb2.Turn(
             turn_id=new_id("turn"),
             session_id=response.id,
@@ -264,7 +264,7 @@ class ResponseBook:
             choice is not None and choice.mode == tools_pb2.TOOL_CHOICE_MODE_NONE
         )
         events = ResponseEvents(tools.kinds, stream_text=no_tools and not config.output_shields)
-        run = self._run(response, owner, inputs, context, loop, events, tools)
+        run = self._run(response, inputs, context, loop, events, tools)
         return response, run
 
     def _check_outputs_answer_calls(self, context: list[pb.ResponseItem], inputs: list[pb.ResponseItem]) -> None:
@@ -280,7 +280,6 @@ class ResponseBook:
     async def _run(
         self,
         response: pb.Response,
-        owner: str,
         inputs: list[pb.ResponseItem],
         context: list[pb.ResponseItem],
         loop: TurnLoop,
@@ -308,16 +307,16 @@ class ResponseBook:
             )
             self._finish(response, events)
             if response.store:
-                self._store.put_response(response, owner, inputs, context)  # no awaiting: being cancelled
+                self._store.update_response(response, context)  # no awaiting: being cancelled
             raise
         except MeshError as error:
             end = agents_pb2.CreateTurnResponse(error=stream_error(error))
         final = self._final(response, events, end)
-        if response.store:
-            await asyncio.to_thread(
-                self._store.put_response, response, owner, inputs, [*context, *inputs, *events.output]
-            )
-        if response.conversation_id and response.status != pb.RESPONSE_STATUS_FAILED:
+        # An update: a response deleted while it ran stays deleted, and its items are not added to its conversation.
+        kept = not response.store or await asyncio.to_thread(
+            self._store.update_response, response, [*context, *inputs, *events.output]
+        )
+        if kept and response.conversation_id and response.status != pb.RESPONSE_STATUS_FAILED:
             # Unless the conversation was deleted while the response ran.
             await asyncio.to_thread(self._store.add_items, response.conversation_id, [*inputs, *events.output])
         yield final
@@ -412,7 +411,7 @@ class ResponseBook:
                     code=14, reason="RESPONSE_INTERRUPTED", message="the agents service stopped while it ran"
                 )
             )
-            self._store.put_response(response, "", stored[1], stored[2])  # an update keeps the owner
+            self._store.update_response(response, stored[2])
             found += 1
         return found
 

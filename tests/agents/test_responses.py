@@ -375,6 +375,38 @@ async def test_a_stream_closed_while_its_created_event_is_sent_leaves_the_respon
     assert (await mesh.responses.CreateResponse(follow_up)).status == pb.RESPONSE_STATUS_COMPLETED
 
 
+async def not_found(call: Awaitable[object]) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND, caught.value.details()
+
+
+async def test_a_response_deleted_while_it_runs_stays_deleted(mesh: Mesh, tmp_path: Path) -> None:
+    """DeleteResponse on a running response deletes it for good: neither the run's final save nor the save of a run
+    cancelled afterwards writes it again, nothing continues from it, and its items are not added to its
+    conversation. The delete is forced between the `created` event and the rest of the run."""
+    conversation = await mesh.conversations.CreateConversation(pb.CreateConversationRequest())
+    servicer = ResponsesServicer(mesh.book)
+    mesh.model.replies = [("Done.", [])]
+    ran = servicer.StreamResponse(
+        pb.StreamResponseRequest(model="chat", input=[user("Hi")], conversation_id=conversation.id), Call()
+    )
+    first = (await anext(ran)).created
+    await mesh.responses.DeleteResponse(pb.DeleteResponseRequest(response_id=first.id))
+    rest = [event async for event in ran]
+    assert rest[-1].WhichOneof("event") == "completed" and len(mesh.model.requests) == 1  # the run went on
+    cancelled = servicer.StreamResponse(pb.StreamResponseRequest(model="chat", input=[user("Hi")]), Call())
+    second = (await anext(cancelled)).created
+    await mesh.responses.DeleteResponse(pb.DeleteResponseRequest(response_id=second.id))
+    await cancelled.aclose()
+    for response_id in (first.id, second.id):
+        await not_found(mesh.responses.GetResponse(pb.GetResponseRequest(response_id=response_id)))
+        follow_up = pb.CreateResponseRequest(model="chat", input=[user("Again")], previous_response_id=response_id)
+        await not_found(mesh.responses.CreateResponse(follow_up))
+    assert stored(tmp_path / "responses.db") == (0, 1, 0) and len(mesh.model.requests) == 1
+    assert await items_of(mesh, conversation.id) == []
+
+
 async def test_the_configured_input_shield_refuses_before_the_model_runs(mesh: Mesh) -> None:
     guarded = ResponseBook(mesh.book.mesh, AgentsSettings(response_input_shields=["guard"]), mesh.book._store)
     _, events = await guarded.start(
