@@ -84,13 +84,22 @@ class ResponseStore(SqliteFile):
         return [pb.Response.FromString(body) for (body,) in rows]
 
     # ---- conversations ----
-    def put_conversation(self, conversation: pb.Conversation, owner: str) -> None:
+    def add_conversation(self, conversation: pb.Conversation, owner: str) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO conversations (conversation_id, owner, body) VALUES (?, ?, ?) "
-                "ON CONFLICT (conversation_id) DO UPDATE SET body = excluded.body",
+                "INSERT INTO conversations (conversation_id, owner, body) VALUES (?, ?, ?)",
                 (conversation.id, owner, conversation.SerializeToString()),
             )
+
+    def update_conversation(self, conversation: pb.Conversation) -> bool:
+        """Saves a stored conversation's body (its owner stays); False, and nothing written, when it no longer
+        exists (deleted meanwhile): an update never brings a deleted conversation back."""
+        with self._transaction() as db:
+            updated = db.execute(
+                "UPDATE conversations SET body = ? WHERE conversation_id = ?",
+                (conversation.SerializeToString(), conversation.id),
+            )
+            return updated.rowcount > 0
 
     def get_conversation(self, conversation_id: str, owner: str | None) -> pb.Conversation | None:
         mine, args = _mine(owner)

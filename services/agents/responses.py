@@ -616,7 +616,7 @@ class ResponseBook:
         _check_metadata(metadata, "metadata")
         checked = check_items(items, "items")
         conversation = pb.Conversation(id=new_id("conv"), create_time=_now(), metadata=metadata)
-        await asyncio.to_thread(self._store.put_conversation, conversation, record_owner())
+        await asyncio.to_thread(self._store.add_conversation, conversation, record_owner())
         if checked:
             await asyncio.to_thread(self._store.add_items, conversation.id, checked)
         return conversation
@@ -626,12 +626,7 @@ class ResponseBook:
             raise InvalidArgument("conversation_id", "is required")
         found = await asyncio.to_thread(self._store.get_conversation, conversation_id, owner_filter())
         if found is None:
-            raise NotFound(
-                f"conversation {conversation_id!r} does not exist",
-                reason="CONVERSATION_NOT_FOUND",
-                field="conversation_id",
-                conversation_id=conversation_id,
-            )
+            raise _no_conversation(conversation_id)
         return found
 
     async def update_conversation(self, conversation_id: str, metadata: Any) -> pb.Conversation:
@@ -639,7 +634,8 @@ class ResponseBook:
         _check_metadata(metadata, "metadata")
         conversation.metadata.clear()
         conversation.metadata.update(metadata)
-        await asyncio.to_thread(self._store.put_conversation, conversation, "")  # an update keeps the owner
+        if not await asyncio.to_thread(self._store.update_conversation, conversation):  # deleted meanwhile
+            raise _no_conversation(conversation_id)
         return conversation
 
     async def delete_conversation(self, conversation_id: str) -> None:
@@ -684,6 +680,15 @@ class ResponseBook:
         page = paging.page_size(size, default=LIST_DEFAULT, maximum=LIST_MAX)
         ascending = order == pb.LIST_ORDER_ASCENDING
         return await asyncio.to_thread(self._store.page_items, conversation_id, page, token, ascending, after)
+
+
+def _no_conversation(conversation_id: str) -> NotFound:
+    return NotFound(
+        f"conversation {conversation_id!r} does not exist",
+        reason="CONVERSATION_NOT_FOUND",
+        field="conversation_id",
+        conversation_id=conversation_id,
+    )
 
 
 def _last_user_text(items: list[pb.ResponseItem]) -> str:

@@ -578,6 +578,33 @@ async def test_conversations_past_openais_caps_are_refused_and_change_nothing(me
     assert dict(kept.metadata) == metadata and await items_of(mesh, kept.id) == [item]
 
 
+async def test_a_conversation_deleted_while_it_is_updated_stays_deleted(
+    mesh: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UpdateConversation racing DeleteConversation: the delete lands after the update has read the conversation
+    (forced here: the read returns, then the conversation is deleted). The update changes nothing (NOT_FOUND) and
+    never writes the conversation again, least of all without its owner."""
+    conversation = await mesh.conversations.CreateConversation(pb.CreateConversationRequest(items=[user("Hi")]))
+    store = mesh.book._store
+    read = mesh.book.conversation
+
+    async def read_then_deleted(conversation_id: str) -> pb.Conversation:
+        found = await read(conversation_id)
+        store.delete_conversation(conversation_id)
+        return found
+
+    monkeypatch.setattr(mesh.book, "conversation", read_then_deleted)
+    update = pb.UpdateConversationRequest(conversation_id=conversation.id, metadata={"topic": "x"})
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await mesh.conversations.UpdateConversation(update)
+    info = error_info(caught.value)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and info is not None
+    assert info.reason == "CONVERSATION_NOT_FOUND", caught.value.details()
+    monkeypatch.undo()
+    await not_found(mesh.conversations.GetConversation(pb.GetConversationRequest(conversation_id=conversation.id)))
+    assert stored(tmp_path / "responses.db") == (0, 0, 0)
+
+
 async def test_item_ids_are_unique_in_a_request_and_in_a_conversation(mesh: Mesh, tmp_path: Path) -> None:
     """An item id the caller gives is unique among the request's items and its conversation's items (OpenAI's
     "Duplicate item found"): INVALID_ARGUMENT naming the item, before the model runs or anything is stored; never an
