@@ -26,6 +26,14 @@ CREATE TABLE IF NOT EXISTS conversation_items (seq INTEGER PRIMARY KEY AUTOINCRE
 Items = list[pb.ResponseItem]
 
 
+class DuplicateItemId(Exception):
+    """An item to add has the id of an item its conversation has (an item id names one item of a conversation)."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
+
+
 def _pack(items: Items) -> bytes:
     return pb.ListResponseInputItemsResponse(items=items).SerializeToString()
 
@@ -115,8 +123,16 @@ class ResponseStore(SqliteFile):
             db.execute("DELETE FROM conversations WHERE conversation_id = ?", (conversation_id,))
 
     def add_items(self, conversation_id: str, items: Items) -> None:
-        """Appends items to a conversation; nothing when the conversation no longer exists."""
+        """Appends items to a conversation, all or none: DuplicateItemId, and nothing added, when one has the id of an
+        item it has (checked in the insert's transaction, so whatever another call added meanwhile counts); nothing
+        when the conversation no longer exists."""
         with self._transaction() as db:
+            rows = db.execute("SELECT item_id FROM conversation_items WHERE conversation_id = ?", (conversation_id,))
+            taken = {item_id for (item_id,) in rows}
+            for item in items:
+                if item.id in taken:
+                    raise DuplicateItemId(item.id)
+                taken.add(item.id)
             db.executemany(
                 "INSERT INTO conversation_items (conversation_id, item_id, body) SELECT ?, ?, ? "
                 "WHERE EXISTS (SELECT 1 FROM conversations WHERE conversation_id = ?)",

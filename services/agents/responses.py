@@ -38,7 +38,7 @@ from services.agents.response_items import (
     new_id,
     with_id,
 )
-from services.agents.response_store import ResponseStore
+from services.agents.response_store import DuplicateItemId, ResponseStore
 from services.agents.toolbox import TOOL_NAME, LocalTool, Toolbox, build_toolbox
 from services.agents.turn_loop import TurnLoop, TurnSettings, stream_error
 
@@ -317,9 +317,25 @@ class ResponseBook:
             self._store.update_response, response, [*context, *inputs, *events.output]
         )
         if kept and response.conversation_id and response.status != pb.RESPONSE_STATUS_FAILED:
-            # Unless the conversation was deleted while the response ran.
-            await asyncio.to_thread(self._store.add_items, response.conversation_id, [*inputs, *events.output])
+            try:  # unless the conversation was deleted while the response ran
+                await asyncio.to_thread(self._store.add_items, response.conversation_id, [*inputs, *events.output])
+            except DuplicateItemId as duplicate:  # another call added an item with an input's id meanwhile
+                final = self._duplicate(response, duplicate.item_id)
+                if response.store:
+                    await asyncio.to_thread(self._store.update_response, response, [*context, *inputs, *events.output])
         yield final
+
+    @staticmethod
+    def _duplicate(response: pb.Response, item_id: str) -> pb.StreamResponseResponse:
+        response.status = pb.RESPONSE_STATUS_FAILED
+        message = (
+            f"conversation {response.conversation_id!r} already has an item {item_id!r} (added while the response"
+            " ran); its items were not added"
+        )
+        response.error.CopyFrom(stream_error_pb2.StreamError(code=3, reason="DUPLICATE_ITEM_ID", message=message))
+        failed = pb.Response()
+        failed.CopyFrom(response)
+        return pb.StreamResponseResponse(failed=failed)
 
     @staticmethod
     def _listed(box: Toolbox, group_id: str) -> list[pb.McpListedTool]:
@@ -653,7 +669,11 @@ class ResponseBook:
                 f"a conversation holds at most {MAX_CONTEXT_ITEMS} items", reason="CONVERSATION_FULL"
             )
         check_new_ids(checked, taken, "items", conversation_id)
-        await asyncio.to_thread(self._store.add_items, conversation_id, checked)
+        try:
+            await asyncio.to_thread(self._store.add_items, conversation_id, checked)
+        except DuplicateItemId as duplicate:  # added by another call since `taken` was read
+            check_new_ids(checked, {duplicate.item_id}, "items", conversation_id)
+            raise
         return checked
 
     async def item(self, conversation_id: str, item_id: str) -> pb.ResponseItem:

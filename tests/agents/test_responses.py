@@ -499,13 +499,15 @@ def searched(attributes: dict[str, object]) -> pb.ResponseItem:
     return pb.ResponseItem(file_search_call=pb.FileSearchCallItem(call_id="fs-1", queries=["q"], results=[result]))
 
 
-async def refused(call: Awaitable[object], field: str, message: str) -> None:
+async def refused(call: Awaitable[object], field: str, message: str) -> str:
+    """The call is INVALID_ARGUMENT naming `field`, its message starting with `message`; returns its reason."""
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
     info = error_info(caught.value)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     assert info is not None and info.metadata["field"] == field, caught.value.details()
     assert (caught.value.details() or "").startswith(f"{field}: {message}"), caught.value.details()
+    return info.reason
 
 
 def stored(path: Path) -> tuple[int, int, int]:
@@ -638,6 +640,57 @@ async def test_item_ids_are_unique_in_a_request_and_in_a_conversation(mesh: Mesh
     ask = pb.CreateResponseRequest(model="chat", input=[named("msg_1", "x")], conversation_id=conversation.id)
     await refused(mesh.responses.CreateResponse(ask), "input[0].id", taken)
     assert not mesh.model.requests and stored(tmp_path / "responses.db") == before == (0, 1, 1)
+
+
+async def test_an_item_id_added_concurrently_is_refused_by_the_insert_itself(
+    mesh: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another call adds an item id after this call's check has read the conversation's ids (forced here: the ids are
+    read, then the other call's item is added): the insert refuses it as the check would, INVALID_ARGUMENT
+    (DUPLICATE_ITEM_ID) naming the item, and adds nothing of the call, never INTERNAL from the UNIQUE constraint. A
+    response whose input id is added to its conversation while it runs fails with the same reason, its items not
+    added."""
+
+    def named(item_id: str, text: str) -> pb.ResponseItem:
+        item = user(text)
+        item.id = item_id
+        return item
+
+    conversation = await mesh.conversations.CreateConversation(pb.CreateConversationRequest(items=[user("Hi")]))
+    store = mesh.book._store
+    read = store.item_ids
+
+    def read_then_taken(conversation_id: str) -> set[str]:
+        taken = read(conversation_id)
+        store.add_items(conversation_id, [named("msg_2", "other call")])
+        return taken
+
+    monkeypatch.setattr(store, "item_ids", read_then_taken)
+    add = pb.AddConversationItemsRequest(conversation_id=conversation.id, items=[user("b"), named("msg_2", "c")])
+    taken = f"conversation {conversation.id!r} already has an item 'msg_2'"
+    assert await refused(mesh.conversations.AddConversationItems(add), "items[1].id", taken) == "DUPLICATE_ITEM_ID"
+    monkeypatch.undo()
+    texts_now = ["Hi", "other call"]
+    assert [item.message.content[0].input_text for item in await items_of(mesh, conversation.id)] == texts_now
+
+    mesh.model.replies = [("Done.", [])]
+    ran = ResponsesServicer(mesh.book).StreamResponse(
+        pb.StreamResponseRequest(model="chat", input=[named("msg_3", "Q")], conversation_id=conversation.id), Call()
+    )
+    created = (await anext(ran)).created
+    await mesh.conversations.AddConversationItems(
+        pb.AddConversationItemsRequest(conversation_id=conversation.id, items=[named("msg_3", "raced")])
+    )
+    last = [event async for event in ran][-1]
+    assert last.WhichOneof("event") == "failed" and last.failed.id == created.id
+    assert (
+        last.failed.error.reason == "DUPLICATE_ITEM_ID"
+        and last.failed.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    )
+    assert (await mesh.book.response(created.id)) == last.failed
+    texts_now.append("raced")
+    assert [item.message.content[0].input_text for item in await items_of(mesh, conversation.id)] == texts_now
+    assert stored(tmp_path / "responses.db") == (1, 1, 3)
 
 
 def test_items_become_the_messages_the_model_reads() -> None:
