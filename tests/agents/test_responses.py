@@ -36,11 +36,14 @@ from llama_mesh.openai_caps import MAX_KEY_CHARS, MAX_PAIRS, MAX_VALUE_CHARS
 from llama_mesh.runtime.caller import Principal, acting_for
 from llama_mesh.runtime.errors import NotFound, error_info
 from llama_mesh.runtime.gateway_client import GatewayClient
+from services.agents import responses
 from services.agents.config import AgentsSettings
 from services.agents.response_items import items_to_messages
 from services.agents.response_store import ResponseStore
 from services.agents.responses import ResponseBook
 from services.agents.servicer import ConversationsServicer, ResponsesServicer
+from services.openai_edge import response_objects
+from services.openai_edge.routes import responses as edge_responses
 from tests.fast.harness import connected, serving
 
 DOCUMENT = "The lighthouse of Port Quillon keeps forty-two brass lanterns."
@@ -746,3 +749,21 @@ def test_the_settings_shown_in_the_docs_are_the_services() -> None:
     config = shown[0]["providers"][0]["config"]
     settings = AgentsSettings.model_validate(config)
     assert settings.response_input_shields == ["prompt-injection"] and settings.web_search_tool_group
+
+
+def test_the_responses_caps_are_in_the_limits_doc() -> None:
+    """docs/limits-and-faults.md lists every cap of the Responses and Conversations APIs, with the values the agents
+    service and the OpenAI edge hold requests to."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "limits-and-faults.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| a response") or line.startswith("| conversation")]
+    caps = [
+        f"{responses.MAX_INPUT_ITEMS} / {responses.MAX_TOOLS} / {responses.MAX_TOOLS}"
+        f" / 1..{responses.MAX_VECTOR_STORES} / 1..{responses.MAX_RESULTS} (unset: {responses.DEFAULT_RESULTS})",
+        f"{responses.MAX_CONTEXT_ITEMS} / {responses.MAX_CONTEXT_ITEMS}",
+        f"{responses.MAX_INPUT_ITEMS} / 1..{responses.MAX_INPUT_ITEMS}",
+        f"default {responses.LIST_DEFAULT}, at most {responses.LIST_MAX}",
+        f"{edge_responses.MAX_INCLUDE} entries",
+    ]
+    assert edge_responses.MAX_TOOLS == responses.MAX_TOOLS and response_objects.MAX_ITEMS == responses.MAX_INPUT_ITEMS
+    for cap in caps:
+        assert any(f"| {cap}" in row for row in rows), cap
