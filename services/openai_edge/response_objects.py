@@ -21,6 +21,31 @@ from services.openai_edge.routes.vector_stores import Comparison, Compound, equa
 MAX_ITEMS = 2048
 MAX_NAME = 256
 RESULTS_INCLUDE = "file_search_call.results"
+MAX_INCLUDE = 16
+INCLUDABLE = frozenset(
+    {
+        RESULTS_INCLUDE,
+        "message.output_text.logprobs",
+        "message.input_image.image_url",
+        "web_search_call.action.sources",
+        "web_search_call.results",
+        "reasoning.encrypted_content",
+    }
+)
+
+
+def shown(include: list[str] | None) -> frozenset[str]:
+    """What a request's `include` (a create's body, or a query parameter of a read) adds to the objects it answers:
+    at most MAX_INCLUDE entries, each one of INCLUDABLE, else a 400 naming `include`."""
+    if not include:
+        return frozenset()
+    if len(include) > MAX_INCLUDE:
+        raise bad_request("include", f"at most {MAX_INCLUDE} entries, got {len(include)}")
+    unknown = sorted(set(include) - INCLUDABLE)
+    if unknown:
+        raise bad_request("include", f"{unknown[0][:64]!r} is not one of {sorted(INCLUDABLE)}")
+    return frozenset(include)
+
 
 _ROLES = {
     "user": pb.MESSAGE_ROLE_USER,

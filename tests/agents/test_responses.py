@@ -762,7 +762,7 @@ def test_the_responses_caps_are_in_the_limits_doc() -> None:
         f"{responses.MAX_CONTEXT_ITEMS} / {responses.MAX_CONTEXT_ITEMS}",
         f"{responses.MAX_INPUT_ITEMS} / 1..{responses.MAX_INPUT_ITEMS}",
         f"default {responses.LIST_DEFAULT}, at most {responses.LIST_MAX}",
-        f"{edge_responses.MAX_INCLUDE} entries",
+        f"{response_objects.MAX_INCLUDE} entries",
     ]
     assert edge_responses.MAX_TOOLS == responses.MAX_TOOLS and response_objects.MAX_ITEMS == responses.MAX_INPUT_ITEMS
     for cap in caps:

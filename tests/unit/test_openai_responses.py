@@ -66,6 +66,34 @@ def test_bad_list_and_conversation_requests(client: TestClient) -> None:
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "items"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/responses/resp_1"),
+        ("GET", "/v1/responses/resp_1/input_items"),
+        ("GET", "/v1/conversations/conv_1/items"),
+        ("GET", "/v1/conversations/conv_1/items/msg_1"),
+        ("POST", "/v1/conversations/conv_1/items"),
+    ],
+)
+def test_include_of_a_read_is_held_to_the_create_caps_before_any_call(
+    client: TestClient, method: str, path: str
+) -> None:
+    """`include` on the routes that read responses and items took any number of any strings; a create's caps hold
+    there too, checked before the mesh is called (the gateway here answers nothing: a call would be a 5xx)."""
+    body = {"items": [{"role": "user", "content": "hi"}]} if method == "POST" else None
+    for query, says in (
+        ("include=everything", "'everything' is not one of"),
+        ("&".join(["include=file_search_call.results"] * 17), "at most 16 entries, got 17"),
+    ):
+        reply = client.request(method, f"{path}?{query}", json=body)
+        assert reply.status_code == 400, reply.text
+        error = reply.json()["error"]
+        assert error["param"] == "include" and says in error["message"], error
+    reply = client.request(method, f"{path}?include=file_search_call.results", json=body)
+    assert reply.status_code >= 500, reply.text  # a known value passes the check, on to the (missing) mesh
+
+
 def test_input_forms_become_items_one_for_one() -> None:
     body = CreateResponse.model_validate(
         {

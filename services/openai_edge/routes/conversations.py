@@ -2,7 +2,8 @@
 the conversation's items (list, add, retrieve, delete).
 
 Caps: items at most 2048 per call (the agents service keeps at most 10000 per conversation), metadata and a file
-search result's attributes as OpenAI caps them (metadata.py), list `limit` 1..100.
+search result's attributes as OpenAI caps them (metadata.py), list `limit` 1..100, `include` as a response's
+(response_objects.shown).
 """
 
 from __future__ import annotations
@@ -85,27 +86,28 @@ async def list_items(
 ) -> dict[str, Any]:
     if not 1 <= limit <= 100:
         raise bad_request("limit", f"must be between 1 and 100, got {limit}")
+    shown = objects.shown(include)
     request = pb.ListConversationItemsRequest(
         conversation_id=conversation_id, page_size=limit, order=ORDERS[order], after=after or ""
     )
     page = await mesh.call(mesh.client.conversations.ListConversationItems, request)
-    shown = frozenset(include or ())
     return list_object([objects.item_json(item, shown) for item in page.items], bool(page.next_page_token))
 
 
 @router.post("/conversations/{conversation_id}/items")
 async def add_items(conversation_id: str, body: AddItems, mesh: Mesh, include: Include = None) -> dict[str, Any]:
+    shown = objects.shown(include)  # before the items are added: a refused call adds nothing
     request = pb.AddConversationItemsRequest(conversation_id=conversation_id, items=objects.input_items(body.items))
     added = await mesh.call(mesh.client.conversations.AddConversationItems, request)
-    shown = frozenset(include or ())
     return list_object([objects.item_json(item, shown) for item in added.items], False)
 
 
 @router.get("/conversations/{conversation_id}/items/{item_id}")
 async def get_item(conversation_id: str, item_id: str, mesh: Mesh, include: Include = None) -> dict[str, Any]:
+    shown = objects.shown(include)
     request = pb.GetConversationItemRequest(conversation_id=conversation_id, item_id=item_id)
     item = await mesh.call(mesh.client.conversations.GetConversationItem, request)
-    return objects.item_json(item, frozenset(include or ()))
+    return objects.item_json(item, shown)
 
 
 @router.delete("/conversations/{conversation_id}/items/{item_id}")

@@ -27,16 +27,7 @@ from services.openai_edge.sse import EventStream, opened
 
 router = APIRouter(route_class=JSONBodyRoute)
 
-MAX_INCLUDE = 16
 MAX_TOOLS = 128
-INCLUDABLE = {
-    "file_search_call.results",
-    "message.output_text.logprobs",
-    "message.input_image.image_url",
-    "web_search_call.action.sources",
-    "web_search_call.results",
-    "reasoning.encrypted_content",
-}
 _STATUS_EVENTS = {
     pb.ITEM_STATUS_IN_PROGRESS: "in_progress",
     pb.ITEM_STATUS_SEARCHING: "searching",
@@ -71,7 +62,7 @@ class CreateResponse(_Strict):
     store: bool | None = None
     stream: bool = False
     metadata: Metadata | None = None
-    include: list[str] | None = Field(default=None, max_length=MAX_INCLUDE)
+    include: list[str] | None = Field(default=None, max_length=objects.MAX_INCLUDE)
     # Accepted with the values the mesh serves (others: 400 naming them).
     parallel_tool_calls: bool | None = None
     background: bool | None = None
@@ -88,9 +79,7 @@ class CreateResponse(_Strict):
     def _supported(self) -> CreateResponse:
         if self.background:
             raise bad_request("background", "is not supported; use stream: true to follow a long response")
-        unknown = sorted(set(self.include or ()) - INCLUDABLE)
-        if unknown:
-            raise bad_request("include", f"{unknown[0]!r} is not one of {sorted(INCLUDABLE)}")
+        objects.shown(self.include)
         if self.stream_options is not None and not self.stream:
             raise bad_request("stream_options", "is only allowed with stream: true")
         if self.previous_response_id and self.conversation is not None:
@@ -180,7 +169,7 @@ async def _named_events(
 @router.post("/responses")
 async def create_response(body: CreateResponse, mesh: Mesh) -> Any:
     request = create_request(body)
-    include = frozenset(body.include or ())
+    include = objects.shown(body.include)
     if body.stream:
         streamed = pb.StreamResponseRequest.FromString(request.SerializeToString())  # same fields, same numbers
         events = await opened(mesh.stream(mesh.client.responses.StreamResponse, streamed, RESPONSE_FIELDS))
@@ -193,9 +182,10 @@ async def create_response(body: CreateResponse, mesh: Mesh) -> Any:
 
 @router.get("/responses/{response_id}")
 async def get_response(response_id: str, mesh: Mesh, include: Annotated[list[str] | None, Query()] = None) -> Any:
+    shown = objects.shown(include)
     request = pb.GetResponseRequest(response_id=response_id)
     response = await mesh.call(mesh.client.responses.GetResponse, request, RESPONSE_FIELDS)
-    return objects.response_json(response, frozenset(include or ()))
+    return objects.response_json(response, shown)
 
 
 @router.delete("/responses/{response_id}")
@@ -219,9 +209,9 @@ async def list_input_items(
 ) -> dict[str, Any]:
     if not 1 <= limit <= 100:
         raise bad_request("limit", f"must be between 1 and 100, got {limit}")
+    shown = objects.shown(include)
     request = pb.ListResponseInputItemsRequest(
         response_id=response_id, page_size=limit, order=ORDERS[order], after=after or ""
     )
     page = await mesh.call(mesh.client.responses.ListResponseInputItems, request, RESPONSE_FIELDS)
-    shown = frozenset(include or ())
     return list_object([objects.item_json(item, shown) for item in page.items], bool(page.next_page_token))
