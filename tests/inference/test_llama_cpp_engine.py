@@ -397,3 +397,23 @@ async def test_prefix_reuse_gives_what_a_fresh_evaluation_gives(smollm2_weights:
     finally:
         await fresh.close()
         await llama_engine.close()
+
+
+async def test_a_json_schema_string_holds_no_raw_control_character(llama_engine: LlamaCppEngine) -> None:
+    """llama-cpp-python's schema converter lets a JSON string hold any character but `"` and `\\`: sampled, the model
+    wrote raw line breaks into strings, text no JSON reader takes (a forced tool call then read as a plain answer). A
+    string's characters are JSON's: control characters only escaped."""
+    schema = {"type": "object", "properties": {"poem": {"type": "string"}}, "required": ["poem"]}
+    messages = [{"role": "user", "content": "Write a poem of four short lines, as JSON with the key poem."}]
+    for seed in range(6):
+        generation = request(
+            llama_engine,
+            max_tokens=64,
+            messages=messages,
+            constraint=OutputConstraint(json_schema=schema),
+            strategy="top_p",
+            temperature=1.5,
+            seed=seed,
+        )
+        text = full_text(await collect(llama_engine, generation))
+        assert not any(ord(character) < 0x20 for character in text.strip()), (seed, text)

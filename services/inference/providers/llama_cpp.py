@@ -41,6 +41,7 @@ import json
 import logging
 import multiprocessing
 import random
+import re
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -204,6 +205,18 @@ _CONTROL_ATTRS = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR
 # A text counts as surely past the context window from this many times the tokens its size or its special tokens
 # allow at the least (room for whitespace a special token strips, special texts inside one another).
 _BOUND_SLACK = 2
+
+
+# llama-cpp-python's schema converter lets a JSON string's unescaped characters be anything but `"` and `\`; JSON's
+# exclude the control characters too (RFC 8259), which it takes only escaped. Sampled, the model wrote raw line breaks
+# into strings: text no JSON reader takes.
+_LOOSE_STRING_CHAR = r'char ::= [^"\\] |'
+_JSON_STRING_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
+
+
+def _json_string_chars(gbnf: str) -> str:
+    """The converter's grammar with a JSON string's characters as JSON has them."""
+    return re.sub(rf"^{re.escape(_LOOSE_STRING_CHAR)}", lambda _: _JSON_STRING_CHAR, gbnf, flags=re.M)
 
 
 def _sampler_chain(vocab: Any, n_vocab: int, sampling: SamplingParams, grammar: str | None) -> Any:
@@ -624,7 +637,7 @@ class LlamaCppEngine(TextEngine):
         """The constraint as a GBNF grammar that llama.cpp parses."""
         if constraint.json_schema is not None:
             try:
-                gbnf = json_schema_to_gbnf(json.dumps(constraint.json_schema))
+                gbnf = _json_string_chars(json_schema_to_gbnf(json.dumps(constraint.json_schema)))
             except Exception as exc:  # the converter raises assorted errors for schemas it cannot express
                 raise InvalidConstraint(f"cannot turn the JSON schema into a grammar: {exc}") from exc
         elif constraint.grammar is not None:
