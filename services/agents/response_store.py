@@ -7,6 +7,7 @@ the last item of the page before.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from llama.agents.v1 import responses_pb2 as pb
@@ -32,6 +33,11 @@ class DuplicateItemId(Exception):
     def __init__(self, item_id: str) -> None:
         super().__init__(item_id)
         self.item_id = item_id
+
+
+def _item_ids(db: sqlite3.Connection, conversation_id: str) -> set[str]:
+    rows = db.execute("SELECT item_id FROM conversation_items WHERE conversation_id = ?", (conversation_id,))
+    return {item_id for (item_id,) in rows}
 
 
 def _pack(items: Items) -> bytes:
@@ -127,8 +133,7 @@ class ResponseStore(SqliteFile):
         item it has (checked in the insert's transaction, so whatever another call added meanwhile counts); nothing
         when the conversation no longer exists."""
         with self._transaction() as db:
-            rows = db.execute("SELECT item_id FROM conversation_items WHERE conversation_id = ?", (conversation_id,))
-            taken = {item_id for (item_id,) in rows}
+            taken = _item_ids(db, conversation_id)
             for item in items:
                 if item.id in taken:
                     raise DuplicateItemId(item.id)
@@ -150,10 +155,7 @@ class ResponseStore(SqliteFile):
     def item_ids(self, conversation_id: str) -> set[str]:
         """The ids of a conversation's items (as many as its items: ids are unique in a conversation)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT item_id FROM conversation_items WHERE conversation_id = ?", (conversation_id,)
-            ).fetchall()
-        return {item_id for (item_id,) in rows}
+            return _item_ids(self._db, conversation_id)
 
     def get_item(self, conversation_id: str, item_id: str) -> pb.ResponseItem | None:
         with self._lock:

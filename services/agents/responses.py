@@ -84,11 +84,8 @@ def check_items(items: list[pb.ResponseItem], field: str) -> list[pb.ResponseIte
     given: dict[str, int] = {}
     for index, item in enumerate(items):
         if item.id in given:
-            raise InvalidArgument(
-                f"{field}[{index}].id",
-                f"{item.id!r} is the id of {field}[{given[item.id]}] too; give each item its own id, or none",
-                reason="DUPLICATE_ITEM_ID",
-            )
+            why = f"{item.id!r} is the id of {field}[{given[item.id]}] too; give each item its own id, or none"
+            raise _duplicate_id(field, index, why)
         if item.id:
             given[item.id] = index
         kind = item.WhichOneof("item")
@@ -107,11 +104,13 @@ def check_new_ids(items: list[pb.ResponseItem], taken: Collection[str], field: s
     """Items to add to a conversation have ids its items do not have (an item id names one item of a conversation)."""
     for index, item in enumerate(items):
         if item.id in taken:
-            raise InvalidArgument(
-                f"{field}[{index}].id",
-                f"conversation {conversation_id!r} already has an item {item.id!r}; give another id, or none",
-                reason="DUPLICATE_ITEM_ID",
-            )
+            why = f"conversation {conversation_id!r} already has an item {item.id!r}; give another id, or none"
+            raise _duplicate_id(field, index, why)
+
+
+def _duplicate_id(field: str, index: int, why: str) -> InvalidArgument:
+    """The refusal of `field[index]`'s id, one another item has (`why`)."""
+    return InvalidArgument(f"{field}[{index}].id", why, reason="DUPLICATE_ITEM_ID")
 
 
 def _sampling(request: Request) -> sampling_pb2.SamplingParams:
@@ -312,17 +311,16 @@ class ResponseBook:
         except MeshError as error:
             end = agents_pb2.CreateTurnResponse(error=stream_error(error))
         final = self._final(response, events, end)
+        added = [*inputs, *events.output]  # to its conversation; and after its context, what a next response reads
         # An update: a response deleted while it ran stays deleted, and its items are not added to its conversation.
-        kept = not response.store or await asyncio.to_thread(
-            self._store.update_response, response, [*context, *inputs, *events.output]
-        )
+        kept = not response.store or await asyncio.to_thread(self._store.update_response, response, [*context, *added])
         if kept and response.conversation_id and response.status != pb.RESPONSE_STATUS_FAILED:
             try:  # unless the conversation was deleted while the response ran
-                await asyncio.to_thread(self._store.add_items, response.conversation_id, [*inputs, *events.output])
+                await asyncio.to_thread(self._store.add_items, response.conversation_id, added)
             except DuplicateItemId as duplicate:  # another call added an item with an input's id meanwhile
                 final = self._duplicate(response, duplicate.item_id)
                 if response.store:
-                    await asyncio.to_thread(self._store.update_response, response, [*context, *inputs, *events.output])
+                    await asyncio.to_thread(self._store.update_response, response, [*context, *added])
         yield final
 
     @staticmethod
