@@ -16,7 +16,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from types import ModuleType
@@ -167,13 +167,13 @@ def pinned_client_factory(policy: UrlPolicy, response_cap: ResponseCap | None = 
     return factory
 
 
-async def read_bounded(chunks: AsyncIterator[bytes], limit: int, what: str, field_name: str) -> bytes:
-    """The bytes of a streamed body, read in chunks and refused (INVALID_ARGUMENT) as soon as they pass `limit`."""
+async def read_bounded(chunks: AsyncIterator[bytes], limit: int, too_large: Callable[[], MeshError]) -> bytes:
+    """The bytes of a streamed body, read in chunks and refused with `too_large()` as soon as they pass `limit`."""
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise InvalidArgument(field_name, f"{what} is larger than {limit} bytes", reason="DOCUMENT_TOO_LARGE")
+            raise too_large()
         parts.append(chunk)
     return b"".join(parts)

@@ -149,7 +149,10 @@ async def fetch_url(uri: str, policy: SourcePolicy, field: str) -> tuple[bytes, 
                 raise FailedPrecondition(
                     f"{field}: fetching {uri!r} answered HTTP {response.status_code}", reason="DOCUMENT_UNREACHABLE"
                 )
-            body = await read_bounded(response.aiter_bytes(), MAX_DOCUMENT_BYTES, f"document {uri!r}", field)
+            too_large = InvalidArgument(
+                field, f"document {uri!r} is larger than {MAX_DOCUMENT_BYTES} bytes", reason="DOCUMENT_TOO_LARGE"
+            )
+            body = await read_bounded(response.aiter_bytes(), MAX_DOCUMENT_BYTES, lambda: too_large)
             return body, response.headers.get("content-type", "")
     except httpx.HTTPError as exc:
         # httpx's text may name the address the host resolved to: the kind of failure only

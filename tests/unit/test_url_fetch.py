@@ -180,7 +180,7 @@ def test_bounded_reads_stop_at_the_first_chunk_past_the_limit() -> None:
             yield b"y" * 100
 
     with pytest.raises(InvalidArgument):
-        asyncio.run(read_bounded(chunks(), 250, "body", "uri"))
+        asyncio.run(read_bounded(chunks(), 250, lambda: InvalidArgument("uri", "body is larger than 250 bytes")))
     assert consumed == [0, 1, 2]
 
 

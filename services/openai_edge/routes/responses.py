@@ -169,7 +169,7 @@ async def _named_events(
 @router.post("/responses")
 async def create_response(body: CreateResponse, mesh: Mesh) -> Any:
     request = create_request(body)
-    include = objects.shown(body.include)
+    include = frozenset(body.include or ())  # checked by CreateResponse (objects.shown)
     if body.stream:
         streamed = pb.StreamResponseRequest.FromString(request.SerializeToString())  # same fields, same numbers
         events = await opened(mesh.stream(mesh.client.responses.StreamResponse, streamed, RESPONSE_FIELDS))

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from llama.common.v1 import resources_pb2
 from llama_mesh.runtime.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from llama_mesh.runtime.url_fetch import UrlPolicy, check_http_url, pinned_client
+from llama_mesh.runtime.url_fetch import UrlPolicy, check_http_url, pinned_client, read_bounded
 from services.tool_runtime import provider_data
 from services.tool_runtime.provider import ToolResult, ToolRuntimeProvider, ToolSpec
 
@@ -206,14 +206,7 @@ class WebSearchRuntime(ToolRuntimeProvider):
         announced = response.headers.get("content-length", "")
         if announced.isdigit() and int(announced) > MAX_REPLY_BYTES:
             raise too_large
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_raw():
-            size += len(chunk)
-            if size > MAX_REPLY_BYTES:
-                raise too_large
-            parts.append(chunk)
-        return b"".join(parts)
+        return await read_bounded(response.aiter_raw(), MAX_REPLY_BYTES, lambda: too_large)
 
     def _check_status(self, status: int) -> None:
         """HTTP errors as mesh errors (the body is not read, nor echoed: it may hold the key)."""
